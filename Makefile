@@ -1,0 +1,53 @@
+# The course in two commands:
+#   make lab    install everything into .venv and open JupyterLab on notebooks/
+#   make test   install everything (plus test tools) and run the whole suite in fast mode
+# and one for teachers:
+#   make course execute every notebook headless in full mode and print the wall time of each
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# Extra arguments for JupyterLab, e.g.  make lab LAB_ARGS="--no-browser --port 8890"
+LAB_ARGS ?=
+# pytest workers for the notebook/unit suite (2 cores on the reference machine)
+WORKERS ?= 2
+
+.PHONY: lab test course install install-test clean help
+
+help:
+	@echo "make lab     install the course into $(VENV) and start JupyterLab on notebooks/"
+	@echo "make test    install the course and test tools, run unit tests, exercises and notebooks (fast mode)"
+	@echo "make course  run every notebook headless in full mode and print a timing table"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Re-install whenever pyproject.toml changes; the stamp files remember what was installed.
+$(VENV)/.installed-lab: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[lab]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (sadlib)" >/dev/null
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed-lab
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	@touch $@
+
+install: $(VENV)/.installed-lab
+install-test: $(VENV)/.installed-test
+
+lab: install
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
+
+test: install-test
+	SADLIB_FAST=1 MPLBACKEND=Agg $(BIN)/python -m pytest -n $(WORKERS) --dist loadfile \
+		tests notebooks exercises --nbval-lax --nbval-current-env -p no:cacheprovider
+
+# Full mode, whatever SADLIB_FAST says in the shell. COURSE_ARGS="--save --update-headers --readme README.md"
+# is how maintainers refresh the committed outputs, header times and the README table.
+COURSE_ARGS ?=
+course: install
+	env -u SADLIB_FAST MPLBACKEND=Agg $(BIN)/python -m sadlib.course notebooks $(COURSE_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

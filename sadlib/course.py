@@ -1,0 +1,133 @@
+"""Run the course notebooks headless and measure them: ``python -m sadlib.course``.
+
+``make course`` calls this in full mode. It executes every notebook top to bottom
+in a fresh kernel (the way nbval and a learner do), prints a table of wall time
+per notebook, and optionally:
+
+* ``--save``: writes the executed notebooks back, so the repository shows the
+  outputs of a full run;
+* ``--update-headers``: writes the measured time into each notebook's header,
+  between ``<!-- runtime -->`` and ``<!-- /runtime -->``;
+* ``--readme README.md``: writes the timing table into the README, between
+  ``<!-- timings -->`` and ``<!-- /timings -->``.
+
+Times depend on the machine: the ones committed were measured on a 2-core CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import sys
+import time
+from pathlib import Path
+
+from .modes import is_fast
+
+RUNTIME = re.compile(r"<!-- runtime -->.*?<!-- /runtime -->", re.S)
+TIMINGS = re.compile(r"<!-- timings -->.*?<!-- /timings -->", re.S)
+
+
+def find_notebooks(paths: list[str]) -> list[Path]:
+    """Notebooks under the given files/folders, in course order (by file name)."""
+    found: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found += sorted(q for q in p.glob("*.ipynb") if not q.name.startswith("."))
+        elif p.suffix == ".ipynb":
+            found.append(p)
+        else:
+            raise SystemExit(f"not a notebook or folder: {p}")
+    return found
+
+
+def run_notebook(path: Path, timeout: int = 1800):
+    """Execute one notebook in a fresh kernel, in its own folder; return (notebook, seconds)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+    start = time.perf_counter()
+    client.execute()
+    return nb, time.perf_counter() - start
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
+def runtime_note(seconds: float) -> str:
+    mode = "fast" if is_fast() else "full"
+    return (
+        f"<!-- runtime -->**Measured run time** ({mode} mode, `make course`, {os.cpu_count()}-core CPU): "
+        f"{_minutes(seconds)}<!-- /runtime -->"
+    )
+
+
+def update_header(nb, seconds: float) -> bool:
+    """Replace the runtime marker in the first markdown cell that has one."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and RUNTIME.search(cell.source):
+            cell.source = RUNTIME.sub(runtime_note(seconds).replace("\\", r"\\"), cell.source)
+            return True
+    return False
+
+
+def timing_table(rows: list[tuple[str, float]]) -> str:
+    lines = ["| notebook | wall time |", "|---|---:|"]
+    lines += [f"| `{name}` | {_minutes(sec)} |" for name, sec in rows]
+    lines.append(f"| **total** | {_minutes(sum(s for _, s in rows))} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m sadlib.course", description=__doc__.split("\n\n")[0])
+    ap.add_argument("paths", nargs="*", default=["notebooks"], help="notebooks or folders (default: notebooks)")
+    ap.add_argument("--save", action="store_true", help="write the executed notebooks (with outputs) back")
+    ap.add_argument("--update-headers", action="store_true", help="write measured times into notebook headers")
+    ap.add_argument("--readme", type=Path, help="write the timing table into this file between <!-- timings --> markers")
+    ap.add_argument("--timeout", type=int, default=1800, help="seconds allowed per cell")
+    args = ap.parse_args(argv)
+
+    import nbformat
+
+    notebooks = find_notebooks(args.paths)
+    mode = "FAST" if is_fast() else "FULL"
+    print(f"Running {len(notebooks)} notebooks in {mode} mode on {platform.machine()} with {os.cpu_count()} CPUs")
+    rows: list[tuple[str, float]] = []
+    failed = []
+    for path in notebooks:
+        print(f"  {path} ...", end=" ", flush=True)
+        try:
+            nb, seconds = run_notebook(path, args.timeout)
+        except Exception as exc:  # report and go on with the others
+            print(f"FAILED: {type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}")
+            failed.append(path)
+            continue
+        print(_minutes(seconds))
+        rows.append((str(path), seconds))
+        if args.update_headers:
+            update_header(nb, seconds)
+        if args.save or args.update_headers:
+            nbformat.write(nb, path)
+    table = timing_table(rows)
+    print()
+    print(table)
+    if args.readme and rows:
+        text = args.readme.read_text()
+        if not TIMINGS.search(text):
+            print(f"warning: no <!-- timings --> markers in {args.readme}; not updated", file=sys.stderr)
+        else:
+            stamp = f"Measured with `make course` ({mode.lower()} mode) on a {os.cpu_count()}-core CPU.\n\n"
+            args.readme.write_text(TIMINGS.sub(lambda _: f"<!-- timings -->\n{stamp}{table}\n<!-- /timings -->", text))
+    if failed:
+        print(f"\n{len(failed)} notebook(s) failed: {', '.join(map(str, failed))}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

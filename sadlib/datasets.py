@@ -1,0 +1,275 @@
+"""Real benchmark data: SKAB and NAB, fetched once, pinned by sha256, cached locally.
+
+Every file comes from a raw GitHub URL at a fixed commit and is checked against the
+sha256 in ``sadlib/dataset_registry.tsv`` (built once from the offline mirror's
+``MANIFEST.tsv``; ``mirror_path`` is where a mirror keeps the file). Files are
+downloaded to a temporary name, checked, and only then moved into the cache, so a
+corrupt or partial download never stays there.
+
+Environment variables
+---------------------
+``SADLIB_DATA_DIR``
+    Folder of an offline mirror laid out ``<dataset>/<path in repo>`` (e.g.
+    ``../shared/datasets``). When set, files are copied from it, never downloaded.
+``SADLIB_CACHE_DIR``
+    Cache folder (default ``pooch.os_cache("sadlib")``).
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import functools
+import json
+import logging
+import os
+import shutil
+from importlib.resources import files
+from pathlib import Path
+from typing import Iterable
+
+import pandas as pd
+import pooch
+
+from .validation import check_time_index
+
+__all__ = ["DatasetError", "ChecksumError", "UnknownKeyError", "SKAB_SENSORS", "cache_dir", "data_source",
+           "fetch", "list_skab", "load_skab", "load_skab_file", "list_nab", "load_nab"]
+
+HTTP_TIMEOUT = 30  # seconds, per request
+SKAB_SENSORS = ("Accelerometer1RMS", "Accelerometer2RMS", "Current", "Pressure",
+                "Temperature", "Thermocouple", "Voltage", "Volume Flow RateRMS")
+SKAB_LABELS = ("anomaly", "changepoint")
+_MIRROR_HINT = "set SADLIB_DATA_DIR to an offline mirror such as ../shared/datasets"
+
+
+class DatasetError(RuntimeError):
+    """A data file could not be provided; the message names the file and the fix."""
+
+
+class ChecksumError(DatasetError, ValueError):
+    """A file's size or sha256 differs from the registry (corrupt or partial copy)."""
+
+
+class UnknownKeyError(DatasetError, ValueError):
+    """An unknown dataset, file or series name; the message lists close matches."""
+
+
+@functools.lru_cache(maxsize=1)
+def _registry() -> dict[tuple[str, str], dict[str, str]]:
+    text = files("sadlib").joinpath("dataset_registry.tsv").read_text(encoding="utf-8")
+    return {(r["dataset"], r["repo_path"]): r for r in csv.DictReader(text.splitlines(), delimiter="\t")}
+
+
+def _unknown(kind: str, key: str, valid: Iterable[str]) -> UnknownKeyError:
+    valid = list(valid)
+    close = difflib.get_close_matches(key, valid, n=3, cutoff=0.5)
+    hint = f"Did you mean {', '.join(map(repr, close))}?" if close else f"Valid: {', '.join(valid[:40])}."
+    return UnknownKeyError(f"Unknown {kind} {key!r}. {hint}")
+
+
+def cache_dir() -> Path:
+    """Folder where verified files are kept: ``$SADLIB_CACHE_DIR`` or ``pooch.os_cache("sadlib")``."""
+    return Path(os.environ.get("SADLIB_CACHE_DIR") or pooch.os_cache("sadlib")).expanduser()
+
+
+def _mirror_dir() -> Path | None:
+    value = os.environ.get("SADLIB_DATA_DIR", "").strip()
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    if not path.is_absolute() and not path.is_dir():  # also try relative to the project root
+        path = Path(__file__).resolve().parents[1] / path
+    if not path.is_dir():
+        raise DatasetError(f"SADLIB_DATA_DIR={value!r} is not a folder. Point it at an offline mirror "
+                           f"(the folder holding MANIFEST.tsv, e.g. ../shared/datasets) or unset it to download.")
+    return path.resolve()
+
+
+def data_source() -> str:
+    """One human-readable paragraph: where the data comes from and where it is cached."""
+    commits = sorted({(r["repo"], r["commit"][:7]) for r in _registry().values()})
+    pinned = ", ".join(f"{repo}@{commit}" for repo, commit in commits)
+    mirror = _mirror_dir()
+    origin = (f"offline mirror {mirror} (SADLIB_DATA_DIR)" if mirror else
+              f"raw.githubusercontent.com ({pinned}); {_MIRROR_HINT} to work offline")
+    return (f"Data source: {origin}. Every file is checked against its pinned sha256. "
+            f"Cache: {cache_dir()} (set SADLIB_CACHE_DIR to move it).")
+
+
+class _Downloader:
+    """Pooch downloader: copy from the mirror or fetch over HTTP, then check size and sha256."""
+
+    def __init__(self, entry: dict[str, str]):
+        self.entry = entry
+
+    def __call__(self, url: str, output_file: str, pooch_obj: object, check_only: bool = False) -> None:
+        name, mirror = f"{self.entry['dataset']}/{self.entry['repo_path']}", _mirror_dir()
+        if mirror is not None:
+            candidates = [mirror / self.entry["mirror_path"], mirror / name]
+            source = next((p for p in candidates if p.is_file()), None)
+            if source is None:
+                raise DatasetError(f"{name} is missing from the offline mirror {mirror} (looked for "
+                                   f"{candidates[0]}). Complete the mirror, point SADLIB_DATA_DIR at a "
+                                   f"complete one, or unset SADLIB_DATA_DIR to download from {url}.")
+            shutil.copyfile(source, output_file)
+            fix = f"The mirror copy {source} is damaged: replace it, or unset SADLIB_DATA_DIR to download."
+        else:
+            import requests  # pooch's own dependency
+
+            try:
+                pooch.HTTPDownloader(timeout=HTTP_TIMEOUT, progressbar=False)(url, output_file, pooch_obj)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                raise DatasetError(f"Cannot download {name} from {url} and there is no cached copy in "
+                                   f"{cache_dir()} ({type(exc).__name__}). Either {_MIRROR_HINT}, or "
+                                   f"connect to the internet and retry.") from exc
+            except requests.RequestException as exc:
+                raise DatasetError(f"Download of {name} from {url} failed: {exc}. Retry later, "
+                                   f"or {_MIRROR_HINT}.") from exc
+            fix = f"Retry to download it again from {url}, or {_MIRROR_HINT}."
+        self._verify(Path(output_file), name, f"Nothing was kept in the cache. {fix}")
+
+    def _verify(self, path: Path, name: str, retry: str) -> None:
+        size, expected = path.stat().st_size, int(self.entry["bytes"])
+        if size < expected:
+            raise ChecksumError(f"Partial download of {name}: got {size} of {expected} bytes. {retry}")
+        actual = pooch.file_hash(str(path))
+        if size != expected or actual != self.entry["sha256"]:
+            raise ChecksumError(f"Checksum mismatch for {name}: expected sha256 {self.entry['sha256']} "
+                                f"({expected} bytes) but got {actual} ({size} bytes). {retry}")
+
+
+def fetch(dataset: str, repo_path: str) -> Path:
+    """Return the local path of one registered file, fetching and verifying it if needed.
+
+    Parameters
+    ----------
+    dataset : str
+        ``"skab"`` or ``"nab"``.
+    repo_path : str
+        Path inside the source repository, e.g. ``"data/valve1/0.csv"``.
+
+    Raises
+    ------
+    UnknownKeyError
+        for a dataset or file not in the registry (close matches are suggested).
+    ChecksumError
+        if the fetched copy is partial or its sha256 differs; nothing is kept.
+    DatasetError
+        if there is no network and no cached copy, or the mirror lacks the file.
+    """
+    reg = _registry()
+    datasets = sorted({d for d, _ in reg})
+    if dataset not in datasets:
+        raise _unknown("dataset", dataset, datasets)
+    if (dataset, repo_path) not in reg:
+        raise _unknown(f"{dataset} file", repo_path, [p for d, p in reg if d == dataset])
+    entry = reg[dataset, repo_path]
+    target = cache_dir() / dataset / repo_path
+    if target.is_file() and pooch.file_hash(str(target)) != entry["sha256"]:
+        target.unlink()  # stale or corrupt cached copy: fetch a fresh one
+    url = f"https://raw.githubusercontent.com/{entry['repo']}/{entry['commit']}/{repo_path}"
+    logger, level = pooch.get_logger(), pooch.get_logger().level
+    logger.setLevel(logging.WARNING)  # no "Downloading ..." line per file
+    try:
+        return Path(pooch.retrieve(url, known_hash=f"sha256:{entry['sha256']}", fname=target.name,
+                                   path=target.parent, downloader=_Downloader(entry)))
+    finally:
+        logger.setLevel(level)
+
+
+def _num(key: str) -> int:
+    tail = key.rsplit("/", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
+
+
+def list_skab() -> list[str]:
+    """The 35 SKAB keys in the order valve1/0..15, valve2/0..3, other/1..14, anomaly-free."""
+    keys = [p[5:-4].replace("anomaly-free/", "") for d, p in _registry() if d == "skab" and p.startswith("data/")]
+    order = {"valve1": 0, "valve2": 1, "other": 2}
+    return sorted(keys, key=lambda k: (order.get(k.split("/")[0], 3), _num(k)))
+
+
+def load_skab_file(key: str) -> pd.DataFrame:
+    """Load one SKAB experiment, e.g. ``"valve1/0"`` or ``"anomaly-free"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Shape ``(n_rows, 10)``: the 8 float64 columns of :data:`SKAB_SENSORS` and the int64
+        labels ``anomaly`` and ``changepoint`` (0/1), indexed by a sorted, unique
+        DatetimeIndex ``"datetime"`` (about one row per second). ``"anomaly-free"`` has
+        the 8 sensor columns only, shape ``(9405, 8)``.
+    """
+    key = key.removeprefix("data/").removesuffix(".csv").replace("anomaly-free/", "")
+    if key not in list_skab():
+        raise _unknown("SKAB file", key, list_skab())
+    path = fetch("skab", "data/anomaly-free/anomaly-free.csv" if key == "anomaly-free" else f"data/{key}.csv")
+    df = pd.read_csv(path, sep=";", index_col="datetime", parse_dates=["datetime"])
+    df.columns = df.columns.str.strip()
+    wanted = list(SKAB_SENSORS) + ([] if key == "anomaly-free" else list(SKAB_LABELS))
+    if sorted(df.columns) != sorted(wanted):
+        raise DatasetError(f"SKAB {key} ({path}) has columns {list(df.columns)}, expected {wanted}. "
+                           f"Delete that file from the cache {cache_dir()} and retry.")
+    df = df[wanted].astype({c: "float64" for c in SKAB_SENSORS})
+    for col in wanted[len(SKAB_SENSORS):]:
+        if not df[col].isin((0, 1)).all():
+            raise DatasetError(f"SKAB {key}: column {col!r} is not 0/1 ({path}).")
+        df[col] = df[col].astype("int64")
+    check_time_index(df, name=f"SKAB {key}")
+    return df
+
+
+def load_skab(keys: Iterable[str] | None = None) -> dict[str, pd.DataFrame]:
+    """Load SKAB experiments as ``{key: DataFrame}`` (all 35 by default, in :func:`list_skab` order).
+
+    Each frame is as described in :func:`load_skab_file`.
+    """
+    return {k: load_skab_file(k) for k in (list_skab() if keys is None else keys)}
+
+
+def list_nab() -> list[str]:
+    """NAB series names ``"<category>/<name>"``, e.g. ``"realKnownCause/nyc_taxi"`` (58 series)."""
+    return sorted(p[5:-4] for d, p in _registry() if d == "nab" and p.startswith("data/"))
+
+
+def load_nab(name: str, *, dedupe: bool = True) -> pd.DataFrame:
+    """Load one NAB series with its labelled anomaly windows.
+
+    Parameters
+    ----------
+    name : str
+        ``"<category>/<name>"`` from :func:`list_nab` (a unique bare name also works).
+    dedupe : bool
+        Some NAB files repeat timestamps (e.g. machine_temperature repeats the hour
+        2014-01-07 02:00-02:55). By default the first occurrence is kept and the index
+        is sorted; ``False`` returns the rows exactly as in the file.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Shape ``(n_rows, 2)``: float64 ``value`` and int64 ``anomaly`` (1 inside any
+        labelled window, bounds inclusive), indexed by DatetimeIndex ``"timestamp"``.
+        ``df.attrs["windows"]`` is the list of ``(start, end)`` Timestamps and
+        ``df.attrs["dropped_duplicates"]`` the number of rows removed by ``dedupe``.
+    """
+    names = list_nab()
+    name = name.removeprefix("data/").removesuffix(".csv")
+    bare = [n for n in names if n.split("/")[1] == name]
+    name = bare[0] if len(bare) == 1 else name
+    if name not in names:
+        raise _unknown("NAB series", name, names)
+    df = pd.read_csv(fetch("nab", f"data/{name}.csv"), index_col="timestamp", parse_dates=["timestamp"])
+    df = df[["value"]].astype("float64")
+    n_raw = len(df)
+    if dedupe:
+        df = df[~df.index.duplicated(keep="first")].sort_index(kind="stable")
+        check_time_index(df, name=f"NAB {name}")
+    labels = json.loads(fetch("nab", "labels/combined_windows.json").read_text(encoding="utf-8"))
+    windows = [(pd.Timestamp(s), pd.Timestamp(e)) for s, e in labels[f"{name}.csv"]]
+    inside = pd.Series(False, index=df.index)
+    for start, end in windows:
+        inside |= (df.index >= start) & (df.index <= end)
+    df["anomaly"] = inside.to_numpy().astype("int64")
+    df.attrs.update(windows=windows, dropped_duplicates=n_raw - len(df))
+    return df

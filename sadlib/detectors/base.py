@@ -1,0 +1,167 @@
+"""The one interface every detector of the course follows.
+
+Modelled on scikit-learn (``fit``/``predict``, fitted attributes end in ``_``,
+``get_params``/``clone``) and on PyOD (a ``threshold_`` that can be changed
+without refitting). A subclass implements two methods:
+
+* ``_fit(X_train)``: learn what normal looks like from ``(n_train, n_features)``;
+* ``_score(X)``: return one anomaly score per row of ``(n, n_features)``, higher
+  meaning more anomalous, shape ``(n,)``.
+
+:meth:`Detector.fit` does the rest the same way for every detector: it checks the
+input, keeps the chronological tail of the (normal) fitting data apart, fits the
+model on the head only, and calibrates ``threshold_`` on the scores of the held-out
+tail. Test data is never needed to choose a threshold.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
+
+from ..thresholds import Threshold, make_threshold
+from ..validation import as_1d_float, as_2d_float, check_time_index
+
+__all__ = ["Detector", "DEFAULT_THRESHOLD"]
+
+DEFAULT_THRESHOLD = ("percentile", {"q": 99.0})
+
+
+class Detector(BaseEstimator):
+    """Base class: ``fit(X)`` on normal data, ``score(X)``, ``predict(X)``.
+
+    Parameters (shared by all detectors)
+    ----------
+    threshold : str, float, tuple or Threshold
+        How ``threshold_`` is calibrated on held-out normal scores; anything
+        :func:`sadlib.thresholds.make_threshold` accepts, e.g. ``"max"``,
+        ``("percentile", {"q": 99})``, ``"pot"`` or a fixed number.
+    calibration : float in [0, 1)
+        Fraction of the fitting data, taken from its *end*, held out from model
+        fitting and used only to calibrate the threshold. ``0`` calibrates on the
+        training scores themselves, which is optimistic for flexible models.
+
+    Fitted attributes
+    -----------------
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str, only when fitted on a DataFrame
+    train_scores_ : ndarray (n_train,), scores of the part the model was fitted on
+    calibration_scores_ : ndarray (n_calibration,), scores of the held-out normal tail
+    threshold_ : float, scores strictly above it are alarms
+    thresholder_ : the fitted :class:`~sadlib.thresholds.Threshold`
+    """
+
+    #: smallest number of rows ``fit`` accepts; windowed detectors raise it
+    min_samples: int = 2
+
+    def __init__(self, *, threshold: Any = DEFAULT_THRESHOLD, calibration: float = 0.2):
+        self.threshold = threshold
+        self.calibration = calibration
+
+    # -- to implement -----------------------------------------------------------------
+    def _fit(self, X: np.ndarray) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _score(self, X: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- public API -------------------------------------------------------------------
+    def fit(self, X: Any, y: None = None) -> "Detector":
+        """Fit on (mostly) normal data ``X`` of shape ``(n_samples, n_features)``.
+
+        The last ``calibration`` fraction of ``X`` is held out and used only to
+        calibrate ``threshold_``. ``y`` is ignored (accepted for scikit-learn
+        compatibility); never pass test data here.
+        """
+        if not 0 <= self.calibration < 1:
+            raise ValueError(f"calibration must be in [0, 1), got {self.calibration!r}.")
+        arr = self._validate(X, fitting=True)
+        n_cal = int(round(len(arr) * self.calibration))
+        n_train = len(arr) - n_cal
+        if n_train < self.min_samples or (self.calibration > 0 and n_cal < 2):
+            raise ValueError(
+                f"X has {len(arr)} rows: too few to fit on {n_train} and calibrate the threshold on {n_cal} "
+                f"(this detector needs at least {self.min_samples} rows to fit). Pass more normal data "
+                f"or change calibration={self.calibration}."
+            )
+        self._fit(arr[:n_train])
+        self._fitted = True
+        scores = self._checked_scores(self._score(arr), len(arr))
+        self.train_scores_ = scores[:n_train]
+        self.calibration_scores_ = scores[n_train:] if n_cal else scores
+        self.calibrate()
+        return self
+
+    def score(self, X: Any) -> np.ndarray:
+        """Anomaly score per row of ``X`` (n_samples, n_features) -> (n_samples,); higher is more anomalous."""
+        self._check_fitted()
+        arr = self._validate(X, fitting=False)
+        return self._checked_scores(self._score(arr), len(arr))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Boolean alarm per row, shape ``(n_samples,)``: ``score(X) > threshold_``."""
+        return self.score(X) > self.threshold_
+
+    def calibrate(self, normal_scores: Any = None, threshold: Any = None) -> "Detector":
+        """Re-choose ``threshold_`` without refitting the model.
+
+        Parameters
+        ----------
+        normal_scores : array-like (n,), optional
+            Scores of *normal* data (e.g. ``det.score(X_val)``); defaults to the
+            held-out ``calibration_scores_`` from :meth:`fit`.
+        threshold : optional
+            A new threshold spec (see the class docstring); defaults to ``self.threshold``.
+        """
+        self._check_fitted()
+        scores = self.calibration_scores_ if normal_scores is None else as_1d_float(normal_scores, name="normal_scores")
+        self.thresholder_: Threshold = make_threshold(self.threshold if threshold is None else threshold).fit(scores)
+        self.threshold_ = float(self.thresholder_.threshold_)
+        return self
+
+    def set_threshold(self, value: float) -> "Detector":
+        """Use a hand-chosen ``threshold_`` (no refit, no calibration)."""
+        self._check_fitted()
+        return self.calibrate(np.asarray([float(value)]), threshold=float(value))
+
+    # -- plumbing ---------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not getattr(self, "_fitted", False):
+            raise NotFittedError(
+                f"This {type(self).__name__} is not fitted yet; call fit(X_train) on normal data first."
+            )
+
+    def _validate(self, X: Any, *, fitting: bool) -> np.ndarray:
+        if isinstance(X, (pd.DataFrame, pd.Series)):
+            check_time_index(X, name="X")
+        arr = as_2d_float(X, name="X", min_rows=self.min_samples if fitting else 1)
+        names = np.asarray([str(c) for c in X.columns], dtype=object) if isinstance(X, pd.DataFrame) else None
+        if fitting:
+            self.n_features_in_ = arr.shape[1]
+            if names is not None:
+                self.feature_names_in_ = names
+            elif hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+            return arr
+        if arr.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {arr.shape[1]} features but the detector was fitted with {self.n_features_in_}; "
+                f"pass the same sensor columns as in fit."
+            )
+        fitted_names = getattr(self, "feature_names_in_", None)
+        if names is not None and fitted_names is not None and not np.array_equal(names, fitted_names):
+            raise ValueError(
+                f"X has columns {list(names)} but the detector was fitted on {list(fitted_names)}; "
+                f"select and order the columns as in fit, e.g. X[det.feature_names_in_]."
+            )
+        return arr
+
+    def _checked_scores(self, scores: Any, n: int) -> np.ndarray:
+        s = np.asarray(scores, dtype=np.float64).reshape(-1)
+        if s.shape != (n,):  # a detector bug, not a user error
+            raise RuntimeError(f"{type(self).__name__}._score returned shape {s.shape}, expected ({n},).")
+        return s

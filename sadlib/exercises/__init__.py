@@ -1,0 +1,25 @@
+"""Notebook exercises: ``from sadlib.exercises import ____`` then ``from sadlib.exercises.nbXX import q1``.
+
+The machinery lives in :mod:`sadlib.exercises.checker`; per-notebook question modules
+(``nb01``, ``nb02``, ...) define :class:`Question` objects ``q1, q2, ...`` listed in ``__all__``.
+"""
+
+from sadlib.exercises.checker import (
+    ____,
+    CheckResult,
+    Incorrect,
+    Question,
+    expect_between,
+    expect_close,
+    expect_equal,
+    expect_shape,
+    expect_true,
+    expect_type,
+    questions,
+    solve_all,
+)
+
+__all__ = [
+    "____", "CheckResult", "Incorrect", "Question", "questions", "solve_all",
+    "expect_close", "expect_equal", "expect_shape", "expect_between", "expect_type", "expect_true",
+]

@@ -1,0 +1,288 @@
+"""Core of the notebook exercise checker (in the spirit of Kaggle Learn's *learntools*).
+
+A question module (e.g. ``sadlib/exercises/nb02.py``) defines :class:`Question` objects
+``q1, q2, ...`` and lists them in ``__all__``. In a notebook the learner writes::
+
+    from sadlib.exercises import ____
+    from sadlib.exercises.nb02 import q1
+    threshold = ____        # replace ____ with an answer
+    q1.check()              # reads ``threshold`` from the notebook's namespace
+    q1.hint()               # next hint on each call
+    q1.solution()           # shows the reference code
+
+``check()``, ``hint()`` and ``solution()`` *display* their output (HTML in Jupyter/Colab,
+``print`` elsewhere) and return ``None``, so the message appears exactly once wherever the
+call sits in a cell. Use :meth:`Question.result` to get a :class:`CheckResult` without
+displaying anything (tests, programmatic use). Only the standard library and NumPy are
+needed; IPython is used when present.
+"""
+
+from __future__ import annotations
+
+import html
+import inspect
+import sys
+import types
+from collections import ChainMap
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+__all__ = ["____", "Incorrect", "CheckResult", "Question", "questions", "solve_all", "expect_close",
+           "expect_equal", "expect_shape", "expect_between", "expect_type", "expect_true"]
+
+CORRECT, INCORRECT, NOT_ATTEMPTED = "correct", "incorrect", "not attempted"
+
+
+class _Placeholder:
+    """The blank ``____`` a learner replaces. Arithmetic and comparisons on it return the
+    placeholder itself, so ``x = ____ * 2`` runs and ``check()`` still reports "not attempted"."""
+
+    __array_ufunc__ = None  # make NumPy defer to the reflected operators below
+
+    def __repr__(self) -> str:
+        return "____"
+
+    def _same(self, *args: Any, **kwargs: Any) -> "_Placeholder":
+        return self
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _same
+    __truediv__ = __rtruediv__ = __floordiv__ = __rfloordiv__ = __pow__ = __rpow__ = _same
+    __mod__ = __rmod__ = __matmul__ = __rmatmul__ = __neg__ = __pos__ = __abs__ = _same
+    __lt__ = __le__ = __gt__ = __ge__ = _same
+
+
+____ = _Placeholder()
+
+
+class Incorrect(Exception):
+    """Raised by a check function (or an ``expect_*`` helper) with learner-facing feedback."""
+
+
+_STYLE = {CORRECT: ("#e6f4ea", "#34a853", "Correct"),
+          INCORRECT: ("#fce8e6", "#ea4335", "Incorrect"),
+          NOT_ATTEMPTED: ("#e8f0fe", "#4285f4", "Not attempted")}
+
+
+def _box(status: str, body_html: str) -> str:
+    bg, edge, _ = _STYLE[status]
+    return (f'<div style="background:{bg};border-left:5px solid {edge};padding:6px 10px;'
+            f'margin:4px 0;color:#202124">{body_html}</div>')
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """Outcome of checking one question: ``status`` is ``"correct"``, ``"incorrect"`` or
+    ``"not attempted"``; ``message`` is the feedback text. Truthy exactly when it passed."""
+
+    status: str
+    message: str
+
+    @property
+    def passed(self) -> bool:  # noqa: D102
+        return self.status == CORRECT
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __str__(self) -> str:
+        return f"{_STYLE[self.status][2]}: {self.message}"
+
+    def _repr_html_(self) -> str:
+        return _box(self.status, f"<b>{_STYLE[self.status][2]}:</b> {html.escape(self.message)}")
+
+
+def _in_notebook() -> bool:
+    """True inside a Jupyter/Colab kernel (not in a terminal IPython or plain Python)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def _show(text: str, html_text: str) -> None:
+    if _in_notebook():
+        from IPython.display import display
+        display({"text/plain": text, "text/html": html_text}, raw=True)
+    else:
+        print(text)
+
+
+def _is_blank(value: Any) -> bool:
+    """The placeholder itself, or a list/tuple/set/dict holding it."""
+    if isinstance(value, dict):
+        value = list(value.values())
+    return value is ____ or (isinstance(value, (list, tuple, set, frozenset))
+                             and any(v is ____ for v in value))
+
+
+class Question:
+    """One exercise question.
+
+    Parameters
+    ----------
+    number : int or str
+        Shown as ``Q<number>``; the learner's handle is assumed to be ``q<number>``.
+    prompt : str
+        The task, shown when the question object is displayed.
+    variables : sequence of str
+        Names the learner must define; their values are passed to ``check_fn``.
+    check_fn : callable
+        ``check_fn(**values)`` raises :class:`Incorrect` with feedback for a wrong answer
+        and returns ``None`` (or an extra congratulation string) for a right one.
+    hint : str or sequence of str
+        One or several hints, shown one after the other by repeated :meth:`hint` calls.
+    solution : str
+        Reference code defining the variables.
+    setup : callable, optional
+        Returns a namespace dict in which ``solution`` can be executed (used by tests).
+    """
+
+    def __init__(self, number: int | str, prompt: str, variables: Sequence[str],
+                 check_fn: Callable[..., str | None], hint: str | Sequence[str], solution: str,
+                 setup: Callable[[], dict] | None = None) -> None:
+        self.number = number
+        self.prompt = prompt
+        self.variables = (variables,) if isinstance(variables, str) else tuple(variables)
+        self.check_fn = check_fn
+        self.hints = (hint,) if isinstance(hint, str) else tuple(hint)
+        self.solution_code = inspect.cleandoc(solution)
+        self.setup = setup
+        self._next_hint = 0
+
+    @property
+    def label(self) -> str:  # noqa: D102
+        return f"Q{self.number}"
+
+    def _values(self, explicit: Mapping[str, Any], frame: types.FrameType | None) -> ChainMap:
+        unknown = set(explicit) - set(self.variables)
+        if unknown:
+            raise TypeError(f"{self.label} checks {', '.join(self.variables)}; "
+                            f"unexpected name(s): {', '.join(sorted(unknown))}")
+        env = ChainMap(frame.f_locals, frame.f_globals) if frame else vars(sys.modules["__main__"])
+        return ChainMap(dict(explicit), env)
+
+    def _evaluate(self, values: Mapping[str, Any]) -> CheckResult:
+        missing = [v for v in self.variables if v not in values or _is_blank(values[v])]
+        if missing:
+            what = ", ".join(f"`{v}`" for v in missing)
+            return CheckResult(NOT_ATTEMPTED, f"{self.label}: not attempted yet — set {what} "
+                               f"(replace ____ with your answer), then run "
+                               f"q{self.number}.check() again.")
+        try:
+            extra = self.check_fn(**{v: values[v] for v in self.variables})
+        except Incorrect as exc:
+            return CheckResult(INCORRECT, f"{self.label}: {exc}")
+        except Exception as exc:  # the learner's value broke the check
+            return CheckResult(INCORRECT, f"{self.label}: checking your answer failed with "
+                               f"{type(exc).__name__}: {exc}")
+        return CheckResult(CORRECT, f"{self.label}: well done!" + (f" {extra}" if isinstance(extra, str) else ""))
+
+    def result(self, **values: Any) -> CheckResult:
+        """Check without displaying. Names not given are looked up in the caller's namespace."""
+        return self._evaluate(self._values(values, inspect.currentframe().f_back))
+
+    def check(self, **values: Any) -> None:
+        """Check the answer and display the feedback (names not given: caller's namespace)."""
+        res = self._evaluate(self._values(values, inspect.currentframe().f_back))
+        _show(str(res), res._repr_html_())
+
+    def hint(self) -> None:
+        """Display the next hint (cycling back to the first after the last)."""
+        i = self._next_hint % len(self.hints)
+        self._next_hint = i + 1
+        head = f"{self.label} hint" + (f" {i + 1}/{len(self.hints)}" if len(self.hints) > 1 else "")
+        _show(f"{head}: {self.hints[i]}",
+              _box(NOT_ATTEMPTED, f"<b>{head}:</b> {html.escape(self.hints[i])}"))
+
+    def solution(self) -> None:
+        """Display the reference solution as code."""
+        _show(f"{self.label} solution:\n{self.solution_code}",
+              _box(CORRECT, f"<b>{self.label} solution:</b><pre><code>"
+                            f"{html.escape(self.solution_code)}</code></pre>"))
+
+    def check_solution(self) -> CheckResult:
+        """Run ``solution`` in ``setup()``'s namespace and check the result (for tests)."""
+        ns = dict(self.setup()) if self.setup else {}
+        exec(compile(self.solution_code, f"<{self.label} solution>", "exec"), ns)
+        return self._evaluate(ns)
+
+    def __repr__(self) -> str:
+        return f"{self.label}: {self.prompt}"
+
+    def _repr_html_(self) -> str:
+        return _box(NOT_ATTEMPTED, f"<b>{self.label}:</b> {html.escape(self.prompt)}")
+
+
+def questions(module: types.ModuleType) -> list[Question]:
+    """The :class:`Question` objects of a question module, in ``__all__`` order."""
+    names = getattr(module, "__all__", None) or sorted(vars(module))
+    return [q for q in (getattr(module, n) for n in names) if isinstance(q, Question)]
+
+
+def solve_all(module: types.ModuleType) -> dict[str, CheckResult]:
+    """Check every question's reference solution; maps ``"Q1"``... to its result."""
+    return {q.label: q.check_solution() for q in questions(module)}
+
+
+# --- helpers for question authors: each raises Incorrect with a learner-friendly message ---
+
+def _fmt(x: Any) -> str:
+    return f"{x:.4g}" if isinstance(x, (float, np.floating)) else repr(x)
+
+
+def expect_true(condition: Any, message: str) -> None:
+    """Raise :class:`Incorrect` with ``message`` unless ``condition`` is true."""
+    if not condition:
+        raise Incorrect(message)
+
+
+def expect_type(value: Any, types_: type | tuple[type, ...], what: str = "your answer") -> None:
+    """Require ``isinstance(value, types_)``."""
+    if not isinstance(value, types_):
+        names = " or ".join(t.__name__ for t in (types_ if isinstance(types_, tuple) else (types_,)))
+        raise Incorrect(f"{what} should be a {names}, but it is a {type(value).__name__}.")
+
+
+def expect_equal(value: Any, expected: Any, what: str = "your answer") -> None:
+    """Require ``value == expected`` (ints, strings, sets...)."""
+    if not bool(value == expected):
+        raise Incorrect(f"{what} should be {_fmt(expected)}, but it is {_fmt(value)}.")
+
+
+def expect_shape(arr: Any, shape: tuple[int | None, ...], what: str = "your array") -> None:
+    """Require ``np.shape(arr)`` to match ``shape``; ``None`` entries match any length."""
+    got = np.shape(arr)
+    if len(got) != len(shape) or any(s is not None and s != g for s, g in zip(shape, got)):
+        want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+        raise Incorrect(f"{what} should have shape {want}, but it has shape {got}.")
+
+
+def expect_between(value: Any, lo: float | None = None, hi: float | None = None,
+                   what: str = "your answer") -> None:
+    """Require ``lo <= value <= hi`` (either bound may be ``None``)."""
+    expect_type(value, (int, float, np.integer, np.floating), what)
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        rng = f"between {_fmt(lo)} and {_fmt(hi)}" if lo is not None and hi is not None else (
+            f"at least {_fmt(lo)}" if lo is not None else f"at most {_fmt(hi)}")
+        raise Incorrect(f"{what} should be {rng}, but it is {_fmt(value)}.")
+
+
+def expect_close(value: Any, expected: Any, rtol: float = 1e-6, atol: float = 0.0,
+                 what: str = "your answer") -> None:
+    """Require ``value`` to be numerically close to ``expected`` (scalars or arrays)."""
+    try:
+        got = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise Incorrect(f"{what} should be numeric, but it is a {type(value).__name__}.") from None
+    want = np.asarray(expected, dtype=float)
+    expect_shape(got, want.shape, what)
+    ok = np.isclose(got, want, rtol=rtol, atol=atol, equal_nan=True)
+    if not ok.all():
+        if want.ndim == 0:
+            raise Incorrect(f"{what} should be about {_fmt(float(want))}, but it is {_fmt(float(got))}.")
+        raise Incorrect(f"{what}: {int((~ok).sum())} of {ok.size} values differ from the expected "
+                        f"ones (largest difference {_fmt(float(np.nanmax(np.abs(got - want))))}).")

@@ -1,0 +1,614 @@
+"""Evaluation metrics for anomaly detection on sensor time series.
+
+The anomaly is the *positive* class everywhere: ``y_true`` and ``y_pred`` are
+binary vectors of shape ``(n,)`` with 1/True = anomaly (alarm), and ``scores``
+is a float vector of shape ``(n,)`` where higher means more anomalous.
+
+Three families of metrics, because one number never tells the whole story:
+
+* **point metrics** (:func:`point_metrics`, :func:`roc_auc`, :func:`pr_auc`):
+  every sample counts once;
+* **event metrics** (:func:`events`, :func:`event_metrics`,
+  :func:`detection_delays`, :func:`false_alarms_per_day`): a contiguous run of
+  anomalous samples is one *event*, a contiguous run of alarms is one *alarm
+  range*; this is what an operator experiences;
+* **point adjustment** (:func:`point_adjust`, :func:`point_adjusted_f1`): the
+  protocol common in papers; it inflates scores, so it is always reported next
+  to a random baseline.
+
+:func:`evaluate` gathers the summary used by every notebook and benchmark, and
+:func:`random_scores` / :func:`trivial_predictions` give the trivial baselines
+that belong next to every model.
+
+Conventions for undefined ratios (0/0) follow ``sklearn`` with
+``zero_division=0``: a ratio whose denominator is zero is reported as 0.0
+(see each function). Metrics that are *undefined* rather than zero (AUC with a
+single class in :func:`evaluate`, a mean delay with no detected event) are NaN.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from numbers import Real
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+from sadlib.validation import as_1d_float, as_labels, check_time_index
+
+__all__ = [
+    "point_metrics",
+    "roc_auc",
+    "pr_auc",
+    "events",
+    "event_metrics",
+    "detection_delays",
+    "false_alarms_per_day",
+    "point_adjust",
+    "point_adjusted_f1",
+    "evaluate",
+    "random_scores",
+    "trivial_predictions",
+]
+
+_DAY = pd.Timedelta(days=1)
+
+
+# --------------------------------------------------------------------------- #
+# boundary helpers
+# --------------------------------------------------------------------------- #
+def _label_pair(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Validate two binary label vectors of the same length; return bool arrays."""
+    t = as_labels(y_true, name="y_true")
+    p = as_labels(y_pred, name="y_pred")
+    if t.shape[0] != p.shape[0]:
+        raise ValueError(
+            f"y_true has {t.shape[0]} labels but y_pred has {p.shape[0]}; "
+            f"pass one alarm per labelled sample, aligned on the same time index."
+        )
+    return t, p
+
+
+def _labels_scores(y_true: Any, scores: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Validate labels and finite scores of the same length."""
+    s = as_1d_float(scores, name="scores")
+    t = as_labels(y_true, name="y_true", n=s.shape[0])
+    return t, s
+
+
+def _require_both_classes(y_true: np.ndarray, what: str) -> None:
+    if y_true.all() or not y_true.any():
+        only = "anomalies" if y_true.all() else "normal samples"
+        raise ValueError(
+            f"{what} is undefined: y_true contains only {only}. Evaluate on a period that "
+            f"contains both normal and anomalous samples, or use point_metrics / "
+            f"false_alarms_per_day, which are defined for one class."
+        )
+
+
+def _time_index(index: Any, n: int) -> pd.DatetimeIndex:
+    """Return ``index`` (or the index of a Series/DataFrame) as a checked DatetimeIndex of length n."""
+    if isinstance(index, (pd.Series, pd.DataFrame)):
+        index = index.index
+    if not isinstance(index, pd.DatetimeIndex):
+        raise TypeError(
+            f"index must be a pandas DatetimeIndex, got {type(index).__name__}. "
+            f"Pass df.index of the time-indexed data, or pd.to_datetime(timestamps)."
+        )
+    if len(index) != n:
+        raise ValueError(
+            f"index has {len(index)} timestamps but the labels have {n}; "
+            f"pass the index of exactly the evaluated rows."
+        )
+    check_time_index(index, name="index")
+    return index
+
+
+def _as_period(sampling_period: Any) -> pd.Timedelta:
+    """Parse a sampling period given as Timedelta, string ("1min") or seconds."""
+    if isinstance(sampling_period, (bool, np.bool_)):
+        raise TypeError("sampling_period must be a duration such as '1min', pd.Timedelta(...) or seconds, not a bool.")
+    if isinstance(sampling_period, Real):
+        period = pd.Timedelta(seconds=float(sampling_period))
+    elif isinstance(sampling_period, (str, pd.Timedelta, _dt.timedelta, np.timedelta64)):
+        try:
+            period = pd.Timedelta(sampling_period)
+        except ValueError as err:
+            raise ValueError(
+                f"sampling_period {sampling_period!r} is not a duration; use e.g. '1min', '10s' or 60 (seconds)."
+            ) from err
+    else:
+        raise TypeError(
+            f"sampling_period has type {type(sampling_period).__name__}; "
+            f"use a pandas Timedelta, a string like '1min', or a number of seconds."
+        )
+    if pd.isna(period) or period <= pd.Timedelta(0):
+        raise ValueError(f"sampling_period must be a positive duration, got {sampling_period!r}.")
+    return period
+
+
+def _ratio(num: float, den: float) -> float:
+    """num / den, with 0/0 defined as 0.0."""
+    return float(num) / float(den) if den > 0 else 0.0
+
+
+def _runs(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Starts and exclusive ends of the runs of True in a bool vector."""
+    d = np.diff(np.concatenate(([0], y.astype(np.int8), [0])))
+    return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+
+
+def _any_in(y: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """For each range [start, end), whether ``y`` has a True inside it."""
+    csum = np.concatenate(([0], np.cumsum(y, dtype=np.int64)))
+    return (csum[ends] - csum[starts]) > 0
+
+
+def _f1(tp: int, fp: int, fn: int) -> float:
+    return _ratio(2 * tp, 2 * tp + fp + fn)
+
+
+# --------------------------------------------------------------------------- #
+# point metrics
+# --------------------------------------------------------------------------- #
+def point_metrics(y_true: Any, y_pred: Any) -> dict[str, float | int]:
+    """Sample-wise confusion counts and rates (anomaly = positive class).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+        Ground truth, 0/False = normal, 1/True = anomaly.
+    y_pred : array-like of shape (n,)
+        Alarms, 0/False = no alarm, 1/True = alarm.
+
+    Returns
+    -------
+    dict
+        ``tp, fp, fn, tn`` (int) and the float rates
+
+        * ``precision = tp / (tp + fp)``; **0.0 when there are no alarms**;
+        * ``recall = tp / (tp + fn)``; **0.0 when y_true has no anomaly**;
+        * ``f1 = 2 tp / (2 tp + fp + fn)`` (harmonic mean of the two); 0.0 when ``tp = 0``;
+        * ``far`` (false alarm rate) ``= fp / (fp + tn)``; **0.0 when y_true has
+          no normal sample** (no false alarm is possible);
+        * ``mar`` (missed alarm rate) ``= fn / (fn + tp)``; **0.0 when y_true has
+          no anomaly** (nothing can be missed). Note that then
+          ``mar != 1 - recall``.
+
+        These 0/0 conventions equal ``sklearn``'s ``zero_division=0``.
+    """
+    t, p = _label_pair(y_true, y_pred)
+    tp = int(np.count_nonzero(t & p))
+    fp = int(np.count_nonzero(~t & p))
+    fn = int(np.count_nonzero(t & ~p))
+    tn = int(np.count_nonzero(~t & ~p))
+    return {
+        "precision": _ratio(tp, tp + fp),
+        "recall": _ratio(tp, tp + fn),
+        "f1": _f1(tp, fp, fn),
+        "far": _ratio(fp, fp + tn),
+        "mar": _ratio(fn, fn + tp),
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "tn": tn,
+    }
+
+
+def roc_auc(y_true: Any, scores: Any) -> float:
+    """Area under the ROC curve of continuous anomaly scores.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+        Binary ground truth (1 = anomaly); must contain both classes.
+    scores : array-like of shape (n,)
+        Finite anomaly scores, higher = more anomalous (no NaN).
+
+    Returns
+    -------
+    float
+        ROC AUC in [0, 1]; 0.5 is chance level.
+
+    Raises
+    ------
+    ValueError
+        if ``y_true`` has a single class (the AUC is undefined), lengths differ,
+        or ``scores`` contain NaN/inf.
+    """
+    t, s = _labels_scores(y_true, scores)
+    _require_both_classes(t, "ROC AUC")
+    return float(roc_auc_score(t, s))
+
+
+def pr_auc(y_true: Any, scores: Any) -> float:
+    """Area under the precision-recall curve, as average precision (``sklearn``).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+        Binary ground truth (1 = anomaly); must contain both classes.
+    scores : array-like of shape (n,)
+        Finite anomaly scores, higher = more anomalous (no NaN).
+
+    Returns
+    -------
+    float
+        Average precision in [0, 1]; chance level is the anomaly fraction
+        ``mean(y_true)``, not 0.5.
+
+    Raises
+    ------
+    ValueError
+        if ``y_true`` has a single class, lengths differ, or ``scores`` contain NaN/inf.
+    """
+    t, s = _labels_scores(y_true, scores)
+    _require_both_classes(t, "PR AUC (average precision)")
+    return float(average_precision_score(t, s))
+
+
+# --------------------------------------------------------------------------- #
+# event metrics
+# --------------------------------------------------------------------------- #
+def events(y: Any) -> list[tuple[int, int]]:
+    """Contiguous runs of True (anomalies or alarms) as ``(start, end)`` pairs.
+
+    Parameters
+    ----------
+    y : array-like of shape (n,)
+        Binary labels or alarms.
+
+    Returns
+    -------
+    list of (int, int)
+        One ``(start, end)`` per run, ``end`` exclusive, so ``y[start:end]`` is
+        the run. Example: ``[0, 1, 1, 0, 1] -> [(1, 3), (4, 5)]``.
+    """
+    starts, ends = _runs(as_labels(y, name="y"))
+    return [(int(s), int(e)) for s, e in zip(starts, ends)]
+
+
+def event_metrics(y_true: Any, y_pred: Any) -> dict[str, float | int]:
+    """Event-wise recall and precision, as an operator sees them.
+
+    A *true event* is a run of anomalous samples in ``y_true``; an *alarm
+    range* is a run of alarms in ``y_pred``.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+        Binary ground truth (1 = anomaly).
+    y_pred : array-like of shape (n,)
+        Binary alarms.
+
+    Returns
+    -------
+    dict
+        * ``event_recall``: fraction of true events with at least one alarm
+          inside; 0.0 when there is no true event;
+        * ``event_precision``: fraction of alarm ranges that overlap a true
+          event; 0.0 when there is no alarm;
+        * ``n_events``, ``n_detected``, ``n_alarm_events``, ``n_false_alarm_events``
+          (alarm ranges overlapping no true event).
+
+    Notes
+    -----
+    These are the range-based recall and precision of Tatbul et al., "Precision
+    and Recall for Time Series", NeurIPS 2018, with the *existence reward only*
+    (``alpha = 1`` for both). Precision therefore ignores how much of an alarm
+    range is wrong: one long alarm that touches an event counts as correct.
+    Read it together with the point precision. The "segment-wise" precision of
+    Hundman et al. (KDD 2018), ``n_detected / (n_detected + n_false_alarm_events)``,
+    counts true events instead of alarm ranges and can differ.
+    """
+    t, p = _label_pair(y_true, y_pred)
+    ts, te = _runs(t)
+    ps, pe = _runs(p)
+    n_detected = int(np.count_nonzero(_any_in(p, ts, te)))
+    n_true_alarms = int(np.count_nonzero(_any_in(t, ps, pe)))
+    return {
+        "event_recall": _ratio(n_detected, ts.size),
+        "event_precision": _ratio(n_true_alarms, ps.size),
+        "n_events": int(ts.size),
+        "n_detected": n_detected,
+        "n_alarm_events": int(ps.size),
+        "n_false_alarm_events": int(ps.size) - n_true_alarms,
+    }
+
+
+def detection_delays(y_true: Any, y_pred: Any, index: Any = None) -> pd.DataFrame:
+    """Detection delay of every true event.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+        Binary ground truth (1 = anomaly).
+    y_pred : array-like of shape (n,)
+        Binary alarms.
+    index : pandas.DatetimeIndex of length n, optional
+        Timestamps of the samples (or a Series/DataFrame carrying them); adds
+        the ``delay`` column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per true event, in time order, with columns
+
+        * ``start``, ``end`` (int, ``end`` exclusive);
+        * ``detected`` (bool): at least one alarm inside ``[start, end)``;
+        * ``delay_samples`` (float): first alarm inside the event minus
+          ``start``; NaN if missed. Alarms before the event do not count;
+        * ``delay`` (Timedelta, only with ``index``): time from the event's
+          first timestamp to the first alarm's timestamp; NaT if missed.
+    """
+    t, p = _label_pair(y_true, y_pred)
+    idx = _time_index(index, t.shape[0]) if index is not None else None
+    starts, ends = _runs(t)
+    alarms = np.flatnonzero(p)
+    k = np.searchsorted(alarms, starts)  # position of the first alarm at or after each start
+    has_later = k < alarms.size
+    first = np.full(starts.shape, -1, dtype=np.int64)
+    first[has_later] = alarms[k[has_later]]
+    detected = has_later & (first < ends)
+    out = pd.DataFrame(
+        {
+            "start": starts.astype(np.int64),
+            "end": ends.astype(np.int64),
+            "detected": detected,
+            "delay_samples": np.where(detected, first - starts, np.nan).astype(float),
+        }
+    )
+    if idx is not None:
+        delay = pd.Series(pd.NaT, index=out.index, dtype="timedelta64[ns]")
+        if detected.any():
+            delay[detected] = idx[first[detected]] - idx[starts[detected]]
+        out["delay"] = delay
+    return out
+
+
+def _duration(n: int, index: pd.DatetimeIndex | None, sampling_period: Any) -> pd.Timedelta:
+    """Time covered by n samples: n periods, or the index span plus one period."""
+    if index is None:
+        return n * _as_period(sampling_period)
+    if sampling_period is not None:
+        step = _as_period(sampling_period)
+    elif n >= 2:
+        step = pd.Series(index).diff().median()  # resolution-independent (pandas 3 may use "us")
+    else:
+        raise ValueError(
+            "index has a single timestamp, so its span is zero; also pass sampling_period "
+            "(e.g. '1min') to say how long one sample lasts."
+        )
+    return (index[-1] - index[0]) + step
+
+
+def false_alarms_per_day(
+    y_true: Any,
+    y_pred: Any,
+    *,
+    index: Any = None,
+    sampling_period: Any = None,
+) -> float:
+    """Number of false-alarm ranges per day of data.
+
+    A false-alarm range is a run of alarms that overlaps no true event (see
+    :func:`event_metrics`); a long false alarm counts once, as an operator
+    would see it.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+        Binary ground truth (1 = anomaly).
+    y_pred : array-like of shape (n,)
+        Binary alarms.
+    index : pandas.DatetimeIndex of length n, optional
+        Timestamps; the duration is the span ``index[-1] - index[0]`` plus one
+        sampling period (the median spacing, or ``sampling_period`` if given),
+        so ``n`` regular samples of 1 min last ``n`` minutes.
+    sampling_period : pandas.Timedelta, str or float, optional
+        Duration of one sample, e.g. ``"1min"``, ``pd.Timedelta("10s")`` or
+        ``60`` (a number means seconds). Without ``index`` the duration is
+        ``n * sampling_period``.
+
+    Returns
+    -------
+    float
+        False-alarm ranges per 24 h.
+
+    Raises
+    ------
+    ValueError
+        if neither ``index`` nor ``sampling_period`` is given.
+    """
+    t, p = _label_pair(y_true, y_pred)
+    if index is None and sampling_period is None:
+        raise ValueError(
+            "false_alarms_per_day needs time information: pass index=df.index (a DatetimeIndex) "
+            "or sampling_period='1min' (a Timedelta, string or seconds)."
+        )
+    idx = _time_index(index, t.shape[0]) if index is not None else None
+    n_false = event_metrics(t, p)["n_false_alarm_events"]
+    return float(n_false) / (_duration(t.shape[0], idx, sampling_period) / _DAY)
+
+
+# --------------------------------------------------------------------------- #
+# point adjustment
+# --------------------------------------------------------------------------- #
+def point_adjust(y_true: Any, y_pred: Any) -> np.ndarray:
+    """Point-adjusted alarms: a detected event counts as detected in full.
+
+    If any sample of a true event is flagged, every sample of that event is
+    set to True; alarms outside events are kept as they are.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+        Binary ground truth (1 = anomaly).
+    y_pred : array-like of shape (n,)
+        Binary alarms.
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape (n,)
+        The adjusted alarms (a new array).
+
+    Notes
+    -----
+    Point adjustment strongly inflates scores on long events; see
+    :func:`point_adjusted_f1`, which always reports a random baseline next to it.
+    """
+    t, p = _label_pair(y_true, y_pred)
+    out = p.copy()
+    starts, ends = _runs(t)
+    hit = _any_in(p, starts, ends)
+    for s, e in zip(starts[hit], ends[hit]):
+        out[s:e] = True
+    return out
+
+
+def point_adjusted_f1(
+    y_true: Any,
+    scores: Any,
+    threshold: float,
+    *,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Point-adjusted F1 together with its random baseline and the plain F1.
+
+    Alarms are ``scores > threshold`` (the same strict rule as
+    ``Detector.predict`` and :mod:`sadlib.thresholds`). **Never report ``f1_pa`` alone**: with
+    point adjustment, uniformly random scores already reach a high F1 when
+    events are long (Kim et al., "Towards a Rigorous Evaluation of Time-series
+    Anomaly Detection", AAAI 2022). ``f1_pa`` means something only when it is
+    clearly above ``f1_pa_random``.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+        Binary ground truth (1 = anomaly).
+    scores : array-like of shape (n,)
+        Finite anomaly scores, higher = more anomalous.
+    threshold : float
+        Samples with ``score > threshold`` are alarms.
+    seed : int, default 0
+        Seed of the random baseline.
+
+    Returns
+    -------
+    dict
+        * ``f1_pa``: point-adjusted F1 of the thresholded scores;
+        * ``f1_pa_random``: point-adjusted F1 of uniform random scores
+          thresholded to flag the same number of samples (one draw, ``seed``);
+        * ``f1_point``: plain point-wise F1 of the thresholded scores;
+        * ``flagged_fraction``: fraction of samples flagged.
+    """
+    t, s = _labels_scores(y_true, scores)
+    if isinstance(threshold, (bool, np.bool_)) or not isinstance(threshold, Real) or not np.isfinite(threshold):
+        raise ValueError(f"threshold must be a finite number, got {threshold!r}; e.g. np.quantile(train_scores, 0.99).")
+    pred = s > threshold
+    k = int(np.count_nonzero(pred))
+    rng = np.random.default_rng(seed)
+    rand = np.zeros_like(pred)
+    rand[np.argsort(rng.random(t.shape[0]))[t.shape[0] - k :]] = True  # the k highest random scores
+    f1_pa = point_metrics(t, point_adjust(t, pred))["f1"]
+    f1_pa_random = point_metrics(t, point_adjust(t, rand))["f1"]
+    return {
+        "f1_pa": f1_pa,
+        "f1_pa_random": f1_pa_random,
+        "f1_point": point_metrics(t, pred)["f1"],
+        "flagged_fraction": k / t.shape[0],
+    }
+
+
+# --------------------------------------------------------------------------- #
+# summary and baselines
+# --------------------------------------------------------------------------- #
+def evaluate(
+    y_true: Any,
+    scores: Any = None,
+    y_pred: Any = None,
+    *,
+    index: Any = None,
+    sampling_period: Any = None,
+) -> dict[str, float]:
+    """The summary used by every notebook and benchmark.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+        Binary ground truth (1 = anomaly).
+    scores : array-like of shape (n,), optional
+        Finite anomaly scores; adds ``roc_auc`` and ``pr_auc``.
+    y_pred : array-like of shape (n,)
+        Binary alarms (required), e.g. ``scores > threshold``.
+    index : pandas.DatetimeIndex of length n, optional
+        Timestamps; adds ``false_alarms_per_day``.
+    sampling_period : pandas.Timedelta, str or float, optional
+        Duration of one sample (``"1min"``, seconds); adds ``false_alarms_per_day``.
+
+    Returns
+    -------
+    dict of str to float
+        Always the same keys, so that results stack into a table:
+        ``precision, recall, f1, far, mar`` (:func:`point_metrics`),
+        ``roc_auc, pr_auc`` (NaN without scores or when y_true has one class),
+        ``event_recall, event_precision, n_events, n_false_alarm_events``
+        (:func:`event_metrics`), ``mean_delay_samples`` (mean over detected
+        events, NaN if none is detected; :func:`detection_delays`) and
+        ``false_alarms_per_day`` (NaN without time information).
+    """
+    if y_pred is None:
+        raise ValueError(
+            "evaluate needs binary alarms: pass y_pred, e.g. y_pred = scores > threshold "
+            "(roc_auc / pr_auc alone need only the scores)."
+        )
+    t, p = _label_pair(y_true, y_pred)
+    pm = point_metrics(t, p)
+    out: dict[str, float] = {k: float(pm[k]) for k in ("precision", "recall", "f1", "far", "mar")}
+    out["roc_auc"] = out["pr_auc"] = float("nan")
+    if scores is not None:
+        t, s = _labels_scores(t, scores)
+        if t.any() and not t.all():
+            out["roc_auc"] = roc_auc(t, s)
+            out["pr_auc"] = pr_auc(t, s)
+    ev = event_metrics(t, p)
+    for k in ("event_recall", "event_precision", "n_events", "n_false_alarm_events"):
+        out[k] = float(ev[k])
+    delays = detection_delays(t, p)["delay_samples"]
+    out["mean_delay_samples"] = float(delays.mean()) if delays.notna().any() else float("nan")
+    if index is not None or sampling_period is not None:
+        out["false_alarms_per_day"] = false_alarms_per_day(t, p, index=index, sampling_period=sampling_period)
+    else:
+        out["false_alarms_per_day"] = float("nan")
+    return out
+
+
+def _check_n(n: Any) -> int:
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be a positive integer (the number of samples), got {n!r}; e.g. n=len(y_true).")
+    return int(n)
+
+
+def random_scores(n: int, seed: int = 0) -> np.ndarray:
+    """Uniform random scores in [0, 1), shape ``(n,)``: the chance-level baseline.
+
+    Their ROC AUC is about 0.5 and their PR AUC about the anomaly fraction.
+    """
+    return np.random.default_rng(seed).random(_check_n(n))
+
+
+def trivial_predictions(n: int, kind: Literal["all", "none"]) -> np.ndarray:
+    """Trivial alarms of shape ``(n,)``: flag everything (``"all"``) or nothing (``"none"``).
+
+    Flag-everything has recall 1 and precision ``p`` (the anomaly fraction), so
+    ``f1 = 2p / (1 + p)``: a model's F1 below that is worse than doing nothing
+    clever. Flag-nothing has ``far = 0`` and F1 = 0.
+    """
+    n = _check_n(n)
+    if kind == "all":
+        return np.ones(n, dtype=bool)
+    if kind == "none":
+        return np.zeros(n, dtype=bool)
+    raise ValueError(f"kind must be 'all' or 'none', got {kind!r}.")

@@ -1,0 +1,313 @@
+"""The course's standard figures, with one consistent look.
+
+Every function draws with :data:`COLORS` and :data:`STYLE` (applied locally, the
+global matplotlib style is left alone unless you call :func:`apply_style`),
+returns the Figure or Axes and never calls ``plt.show()``. Labelled anomalies
+are shaded once per contiguous run, so 100k points with many events stay fast.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Sequence
+
+import matplotlib as mpl
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+from .validation import as_1d_float, as_2d_float, as_labels, check_time_index
+
+__all__ = ["COLORS", "STYLE", "apply_style", "plot_signal", "plot_scores", "plot_event_timeline", "plot_score_hist"]
+
+COLORS: dict[str, str] = {
+    "signal": "#1f4e79",  # sensor lines
+    "score": "#3a6ea5",  # anomaly-score line, normal histogram
+    "threshold": "#b22222",  # threshold line
+    "anomaly": "#e9c46a",  # shading of labelled anomalies (drawn with alpha)
+    "alarm": "#7b2cbf",  # alarm markers, scores above the threshold
+    "detected": "#2a9d8f",  # true events that got an alarm
+    "missed": "#e63946",  # true events without an alarm; anomalous histogram
+    "false_alarm": "#f77f00",  # alarms outside every true event
+}
+SHADE_ALPHA = 0.35
+
+STYLE: dict[str, Any] = {
+    "figure.figsize": (10, 4), "figure.dpi": 100, "font.size": 10,
+    "axes.grid": True, "grid.alpha": 0.3, "grid.linestyle": "-",
+    "axes.spines.top": False, "axes.spines.right": False,
+    "axes.prop_cycle": mpl.cycler(color=[COLORS[k] for k in ("signal", "missed", "detected", "false_alarm", "alarm")]),
+    "legend.frameon": True, "legend.framealpha": 0.85, "legend.edgecolor": "none", "lines.linewidth": 1.0,
+}
+
+
+def apply_style() -> None:
+    """Make :data:`STYLE` the global matplotlib style (e.g. once at the top of a notebook)."""
+    mpl.rcParams.update(STYLE)
+
+
+def _styled(func):
+    """Run ``func`` under :data:`STYLE` without changing the global rcParams."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with mpl.rc_context(STYLE):
+            return func(*args, **kwargs)
+    return wrapper
+
+
+def _x(index: Any, n: int, name: str = "index") -> tuple[np.ndarray, bool]:
+    """x positions, shape ``(n,)``, as floats (matplotlib date numbers for datetimes) and an is-date flag."""
+    if index is None:
+        return np.arange(n, dtype=float), False
+    idx = pd.Index(index)
+    if len(idx) != n:
+        raise ValueError(f"{name} has {len(idx)} entries but there are {n} samples; pass one x value per sample.")
+    if isinstance(idx, pd.DatetimeIndex):
+        check_time_index(idx, name=name)
+        return mdates.date2num(idx.tz_localize(None) if idx.tz is not None else idx), True
+    return as_1d_float(idx.to_numpy(), name=name), False
+
+
+def _runs(mask: np.ndarray) -> np.ndarray:
+    """Contiguous True runs of a bool vector as ``(start, stop)`` index pairs, shape ``(n_runs, 2)``."""
+    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return np.column_stack([np.flatnonzero(d == 1), np.flatnonzero(d == -1)])
+
+
+def _edges(x: np.ndarray) -> np.ndarray:
+    """Sample edges, shape ``(n + 1,)``: sample i covers ``[x[i], x[i+1])``, the last one a median step."""
+    step = float(np.median(np.diff(x))) if x.size > 1 else 1.0
+    return np.append(x, x[-1] + step)
+
+
+def _spans(x: np.ndarray, runs: np.ndarray) -> list[tuple[float, float]]:
+    """``(left, right)`` x edges of each ``(start, stop)`` run."""
+    ends = _edges(x)
+    return [(ends[a], ends[b]) for a, b in runs]
+
+
+def _shade(ax: Axes, spans: list[tuple[float, float]], label: str | None = "labelled anomaly") -> None:
+    for i, (left, right) in enumerate(spans):
+        ax.axvspan(left, right, color=COLORS["anomaly"], alpha=SHADE_ALPHA, lw=0, label=label if i == 0 else None)
+
+
+def _finish_x(ax: Axes, is_date: bool) -> None:
+    if is_date:
+        ax.xaxis_date()
+
+
+@_styled
+def plot_signal(data: Any, *, labels: Any = None, alarms: Any = None, columns: Sequence[Any] | None = None,
+                events: pd.DataFrame | None = None, title: str | None = None, axes: Any = None) -> Figure:
+    """One subplot per sensor (shared x) with labelled anomalies shaded and alarms marked.
+
+    Parameters
+    ----------
+    data : DataFrame (DatetimeIndex or integer index) or array, shape (n, n_sensors)
+    labels, alarms : bool/0-1 array, shape (n,), optional
+        Labelled anomalies are shaded over every subplot (one span per run);
+        alarms are drawn as a rug of ``|`` marks at the bottom of every subplot.
+    columns : list, optional
+        Column names (DataFrame) or positions (array) to plot; default all.
+    events : DataFrame with columns ``start``, ``end``, ``type`` [, ``sensor``], optional
+        Event types written at each event start, on the ``sensor`` subplot when it is plotted,
+        else on the top one. ``start``/``end`` are in index units (timestamps or positions).
+    axes : sequence of Axes, one per plotted sensor, optional
+
+    Returns
+    -------
+    Figure
+    """
+    if isinstance(data, pd.Series):
+        data = data.to_frame()
+    if isinstance(data, pd.DataFrame):
+        if columns is not None:
+            missing = [c for c in columns if c not in data.columns]
+            if missing:
+                raise ValueError(f"columns {missing} are not in data; available: {list(data.columns)[:10]}.")
+            data = data[list(columns)]
+        names, index = list(data.columns), data.index
+    else:
+        index = None
+    X = as_2d_float(data, name="data", allow_nan=True)
+    if index is None:
+        names = [f"x{i}" for i in range(X.shape[1])]
+        if columns is not None:
+            bad = [c for c in columns if not isinstance(c, (int, np.integer)) or not 0 <= c < X.shape[1]]
+            if bad:
+                raise ValueError(f"columns {bad} are not positions of the {X.shape[1]} array columns; pass ints.")
+            X, names = X[:, list(columns)], [names[c] for c in columns]
+    n, k = X.shape
+    x, is_date = _x(index, n, name="data.index")
+    if axes is None:
+        fig, axes = plt.subplots(k, 1, sharex=True, squeeze=False, figsize=(10, 1.6 * k + 1.0))
+        axes = axes[:, 0]
+    else:
+        axes = np.atleast_1d(np.asarray(axes, dtype=object)).ravel()
+        if axes.size != k:
+            raise ValueError(f"axes has {axes.size} Axes but {k} sensors are plotted; pass one Axes per sensor.")
+        fig = axes[0].figure
+    spans = _spans(x, _runs(as_labels(labels, name="labels", n=n))) if labels is not None else []
+    alarm_x = x[as_labels(alarms, name="alarms", n=n)] if alarms is not None else None
+    for j, ax in enumerate(axes):
+        ax.plot(x, X[:, j], color=COLORS["signal"], lw=0.8)
+        ax.set_ylabel(str(names[j]))
+        _shade(ax, spans, label="labelled anomaly" if j == 0 else None)
+        if alarm_x is not None:
+            ax.plot(alarm_x, np.full(alarm_x.size, 0.03), "|", color=COLORS["alarm"], ms=8,
+                    transform=ax.get_xaxis_transform(), label="alarm" if j == 0 else None)
+        _finish_x(ax, is_date)
+    if events is not None:
+        _annotate_events(axes, names, events, is_date)
+    if spans or alarm_x is not None:
+        axes[0].legend(loc="upper right", fontsize="small")
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def _annotate_events(axes: np.ndarray, names: list, events: pd.DataFrame, is_date: bool) -> None:
+    if not isinstance(events, pd.DataFrame):
+        raise TypeError(f"events must be a DataFrame with columns start, end, type; got {type(events).__name__}.")
+    missing = {"start", "end", "type"} - set(events.columns)
+    if missing:
+        raise ValueError(f"events is missing column(s) {sorted(missing)}; expected start, end, type[, sensor].")
+    starts = mdates.date2num(pd.to_datetime(events["start"])) if is_date else events["start"].to_numpy(float)
+    sensors = events["sensor"] if "sensor" in events else [None] * len(events)
+    for x0, kind, sensor in zip(starts, events["type"], sensors):
+        ax = axes[names.index(sensor)] if sensor in names else axes[0]
+        ax.text(x0, 0.97, str(kind), transform=ax.get_xaxis_transform(), fontsize=8, va="top", clip_on=True)
+
+
+def _threshold_value(threshold: Any) -> float | None:
+    if threshold is None:
+        return None
+    if hasattr(threshold, "apply"):  # a sadlib.thresholds.Threshold
+        if not hasattr(threshold, "threshold_"):
+            raise ValueError(f"{threshold!r} is not fitted; call .fit(normal_scores) before plotting it.")
+        return float(threshold.threshold_)
+    return float(as_1d_float([threshold], name="threshold")[0])
+
+
+@_styled
+def plot_scores(scores: Any, *, threshold: Any = None, labels: Any = None, index: Any = None,
+                ax: Axes | None = None, title: str | None = None, log: bool = False) -> Axes:
+    """Anomaly scores over time with the threshold, labelled anomalies and alarms.
+
+    Parameters
+    ----------
+    scores : array or Series, shape (n,)
+        A Series' index is used as x unless ``index`` is given.
+    threshold : float or fitted Threshold, optional
+        Drawn as a horizontal line; scores strictly above it are highlighted.
+    labels : bool/0-1 array, shape (n,), optional
+        Labelled anomalies, shaded once per run.
+    index : DatetimeIndex or array, shape (n,), optional
+    log : bool
+        Log-scaled y axis (all scores must be > 0).
+    """
+    if index is None and isinstance(scores, pd.Series):
+        index = scores.index if not isinstance(scores.index, pd.RangeIndex) else None
+    s = as_1d_float(scores, name="scores")
+    x, is_date = _x(index, s.size)
+    thr = _threshold_value(threshold)
+    if log and (s <= 0).any():
+        raise ValueError("log=True needs scores > 0; pass log=False or shift the scores, e.g. scores - scores.min() + 1e-9.")
+    if ax is None:
+        _, ax = plt.subplots()
+    ax.plot(x, s, color=COLORS["score"], lw=0.8, label="score")
+    if labels is not None:
+        _shade(ax, _spans(x, _runs(as_labels(labels, name="labels", n=s.size))))
+    if thr is not None:
+        ax.axhline(thr, color=COLORS["threshold"], ls="--", lw=1.2, label=f"threshold = {thr:.3g}")
+        above = s > thr
+        ax.plot(x[above], s[above], "o", ms=3, color=COLORS["alarm"], label=f"above threshold ({above.sum()})")
+    if log:
+        ax.set_yscale("log")
+    ax.set_ylabel("anomaly score")
+    ax.legend(loc="upper right", fontsize="small")
+    if title:
+        ax.set_title(title)
+    _finish_x(ax, is_date)
+    return ax
+
+
+def _any_inside(mask: np.ndarray, runs: np.ndarray) -> np.ndarray:
+    """For each ``(start, stop)`` run, whether ``mask`` has a True inside it; shape ``(n_runs,)``."""
+    cs = np.concatenate([[0], np.cumsum(mask)])
+    return cs[runs[:, 1]] - cs[runs[:, 0]] > 0
+
+
+@_styled
+def plot_event_timeline(y_true: Any, y_pred: Any, *, index: Any = None, ax: Axes | None = None) -> Axes:
+    """Two lanes of bars: true events (detected vs missed) and alarms (on an event vs false).
+
+    Parameters
+    ----------
+    y_true, y_pred : bool/0-1 array, shape (n,)
+        Labelled anomalies and alarms. An event counts as detected when any alarm falls inside it.
+    index : DatetimeIndex or array, shape (n,), optional
+    """
+    t = as_labels(y_true, name="y_true")
+    p = as_labels(y_pred, name="y_pred", n=t.size)
+    x, is_date = _x(index, t.size)
+    ev, al = _runs(t), _runs(p)
+    hits = _any_inside(p, ev)  # events with at least one alarm
+    true_alarm = _any_inside(t, al)  # alarm runs touching an event
+    if ax is None:
+        _, ax = plt.subplots(figsize=(10, 2.2))
+    bars = lambda runs: [(a, b - a) for a, b in _spans(x, runs)]  # noqa: E731
+    lanes = [(ev[hits], 1, "detected"), (ev[~hits], 1, "missed"), (al[true_alarm], 0, "alarm"),
+             (al[~true_alarm], 0, "false_alarm")]
+    for runs, lane, key in lanes:
+        if len(runs):
+            ax.broken_barh(bars(runs), (lane - 0.3, 0.6), facecolors=COLORS[key])
+    ax.set_yticks([0, 1], ["alarms", "true events"])
+    ax.set_ylim(-0.6, 1.6)
+    ax.set_xlim(x[0], _edges(x)[-1])
+    ax.grid(axis="y", visible=False)
+    names = {"detected": "detected event", "missed": "missed event", "alarm": "alarm on an event",
+             "false_alarm": "false alarm"}
+    ax.legend(handles=[Patch(color=COLORS[k], label=v) for k, v in names.items()],
+              loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=4, fontsize="small")
+    ax.set_title(f"{hits.sum()}/{len(ev)} events detected, {(~true_alarm).sum()} false alarm(s)")
+    _finish_x(ax, is_date)
+    return ax
+
+
+@_styled
+def plot_score_hist(normal_scores: Any, anomalous_scores: Any = None, threshold: Any = None,
+                    ax: Axes | None = None, bins: int = 50) -> Axes:
+    """Overlapping density histograms of normal (and anomalous) scores with the threshold.
+
+    Parameters
+    ----------
+    normal_scores : array, shape (n,)
+    anomalous_scores : array, shape (m,), optional
+    threshold : float or fitted Threshold, optional
+        The legend shows the share of each group strictly above it.
+    bins : int
+        Number of bins shared by both histograms.
+    """
+    s0 = as_1d_float(normal_scores, name="normal_scores")
+    s1 = as_1d_float(anomalous_scores, name="anomalous_scores") if anomalous_scores is not None else None
+    thr = _threshold_value(threshold)
+    edges = np.histogram_bin_edges(np.concatenate([s0] + ([s1] if s1 is not None else [])), bins=bins)
+    if ax is None:
+        _, ax = plt.subplots()
+    groups = [(s0, "normal", COLORS["score"]), (s1, "anomalous", COLORS["missed"])]
+    for s, name, color in groups:
+        if s is None:
+            continue
+        extra = f", {100 * (s > thr).mean():.2g}% above" if thr is not None else ""
+        ax.hist(s, bins=edges, density=True, alpha=0.5, color=color, label=f"{name} (n={s.size}{extra})")
+    if thr is not None:
+        ax.axvline(thr, color=COLORS["threshold"], ls="--", lw=1.2, label=f"threshold = {thr:.3g}")
+    ax.set_xlabel("anomaly score")
+    ax.set_ylabel("density")
+    ax.legend(fontsize="small")
+    return ax

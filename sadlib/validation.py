@@ -1,0 +1,181 @@
+"""Input checks shared by every public function of :mod:`sadlib`.
+
+Each check raises a :class:`ValueError` (or :class:`TypeError` for a wrong type)
+whose message names the problem *and* the fix, and never modifies its input.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "as_2d_float",
+    "as_1d_float",
+    "as_labels",
+    "check_time_index",
+    "check_not_constant",
+    "check_min_length",
+]
+
+
+def _describe(x: Any) -> str:
+    return type(x).__name__
+
+
+def as_2d_float(
+    X: Any,
+    *,
+    name: str = "X",
+    allow_nan: bool = False,
+    min_rows: int = 1,
+) -> np.ndarray:
+    """Return ``X`` as a float64 array of shape ``(n_samples, n_features)``.
+
+    Accepts a DataFrame, a Series, a NumPy array or a nested list. A 1-D input of
+    length ``n`` becomes one column, shape ``(n, 1)``. A copy is always returned.
+
+    Raises
+    ------
+    TypeError
+        if the data is not numeric (strings, objects, datetimes).
+    ValueError
+        if it is empty, has more than two dimensions, contains NaN/inf (unless
+        ``allow_nan``) or has fewer than ``min_rows`` rows.
+    """
+    if X is None:
+        raise TypeError(f"{name} is None; pass a DataFrame or an array of shape (n_samples, n_features).")
+    if isinstance(X, pd.Series):
+        X = X.to_frame()
+    if isinstance(X, pd.DataFrame):
+        bad = [c for c in X.columns if not (pd.api.types.is_numeric_dtype(X[c]) and not pd.api.types.is_bool_dtype(X[c]))]
+        if bad:
+            kinds = ", ".join(f"{c!r} ({X[c].dtype})" for c in bad[:5])
+            raise TypeError(
+                f"{name} has non-numeric columns: {kinds}. Keep only the sensor columns, "
+                f"e.g. X = df.drop(columns=[...]) or df.select_dtypes('number')."
+            )
+        arr = X.to_numpy(dtype=np.float64, copy=True)
+    else:
+        arr = np.asarray(X)
+        if arr.dtype == object or arr.dtype.kind in "USMmVb":
+            raise TypeError(
+                f"{name} has dtype {arr.dtype}, expected numbers. Convert it first, "
+                f"e.g. np.asarray({name}, dtype=float)."
+            )
+        arr = np.array(arr, dtype=np.float64, copy=True)
+    if arr.ndim == 1:
+        arr = arr.reshape(-1, 1)
+    elif arr.ndim != 2:
+        raise ValueError(
+            f"{name} has shape {arr.shape}; expected 2-D (n_samples, n_features). "
+            f"For windows of shape (n_windows, window, n_features) use the sequence models, "
+            f"or reshape with {name}.reshape(len({name}), -1)."
+        )
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ValueError(f"{name} is empty (shape {arr.shape}); pass at least one sample and one feature.")
+    if arr.shape[0] < min_rows:
+        raise ValueError(
+            f"{name} has {arr.shape[0]} rows but at least {min_rows} are needed; "
+            f"pass a longer series or use a smaller window."
+        )
+    if not allow_nan:
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            rows, cols = np.nonzero(bad)
+            raise ValueError(
+                f"{name} contains {bad.sum()} NaN/inf values (first at row {rows[0]}, column {cols[0]}). "
+                f"Fill gaps before fitting, e.g. df.interpolate(limit_direction='both'), or drop those rows; "
+                f"a dropout is itself worth flagging, see sadlib.signals."
+            )
+    return arr
+
+
+def as_1d_float(x: Any, *, name: str = "scores", allow_nan: bool = False) -> np.ndarray:
+    """Return ``x`` as a float64 vector of shape ``(n,)``; a ``(n, 1)`` column is accepted."""
+    arr = as_2d_float(x, name=name, allow_nan=allow_nan)
+    if arr.shape[1] != 1:
+        raise ValueError(f"{name} has shape {arr.shape}; expected one value per sample, shape (n,).")
+    return arr[:, 0]
+
+
+def as_labels(y: Any, *, name: str = "y_true", n: int | None = None) -> np.ndarray:
+    """Return binary labels as a boolean vector of shape ``(n,)`` (anomaly = True).
+
+    Accepts booleans or numbers equal to 0/1. ``n`` checks the length against the scores.
+    """
+    if isinstance(y, (pd.Series, pd.DataFrame)):
+        y = y.to_numpy()
+    arr = np.asarray(y)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1:
+        raise ValueError(f"{name} has shape {arr.shape}; expected one label per sample, shape (n,).")
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty; pass one 0/1 label per sample.")
+    if arr.dtype == bool:
+        out = arr.copy()
+    else:
+        if arr.dtype == object or arr.dtype.kind in "USMm":
+            raise TypeError(f"{name} has dtype {arr.dtype}; expected 0/1 or booleans (1 = anomaly).")
+        with np.errstate(invalid="ignore"):
+            ok = np.isin(arr, (0, 1))
+        if not ok.all():
+            bad = np.unique(arr[~ok])[:5]
+            raise ValueError(
+                f"{name} must be binary (0 = normal, 1 = anomaly) but contains {bad.tolist()}; "
+                f"threshold or map the labels first, e.g. (labels > 0)."
+            )
+        out = arr.astype(bool)
+    if n is not None and out.shape[0] != n:
+        raise ValueError(f"{name} has {out.shape[0]} labels but the scores have {n}; pass labels aligned with the scores.")
+    return out
+
+
+def check_time_index(index: Any, *, name: str = "data") -> None:
+    """Check a time index is sorted and has no duplicates.
+
+    ``index`` may be a DataFrame/Series (its index is used) or an Index.
+    Integer/RangeIndex inputs pass (positions are in order by construction).
+    """
+    if isinstance(index, (pd.DataFrame, pd.Series)):
+        index = index.index
+    if not isinstance(index, pd.DatetimeIndex):
+        return
+    if index.hasnans:
+        raise ValueError(f"{name} has missing timestamps (NaT) in its index; drop those rows first.")
+    if not index.is_monotonic_increasing:
+        pos = int(np.argmax(np.diff(index.asi8) < 0)) + 1
+        raise ValueError(
+            f"{name} timestamps are not sorted (row {pos}: {index[pos]} comes after {index[pos - 1]}). "
+            f"Sort it with data.sort_index() before windowing or scoring."
+        )
+    if index.has_duplicates:
+        dup = index[index.duplicated()][0]
+        raise ValueError(
+            f"{name} has duplicate timestamps (first: {dup}). Aggregate them, "
+            f"e.g. data.groupby(level=0).mean(), or drop them with data[~data.index.duplicated()]."
+        )
+
+
+def check_not_constant(X: np.ndarray, *, columns: Sequence[Any] | None = None, name: str = "X") -> None:
+    """Raise if any column of a 2-D array has zero spread (it cannot be standardised)."""
+    spread = np.ptp(X, axis=0)
+    const = np.flatnonzero(spread == 0)
+    if const.size:
+        labels = [columns[i] for i in const] if columns is not None else const.tolist()
+        raise ValueError(
+            f"{name} has constant column(s) {labels} in the fitting data (zero spread), so they cannot be "
+            f"standardised. Drop them before fitting, or fit on a longer normal period where they vary."
+        )
+
+
+def check_min_length(n: int, window: int, *, name: str = "X") -> None:
+    """Raise if a series of ``n`` samples is too short for windows of ``window`` samples."""
+    if n < window:
+        raise ValueError(
+            f"{name} has {n} samples but the window needs {window}; pass a longer series "
+            f"or choose window <= {n}."
+        )

@@ -1,0 +1,198 @@
+"""Tests of the exercise-checker machinery (sadlib.exercises.checker)."""
+
+from __future__ import annotations
+
+import sys
+import types
+
+import numpy as np
+import pytest
+
+from sadlib.exercises import (
+    ____, CheckResult, Incorrect, Question, expect_between, expect_close, expect_equal,
+    expect_shape, expect_true, expect_type, questions, solve_all,
+)
+from sadlib.exercises import checker
+
+
+# --- a tiny example question module --------------------------------------------------------
+
+def _check_threshold(threshold):
+    expect_between(threshold, 0, None, "the threshold")
+    expect_close(threshold, 3.0, rtol=0.05, what="the threshold")
+
+
+def _check_scores(scores):
+    expect_type(scores, np.ndarray, "`scores`")
+    expect_shape(scores, (5,), "`scores`")
+    expect_true(np.all(scores >= 0), "`scores` should be non-negative (use np.abs).")
+
+
+def _check_crashy(window):
+    np.ones(4).reshape(window, -1)  # a wrong `window` makes reshape raise
+
+
+q1 = Question(1, "Set `threshold` to 3 standard deviations.", ("threshold",), _check_threshold,
+              ["A z-score threshold counts standard deviations.", "Try 3."], "threshold = 3.0")
+q2 = Question(2, "Absolute z-scores of `x`.", ("scores",), _check_scores,
+              "Use np.abs.", "scores = np.abs((x - x.mean()) / x.std())",
+              setup=lambda: {"np": np, "x": np.array([1.0, 2.0, 3.0, 4.0, 10.0])})
+q3 = Question("3a", "A window that divides 4.", "window", _check_crashy, "2 works.", "window = 2")
+
+example = types.ModuleType("example_nb")
+example.q1, example.q2, example.q3 = q1, q2, q3
+example.__all__ = ["q1", "q2", "q3"]
+
+
+@pytest.fixture
+def plain(monkeypatch):
+    """Force the plain-text display path, as if IPython were not installed."""
+    monkeypatch.setitem(sys.modules, "IPython", None)
+
+
+# --- results -----------------------------------------------------------------------------
+
+def test_placeholder_is_not_attempted():
+    assert repr(____) == "____"
+    res = q1.result(threshold=____)
+    assert res.status == "not attempted" and not res and not res.passed
+    assert "q1.check()" in res.message and "____" in res.message
+
+
+def test_placeholder_survives_arithmetic():
+    assert ____ * 2 + 1 is ____
+    assert (np.arange(3) > ____) is ____
+    assert q1.result(threshold=np.mean([1.0]) * ____).status == "not attempted"
+    assert q2.result(scores=[1.0, ____]).status == "not attempted"
+
+
+def test_undefined_variable_is_not_attempted():
+    assert q1.result().status == "not attempted"  # no `threshold` in this module
+
+
+def test_correct():
+    res = q1.result(threshold=3.02)
+    assert res.status == "correct" and res.passed and bool(res) and "Q1" in res.message
+
+
+def test_wrong_value_gives_specific_feedback():
+    res = q1.result(threshold=5.0)
+    assert res.status == "incorrect" and not res
+    assert "the threshold should be about 3" in res.message
+    assert "at least 0" in q1.result(threshold=-1.0).message
+    assert "should be a int or float" in q1.result(threshold="3").message
+    assert "shape (5,)" in q2.result(scores=np.zeros((5, 2))).message
+    assert "non-negative" in q2.result(scores=-np.ones(5)).message
+
+
+def test_check_fn_crash_is_reported_as_incorrect():
+    res = q3.result(window=3)
+    assert res.status == "incorrect" and "ValueError" in res.message and "Q3a" in res.message
+    assert q3.result(window=2).passed
+
+
+def test_unknown_explicit_name_raises():
+    with pytest.raises(TypeError, match="threshold"):
+        q1.result(treshold=3.0)
+
+
+def test_caller_globals_lookup(plain, capsys):
+    ns = {"q1": q1, "____": ____, "threshold": ____}
+    exec("r = q1.result(); q1.check()", ns)
+    assert ns["r"].status == "not attempted"
+    assert "not attempted" in capsys.readouterr().out.lower()
+    exec("threshold = 3.0\nr = q1.result()\nq1.check()", ns)
+    assert ns["r"].passed
+    assert capsys.readouterr().out.startswith("Correct: Q1")
+    # explicit values override the namespace
+    exec("r = q1.result(threshold=9.0)", ns)
+    assert ns["r"].status == "incorrect"
+
+
+def test_caller_function_locals_lookup():
+    def learner_function():
+        threshold = 3.0  # noqa: F841 (read through the frame)
+        return q1.result()
+    assert learner_function().passed
+
+
+def test_main_fallback(monkeypatch):
+    class NoFrame:
+        f_back = None
+    monkeypatch.setattr(checker.inspect, "currentframe", lambda: NoFrame())
+    monkeypatch.setattr(sys.modules["__main__"], "threshold", 3.0, raising=False)
+    assert q1.result().passed
+
+
+def test_check_returns_none_and_prints_once(plain, capsys):
+    assert q1.check(threshold=5.0) is None
+    out = capsys.readouterr().out
+    assert out.count("Q1") == 1 and out.startswith("Incorrect:")
+
+
+def test_hints_cycle(plain, capsys):
+    q = Question(9, "p", ("a",), lambda a: None, ["first", "second"], "a = 1")
+    for _ in range(3):
+        q.hint()
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == ["Q9 hint 1/2: first", "Q9 hint 2/2: second", "Q9 hint 1/2: first"]
+    q1_single = Question(8, "p", ("a",), lambda a: None, "only", "a = 1")
+    q1_single.hint()
+    assert capsys.readouterr().out.strip() == "Q8 hint: only"
+
+
+def test_solution_shown(plain, capsys):
+    q2.solution()
+    out = capsys.readouterr().out
+    assert "Q2 solution" in out and q2.solution_code in out
+
+
+def test_setup_and_solution_pass():
+    for q in (q1, q2, q3):
+        assert q.check_solution().passed, q.label
+    assert list(solve_all(example)) == ["Q1", "Q2", "Q3a"]
+    assert all(solve_all(example).values())
+    assert questions(example) == [q1, q2, q3]
+
+
+def test_html_display(monkeypatch):
+    shown = []
+    monkeypatch.setattr(checker, "_in_notebook", lambda: True)
+    import IPython.display
+    monkeypatch.setattr(IPython.display, "display", lambda obj, raw: shown.append(obj))
+    q1.check(threshold=3.0)
+    q1.check(threshold=____)
+    assert len(shown) == 2
+    assert "#34a853" in shown[0]["text/html"] and shown[0]["text/plain"].startswith("Correct: Q1")
+    assert "#4285f4" in shown[1]["text/html"]
+
+
+def test_not_a_notebook_when_ipython_missing(plain):
+    assert checker._in_notebook() is False
+
+
+def test_result_rendering():
+    res = CheckResult("incorrect", "Q1: x < 3 & y")
+    assert str(res) == "Incorrect: Q1: x < 3 & y"
+    assert "&lt; 3 &amp; y" in res._repr_html_()
+    assert "Q1" in repr(q1) and "Q1" in q1._repr_html_()
+
+
+def test_expect_helpers():
+    expect_close([1.0, 2.0], np.array([1.0, 2.0]))
+    with pytest.raises(Incorrect, match="1 of 2 values differ"):
+        expect_close([1.0, 2.5], [1.0, 2.0], what="x")
+    with pytest.raises(Incorrect, match="numeric"):
+        expect_close("abc", 1.0)
+    expect_shape(np.zeros((3, 4)), (None, 4))
+    with pytest.raises(Incorrect, match=r"shape \(any, 4\)"):
+        expect_shape(np.zeros((3, 5)), (None, 4))
+    expect_equal({1, 2}, {2, 1})
+    with pytest.raises(Incorrect, match="should be 'a'"):
+        expect_equal("b", "a")
+    with pytest.raises(Incorrect, match="between 0 and 1"):
+        expect_between(1.5, 0, 1)
+    with pytest.raises(Incorrect, match="at most 1"):
+        expect_between(np.float64(2.0), hi=1)
+    with pytest.raises(Incorrect, match="boom"):
+        expect_true(False, "boom")

@@ -1,0 +1,191 @@
+"""Tests for sadlib.thresholds."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from sadlib.thresholds import (
+    THRESHOLDS,
+    FixedThreshold,
+    MaxThreshold,
+    MeanStdThreshold,
+    NotFittedError,
+    PercentileThreshold,
+    POTThreshold,
+    Threshold,
+    make_threshold,
+)
+
+
+def test_percentile_known_value():
+    thr = PercentileThreshold(q=90).fit(np.arange(101))
+    assert thr.threshold_ == pytest.approx(90.0)
+    assert thr.n_scores_ == 101
+    assert isinstance(thr.threshold_, float)
+
+
+def test_meanstd_known_value():
+    s = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    thr = MeanStdThreshold(k=2).fit(s)
+    assert thr.threshold_ == pytest.approx(3.0 + 2 * np.sqrt(2.0))
+    assert MeanStdThreshold(k=0).fit(s).threshold_ == pytest.approx(3.0)
+
+
+def test_max_times_margin_and_strict_inequality():
+    s = np.array([0.5, 2.0, 1.0])
+    assert MaxThreshold(margin=1.5).fit(s).threshold_ == pytest.approx(3.0)
+    thr = MaxThreshold().fit(s)
+    assert not thr.apply(s).any()  # score == threshold is normal (strict >)
+    np.testing.assert_array_equal(thr.apply([2.0, 2.0001]), [False, True])
+
+
+def test_fixed_threshold():
+    thr = FixedThreshold(2.5).fit()
+    assert thr.threshold_ == 2.5 and thr.n_scores_ == 0
+    assert FixedThreshold(2.5).fit(np.ones(7)).n_scores_ == 7
+    np.testing.assert_array_equal(thr.apply([1, 2.5, 3]), [False, False, True])
+
+
+def test_apply_shape_and_input_types():
+    thr = PercentileThreshold(95).fit(np.random.default_rng(0).normal(size=500))
+    out = thr.apply(np.linspace(-3, 3, 40))
+    assert out.shape == (40,) and out.dtype == bool
+    assert thr.apply(pd.Series(np.zeros(5))).shape == (5,)
+    assert thr.apply(np.zeros((6, 1))).shape == (6,)  # a single column is accepted
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_pot_exponential_matches_true_quantile(seed):
+    rng = np.random.default_rng(seed)
+    thr = POTThreshold(risk=1e-3).fit(rng.exponential(scale=1.0, size=100_000))
+    assert thr.threshold_ == pytest.approx(np.log(1000), rel=0.10)
+    assert abs(thr.gpd_shape_) < 0.15  # exponential tail: xi ~ 0
+    assert thr.gpd_scale_ == pytest.approx(1.0, rel=0.15)
+    assert thr.init_threshold_ == pytest.approx(-np.log(0.02), rel=0.05)
+    rate = thr.apply(rng.exponential(size=1_000_000)).mean()
+    assert 0.5e-3 < rate < 2e-3
+
+
+def test_pot_normal_matches_true_quantile():
+    rng = np.random.default_rng(3)
+    thr = POTThreshold(risk=1e-3, init_level=0.98).fit(rng.normal(size=100_000))
+    assert thr.threshold_ == pytest.approx(stats.norm.ppf(1 - 1e-3), rel=0.10)
+    assert 0.5e-3 < thr.apply(rng.normal(size=500_000)).mean() < 2e-3
+
+
+def test_pot_extrapolates_beyond_max():
+    s = np.random.default_rng(4).exponential(size=5_000)
+    thr = POTThreshold(risk=1e-5, init_level=0.95).fit(s)
+    assert thr.threshold_ > s.max()  # a percentile could not go beyond the data
+
+
+def test_pot_too_few_peaks():
+    with pytest.raises(ValueError, match="lower init_level"):
+        POTThreshold(init_level=0.98).fit(np.random.default_rng(0).normal(size=200))
+    with pytest.raises(ValueError, match="peaks"):
+        POTThreshold().fit(np.ones(5000))  # constant scores: no excesses at all
+
+
+def test_pot_risk_must_be_below_tail_fraction():
+    with pytest.raises(ValueError, match="tail fraction"):
+        POTThreshold(risk=0.05, init_level=0.98).fit(np.arange(1000.0))
+
+
+@pytest.mark.parametrize(
+    "thr, match",
+    [
+        (PercentileThreshold(q=0), "q"),
+        (PercentileThreshold(q=101), "q"),
+        (MeanStdThreshold(k=-1), "k"),
+        (MaxThreshold(margin=0), "margin"),
+        (POTThreshold(risk=0), "risk"),
+        (POTThreshold(risk=1.5), "risk"),
+        (POTThreshold(init_level=1.0), "init_level"),
+    ],
+)
+def test_parameter_ranges_checked_in_fit(thr, match):
+    with pytest.raises(ValueError, match=match):
+        thr.fit(np.arange(100.0))
+
+
+def test_parameter_type_error():
+    with pytest.raises(TypeError, match="q must be a number"):
+        PercentileThreshold(q="99").fit(np.arange(10.0))
+
+
+@pytest.mark.parametrize(
+    "scores, match",
+    [
+        (np.array([1.0, np.nan, 2.0]), "NaN"),
+        (np.array([1.0, np.inf]), "NaN/inf"),
+        (np.array([]), "empty"),
+        (np.zeros((10, 3)), "one score per sample"),
+        (np.zeros((4, 3, 2)), "one score per sample"),
+    ],
+)
+def test_bad_scores(scores, match):
+    with pytest.raises(ValueError, match=match):
+        PercentileThreshold().fit(scores)
+    thr = FixedThreshold(1.0).fit()
+    with pytest.raises(ValueError, match=match):
+        thr.apply(scores)
+
+
+def test_not_fitted_error():
+    thr = MeanStdThreshold()
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        thr.apply([1.0, 2.0])
+    assert not hasattr(thr, "threshold_")
+
+
+def test_repr_readable():
+    thr = PercentileThreshold(q=95)
+    assert repr(thr) == "PercentileThreshold(q=95)"
+    thr.fit(np.arange(101))
+    assert "threshold_=95" in repr(thr)
+
+
+def test_make_threshold_variants():
+    assert isinstance(make_threshold(3.5), FixedThreshold)
+    assert make_threshold(3.5).value == 3.5
+    assert isinstance(make_threshold("pot"), POTThreshold)
+    assert isinstance(make_threshold("MeanStd"), MeanStdThreshold)
+    p = make_threshold(("percentile", {"q": 95}))
+    assert isinstance(p, PercentileThreshold) and p.q == 95
+    m = make_threshold({"name": "meanstd", "k": 4})
+    assert isinstance(m, MeanStdThreshold) and m.k == 4
+    assert set(THRESHOLDS) == {"percentile", "meanstd", "max", "pot", "fixed"}
+    assert all(issubclass(c, Threshold) for c in THRESHOLDS.values())
+
+
+def test_make_threshold_clones_instances_unfitted():
+    fitted = PercentileThreshold(q=80).fit(np.arange(10.0))
+    fresh = make_threshold(fitted)
+    assert fresh is not fitted and fresh.q == 80
+    assert not hasattr(fresh, "threshold_")
+
+
+def test_make_threshold_errors():
+    with pytest.raises(ValueError, match="Unknown threshold"):
+        make_threshold("median")
+    with pytest.raises(ValueError, match="accepts"):
+        make_threshold(("percentile", {"k": 3}))
+    with pytest.raises(ValueError, match="accepts"):
+        make_threshold("fixed")  # needs a value
+    with pytest.raises(TypeError, match="Cannot build a threshold"):
+        make_threshold(None)
+    with pytest.raises(TypeError):
+        make_threshold(True)
+
+
+def test_thresholds_are_independent_of_the_model():
+    # the (expensive) model produced these scores once; thresholds are swapped freely
+    rng = np.random.default_rng(0)
+    normal_scores, test_scores = rng.exponential(size=5_000), rng.exponential(size=1_000)
+    strict = PercentileThreshold(q=99.9).fit(normal_scores)
+    loose = PercentileThreshold(q=90).fit(normal_scores)
+    assert loose.apply(test_scores).sum() > strict.apply(test_scores).sum()
+    before = strict.threshold_
+    loose.fit(normal_scores[:1000])  # refitting one leaves the other untouched
+    assert strict.threshold_ == before
