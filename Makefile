@@ -40,14 +40,14 @@ lab: install
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
 
 test: install-test
-	SADLIB_FAST=1 MPLBACKEND=Agg $(BIN)/python -m pytest -n $(WORKERS) --dist loadfile \
+	SADLIB_FAST=1 $(BIN)/python -m pytest -n $(WORKERS) --dist loadfile \
 		tests notebooks exercises --nbval-lax --nbval-current-env -p no:cacheprovider
 
 # Full mode, whatever SADLIB_FAST says in the shell. COURSE_ARGS="--save --update-headers --readme README.md"
 # is how maintainers refresh the committed outputs, header times and the README table.
 COURSE_ARGS ?=
 course: install
-	env -u SADLIB_FAST MPLBACKEND=Agg $(BIN)/python -m sadlib.course notebooks $(COURSE_ARGS)
+	env -u SADLIB_FAST $(BIN)/python -m sadlib.course notebooks $(COURSE_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

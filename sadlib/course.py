@@ -95,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     import nbformat
 
     notebooks = find_notebooks(args.paths)
+    os.environ.pop("MPLBACKEND", None)  # a non-interactive backend would drop every figure from the outputs
     mode = "FAST" if is_fast() else "FULL"
     print(f"Running {len(notebooks)} notebooks in {mode} mode on {platform.machine()} with {os.cpu_count()} CPUs")
     rows: list[tuple[str, float]] = []
@@ -104,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             nb, seconds = run_notebook(path, args.timeout)
         except Exception as exc:  # report and go on with the others
-            print(f"FAILED: {type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}")
+            detail = f"{getattr(exc, 'ename', type(exc).__name__)}: {getattr(exc, 'evalue', exc)}"
+            print(f"FAILED: {detail}")
             failed.append(path)
             continue
         print(_minutes(seconds))

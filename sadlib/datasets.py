@@ -127,7 +127,7 @@ class _Downloader:
                 raise DatasetError(f"Download of {name} from {url} failed: {exc}. Retry later, "
                                    f"or {_MIRROR_HINT}.") from exc
             fix = f"Retry to download it again from {url}, or {_MIRROR_HINT}."
-        self._verify(Path(output_file), name, f"Nothing was kept in the cache. {fix}")
+        self._verify(Path(output_file), name, f"The bad copy was deleted; nothing was kept in the cache. {fix}")
 
     def _verify(self, path: Path, name: str, retry: str) -> None:
         size, expected = path.stat().st_size, int(self.entry["bytes"])

@@ -55,7 +55,13 @@ def _styled(func):
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         with mpl.rc_context(STYLE):
-            return func(*args, **kwargs)
+            out = func(*args, **kwargs)
+            # Jupyter's inline backend switches interactive mode on when pyplot first loads it,
+            # which may happen inside this context; leaving the context would switch it off
+            # again and later figures would silently stop showing. Keep what the backend set.
+            interactive = mpl.is_interactive()
+        mpl.interactive(interactive)
+        return out
     return wrapper
 
 

@@ -180,7 +180,7 @@ def test_checksum_mismatch_leaves_nothing_in_cache(fake_mirror):
     with pytest.raises(ds.ChecksumError) as err:
         ds.load_skab_file("valve1/0")
     msg = str(err.value)
-    assert "valve1/0.csv" in msg and _entry("skab", VALVE1_0)["sha256"] in msg and "Nothing was kept" in msg
+    assert "valve1/0.csv" in msg and _entry("skab", VALVE1_0)["sha256"] in msg and "nothing was kept" in msg
     assert isinstance(err.value, ValueError) and isinstance(err.value, RuntimeError)
     assert _files(cache) == []
 

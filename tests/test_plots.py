@@ -171,3 +171,26 @@ def test_large_input_renders():
     assert len(ax.patches) == 50
     ax.figure.canvas.draw()
     plot_event_timeline(y, alarms).figure.canvas.draw()
+
+
+def test_style_context_keeps_interactive_mode_set_by_the_backend(monkeypatch):
+    """Jupyter's inline backend turns interactive mode on when pyplot first loads it. If that happens
+    inside the plots' style context, leaving the context must not turn it off again (figures would
+    silently stop showing in notebooks)."""
+    import matplotlib as mpl
+
+    original = plt.subplots
+
+    def subplots_loading_inline_backend(*args, **kwargs):
+        mpl.interactive(True)
+        return original(*args, **kwargs)
+
+    was = mpl.is_interactive()
+    mpl.interactive(False)
+    monkeypatch.setattr(plt, "subplots", subplots_loading_inline_backend)
+    try:
+        fig = plot_signal(np.random.default_rng(0).normal(size=(50, 2)))
+        assert mpl.is_interactive()
+        plt.close(fig)
+    finally:
+        mpl.interactive(was)
