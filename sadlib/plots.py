@@ -266,7 +266,8 @@ def plot_event_timeline(y_true: Any, y_pred: Any, *, index: Any = None, ax: Axes
     true_alarm = _any_inside(t, al)  # alarm runs touching an event
     if ax is None:
         _, ax = plt.subplots(figsize=(10, 2.2))
-    bars = lambda runs: [(a, b - a) for a, b in _spans(x, runs)]  # noqa: E731
+    min_width = 0.004 * (_edges(x)[-1] - x[0])  # a one-sample alarm must stay visible on a long axis
+    bars = lambda runs: [(a, max(b - a, min_width)) for a, b in _spans(x, runs)]  # noqa: E731
     lanes = [(ev[hits], 1, "detected"), (ev[~hits], 1, "missed"), (al[true_alarm], 0, "alarm"),
              (al[~true_alarm], 0, "false_alarm")]
     for runs, lane, key in lanes:

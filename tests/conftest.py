@@ -1,0 +1,48 @@
+"""Shared test setup: no network, real data only from an offline mirror or an existing cache.
+
+Tests that read SKAB or NAB are marked ``@pytest.mark.needs_data``. They run when
+``SADLIB_DATA_DIR`` points at a mirror (``../shared/datasets`` next to the repository is
+used when the variable is unset) or when the cache already holds the files; otherwise
+they are skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_MIRROR = REPO.parent / "shared" / "datasets"
+
+if not os.environ.get("SADLIB_DATA_DIR") and DEFAULT_MIRROR.is_dir():
+    os.environ["SADLIB_DATA_DIR"] = str(DEFAULT_MIRROR)
+
+
+def _data_available() -> tuple[bool, str]:
+    from sadlib import datasets
+
+    mirror = os.environ.get("SADLIB_DATA_DIR")
+    if mirror and Path(mirror).is_dir():
+        return True, ""
+    cached = datasets.cache_dir() / "skab" / "data" / "valve1" / "0.csv"
+    if cached.exists():
+        return True, ""
+    return False, (
+        "needs SKAB/NAB: set SADLIB_DATA_DIR to an offline mirror (e.g. ../shared/datasets) "
+        f"or fill the cache ({datasets.cache_dir()}) once with network access"
+    )
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "needs_data: reads SKAB/NAB from the mirror or the cache")
+
+
+def pytest_collection_modifyitems(config, items):
+    ok, reason = _data_available()
+    if ok:
+        return
+    for item in items:
+        if "needs_data" in item.keywords:
+            item.add_marker(pytest.mark.skip(reason=reason))

@@ -1,0 +1,79 @@
+"""Every exercise: the solution passes, the untouched placeholder is 'not attempted', a known wrong answer fails."""
+
+import importlib
+
+import numpy as np
+import pytest
+
+from sadlib.exercises import ____, questions
+
+MODULES = ["nb00", "nb01", "nb02"]
+NEEDS_DATA = {("nb00", 3), ("nb00", 4), ("nb01", 2), ("nb01", 3)}
+
+
+def all_questions():
+    for name in MODULES:
+        for q in questions(importlib.import_module(f"sadlib.exercises.{name}")):
+            marks = [pytest.mark.needs_data] if (name, q.number) in NEEDS_DATA else []
+            yield pytest.param(name, q, id=f"{name}-q{q.number}", marks=marks)
+
+
+@pytest.mark.parametrize("module, q", all_questions())
+def test_solution_passes(module, q):
+    result = q.check_solution()
+    assert result.passed, result.message
+
+
+@pytest.mark.parametrize("module, q", all_questions())
+def test_placeholder_is_not_attempted(module, q):
+    values = {name: ____ for name in q.variables}
+    result = q.result(**values)
+    assert result.status == "not attempted"
+    assert "____" in result.message
+
+
+def _normal():
+    from sadlib import signals
+
+    return signals.make_normal(n_days=7, seed=0)
+
+
+def _wrong_point_adjust(y_true, y_pred):
+    return np.asarray(y_pred, bool)  # forgets to adjust
+
+
+WRONG = {
+    ("nb00", 1): lambda: {"n_cores": 0},
+    ("nb00", 2): lambda: {"epochs": 7},
+    ("nb00", 3): lambda: {"n_test_rows": 400},
+    ("nb00", 4): lambda: {"period_seconds": 60.0},
+    ("nb01", 1): lambda: {"normal": _normal(), "shifted": _normal()},
+    ("nb01", 2): lambda: {"share": 0.5},
+    ("nb01", 3): lambda: {"period_minutes": 1.0, "n_windows": 4},
+    ("nb01", 4): lambda: {"normal": _normal(), "corr_before": 0.0, "corr_during": 0.9},
+    ("nb02", 1): lambda: {"far": 20 / 50, "mar": 0.25},
+    ("nb02", 2): lambda: {"f1_flag_all": 0.35},
+    ("nb02", 3): lambda: {"threshold": np.percentile(np.arange(10.0), 99.5), "val_scores": np.arange(100.0),
+                          "test_scores": np.arange(10.0)},
+    ("nb02", 4): lambda: {"my_point_adjust": _wrong_point_adjust},
+}
+
+
+@pytest.mark.parametrize("module, q", all_questions())
+def test_known_wrong_answer_fails(module, q):
+    values = WRONG[(module, q.number)]()
+    result = q.result(**values)
+    assert result.status == "incorrect", result.message
+
+
+def test_leaky_threshold_gets_specific_feedback():
+    from sadlib.exercises.nb02 import q3
+
+    val, test = np.arange(100.0), np.arange(10.0)
+    result = q3.result(threshold=np.percentile(test, 99.5), val_scores=val, test_scores=test)
+    assert "leakage" in result.message
+
+
+def test_every_notebook_module_has_at_least_three_questions():
+    for name in MODULES:
+        assert len(questions(importlib.import_module(f"sadlib.exercises.{name}"))) >= 3
