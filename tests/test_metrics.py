@@ -474,31 +474,6 @@ def _random_pairs(n_cases: int = 30):
     return out
 
 
-def test_event_metrics_match_prts_existence_reward():
-    """prts (Tatbul et al., NeurIPS 2018): with alpha=1 (existence reward only)
-    range recall == event_recall and range precision == event_precision."""
-    prts = pytest.importorskip("prts")
-    for y, p in _random_pairs():
-        m = event_metrics(y, p)
-        assert prts.ts_recall(y, p, alpha=1.0, cardinality="one", bias="flat") == pytest.approx(m["event_recall"])
-        assert prts.ts_precision(y, p, alpha=1.0, cardinality="one", bias="flat") == pytest.approx(
-            m["event_precision"]
-        )
-
-
-def test_prts_overlap_precision_differs_by_design():
-    """prts with alpha=0 (flat bias, cardinality 'one') is the overlap *fraction* of
-    each alarm range, averaged; event_precision instead counts an alarm range as
-    correct as soon as it touches an event."""
-    prts = pytest.importorskip("prts")
-    for y, p in _random_pairs():
-        fractions = [y[s:e].mean() for s, e in events(p)]
-        assert prts.ts_precision(y, p, alpha=0.0, cardinality="one", bias="flat") == pytest.approx(np.mean(fractions))
-    y, p = np.array([0, 1, 1, 0, 0, 0]), np.array([0, 1, 1, 1, 1, 0])
-    assert event_metrics(y, p)["event_precision"] == 1.0
-    assert prts.ts_precision(y, p, alpha=0.0) == pytest.approx(0.5)
-
-
 def test_event_and_point_adjusted_f1_match_tsadmetrics():
     """tsadmetrics: range-based F1 with existence reward only (alpha=1) equals the F1
     of (event_precision, event_recall); its point-adjusted F1 equals the point F1 of
@@ -506,7 +481,6 @@ def test_event_and_point_adjusted_f1_match_tsadmetrics():
     precision is n_detected / (n_detected + n_false_alarm_events): it counts true
     events, not alarm ranges, so it differs from event_precision by design, but it
     checks our counts."""
-    pytest.importorskip("tsadmetrics")
     from tsadmetrics.metrics.tem.tpdm import PointadjustedFScore, RangebasedFScore, SegmentwiseFScore
 
     def f1(prec: float, rec: float) -> float:
