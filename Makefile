@@ -9,13 +9,15 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 # Extra arguments for JupyterLab, e.g.  make lab LAB_ARGS="--no-browser --port 8890"
 LAB_ARGS ?=
+# Jupyter refuses to start as root (containers, some CI machines) unless told it is on purpose.
+ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # pytest workers for the notebook/unit suite (2 cores on the reference machine)
 WORKERS ?= 2
 
 .PHONY: lab test course install install-test clean help
 
 help:
-	@echo "make lab     install the course into $(VENV) and start JupyterLab on notebooks/"
+	@echo "make lab     install the course into $(VENV) and start JupyterLab (notebooks/, exercises/)"
 	@echo "make test    install the course and test tools, run unit tests, exercises and notebooks (fast mode)"
 	@echo "make course  run every notebook headless in full mode and print a timing table"
 
@@ -37,7 +39,7 @@ install: $(VENV)/.installed-lab
 install-test: $(VENV)/.installed-test
 
 lab: install
-	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
+	$(BIN)/jupyter lab --notebook-dir=. $(ROOT_ARGS) $(LAB_ARGS) notebooks/00_setup_and_tour.ipynb
 
 test: install-test
 	SADLIB_FAST=1 $(BIN)/python -m pytest -n $(WORKERS) --dist loadfile \
