@@ -15,9 +15,27 @@ import difflib
 from typing import Any, Callable
 
 from .base import DEFAULT_THRESHOLD, Detector
+from .ewma import EWMAChart
+from .iforest import IsolationForestDetector
+from .ocsvm import OneClassSVMDetector
+from .robust_z import RobustZScore
+from .windowed import WindowedDetector
 from .zscore import RollingZScore
 
-__all__ = ["Detector", "DEFAULT_THRESHOLD", "RollingZScore", "register", "make", "available", "REGISTRY"]
+__all__ = [
+    "Detector",
+    "DEFAULT_THRESHOLD",
+    "WindowedDetector",
+    "RollingZScore",
+    "RobustZScore",
+    "EWMAChart",
+    "IsolationForestDetector",
+    "OneClassSVMDetector",
+    "register",
+    "make",
+    "available",
+    "REGISTRY",
+]
 
 #: short name -> detector class (or a factory returning a Detector)
 REGISTRY: dict[str, Callable[..., Detector]] = {}
@@ -47,3 +65,7 @@ def make(name: str, **params: Any) -> Detector:
 
 
 register("zscore", RollingZScore)
+register("robust_z", RobustZScore)
+register("ewma", EWMAChart)
+register("iforest", IsolationForestDetector)
+register("ocsvm", OneClassSVMDetector)

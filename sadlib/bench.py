@@ -1,0 +1,649 @@
+"""Benchmark harness: the course's detectors on SKAB and NAB, next to trivial and published results.
+
+Command line::
+
+    python -m sadlib.bench --dataset skab --detectors zscore,iforest --csv results.csv
+    python -m sadlib.bench --dataset skab --detectors zscore --params '{"zscore": {"window": 120}}'
+    python -m sadlib.bench --dataset nab --detectors zscore \\
+        --nab-file realKnownCause/machine_temperature_system_failure
+
+From Python (notebooks)::
+
+    from sadlib import bench
+    res = bench.run_skab(["zscore", "iforest"])     # one row per detector
+    bench.skab_comparison(res)                       # + trivial rows + published SKAB leaderboard
+    bench.run_nab(["zscore"])                        # one NAB series, event metrics
+
+A detector is named by its registry name (``sadlib.detectors.available()``; per-name
+keyword arguments go in ``params={"zscore": {"window": 120}}``), or given as a
+zero-argument factory returning a fresh detector, or as an unfitted
+:class:`~sadlib.detectors.Detector` (it is cloned for every file); a dict
+``{label: spec}`` chooses the labels. Every file gets a **fresh** detector.
+
+Protocol ``skab`` (as the SKAB authors evaluate outlier detection)
+------------------------------------------------------------------
+For each of the 34 labelled SKAB files (every file but ``anomaly-free``) a fresh
+detector is fitted on the first 400 rows of the 8 sensor columns
+(:data:`~sadlib.datasets.SKAB_SENSORS`) and scores/predicts the remaining rows;
+the labels are the ``anomaly`` column. Predictions of all files are concatenated
+and F1, FAR = FP / (FP + TN) and MAR = FN / (FN + TP) are computed **once** on the
+pooled test rows. The SKAB README (commit b2c0d46) states that its leaderboard is
+computed on the test part only, which is why flagging every test row gives
+F1 = 0.698 here, the number to beat. FAR and MAR are reported in percent, as in
+the SKAB leaderboard. Fitting times and scoring times are summed over files.
+The SKAB training rows are used as they are, even where they are labelled
+anomalous (``other/2`` has 296 anomalous rows among its first 400): see
+:func:`skab_notes`.
+
+Protocol ``nab`` (one NAB series)
+---------------------------------
+The first rows of the series are the training ("probationary") period, the rest
+is scored; see :func:`nab_train_rows` for the choice of its length. Reported:
+PR-AUC, event recall and precision, false alarms per day, point F1, FAR, MAR.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import io
+import json
+import math
+import sys
+import time
+from importlib.resources import files
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from tqdm.auto import tqdm
+
+from . import datasets
+from . import detectors as _detectors
+from . import metrics
+from .detectors.base import Detector
+
+__all__ = [
+    "BenchmarkError",
+    "SKAB_TRAIN_ROWS",
+    "DEFAULT_NAB_FILE",
+    "SKAB_CITATION",
+    "run_skab",
+    "skab_trivial",
+    "skab_notes",
+    "leaderboard",
+    "skab_comparison",
+    "run_nab",
+    "nab_trivial",
+    "nab_train_rows",
+    "nab_notes",
+    "format_table",
+    "main",
+]
+
+SKAB_TRAIN_ROWS = 400
+DEFAULT_NAB_FILE = "realKnownCause/machine_temperature_system_failure"
+SKAB_CITATION = (
+    "Iurii D. Katser and Vyacheslav O. Kozitsin, \"Skoltech Anomaly Benchmark (SKAB)\", Kaggle, 2020, "
+    "doi:10.34740/KAGGLE/DSV/1693952; leaderboard from the SKAB README at commit "
+    "b2c0d46c2971dcbfe71e26087b6d231998bb91c2 (https://github.com/waico/SKAB)."
+)
+RANDOM_ALARM_FRACTION = 0.5  # the random baseline flags about half of the rows
+
+SKAB_COLUMNS = ["detector", "f1", "far", "mar", "precision", "recall", "pr_auc",
+                "fit_seconds", "score_seconds", "n_files", "n_test_rows", "protocol"]
+NAB_COLUMNS = ["detector", "pr_auc", "event_recall", "event_precision", "false_alarms_per_day", "f1",
+               "precision", "recall", "far", "mar", "n_events", "fit_seconds", "score_seconds",
+               "series", "n_train", "n_test", "train_anomaly_rows", "protocol"]
+
+
+class BenchmarkError(RuntimeError):
+    """A detector failed on a file; the message names the detector, the file and the stage."""
+
+
+# --------------------------------------------------------------------------- #
+# detector specifications
+# --------------------------------------------------------------------------- #
+Factory = Callable[[], Any]
+
+
+def _resolve(specs: Any, params: Mapping[str, Mapping[str, Any]] | None) -> list[tuple[str, Factory]]:
+    """Turn names / factories / unfitted detectors into ``[(label, zero-argument factory)]``."""
+    params = dict(params or {})
+    if isinstance(specs, (str, Detector)) or callable(specs):
+        specs = [specs]
+    items = list(specs.items()) if isinstance(specs, Mapping) else [(None, s) for s in specs]
+    if not items:
+        raise ValueError("no detector given; name at least one, e.g. ['zscore'].")
+    names = [s for _, s in items if isinstance(s, str)]
+    unknown = [n for n in names if n not in _detectors.REGISTRY]
+    if unknown:
+        hints = []
+        for n in unknown:
+            close = difflib.get_close_matches(n, _detectors.available(), n=1)
+            hints.append(f"{n!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        raise ValueError(f"unknown detector(s) {', '.join(hints)}. "
+                         f"Available: {', '.join(_detectors.available()) or '(none registered)'}.")
+    stray = sorted(set(params) - set(names))
+    if stray:
+        raise ValueError(f"params given for {stray}, which are not among the named detectors {names}.")
+    out: list[tuple[str, Factory]] = []
+    for label, spec in items:
+        if isinstance(spec, str):
+            kwargs = dict(params.get(spec, {}))
+            factory: Factory = (lambda name=spec, kw=kwargs: _detectors.make(name, **kw))
+            label = label or spec
+        elif isinstance(spec, Detector):
+            factory = (lambda est=spec: clone(est))  # a fresh, unfitted copy per file
+            label = label or type(spec).__name__
+        elif callable(spec):
+            factory = spec
+            label = label or getattr(spec, "__name__", repr(spec))
+        else:
+            raise TypeError(f"a detector must be a registry name, a factory or an unfitted Detector, "
+                            f"got {type(spec).__name__}.")
+        out.append((str(label), factory))
+    labels = [lab for lab, _ in out]
+    dupes = sorted({lab for lab in labels if labels.count(lab) > 1})
+    if dupes:
+        raise ValueError(f"detector labels must be unique, got {dupes} twice; pass a dict {{label: spec}}.")
+    return out
+
+
+def _fit_and_score(label: str, factory: Factory, train: pd.DataFrame, test: pd.DataFrame,
+                   where: str) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """Fit a fresh detector on ``train``; return scores, alarms and the two durations (s).
+
+    Any exception is re-raised as :class:`BenchmarkError` naming detector, file and stage.
+    """
+    stage = "create"
+    try:
+        det = factory()
+        stage = "fit"
+        t0 = time.perf_counter()
+        det.fit(train)
+        t1 = time.perf_counter()
+        stage = "score"
+        scores = np.asarray(det.score(test), dtype=np.float64)
+        if isinstance(det, Detector) and type(det).predict is Detector.predict:
+            alarms = scores > det.threshold_  # what Detector.predict does, without scoring twice
+        else:  # the detector has its own alarm rule
+            stage = "predict"
+            alarms = np.asarray(det.predict(test))
+        t2 = time.perf_counter()
+    except Exception as exc:
+        raise BenchmarkError(f"detector {label!r} failed to {stage} on {where}: "
+                             f"{type(exc).__name__}: {exc}") from exc
+    n = len(test)
+    if scores.shape != (n,) or alarms.shape != (n,):
+        raise BenchmarkError(f"detector {label!r} on {where}: expected scores and alarms of shape ({n},), "
+                             f"got {scores.shape} and {alarms.shape}.")
+    if not np.isfinite(scores).all():
+        raise BenchmarkError(f"detector {label!r} on {where}: {int((~np.isfinite(scores)).sum())} of {n} "
+                             f"scores are NaN or infinite.")
+    return scores, alarms.astype(bool), t1 - t0, t2 - t1
+
+
+def _summary(y: np.ndarray, scores: np.ndarray, alarms: np.ndarray) -> dict[str, float]:
+    """Point metrics of pooled rows; FAR/MAR in percent; PR-AUC NaN when y has one class."""
+    pm = metrics.point_metrics(y, alarms)
+    both = bool(y.any() and not y.all())
+    return {
+        "f1": pm["f1"], "far": 100 * pm["far"], "mar": 100 * pm["mar"],
+        "precision": pm["precision"], "recall": pm["recall"],
+        "pr_auc": metrics.pr_auc(y, scores) if both else float("nan"),
+    }
+
+
+# --------------------------------------------------------------------------- #
+# SKAB
+# --------------------------------------------------------------------------- #
+def _skab_data(data: Mapping[str, pd.DataFrame] | None, keys: Iterable[str] | None) -> dict[str, pd.DataFrame]:
+    if keys is not None:
+        keys = [keys] if isinstance(keys, str) else list(keys)
+    if data is None:
+        if keys is None:
+            keys = [k for k in datasets.list_skab() if k != "anomaly-free"]
+        data = datasets.load_skab(keys)
+    elif keys is not None:
+        missing = [k for k in keys if k not in data]
+        if missing:
+            raise ValueError(f"keys {missing} are not in data (it has {list(data)[:5]}...).")
+        data = {k: data[k] for k in keys}
+    data = {k: df for k, df in data.items() if k != "anomaly-free"}
+    if not data:
+        raise ValueError("no labelled SKAB file selected ('anomaly-free' has no labels).")
+    for key, df in data.items():
+        if "anomaly" not in df.columns:
+            raise ValueError(f"SKAB {key!r} has no 'anomaly' column; pass frames from sadlib.datasets.load_skab.")
+        if len(df) <= SKAB_TRAIN_ROWS:
+            raise ValueError(f"SKAB {key!r} has {len(df)} rows; the protocol needs more than {SKAB_TRAIN_ROWS}.")
+    return dict(data)
+
+
+def _skab_split(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    X = df[list(datasets.SKAB_SENSORS)]
+    return X.iloc[:SKAB_TRAIN_ROWS], X.iloc[SKAB_TRAIN_ROWS:], df["anomaly"].to_numpy()[SKAB_TRAIN_ROWS:].astype(bool)
+
+
+def run_skab(
+    detectors: Any,
+    data: Mapping[str, pd.DataFrame] | None = None,
+    *,
+    keys: Iterable[str] | None = None,
+    params: Mapping[str, Mapping[str, Any]] | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Evaluate detectors under the SKAB outlier-detection protocol (see the module docstring).
+
+    Parameters
+    ----------
+    detectors : str, factory, unfitted Detector, or a list / ``{label: spec}`` dict of them
+        Registry names (``"zscore"``), zero-argument factories, or unfitted detectors.
+    data : dict of DataFrame, optional
+        ``load_skab()``'s output, to avoid loading it again; ``"anomaly-free"`` is ignored.
+    keys : list of str, optional
+        Evaluate these files only (e.g. ``["valve1/0", "other/2"]``); default all 34.
+    params : dict, optional
+        Keyword arguments per registry name, e.g. ``{"zscore": {"window": 120}}``.
+    progress : bool
+        Show a tqdm progress bar over files x detectors.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per detector, columns ``detector, f1, far, mar, precision, recall,
+        pr_auc, fit_seconds, score_seconds, n_files, n_test_rows, protocol``;
+        ``far`` and ``mar`` in **percent**, the other rates in [0, 1].
+
+    Notes
+    -----
+    ``pr_auc`` is computed on the pooled scores of all files. Each file has its own,
+    separately fitted detector, so scores of different files are not on a common
+    scale; the pooled PR-AUC is indicative only (F1/FAR/MAR use each detector's own
+    threshold and are the protocol's metrics).
+
+    Raises
+    ------
+    ValueError
+        for an unknown detector name (the message lists the available ones).
+    BenchmarkError
+        when a detector fails on a file; the message names the detector and the file.
+    """
+    specs = _resolve(detectors, params)
+    data = _skab_data(data, keys)
+    rows = []
+    with tqdm(total=len(specs) * len(data), desc="SKAB", unit="fit", disable=not progress) as bar:
+        for label, factory in specs:
+            ys, ss, ps, fit_s, score_s = [], [], [], 0.0, 0.0
+            for key, df in data.items():
+                bar.set_postfix_str(f"{label} on {key}", refresh=False)
+                train, test, y = _skab_split(df)
+                s, p, tf, ts = _fit_and_score(label, factory, train, test, where=f"SKAB file {key!r}")
+                ys.append(y)
+                ss.append(s)
+                ps.append(p)
+                fit_s, score_s = fit_s + tf, score_s + ts
+                bar.update()
+            y = np.concatenate(ys)
+            rows.append({"detector": label, **_summary(y, np.concatenate(ss), np.concatenate(ps)),
+                         "fit_seconds": fit_s, "score_seconds": score_s, "n_files": len(data),
+                         "n_test_rows": len(y), "protocol": "skab"})
+    return pd.DataFrame(rows, columns=SKAB_COLUMNS)
+
+
+def _trivial_cases(n: int, seed: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """``(label, scores, alarms)`` of flag everything, flag nothing, and random alarms on about half of the rows."""
+    rand = metrics.random_scores(n, seed=seed)
+    return [
+        ("flag everything", np.ones(n), metrics.trivial_predictions(n, "all")),
+        ("flag nothing", np.zeros(n), metrics.trivial_predictions(n, "none")),
+        (f"random ({RANDOM_ALARM_FRACTION:.0%} alarms)", rand, rand > 1 - RANDOM_ALARM_FRACTION),
+    ]
+
+
+def skab_trivial(data: Mapping[str, pd.DataFrame] | None = None, *, keys: Iterable[str] | None = None,
+                 seed: int = 0) -> pd.DataFrame:
+    """Trivial baselines under the SKAB protocol, same columns as :func:`run_skab`.
+
+    * ``flag everything``: recall 1, F1 = 2p / (1 + p) with p the anomaly fraction of
+      the pooled test rows (0.698 on all 34 files), FAR 100 %;
+    * ``flag nothing``: F1 0, FAR 0 %, MAR 100 % (SKAB's "Null detector");
+    * ``random (50% alarms)``: uniform random scores (seeded with ``seed``), alarm
+      where the score exceeds 0.5, so about half of the rows are flagged at random:
+      FAR and MAR near 50 %, precision near p. A detector should beat it clearly.
+
+    The constant scores of the first two give PR-AUC = p (chance level).
+    """
+    data = _skab_data(data, keys)
+    y = np.concatenate([_skab_split(df)[2] for df in data.values()])
+    df = pd.DataFrame([{"detector": label, **_summary(y, sc, al), "fit_seconds": 0.0, "score_seconds": 0.0}
+                       for label, sc, al in _trivial_cases(len(y), seed)])
+    df["n_files"], df["n_test_rows"], df["protocol"] = len(data), len(y), "skab"
+    return df[SKAB_COLUMNS]
+
+
+def skab_notes(data: Mapping[str, pd.DataFrame] | None = None, *, keys: Iterable[str] | None = None) -> list[str]:
+    """Caveats of the SKAB protocol for these files (e.g. labelled anomalies in the 400 training rows)."""
+    data = _skab_data(data, keys)
+    notes = []
+    for key, df in data.items():
+        k = int(df["anomaly"].iloc[:SKAB_TRAIN_ROWS].sum())
+        if k:
+            notes.append(f"SKAB {key}: {k} of its first {SKAB_TRAIN_ROWS} (training) rows are labelled "
+                         f"anomalous; the SKAB protocol fits on them anyway.")
+    return notes
+
+
+def leaderboard() -> pd.DataFrame:
+    """The published SKAB outlier-detection leaderboard (10 algorithms).
+
+    Columns ``detector, f1, far, mar, source``; FAR and MAR in percent; ``source`` is
+    ``"SKAB leaderboard"``. The citation is in ``df.attrs["citation"]`` and
+    :data:`SKAB_CITATION`; the numbers are stored in ``sadlib/skab_leaderboard.csv``.
+    """
+    text = files("sadlib").joinpath("skab_leaderboard.csv").read_text(encoding="utf-8")
+    df = pd.read_csv(io.StringIO(text), comment="#")
+    df["source"] = "SKAB leaderboard"
+    df.attrs["citation"] = SKAB_CITATION
+    return df
+
+
+def skab_comparison(
+    results: pd.DataFrame | None = None,
+    data: Mapping[str, pd.DataFrame] | None = None,
+    *,
+    keys: Iterable[str] | None = None,
+    include_published: bool = True,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Our rows, trivial rows and published rows in one table, sorted by F1.
+
+    Parameters
+    ----------
+    results : DataFrame, optional
+        Output of :func:`run_skab` (source ``"this course"``).
+    data, keys : as in :func:`run_skab`; the trivial rows are computed on these files,
+        so pass the same ones as for ``results``. The published rows are always on
+        all 34 files.
+    include_published : bool
+        Add :func:`leaderboard` (source ``"SKAB leaderboard"``).
+    seed : int
+        Seed of the random baseline.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``detector, source, f1, far, mar, pr_auc, fit_seconds, score_seconds``
+        (FAR/MAR in percent; NaN where a source does not report a column).
+    """
+    parts = []
+    if results is not None:
+        parts.append(results.assign(source="this course"))
+    parts.append(skab_trivial(data, keys=keys, seed=seed).assign(source="trivial"))
+    if include_published:
+        parts.append(leaderboard())
+    cols = ["detector", "source", "f1", "far", "mar", "pr_auc", "fit_seconds", "score_seconds"]
+    table = pd.concat([p.reindex(columns=cols) for p in parts], ignore_index=True)
+    return table.sort_values("f1", ascending=False, kind="stable", ignore_index=True)
+
+
+# --------------------------------------------------------------------------- #
+# NAB
+# --------------------------------------------------------------------------- #
+def nab_train_rows(n: int, probation: str | float | int = "nab") -> int:
+    """Number of leading rows used for fitting under protocol ``nab``.
+
+    ``probation="nab"`` (default) is NAB's own probationary period,
+    ``min(floor(0.15 n), 750)`` (NAB's ``getProbationPeriod`` with
+    ``probationaryPercent=0.15``, capped at 15 % of 5000 rows). A float in (0, 1)
+    is a fraction, ``floor(fraction * n)`` (``0.15`` gives the uncapped 15 %); an
+    int is a number of rows.
+
+    The default follows NAB because, on ``machine_temperature_system_failure``
+    (22683 rows), the uncapped 15 % (3402 rows) would contain the whole first
+    labelled window (567 anomalous rows), which is then neither detected nor scored;
+    with NAB's 750 rows no window touches the training period.
+    """
+    if isinstance(probation, str):
+        if probation != "nab":
+            raise ValueError(f"probation must be 'nab', a fraction in (0, 1) or a number of rows, got {probation!r}.")
+        rows = min(math.floor(0.15 * n), 750)
+    elif isinstance(probation, (bool, np.bool_)):
+        raise TypeError("probation must be 'nab', a fraction or a number of rows, not a bool.")
+    elif isinstance(probation, (int, np.integer)):
+        rows = int(probation)
+    elif isinstance(probation, float) and 0 < probation < 1:
+        rows = math.floor(probation * n)
+    else:
+        raise ValueError(f"probation must be 'nab', a fraction in (0, 1) or a number of rows, got {probation!r}.")
+    if not 0 < rows < n:
+        raise ValueError(f"the training period has {rows} of {n} rows; it must leave rows to score.")
+    return rows
+
+
+def _nab_data(data: pd.DataFrame | None, name: str) -> pd.DataFrame:
+    df = datasets.load_nab(name) if data is None else data
+    if not {"value", "anomaly"} <= set(df.columns):
+        raise ValueError("NAB data needs the columns 'value' and 'anomaly'; pass sadlib.datasets.load_nab(name).")
+    return df
+
+
+def nab_notes(data: pd.DataFrame | None = None, *, name: str = DEFAULT_NAB_FILE,
+              probation: str | float | int = "nab") -> list[str]:
+    """Caveats for the NAB split: labelled rows inside the training period, if any."""
+    df = _nab_data(data, name)
+    n_train = nab_train_rows(len(df), probation)
+    k = int(df["anomaly"].iloc[:n_train].sum())
+    if not k:
+        return []
+    end = df.index[n_train - 1]
+    windows = [f"{s} .. {e}" for s, e in df.attrs.get("windows", []) if s <= end]
+    where = f" (window(s) {'; '.join(windows)})" if windows else ""
+    return [f"NAB {name}: {k} labelled anomalous rows{where} fall in the {n_train}-row training period; "
+            f"the detectors are fitted on them and they are not scored (NAB likewise ignores "
+            f"detections in its probationary period)."]
+
+
+def _nab_split(df: pd.DataFrame, probation: str | float | int):
+    n_train = nab_train_rows(len(df), probation)
+    X = df[["value"]]
+    return n_train, X.iloc[:n_train], X.iloc[n_train:], df["anomaly"].to_numpy()[n_train:].astype(bool)
+
+
+def _nab_row(label: str, y: np.ndarray, scores: np.ndarray, alarms: np.ndarray, index: pd.DatetimeIndex) -> dict:
+    ev = metrics.evaluate(y, scores, alarms, index=index)
+    row = {k: ev[k] for k in ("pr_auc", "event_recall", "event_precision", "false_alarms_per_day",
+                              "f1", "precision", "recall", "n_events")}
+    row.update(detector=label, far=100 * ev["far"], mar=100 * ev["mar"])
+    return row
+
+
+def run_nab(
+    detectors: Any,
+    data: pd.DataFrame | None = None,
+    *,
+    name: str = DEFAULT_NAB_FILE,
+    probation: str | float | int = "nab",
+    params: Mapping[str, Mapping[str, Any]] | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Evaluate detectors on one NAB series (protocol ``nab``).
+
+    A fresh detector is fitted on the first :func:`nab_train_rows` rows (NAB's
+    probationary period by default: ``min(floor(0.15 n), 750)``) of the ``value``
+    column and scores the rest. Labels are NAB's anomaly windows (``load_nab``).
+
+    Parameters
+    ----------
+    detectors, params, progress : as in :func:`run_skab`.
+    data : DataFrame, optional
+        ``load_nab(name)``'s output; loaded when omitted.
+    name : str
+        NAB series, default ``realKnownCause/machine_temperature_system_failure``.
+    probation : "nab", float or int
+        Length of the training period, see :func:`nab_train_rows`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per detector with ``pr_auc, event_recall, event_precision,
+        false_alarms_per_day`` (from the DatetimeIndex of the scored rows), point
+        ``f1, precision, recall``, ``far, mar`` in percent, ``n_events``, timings,
+        ``series, n_train, n_test, train_anomaly_rows, protocol``.
+        ``df.attrs["notes"]`` holds :func:`nab_notes`.
+    """
+    specs = _resolve(detectors, params)
+    df = _nab_data(data, name)
+    n_train, train, test, y = _nab_split(df, probation)
+    rows = []
+    for label, factory in tqdm(specs, desc="NAB", unit="fit", disable=not progress):
+        s, p, tf, ts = _fit_and_score(label, factory, train, test, where=f"NAB series {name!r}")
+        rows.append({**_nab_row(label, y, s, p, test.index), "fit_seconds": tf, "score_seconds": ts})
+    out = pd.DataFrame(rows)
+    out["series"], out["n_train"], out["n_test"] = name, n_train, len(test)
+    out["train_anomaly_rows"], out["protocol"] = int(df["anomaly"].iloc[:n_train].sum()), "nab"
+    out = out[NAB_COLUMNS]
+    out.attrs["notes"] = nab_notes(df, name=name, probation=probation)
+    return out
+
+
+def nab_trivial(data: pd.DataFrame | None = None, *, name: str = DEFAULT_NAB_FILE,
+                probation: str | float | int = "nab", seed: int = 0) -> pd.DataFrame:
+    """Flag everything / nothing / random 50 % under protocol ``nab``, same columns as :func:`run_nab`.
+
+    Note that flag-everything gets event recall *and* event precision 1 (one alarm
+    range covering every event): event metrics need the point metrics next to them.
+    """
+    df = _nab_data(data, name)
+    n_train, _, test, y = _nab_split(df, probation)
+    rows = [{**_nab_row(label, y, sc, al, test.index), "fit_seconds": 0.0, "score_seconds": 0.0}
+            for label, sc, al in _trivial_cases(len(y), seed)]
+    out = pd.DataFrame(rows)
+    out["series"], out["n_train"], out["n_test"] = name, n_train, len(test)
+    out["train_anomaly_rows"], out["protocol"] = int(df["anomaly"].iloc[:n_train].sum()), "nab"
+    return out[NAB_COLUMNS]
+
+
+# --------------------------------------------------------------------------- #
+# command line
+# --------------------------------------------------------------------------- #
+_FORMATS = {"f1": "{:.3f}", "precision": "{:.3f}", "recall": "{:.3f}", "pr_auc": "{:.3f}",
+            "far": "{:.2f}", "mar": "{:.2f}", "event_recall": "{:.2f}", "event_precision": "{:.2f}",
+            "false_alarms_per_day": "{:.2f}", "fit_seconds": "{:.2f}", "score_seconds": "{:.2f}",
+            "n_events": "{:.0f}"}
+_HEADERS = {"far": "FAR %", "mar": "MAR %", "fit_seconds": "fit s", "score_seconds": "score s",
+            "false_alarms_per_day": "FA/day", "event_recall": "ev_recall", "event_precision": "ev_prec"}
+
+
+def format_table(df: pd.DataFrame, columns: Sequence[str] | None = None) -> str:
+    """A plain-text table of benchmark rows (NaN shown as ``-``)."""
+    cols = [c for c in (columns or df.columns) if c in df.columns]
+    shown = pd.DataFrame({
+        _HEADERS.get(c, c): [("-" if pd.isna(v) else _FORMATS[c].format(v)) if c in _FORMATS else v
+                             for v in df[c]]
+        for c in cols
+    })
+    return shown.to_string(index=False)
+
+
+def _parse_params(text: str | None) -> dict[str, dict[str, Any]]:
+    if not text:
+        return {}
+    try:
+        params = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--params is not valid JSON ({exc}); e.g. '{{\"zscore\": {{\"window\": 120}}}}'.") from None
+    if not isinstance(params, dict) or not all(isinstance(v, dict) for v in params.values()):
+        raise ValueError("--params must be a JSON object {detector name: {parameter: value}}, "
+                         "e.g. '{\"zscore\": {\"window\": 120}}'.")
+    return params
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m sadlib.bench", description=__doc__.split("\n\n")[0],
+                                epilog="Real data: set SADLIB_DATA_DIR to an offline mirror to work offline.")
+    p.add_argument("--dataset", choices=["skab", "nab"], default="skab", help="benchmark protocol (default skab)")
+    p.add_argument("--detectors", default="zscore",
+                   help="comma-separated registry names (default zscore); see sadlib.detectors.available()")
+    p.add_argument("--params", help='JSON {name: {param: value}}, e.g. \'{"zscore": {"window": 120}}\'')
+    p.add_argument("--csv", metavar="PATH", help="write one row per detector to this CSV file")
+    p.add_argument("--no-leaderboard", action="store_true", help="skab: leave out the published SKAB rows")
+    p.add_argument("--files", help="skab: comma-separated file keys (default all 34), e.g. valve1/0,other/2")
+    p.add_argument("--nab-file", default=DEFAULT_NAB_FILE, help=f"nab: series name (default {DEFAULT_NAB_FILE})")
+    p.add_argument("--nab-probation", default="nab",
+                   help="nab: training rows: 'nab' = min(floor(0.15 n), 750) (default), a fraction or a row count")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random baseline (default 0)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def _probation_arg(text: str) -> str | float | int:
+    if text == "nab":
+        return text
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    raise ValueError(f"--nab-probation must be 'nab', a fraction such as 0.15 or a number of rows, got {text!r}.")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point; returns the exit status (0 ok, 1 a detector failed, 2 bad arguments)."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    names = [n.strip() for n in args.detectors.split(",") if n.strip()]
+    try:
+        params = _parse_params(args.params)
+        _resolve(names, params)  # fail on unknown names before loading any data
+        probation = _probation_arg(args.nab_probation)
+    except (ValueError, TypeError) as exc:
+        parser.error(str(exc))
+    t0 = time.perf_counter()
+    try:
+        if args.dataset == "skab":
+            keys = [k.strip() for k in args.files.split(",")] if args.files else None
+            data = _skab_data(None, keys)
+            results = run_skab(names, data, params=params, progress=not args.no_progress)
+            table = skab_comparison(results, data, include_published=not args.no_leaderboard, seed=args.seed)
+            n_rows = int(results["n_test_rows"].iloc[0])
+            frac = float(np.mean(np.concatenate([_skab_split(df)[2] for df in data.values()])))
+            print(f"\nSKAB outlier detection, protocol 'skab': {len(data)} files, fit on the first "
+                  f"{SKAB_TRAIN_ROWS} rows of each, {n_rows} pooled test rows ({frac:.1%} anomalous).")
+            print(format_table(table, ["detector", "source", "f1", "far", "mar", "pr_auc",
+                                       "fit_seconds", "score_seconds"]))
+            notes = skab_notes(data)
+            if not args.no_leaderboard:
+                note = "" if len(data) == 34 else f" (all 34 files; these rows use {len(data)})"
+                notes.append(f"Published rows{note}: {SKAB_CITATION}")
+            notes.append("pr_auc pools scores of separately fitted detectors (no common scale): indicative only.")
+        else:
+            data = datasets.load_nab(args.nab_file)
+            results = run_nab(names, data, name=args.nab_file, probation=probation, params=params,
+                              progress=not args.no_progress)
+            trivial = nab_trivial(data, name=args.nab_file, probation=probation, seed=args.seed)
+            table = pd.concat([results.assign(source="this course"), trivial.assign(source="trivial")],
+                              ignore_index=True)
+            r = results.iloc[0]
+            print(f"\nNAB {args.nab_file}, protocol 'nab': fit on the first {r['n_train']} rows, "
+                  f"score {r['n_test']} rows ({int(r['n_events'])} labelled windows in the scored part).")
+            print(format_table(table, ["detector", "source", "pr_auc", "event_recall", "event_precision",
+                                       "false_alarms_per_day", "f1", "far", "mar", "fit_seconds",
+                                       "score_seconds"]))
+            notes = results.attrs["notes"] or [f"No labelled window overlaps the {r['n_train']}-row training period."]
+    except (BenchmarkError, datasets.DatasetError, ValueError) as exc:
+        print(f"sadlib.bench: error: {exc}", file=sys.stderr)
+        return 1
+    for note in notes:
+        print(f"note: {note}")
+    print(f"({time.perf_counter() - t0:.1f} s)")
+    if args.csv:
+        results.to_csv(args.csv, index=False)
+        print(f"wrote {len(results)} row(s) to {args.csv}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
