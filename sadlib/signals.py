@@ -45,8 +45,8 @@ ANOMALY_TYPES: tuple[str, ...] = ("spike", "level_shift", "drift", "variance_bur
 #: deviation; ``correlation_break`` is the fraction of the signal that is replaced (0..1);
 #: ``stuck`` and ``dropout`` take none.
 DEFAULT_MAGNITUDES: dict[str, float | None] = {
-    "spike": 3.0, "level_shift": 1.0, "drift": 1.5, "variance_burst": 0.5,
-    "frequency_change": 0.4, "stuck": None, "dropout": None, "correlation_break": 1.0,
+    "spike": 5.0, "level_shift": 2.0, "drift": 3.0, "variance_burst": 1.0,
+    "frequency_change": 0.8, "stuck": None, "dropout": None, "correlation_break": 1.0,
 }
 # Sensors that generate() picks from for each type (the partner of a correlation break is current).
 _SENSOR_CHOICES: dict[str, tuple[str, ...]] = {

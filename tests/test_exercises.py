@@ -7,7 +7,7 @@ import pytest
 
 from sadlib.exercises import ____, questions
 
-MODULES = ["nb00", "nb01", "nb02"]
+MODULES = ["nb00", "nb01", "nb02", "nb03"]
 NEEDS_DATA = {("nb00", 3), ("nb00", 4), ("nb01", 2), ("nb01", 3)}
 
 
@@ -56,7 +56,27 @@ WRONG = {
     ("nb02", 3): lambda: {"threshold": np.percentile(np.arange(10.0), 99.5), "val_scores": np.arange(100.0),
                           "test_scores": np.arange(10.0)},
     ("nb02", 4): lambda: {"my_point_adjust": _wrong_point_adjust},
+    ("nb03", 1): lambda: _nb03_wrong_threshold(),
+    ("nb03", 2): lambda: {**_nb03(), "missed": {"spike"}},
+    ("nb03", 3): lambda: {"my_ewma": lambda x, lam: np.cumsum(x) * lam},
+    ("nb03", 4): lambda: {"flagged_share": 0.05},
 }
+
+
+def _nb03():
+    from sadlib.exercises import nb03
+
+    ns = nb03._context()
+    return {k: ns[k] for k in ("test", "test_events", "zscore_alarms")}
+
+
+def _nb03_wrong_threshold():
+    from sadlib.exercises import nb03
+
+    ns = nb03._context()
+    det = ns["det"].calibrate(det_scores := ns["det"].score(ns["test"][ns["sensors"]]), threshold=("percentile", {"q": 99.5}))
+    return {"det": det, "val_scores": ns["val_scores"], "test": ns["test"], "sensors": ns["sensors"],
+            "alarm_rate": float(np.mean(det_scores > det.threshold_))}
 
 
 @pytest.mark.parametrize("module, q", all_questions())

@@ -135,7 +135,9 @@ class DenseAutoencoder(Detector):
         Fraction of the training rows, from their *end*, whose windows are used for
         early stopping (at least ``window`` rows). ``0`` trains for all ``epochs``.
     patience : int
-        Epochs without a lower validation loss before stopping; the best weights are restored.
+        Training stops after ``patience`` epochs in a row without a lower validation
+        loss; the weights of the best epoch are restored (as Keras's ``EarlyStopping``
+        with ``restore_best_weights=True``).
     random_state : int or None
         Seed for the weights and the batch order (``keras.utils.set_random_seed``,
         which also seeds Python's and NumPy's global generators). Same seed, same
@@ -148,6 +150,8 @@ class DenseAutoencoder(Detector):
     scaler_ : the fitted scikit-learn scaler
     history_ : dict of lists, ``{"loss": [...], "val_loss": [...]}`` per epoch
     n_epochs_ : int, epochs actually run (early stopping may end training sooner)
+    best_epoch_ : int, the epoch (1-based) whose weights were kept: lowest validation loss
+        (the last epoch when ``validation=0``)
 
     Notes
     -----
@@ -236,19 +240,43 @@ class DenseAutoencoder(Detector):
         self.model_ = build_dense_autoencoder(
             train.shape[1], self.hidden, self.latent, learning_rate=self.learning_rate
         )
-        callbacks = []
-        if val is not None:
-            callbacks.append(
-                keras.callbacks.EarlyStopping(monitor="val_loss", patience=self.patience, restore_best_weights=True)
-            )
-        hist = self.model_.fit(
-            train, train,
-            validation_data=(val, val) if val is not None else None,
-            epochs=self.epochs, batch_size=self.batch_size, shuffle=True,
-            callbacks=callbacks, verbose=0,
-        )
-        self.history_ = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+        self.history_, self.best_epoch_ = self._train(train, val)
         self.n_epochs_ = len(self.history_["loss"])
+
+    def _train(self, train: np.ndarray, val: np.ndarray | None) -> tuple[dict[str, list[float]], int]:
+        """Mini-batch training with early stopping on ``val``, restoring the best weights.
+
+        Equivalent to ``model.fit(train, train, validation_data=(val, val),
+        callbacks=[EarlyStopping(patience=..., restore_best_weights=True)])``, written as
+        a loop of ``train_on_batch`` calls: on a few hundred windows ``fit`` spends most
+        of its time setting up its data pipeline every epoch (about 10x slower here).
+        Each epoch takes the windows in a fresh random order, in batches of equal size
+        (the few left-over windows change every epoch; equal sizes avoid a retrace).
+        """
+        rng = np.random.default_rng(self.random_state)
+        batch = min(self.batch_size, len(train))
+        history: dict[str, list[float]] = {"loss": []} if val is None else {"loss": [], "val_loss": []}
+        best_loss, best_epoch, best_weights, wait = np.inf, 0, None, 0
+        for epoch in range(self.epochs):
+            order = rng.permutation(len(train))
+            losses = []
+            for i in range(0, len(train) - batch + 1, batch):
+                xb = train[order[i : i + batch]]
+                losses.append(float(self.model_.train_on_batch(xb, xb)))
+            history["loss"].append(float(np.mean(losses)))
+            if val is None:
+                continue
+            val_loss = float(np.mean((self._forward(self.model_, val) - val) ** 2))
+            history["val_loss"].append(val_loss)
+            if val_loss < best_loss:
+                best_loss, best_epoch, best_weights, wait = val_loss, epoch + 1, self.model_.get_weights(), 0
+            else:
+                wait += 1
+                if wait >= self.patience:
+                    break
+        if best_weights is not None:
+            self.model_.set_weights(best_weights)
+        return history, best_epoch if val is not None else len(history["loss"])
 
     # -- scoring ----------------------------------------------------------------------
     @staticmethod
