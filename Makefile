@@ -11,6 +11,9 @@ BIN    := $(VENV)/bin
 LAB_ARGS ?=
 # Jupyter refuses to start as root (containers, some CI machines) unless told it is on purpose.
 ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
+# libgomp's default busy-waiting makes OpenMP code (scikit-learn's t-SNE, for one) ten times
+# slower on small shared VMs such as 2-core CI runners; passive waiting costs nothing elsewhere.
+export OMP_WAIT_POLICY ?= PASSIVE
 # pytest workers for the notebook/unit suite (2 cores on the reference machine)
 WORKERS ?= 2
 

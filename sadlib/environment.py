@@ -44,7 +44,9 @@ def import_tensorflow():
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
     with silenced_stderr():
-        return importlib.import_module("tensorflow")
+        tf = importlib.import_module("tensorflow")
+        tf.config.list_physical_devices("GPU")  # CUDA probing logs errors on machines without a GPU
+    return tf
 
 
 def versions(deep: bool = True) -> dict[str, str]:

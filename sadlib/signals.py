@@ -36,7 +36,7 @@ from scipy.signal import lfilter
 from .validation import as_1d_float, check_time_index
 
 __all__ = ["SENSORS", "ANOMALY_TYPES", "DEFAULT_MAGNITUDES", "EVENT_COLUMNS", "SyntheticData",
-           "make_normal", "inject", "generate"]
+           "make_normal", "inject", "generate", "make_tutorial_toy"]
 
 SENSORS: tuple[str, ...] = ("temperature", "vibration", "current", "pressure")
 ANOMALY_TYPES: tuple[str, ...] = ("spike", "level_shift", "drift", "variance_burst",
@@ -349,3 +349,31 @@ def generate(
     if not events:
         table = table.astype({"start": data.index.dtype, "end": data.index.dtype, "type": str, "sensor": str})
     return SyntheticData(data, table.sort_values("start", ignore_index=True))
+
+
+def make_tutorial_toy(n: int = 1000, *, seed: int = 0) -> pd.DataFrame:
+    """The two-sensor toy popular in autoencoder tutorials, used in notebook 04.
+
+    ``temperature = 25 + sin(2πt / 200) + noise(0.1)`` and ``vibration = 0.5 + noise(0.05)``
+    over ``n`` integer time steps, with two 10-point level shifts: temperature +3 °C at
+    ``0.6 n`` and vibration +0.4 at ``0.8 n``. The first half is clean, so it can serve
+    as training and validation data.
+
+    Returns
+    -------
+    DataFrame of shape (n, 3): ``temperature``, ``vibration`` and the 0/1 label ``anomaly``,
+    indexed by a RangeIndex named ``t``.
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 100:
+        raise ValueError(f"n must be an integer >= 100, got {n!r}.")
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    temperature = 25 + np.sin(2 * np.pi * t / 200) + rng.normal(0, 0.1, n)
+    vibration = 0.5 + rng.normal(0, 0.05, n)
+    anomaly = np.zeros(n, dtype=np.int64)
+    for pos, column, step in ((int(0.6 * n), temperature, 3.0), (int(0.8 * n), vibration, 0.4)):
+        column[pos : pos + 10] += step
+        anomaly[pos : pos + 10] = 1
+    frame = pd.DataFrame({"temperature": temperature, "vibration": vibration, "anomaly": anomaly})
+    frame.index.name = "t"
+    return frame

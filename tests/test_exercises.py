@@ -5,9 +5,10 @@ import importlib
 import numpy as np
 import pytest
 
+from sadlib import signals
 from sadlib.exercises import ____, questions
 
-MODULES = ["nb00", "nb01", "nb02", "nb03"]
+MODULES = ["nb00", "nb01", "nb02", "nb03", "nb04"]
 NEEDS_DATA = {("nb00", 3), ("nb00", 4), ("nb01", 2), ("nb01", 3)}
 
 
@@ -60,7 +61,24 @@ WRONG = {
     ("nb03", 2): lambda: {**_nb03(), "missed": {"spike"}},
     ("nb03", 3): lambda: {"my_ewma": lambda x, lam: np.cumsum(x) * lam},
     ("nb03", 4): lambda: {"flagged_share": 0.05},
+    ("nb04", 1): lambda: {"scaler": _fitted_minmax(all_rows=True)},
+    ("nb04", 2): lambda: {"latent": 4},
+    ("nb04", 3): lambda: _nb04_leaky_threshold(),
+    ("nb04", 4): lambda: {"alarms": np.ones(500, bool)},
 }
+
+
+def _fitted_minmax(all_rows):
+    from sklearn.preprocessing import MinMaxScaler
+
+    toy = signals.make_tutorial_toy(seed=0)[["temperature", "vibration"]].to_numpy()
+    return MinMaxScaler().fit(toy if all_rows else toy[:400])
+
+
+def _nb04_leaky_threshold():
+    rng = np.random.default_rng(0)
+    val_errors, test_errors = rng.random(100), rng.random(500)
+    return {"threshold": np.percentile(test_errors, 95), "val_errors": val_errors, "test_errors": test_errors}
 
 
 def _nb03():

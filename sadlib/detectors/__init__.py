@@ -15,6 +15,7 @@ import difflib
 from typing import Any, Callable
 
 from .base import DEFAULT_THRESHOLD, Detector
+from .dense_ae import DenseAutoencoder  # Keras is imported only when a model is built
 from .ewma import EWMAChart
 from .iforest import IsolationForestDetector
 from .ocsvm import OneClassSVMDetector
@@ -31,6 +32,7 @@ __all__ = [
     "EWMAChart",
     "IsolationForestDetector",
     "OneClassSVMDetector",
+    "DenseAutoencoder",
     "register",
     "make",
     "available",
@@ -69,3 +71,4 @@ register("robust_z", RobustZScore)
 register("ewma", EWMAChart)
 register("iforest", IsolationForestDetector)
 register("ocsvm", OneClassSVMDetector)
+register("dense_ae", DenseAutoencoder)
