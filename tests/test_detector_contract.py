@@ -1,0 +1,98 @@
+"""The contract every registered detector keeps (parametrised over the registry).
+
+* fit on normal data, score/predict one value per row;
+* the threshold and the fitted state come from the fitting data only: scoring or
+  predicting test data (anomalies included) never changes them;
+* the threshold can be changed without refitting;
+* bad input gets a clear error.
+"""
+
+import copy
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+from sadlib import detectors
+
+FAST_PARAMS = {"dense_ae": {"epochs": 2, "window": 5}, "ocsvm": {"window": 5}, "iforest": {"window": 5, "n_estimators": 20}}
+
+
+def make(name):
+    return detectors.make(name, **FAST_PARAMS.get(name, {}))
+
+
+def data(n=400, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    X = np.column_stack([np.sin(t / 20), np.cos(t / 30), 0.5 * np.sin(t / 7)]) + rng.normal(0, 0.1, (n, 3))
+    return pd.DataFrame(X, index=pd.date_range("2024-01-01", periods=n, freq="1min"), columns=["a", "b", "c"])
+
+
+def fitted_state(obj):
+    """Fitted attributes (ending in ``_``), with fitted sub-estimators (scalers, thresholds) expanded."""
+    state = {}
+    for key, value in vars(obj).items():
+        if not key.endswith("_") or key in ("model_", "history_"):
+            continue
+        if hasattr(value, "__dict__") and not isinstance(value, np.ndarray):
+            state.update({f"{key}.{k}": v for k, v in fitted_state(value).items()})
+        else:
+            state[key] = copy.deepcopy(value)
+    return state
+
+
+@pytest.mark.parametrize("name", detectors.available())
+def test_scoring_test_data_changes_nothing_fitted(name):
+    det = make(name).fit(data())
+    before = fitted_state(det)
+    weights = [w.copy() for w in det.model_.get_weights()] if hasattr(getattr(det, "model_", None), "get_weights") else []
+    test = data(300, seed=1)
+    test.iloc[100:120, 0] += 10  # anomalies in the test data
+    s = det.score(test)
+    assert s.shape == (300,) and np.isfinite(s).all()
+    assert det.predict(test).dtype == bool
+    after = fitted_state(det)
+    assert before.keys() == after.keys()
+    for key in before:
+        np.testing.assert_equal(after[key], before[key], err_msg=f"{name}.{key} changed while scoring test data")
+    for w_before, w_after in zip(weights, det.model_.get_weights() if weights else []):
+        np.testing.assert_array_equal(w_before, w_after)
+
+
+@pytest.mark.parametrize("name", detectors.available())
+def test_threshold_comes_from_fitting_data_and_changes_without_refit(name):
+    X = data()
+    det = make(name).fit(X)
+    first = det.threshold_
+    # the same fitting data gives the same threshold, whatever is scored afterwards
+    assert clone(det).fit(X).threshold_ == pytest.approx(first, rel=1e-5)
+    det.set_threshold(first * 10 + 1)
+    assert det.threshold_ == first * 10 + 1
+    det.calibrate()
+    assert det.threshold_ == pytest.approx(first)
+
+
+@pytest.mark.parametrize("name", detectors.available())
+@pytest.mark.parametrize(
+    "bad, err, match",
+    [
+        (lambda X: X.assign(a=np.nan), ValueError, "NaN"),
+        (lambda X: X.iloc[:0], ValueError, "empty|rows"),
+        (lambda X: X.iloc[::-1], ValueError, "not sorted"),
+        (lambda X: X.assign(a="x"), TypeError, "non-numeric"),
+    ],
+)
+def test_fit_rejects_bad_input(name, bad, err, match):
+    with pytest.raises(err, match=match):
+        make(name).fit(bad(data()))
+
+
+@pytest.mark.parametrize("name", detectors.available())
+def test_score_rejects_wrong_columns_and_nan(name):
+    det = make(name).fit(data())
+    with pytest.raises(ValueError, match="features"):
+        det.score(data().to_numpy()[:, :2])
+    with pytest.raises(ValueError, match="NaN"):
+        det.score(data().assign(b=np.nan))
