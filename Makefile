@@ -52,7 +52,7 @@ test: install-test
 # is how maintainers refresh the committed outputs, header times and the README table.
 COURSE_ARGS ?=
 course: install
-	env -u SADLIB_FAST $(BIN)/python -m sadlib.course notebooks $(COURSE_ARGS)
+	env -u SADLIB_FAST $(BIN)/python -m sadlib.course notebooks exercises $(COURSE_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
