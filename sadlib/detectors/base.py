@@ -26,9 +26,29 @@ from sklearn.exceptions import NotFittedError
 from ..thresholds import Threshold, make_threshold
 from ..validation import as_1d_float, as_2d_float, check_time_index
 
-__all__ = ["Detector", "DEFAULT_THRESHOLD"]
+__all__ = ["Detector", "DEFAULT_THRESHOLD", "SENSOR_AGGREGATES", "check_choice", "combine_sensors"]
 
 DEFAULT_THRESHOLD = ("percentile", {"q": 99.0})
+
+
+#: ways to combine per-sensor scores into one score per timestamp
+SENSOR_AGGREGATES = ("max", "mean", "l2")
+
+
+def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    """Raise a ValueError naming the parameter and its valid values if ``value`` is not one of them."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}.")
+
+
+def combine_sensors(z: np.ndarray, how: str) -> np.ndarray:
+    """Per-sensor scores ``(n, n_features)`` -> one score per row ``(n,)``: max, mean or L2 norm."""
+    check_choice("aggregate", how, SENSOR_AGGREGATES)
+    if how == "max":
+        return z.max(axis=1)
+    if how == "mean":
+        return z.mean(axis=1)
+    return np.sqrt((z**2).sum(axis=1))
 
 
 class Detector(BaseEstimator):

@@ -15,7 +15,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ..validation import check_not_constant
-from .base import DEFAULT_THRESHOLD, Detector
+from .base import DEFAULT_THRESHOLD, SENSOR_AGGREGATES, Detector, check_choice, combine_sensors
 
 #: 1 / Phi^-1(3/4): makes the MAD a consistent estimator of the std for Gaussian data
 MAD_TO_STD = 1.4826
@@ -88,8 +88,7 @@ class RobustZScore(Detector):
         m = self.min_scale
         if isinstance(m, bool) or not isinstance(m, numbers.Real) or not 0 < m < np.inf:
             raise ValueError(f"min_scale must be a positive number, got {m!r}.")
-        if self.aggregate not in ("max", "mean", "l2"):
-            raise ValueError(f"aggregate must be 'max', 'mean' or 'l2', got {self.aggregate!r}.")
+        check_choice("aggregate", self.aggregate, SENSOR_AGGREGATES)
         check_not_constant(X, columns=getattr(self, "feature_names_in_", None), name="X (training part)")
         self.median_, mad = _mad(X, axis=0)
         self.mad_fallback_ = mad == 0
@@ -109,9 +108,4 @@ class RobustZScore(Detector):
             med = np.vstack([np.broadcast_to(self.median_, (w, X.shape[1])), roll_med])
             scale = np.vstack([np.broadcast_to(self.scale_, (w, X.shape[1])), MAD_TO_STD * roll_mad])
         scale = np.maximum(scale, self.min_scale * self.scale_)
-        z = np.abs(X - med) / scale
-        if self.aggregate == "max":
-            return z.max(axis=1)
-        if self.aggregate == "mean":
-            return z.mean(axis=1)
-        return np.sqrt((z**2).sum(axis=1))
+        return combine_sensors(np.abs(X - med) / scale, self.aggregate)

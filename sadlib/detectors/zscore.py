@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..validation import check_not_constant
-from .base import DEFAULT_THRESHOLD, Detector
+from .base import DEFAULT_THRESHOLD, SENSOR_AGGREGATES, Detector, check_choice, combine_sensors
 
 
 class RollingZScore(Detector):
@@ -61,8 +61,7 @@ class RollingZScore(Detector):
     def _fit(self, X: np.ndarray) -> None:
         if self.window is not None and (not isinstance(self.window, (int, np.integer)) or self.window < 2):
             raise ValueError(f"window must be an integer >= 2 or None, got {self.window!r}.")
-        if self.aggregate not in ("max", "mean", "l2"):
-            raise ValueError(f"aggregate must be 'max', 'mean' or 'l2', got {self.aggregate!r}.")
+        check_choice("aggregate", self.aggregate, SENSOR_AGGREGATES)
         check_not_constant(X, columns=getattr(self, "feature_names_in_", None), name="X (training part)")
         self.mean_ = X.mean(axis=0)
         self.scale_ = X.std(axis=0)
@@ -78,9 +77,4 @@ class RollingZScore(Detector):
             mu = mu.fillna(pd.Series(self.mean_)).to_numpy()
             sd = sd.fillna(pd.Series(self.scale_)).to_numpy()
         sd = np.maximum(sd, self.min_scale * self.scale_)
-        z = np.abs(X - mu) / sd
-        if self.aggregate == "max":
-            return z.max(axis=1)
-        if self.aggregate == "mean":
-            return z.mean(axis=1)
-        return np.sqrt((z**2).sum(axis=1))
+        return combine_sensors(np.abs(X - mu) / sd, self.aggregate)
