@@ -84,9 +84,17 @@ class Threshold:
             )
         return _as_scores(scores, "scores") > self.threshold_
 
-    def get_params(self) -> dict[str, Any]:
-        """Constructor parameters as a dict."""
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Constructor parameters as a dict (``deep`` is accepted for scikit-learn's ``clone``)."""
         return {p: getattr(self, p) for p in self._params}
+
+    def set_params(self, **params: Any) -> "Threshold":
+        """Set constructor parameters (scikit-learn style); the threshold must be fitted again."""
+        for key, value in params.items():
+            if key not in self._params:
+                raise ValueError(f"{type(self).__name__} has no parameter {key!r}; it has {list(self._params)}.")
+            setattr(self, key, value)
+        return self
 
     def clone(self) -> "Threshold":
         """A fresh, unfitted copy with the same parameters."""
@@ -105,21 +113,26 @@ class Threshold:
 
 
 class PercentileThreshold(Threshold):
-    """The ``q``-th percentile of the normal scores, ``q`` in (0, 100].
+    """``margin`` times the ``q``-th percentile of the normal scores, ``q`` in (0, 100], ``margin > 0``.
 
-    About ``100 - q`` percent of normal samples raise an alarm.
+    With ``margin=1`` (default) about ``100 - q`` percent of normal samples raise an
+    alarm. The SKAB authors' rule for their autoencoder baselines is ``q=99,
+    margin=1.5`` (1.5 x the 99th percentile of the training residuals); a margin
+    assumes non-negative scores.
     """
 
-    _params = ("q",)
+    _params = ("q", "margin")
 
-    def __init__(self, q: float = 99.0) -> None:
+    def __init__(self, q: float = 99.0, margin: float = 1.0) -> None:
         self.q = q
+        self.margin = margin
 
     def _check_params(self) -> None:
         _check_number("q", self.q, 0, 100, low_open=True, high_open=False)
+        _check_number("margin", self.margin, 0, np.inf, low_open=True, high_open=True)
 
     def _compute(self, s: np.ndarray) -> float:
-        return np.percentile(s, self.q)
+        return float(np.percentile(s, self.q)) * self.margin
 
 
 class MeanStdThreshold(Threshold):

@@ -36,7 +36,10 @@ def fitted_state(obj):
     for key, value in vars(obj).items():
         if not key.endswith("_") or key in ("model_", "history_"):
             continue
-        if hasattr(value, "__dict__") and not isinstance(value, np.ndarray):
+        if isinstance(value, (list, tuple)) and value and all(hasattr(v, "__dict__") for v in value):
+            for i, member in enumerate(value):  # fitted members of an ensemble
+                state.update({f"{key}[{i}].{k}": v for k, v in fitted_state(member).items()})
+        elif hasattr(value, "__dict__") and not isinstance(value, np.ndarray):
             state.update({f"{key}.{k}": v for k, v in fitted_state(value).items()})
         else:
             state[key] = copy.deepcopy(value)

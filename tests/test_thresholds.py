@@ -141,7 +141,7 @@ def test_not_fitted_error():
 
 def test_repr_readable():
     thr = PercentileThreshold(q=95)
-    assert repr(thr) == "PercentileThreshold(q=95)"
+    assert repr(thr) == "PercentileThreshold(q=95, margin=1.0)"
     thr.fit(np.arange(101))
     assert "threshold_=95" in repr(thr)
 
@@ -189,3 +189,14 @@ def test_thresholds_are_independent_of_the_model():
     before = strict.threshold_
     loose.fit(normal_scores[:1000])  # refitting one leaves the other untouched
     assert strict.threshold_ == before
+
+
+def test_detector_with_a_threshold_instance_can_be_cloned():
+    """scikit-learn's clone calls get_params(deep=...) on parameters that look like estimators."""
+    from sklearn.base import clone
+
+    from sadlib.detectors import RollingZScore
+
+    det = RollingZScore(window=None, threshold=PercentileThreshold(q=95))
+    copy = clone(det)
+    assert copy.threshold is not det.threshold and copy.threshold.q == 95

@@ -19,6 +19,9 @@ from .dense_ae import DenseAutoencoder  # Keras is imported only when a model is
 from .ewma import EWMAChart
 from .iforest import IsolationForestDetector
 from .ocsvm import OneClassSVMDetector
+from .pca import PCADetector
+from .postprocess import Ensemble, Smoothed
+from .preprocess import MovingAverage, SlowSensors, moving_average_z
 from .robust_z import RobustZScore
 from .windowed import WindowedDetector
 from .zscore import RollingZScore
@@ -33,6 +36,12 @@ __all__ = [
     "IsolationForestDetector",
     "OneClassSVMDetector",
     "DenseAutoencoder",
+    "PCADetector",
+    "Smoothed",
+    "Ensemble",
+    "MovingAverage",
+    "SlowSensors",
+    "moving_average_z",
     "register",
     "make",
     "available",
@@ -72,3 +81,9 @@ register("ewma", EWMAChart)
 register("iforest", IsolationForestDetector)
 register("ocsvm", OneClassSVMDetector)
 register("dense_ae", DenseAutoencoder)
+register("pca", PCADetector)
+register("smoothed", Smoothed)
+register("ensemble", Ensemble)
+register("moving_average", MovingAverage)
+register("slow_sensors", SlowSensors)
+register("ma_z", moving_average_z)
