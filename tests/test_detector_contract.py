@@ -16,7 +16,16 @@ from sklearn.base import clone
 
 from sadlib import detectors
 
-FAST_PARAMS = {"dense_ae": {"epochs": 2, "window": 5}, "ocsvm": {"window": 5}, "iforest": {"window": 5, "n_estimators": 20}}
+FAST_PARAMS = {
+    "dense_ae": {"epochs": 2, "window": 5},
+    "ocsvm": {"window": 5},
+    "iforest": {"window": 5, "n_estimators": 20},
+    "lstm_forecast": {"window": 5, "epochs": 2, "units": (8,)},
+    "lstm_ae": {"window": 8, "epochs": 2, "units": 8},
+    "conv_ae": {"window": 8, "epochs": 2, "filters": (16, 8), "kernel_size": 3},
+    "cnn_lstm": {"window": 8, "epochs": 2, "filters": 8, "units": 8},
+    "attn_lstm": {"window": 8, "epochs": 2, "units": 8},
+}
 
 
 def make(name):

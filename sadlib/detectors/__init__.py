@@ -18,11 +18,13 @@ from .base import DEFAULT_THRESHOLD, Detector
 from .dense_ae import DenseAutoencoder  # Keras is imported only when a model is built
 from .ewma import EWMAChart
 from .iforest import IsolationForestDetector
+from .lstm_forecast import LSTMForecaster
 from .ocsvm import OneClassSVMDetector
 from .pca import PCADetector
 from .postprocess import Ensemble, Smoothed
 from .preprocess import MovingAverage, SlowSensors, moving_average_z
 from .robust_z import RobustZScore
+from .sequence_ae import AttentionLSTMAutoencoder, CNNLSTMAutoencoder, ConvAutoencoder, LSTMAutoencoder
 from .windowed import WindowedDetector
 from .zscore import RollingZScore
 
@@ -37,6 +39,11 @@ __all__ = [
     "OneClassSVMDetector",
     "DenseAutoencoder",
     "PCADetector",
+    "LSTMForecaster",
+    "LSTMAutoencoder",
+    "ConvAutoencoder",
+    "CNNLSTMAutoencoder",
+    "AttentionLSTMAutoencoder",
     "Smoothed",
     "Ensemble",
     "MovingAverage",
@@ -87,3 +94,8 @@ register("ensemble", Ensemble)
 register("moving_average", MovingAverage)
 register("slow_sensors", SlowSensors)
 register("ma_z", moving_average_z)
+register("lstm_forecast", LSTMForecaster)
+register("lstm_ae", LSTMAutoencoder)
+register("conv_ae", ConvAutoencoder)
+register("cnn_lstm", CNNLSTMAutoencoder)
+register("attn_lstm", AttentionLSTMAutoencoder)
