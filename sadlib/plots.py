@@ -22,7 +22,8 @@ from matplotlib.patches import Patch
 
 from .validation import as_1d_float, as_2d_float, as_labels, check_time_index
 
-__all__ = ["COLORS", "STYLE", "apply_style", "plot_signal", "plot_scores", "plot_event_timeline", "plot_score_hist"]
+__all__ = ["COLORS", "STYLE", "apply_style", "plot_signal", "plot_scores", "plot_event_timeline", "plot_score_hist",
+           "plot_forecast"]
 
 COLORS: dict[str, str] = {
     "signal": "#1f4e79",  # sensor lines
@@ -318,3 +319,57 @@ def plot_score_hist(normal_scores: Any, anomalous_scores: Any = None, threshold:
     ax.set_ylabel("density")
     ax.legend(fontsize="small")
     return ax
+
+
+@_styled
+def plot_forecast(actual: Any, predicted: Any, errors: Any, *, labels: Any = None, alarms: Any = None,
+                  threshold: Any = None, index: Any = None, title: str | None = None) -> Figure:
+    """Three stacked panels for a forecasting detector: actual, predicted, squared error.
+
+    Parameters
+    ----------
+    actual, predicted : array, shape (n,)
+        One sensor and the model's forecast of it (NaN where there is no forecast,
+        e.g. the first ``window`` steps).
+    errors : array, shape (n,)
+        The error that is judged (e.g. the squared forecast error); NaN allowed.
+    labels : bool/0-1 array, shape (n,), optional
+        Labelled anomalies, shaded in every panel.
+    alarms : bool array, shape (n,), optional
+        Alarms, marked on the error panel (however they were decided: a threshold, DBSCAN).
+    threshold : float or fitted Threshold, optional
+        Drawn on the error panel.
+    index : array or DatetimeIndex, shape (n,), optional
+
+    Returns
+    -------
+    matplotlib Figure with three axes sharing the x axis.
+    """
+    a = as_1d_float(actual, name="actual", allow_nan=True)
+    p = as_1d_float(predicted, name="predicted", allow_nan=True)
+    e = as_1d_float(errors, name="errors", allow_nan=True)
+    if not (a.size == p.size == e.size):
+        raise ValueError(f"actual, predicted and errors must have the same length, got {a.size}, {p.size}, {e.size}.")
+    x, is_date = _x(index, a.size)
+    fig, axes = plt.subplots(3, 1, sharex=True, figsize=(10, 6.5))
+    spans = _spans(x, _runs(as_labels(labels, name="labels", n=a.size))) if labels is not None else []
+    for ax, values, name, color in ((axes[0], a, "actual", COLORS["signal"]),
+                                    (axes[1], p, "predicted", COLORS["score"]),
+                                    (axes[2], e, "squared error", COLORS["score"])):
+        ax.plot(x, values, color=color, lw=0.9, label=name)
+        if spans:
+            _shade(ax, spans)
+        ax.set_ylabel(name)
+    thr = _threshold_value(threshold)
+    if thr is not None:
+        axes[2].axhline(thr, color=COLORS["threshold"], ls="--", lw=1.2, label=f"threshold = {thr:.3g}")
+    if alarms is not None:
+        al = as_labels(alarms, name="alarms", n=a.size)
+        axes[2].plot(x[al], e[al], "o", ms=3, color=COLORS["alarm"], label=f"alarms ({int(al.sum())})")
+    for ax in axes:
+        ax.legend(loc="upper left", fontsize="small")
+    if title:
+        axes[0].set_title(title)
+    _finish_x(axes[2], is_date)
+    fig.tight_layout()
+    return fig

@@ -8,7 +8,7 @@ import pytest
 from sadlib import signals
 from sadlib.exercises import ____, questions
 
-MODULES = ["nb00", "nb01", "nb02", "nb03", "nb04"]
+MODULES = ["nb00", "nb01", "nb02", "nb03", "nb04", "nb05"]
 NEEDS_DATA = {("nb00", 3), ("nb00", 4), ("nb01", 2), ("nb01", 3)}
 
 
@@ -65,7 +65,31 @@ WRONG = {
     ("nb04", 2): lambda: {"latent": 4},
     ("nb04", 3): lambda: _nb04_leaky_threshold(),
     ("nb04", 4): lambda: {"alarms": np.ones(500, bool)},
+    ("nb05", 1): lambda: {"train_end": 800, "test_start": 700},  # the tutorial's overlap
+    ("nb05", 2): lambda: _nb05_per_split_scaling(),
+    ("nb05", 3): lambda: {"eps": 0.1, "min_samples": 5},  # the tutorial's guess
+    ("nb05", 4): lambda: _nb05_test_percentile(),
 }
+
+
+def _nb05_per_split_scaling():
+    from sklearn.preprocessing import MinMaxScaler
+
+    values = signals_forecast_toy()
+    return {"scaler": MinMaxScaler().fit(values[:600]), "test_scaled": MinMaxScaler().fit_transform(values[750:])}
+
+
+def _nb05_test_percentile():
+    from sadlib.exercises import nb05
+
+    test = nb05._context()["test_errors"]
+    return {"alarms": test > np.percentile(test, 50)}  # a percentile of the errors being judged
+
+
+def signals_forecast_toy():
+    from sadlib.detectors.lstm_forecast import make_forecast_toy
+
+    return make_forecast_toy(seed=0)[["value"]].to_numpy()
 
 
 def _fitted_minmax(all_rows):

@@ -16,6 +16,7 @@ from sadlib.plots import (  # noqa: E402
     STYLE,
     apply_style,
     plot_event_timeline,
+    plot_forecast,
     plot_score_hist,
     plot_scores,
     plot_signal,
@@ -194,3 +195,21 @@ def test_style_context_keeps_interactive_mode_set_by_the_backend(monkeypatch):
         plt.close(fig)
     finally:
         mpl.interactive(was)
+
+
+def test_plot_forecast_three_panels_with_alarms():
+    n = 120
+    actual = np.sin(np.arange(n) / 5)
+    predicted = np.r_[np.full(10, np.nan), actual[10:] + 0.05]
+    errors = (actual - predicted) ** 2
+    labels = np.zeros(n, bool)
+    labels[60:70] = True
+    alarms = np.zeros(n, bool)
+    alarms[[62, 65]] = True
+    fig = plot_forecast(actual, predicted, errors, labels=labels, alarms=alarms, threshold=0.01, title="t")
+    axes = fig.axes
+    assert len(axes) == 3 and axes[0].get_shared_x_axes().joined(axes[0], axes[2])
+    assert any("alarms (2)" in t.get_text() for t in axes[2].get_legend().get_texts())
+    plt.close(fig)
+    with pytest.raises(ValueError, match="same length"):
+        plot_forecast(actual, predicted[:-1], errors)
