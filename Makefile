@@ -63,6 +63,9 @@ BENCH_DETECTORS ?= zscore,robust_z,ewma,iforest,ocsvm,pca,ma_z,dense_ae,lstm_for
 bench: install
 	$(BIN)/python -m sadlib.bench --dataset skab --detectors $(BENCH_DETECTORS) \
 		--params '{"ma_z": {"slow_columns": "auto"}}' --csv benchmarks/skab.csv
+	$(BIN)/python -m sadlib.bench --dataset skab --detectors zscore,robust_z,ma_z --no-leaderboard \
+		--params '{"zscore": {"window": null}, "robust_z": {"window": null}, "ma_z": {"slow_columns": ["Temperature", "Thermocouple"]}}' \
+		--csv benchmarks/skab_variants.csv
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
