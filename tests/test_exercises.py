@@ -8,7 +8,7 @@ import pytest
 from sadlib import signals
 from sadlib.exercises import ____, questions
 
-MODULES = ["nb00", "nb01", "nb02", "nb03", "nb04", "nb05"]
+MODULES = ["nb00", "nb01", "nb02", "nb03", "nb04", "nb05", "nb06"]
 NEEDS_DATA = {("nb00", 3), ("nb00", 4), ("nb01", 2), ("nb01", 3)}
 
 
@@ -69,7 +69,47 @@ WRONG = {
     ("nb05", 2): lambda: _nb05_per_split_scaling(),
     ("nb05", 3): lambda: {"eps": 0.1, "min_samples": 5},  # the tutorial's guess
     ("nb05", 4): lambda: _nb05_test_percentile(),
+    ("nb06", 1): lambda: _nb06_max_mapping(),
+    ("nb06", 2): lambda: _nb06_windows_then_split(),
+    ("nb06", 3): lambda: _nb06_wrong_culprit(),
+    ("nb06", 4): lambda: _nb06_far_over_all_samples(),
 }
+
+
+def _nb06_max_mapping():
+    from sadlib.exercises import nb06
+    from sadlib.windows import windows_to_points
+
+    return {"point_scores": windows_to_points(nb06._q1_scores(), nb06.Q1_SAMPLES, nb06.Q1_WINDOW, how="max")}
+
+
+def _nb06_windows_then_split():
+    from sadlib.windows import sliding_windows
+
+    X = np.column_stack([np.arange(200.0), np.sin(np.arange(200) / 5)])
+    W = sliding_windows(X, 10)  # windows first, then the last 20 % of them: 9 share rows with training
+    cut = int(len(W) * 0.8)
+    return {"train_windows": W[:cut], "val_windows": W[cut:]}
+
+
+def _nb06_wrong_culprit():
+    from sadlib.exercises import nb06
+
+    sensors, n_test, _, injected = nb06._pump()
+    err = np.full((n_test, len(sensors)), 0.01)
+    err[100, sensors.index(injected)] = 1.0  # the strongest alarm is clearly in the injected sensor
+    return {"sensor_error": err, "culprit": next(s for s in sensors if s != injected)}
+
+
+def _nb06_far_over_all_samples():
+    from sadlib.exercises import nb06
+
+    _, n_test, y, _ = nb06._pump()
+    rng = np.random.default_rng(0)
+    val_scores, test_scores = rng.random(200), rng.random(n_test) + y  # anomalies score higher
+    threshold = np.percentile(val_scores, 99)
+    return {"threshold": threshold, "far": float(np.mean(test_scores > threshold)),  # anomalies included
+            "val_scores": val_scores, "test_scores": test_scores}
 
 
 def _nb05_per_split_scaling():

@@ -1,0 +1,260 @@
+"""Exercises for notebook 06: causal window scores, an honest validation split, the sensor behind an alarm,
+a threshold from validation scores only."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from sadlib.exercises.checker import Incorrect, Question, expect_close, expect_shape, expect_true
+
+__all__ = ["q1", "q2", "q3", "q4"]
+
+#: rows of the series in Q1 and of the training rows in Q2, the window lengths, and the data of Q3/Q4
+Q1_SAMPLES, Q1_WINDOW = 40, 5
+Q2_ROWS, Q2_WINDOW, Q2_VAL = 200, 10, 40
+DATA_SEED, N_DAYS, FREQ = 1, 3, "2min"
+
+#: the setup cell of the exercise notebook, also used by the tests
+SETUP = """\
+import numpy as np
+
+from sadlib import detectors, signals
+from sadlib.environment import import_tensorflow
+from sadlib.windows import chronological_split, sliding_windows, windows_to_points
+
+import_tensorflow()
+
+# Q1: one score per window of 5 steps (stride 1) over a series of 40 samples
+rng = np.random.default_rng(0)
+n_samples, window = 40, 5
+window_scores = rng.random(n_samples - window + 1).round(2)
+
+# Q2: 200 training rows of 2 sensors; the first column is the row number, so you can see which rows a window holds
+X_fit = np.column_stack([np.arange(200.0), np.sin(np.arange(200) / 5)])
+
+# Q3 and Q4: a pump with one level shift in one of its sensors (which one? that is Q3), a small Conv1D autoencoder
+data, events = signals.generate(n_days=3, freq="2min", anomalies=["level_shift"], seed=1)
+sensors = list(signals.SENSORS)
+train, val, test = chronological_split(data, train=0.4, val=0.1)
+y_test = test["anomaly"].to_numpy().astype(bool)
+det = detectors.make("conv_ae", window=24, epochs=10, batch_size=64, calibration=0).fit(train[sensors])
+print(f"trained {det.n_epochs_} epochs; test part: {len(test)} samples, {y_test.sum()} of them anomalous")
+"""
+
+
+def _context() -> dict:
+    namespace: dict = {}
+    exec(SETUP, namespace)
+    return namespace
+
+
+@functools.lru_cache(maxsize=1)
+def _pump():
+    """``(sensors, n_test, y_test, injected sensor)`` of the Q3/Q4 data, without training anything."""
+    from sadlib import signals
+    from sadlib.windows import chronological_split
+
+    data, events = signals.generate(n_days=N_DAYS, freq=FREQ, anomalies=["level_shift"], seed=DATA_SEED)
+    _, _, test = chronological_split(data, train=0.4, val=0.1)
+    return list(signals.SENSORS), len(test), test["anomaly"].to_numpy().astype(bool), str(events["sensor"].iloc[0])
+
+
+# --------------------------------------------------------------------------- Q1
+def _q1_scores():
+    rng = np.random.default_rng(0)
+    return rng.random(Q1_SAMPLES - Q1_WINDOW + 1).round(2)
+
+
+def _check_causal(point_scores):
+    from sadlib.windows import windows_to_points
+
+    s = _q1_scores()
+    got = np.asarray(point_scores, dtype=float)
+    if got.shape == s.shape:
+        raise Incorrect(f"that is one score per window ({len(s)}); the task needs one per timestamp ({Q1_SAMPLES}).")
+    expect_shape(got, (Q1_SAMPLES,), "`point_scores` (one per timestamp)")
+    for how, why in (("max", "the highest score of all windows containing t, including windows that end up to "
+                             "window - 1 steps later: it looks into the future"),
+                     ("mean", "the mean over the windows containing t, which also end after t")):
+        if np.allclose(got, windows_to_points(s, Q1_SAMPLES, Q1_WINDOW, how=how)):
+            raise Incorrect(f"this is the `{how}` mapping, {why}. A live system at t only has the window that ends at t.")
+    starting = np.concatenate([s, np.full(Q1_WINDOW - 1, s[-1])])
+    if np.allclose(got, starting):
+        raise Incorrect("you gave timestamp t the window that *starts* at t; that window ends window - 1 steps in "
+                        "the future. Use the window that *ends* at t.")
+    expected = windows_to_points(s, Q1_SAMPLES, Q1_WINDOW, how="last")
+    if np.allclose(got, expected):
+        return "this is `windows_to_points(..., how=\"last\")`, the mapping the detectors use by default."
+    if np.allclose(got[Q1_WINDOW - 1 :], expected[Q1_WINDOW - 1 :]):
+        raise Incorrect(f"from t = {Q1_WINDOW - 1} on it is right; the first {Q1_WINDOW - 1} timestamps have no "
+                        "complete window yet and take the first window's score.")
+    expect_close(got, expected, what="`point_scores`")
+
+
+q1 = Question(
+    1,
+    "Map `window_scores` (one score per window of `window` = 5 steps, stride 1, over `n_samples` = 40 samples) to "
+    "one score per timestamp, **causally**: timestamp t gets the score of the window that ends at t, and the first "
+    "`window - 1` timestamps, before any window has ended, take the first window's score. Set `point_scores`.",
+    ("point_scores",),
+    _check_causal,
+    ["Window i covers samples i .. i + window - 1, so the window ending at t is window t - window + 1.",
+     "`windows_to_points(window_scores, n_samples, window, how=...)` has the mapping built in; which `how` is causal?",
+     "By hand: `np.concatenate([np.full(window - 1, window_scores[0]), window_scores])`."],
+    "point_scores = windows_to_points(window_scores, n_samples, window, how=\"last\")",
+    setup=_context,
+)
+
+
+# --------------------------------------------------------------------------- Q2
+def _q2_rows(windows, what):
+    w = np.asarray(windows, dtype=float)
+    expect_true(w.ndim == 3 and w.shape[1:] == (Q2_WINDOW, 2),
+                f"{what} should be windows of shape (n_windows, {Q2_WINDOW}, 2), as `sliding_windows` returns; "
+                f"it has shape {w.shape}.")
+    return w, set(w[:, :, 0].ravel().astype(int))  # column 0 is the row number
+
+
+def _check_split(train_windows, val_windows):
+    from sadlib.windows import sliding_windows
+
+    tr, tr_rows = _q2_rows(train_windows, "`train_windows`")
+    va, va_rows = _q2_rows(val_windows, "`val_windows`")
+    shared = tr_rows & va_rows
+    if shared:
+        n_bad = int(sum(bool(set(win[:, 0].astype(int)) & tr_rows) for win in va))
+        raise Incorrect(f"{n_bad} of your {len(va)} validation windows share rows with training windows (rows "
+                        f"{min(shared)}..{max(shared)}). Split the *rows* first, then cut each part into windows.")
+    if max(va_rows) < Q2_ROWS - 1 or min(va_rows) != Q2_ROWS - Q2_VAL:
+        raise Incorrect(f"the validation part should be the last {Q2_VAL} rows (20 %), rows "
+                        f"{Q2_ROWS - Q2_VAL}..{Q2_ROWS - 1}, chronologically after the training rows; yours holds rows "
+                        f"{min(va_rows)}..{max(va_rows)}.")
+    X = np.column_stack([np.arange(float(Q2_ROWS)), np.sin(np.arange(Q2_ROWS) / 5)])
+    want_tr, want_va = sliding_windows(X[: Q2_ROWS - Q2_VAL], Q2_WINDOW), sliding_windows(X[Q2_ROWS - Q2_VAL :], Q2_WINDOW)
+    expect_shape(tr, want_tr.shape, "`train_windows`")
+    expect_shape(va, want_va.shape, "`val_windows`")
+    expect_true(np.allclose(tr, want_tr) and np.allclose(va, want_va),
+                "the shapes are right but the windows are not the stride-1 windows of each part, in time order.")
+    return (f"{len(want_tr) + len(want_va)} windows instead of {Q2_ROWS - Q2_WINDOW + 1}: the {Q2_WINDOW - 1} windows "
+            "that would straddle the cut are the price of an honest validation part.")
+
+
+q2 = Question(
+    2,
+    "Early stopping needs validation windows that share no row with the training windows. Split the 200 rows of "
+    "`X_fit` chronologically, the last 20 % (`n_val` rows) for validation, and only then cut each part into windows "
+    "of 10 steps (stride 1). Set `train_windows` and `val_windows`.",
+    ("train_windows", "val_windows"),
+    _check_split,
+    ["`sliding_windows(rows, 10)` cuts rows into windows of shape (n_windows, 10, n_sensors).",
+     "Cut the rows: `X_fit[:-n_val]` and `X_fit[-n_val:]`; window each of them.",
+     "Windowing everything and then splitting the windows leaves 9 validation windows with training rows in them."],
+    "n_val = int(round(0.2 * len(X_fit)))\n"
+    "train_windows = sliding_windows(X_fit[:-n_val], 10)\n"
+    "val_windows = sliding_windows(X_fit[-n_val:], 10)",
+    setup=_context,
+)
+
+
+# --------------------------------------------------------------------------- Q3
+def _check_culprit(sensor_error, culprit):
+    sensors, n_test, _, injected = _pump()
+    err = np.asarray(sensor_error, dtype=float)
+    if err.shape == (n_test,):
+        raise Incorrect("that is one score per timestamp; `det.sensor_errors(...)` gives one error per timestamp "
+                        "*and sensor*, shape (n_test, 4).")
+    expect_shape(err, (n_test, len(sensors)), "`sensor_error` (test samples x sensors)")
+    expect_true(np.all(err >= 0), "reconstruction errors are squared differences, never negative: use "
+                                  "`det.sensor_errors(test[sensors])`, not the sensor values.")
+    expect_true(isinstance(culprit, str), f"`culprit` should be a sensor name, one of {sensors}.")
+    expect_true(culprit in sensors, f"`culprit` should be one of {sensors}, got {culprit!r}.")
+    t = int(np.argmax(err.mean(axis=1)))  # with aggregate="last" the mean over sensors is the score
+    at_alarm = sensors[int(np.argmax(err[t]))]
+    overall = sensors[int(np.argmax(err.mean(axis=0)))]
+    if culprit != at_alarm:
+        extra = (" That sensor has the largest error *averaged over the whole test part*; look at the one row "
+                 "of the alarm." if culprit == overall else "")
+        raise Incorrect(f"at the strongest alarm (test sample {t}) the largest error is that of {at_alarm!r}, "
+                        f"not {culprit!r}.{extra} Take the argmax over the sensors of row `t_alarm`.")
+    if culprit != injected:
+        raise Incorrect(f"{culprit!r} has the largest error in your array at its strongest alarm, but the level "
+                        "shift is in another sensor: is `sensor_error` the detector's `sensor_errors` of the test part?")
+    return "that is the sensor with the injected level shift (see `events`)."
+
+
+q3 = Question(
+    3,
+    "The detector `det` raises its strongest test alarm at `t_alarm`. Which sensor is behind it? Set `sensor_error` "
+    "to the per-sensor reconstruction errors of the test part (`det.sensor_errors`, shape (n_test, 4)) and `culprit` "
+    "to the name of the sensor with the largest error at `t_alarm`.",
+    ("sensor_error", "culprit"),
+    _check_culprit,
+    ["`det.sensor_errors(test[sensors])` returns an array with one column per sensor, in the order of `sensors`.",
+     "`np.argmax(sensor_error[t_alarm])` is the position of the sensor; `sensors[...]` its name."],
+    "sensor_error = det.sensor_errors(test[sensors])\n"
+    "t_alarm = int(np.argmax(det.score(test[sensors])))\n"
+    "culprit = sensors[int(np.argmax(sensor_error[t_alarm]))]",
+    setup=_context,
+)
+
+
+# --------------------------------------------------------------------------- Q4
+def _check_far(threshold, far, val_scores, test_scores):
+    _, n_test, y, _ = _pump()
+    val_scores, test_scores = np.asarray(val_scores, float), np.asarray(test_scores, float)
+    expect_true(val_scores.ndim == 1 and len(val_scores) > 1, "`val_scores` should be the detector's scores of `val`.")
+    expect_shape(test_scores, (n_test,), "`test_scores` (one per test sample)")
+    threshold, far = float(threshold), float(far)
+    for q in (95, 99, 99.5, 99.9, 100):
+        if np.isclose(threshold, np.percentile(test_scores, q)) and not np.isclose(threshold, np.percentile(val_scores, q)):
+            raise Incorrect("that threshold is taken from the test scores, the data being judged: leakage. "
+                            "Take it from `val_scores` only.")
+    if not np.percentile(val_scores, 95) <= threshold <= 3 * val_scores.max():
+        raise Incorrect("take the threshold from the validation scores, e.g. their maximum or a high percentile "
+                        "such as `np.percentile(val_scores, 99.9)`.")
+    alarms = test_scores > threshold
+    right = float(np.mean(alarms[~y]))
+    if not np.isclose(far, right, atol=1e-9):
+        if np.isclose(far, np.mean(alarms)):
+            raise Incorrect("that is the share of *all* test samples with an alarm, anomalies included. The false "
+                            "alarm rate counts only the normal samples: `np.mean(alarms[~y_test])`.")
+        if alarms.any() and np.isclose(far, np.mean(~y[alarms])):
+            raise Incorrect("that is the share of alarms that are false (1 - precision). The false alarm rate is "
+                            "the share of *normal samples* with an alarm: FP / (FP + TN).")
+        if np.isclose(far, 100 * right):
+            raise Incorrect("give the rate as a fraction between 0 and 1, not in percent.")
+        raise Incorrect(f"with your threshold the false alarm rate on the normal test samples is {right:.4f}, "
+                        f"not {far:.4f}.")
+    return f"threshold {threshold:.4g}: {right:.2%} of the normal test samples raise an alarm."
+
+
+q4 = Question(
+    4,
+    "Pick a `threshold` from the validation scores only (the validation part is clean), then compute `far`, the false "
+    "alarm rate on the test part: the fraction of the *normal* test samples (`y_test` False) whose score is above it.",
+    ("threshold", "far", "val_scores", "test_scores"),
+    _check_far,
+    ["`np.percentile(val_scores, 99.9)` or `val_scores.max()` are both honest thresholds.",
+     "`alarms = test_scores > threshold`; the normal samples are `alarms[~y_test]`.",
+     "FAR = FP / (FP + TN), a fraction: `np.mean(alarms[~y_test])`."],
+    "val_scores = det.score(val[sensors])\n"
+    "test_scores = det.score(test[sensors])\n"
+    "threshold = np.percentile(val_scores, 99.9)\n"
+    "far = float(np.mean((test_scores > threshold)[~y_test]))",
+    setup=_context,
+)
+
+ANSWER_CELLS = {
+    2: "n_val = int(round(0.2 * len(X_fit)))  # the last 20 % of the rows\n"
+       "train_windows = ____\n"
+       "val_windows = ____",
+    3: "t_alarm = int(np.argmax(det.score(test[sensors])))  # the strongest test alarm\n"
+       "sensor_error = ____\n"
+       "culprit = ____",
+    4: "val_scores = det.score(val[sensors])\n"
+       "test_scores = det.score(test[sensors])\n"
+       "threshold = ____\n"
+       "far = ____",
+}
