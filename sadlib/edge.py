@@ -1,0 +1,622 @@
+"""Edge deployment: export a trained Keras detector model to LiteRT (TFLite) or ONNX and check it.
+
+An edge device (a PLC gateway, a Raspberry Pi next to the pump) runs the *model*
+only: the scaler, the windowing and the threshold stay plain NumPy code around it.
+This module writes the model file, runs it with the small pip runtimes
+(``ai-edge-litert``, ``onnxruntime``), and measures what the export changed: the
+scores (:func:`parity`) and the time per window (:func:`latency`).
+
+Every exported file has a **fixed batch of 1** (one window per call, as a streaming
+detector sees the data) and ``float32`` inputs and outputs.
+
+Three quantization levels (``export_litert(..., quantization=...)``)
+--------------------------------------------------------------------
+``"float32"``
+    The weights and the arithmetic stay 32-bit floats. Same numbers as Keras up to
+    rounding (about 1e-6); the file is about 4 bytes per weight.
+``"dynamic"`` (dynamic-range quantization)
+    Weights are stored as int8 (4x smaller) and turned back into floats, or used
+    with int8 kernels, at run time; activations stay float. Needs no data. Only
+    large weight tensors (1024 values or more) are quantized, so a tiny model
+    barely changes.
+``"int8"`` (full integer quantization)
+    Weights *and* activations are int8. The range of every activation is measured
+    on ``representative`` inputs (normal training windows: the model will then be
+    precise where normal data lies, and an anomaly far outside that range
+    saturates, which still gives a large error). The file keeps float32 input and
+    output (a quantize op at the input, a dequantize op at the output), so scoring
+    code is the same for all three levels. Smallest file for models with enough
+    weights; the scores move most.
+
+Traps (TensorFlow 2.21, Keras 3.15, ai-edge-litert 2.3) and what this module does
+--------------------------------------------------------------------------------
+* A Keras 3 LSTM (``unroll=False``) becomes a ``WHILE`` loop. With a *dynamic*
+  batch the converter cannot lower the loop's tensor lists and Keras's own
+  ``model.export(format="litert")`` quietly falls back to "Flex" ops, TensorFlow
+  kernels that no pip runtime can run: the file is written, and fails only on the
+  device. Here the batch is always fixed, and every written file is checked with
+  :func:`flex_ops`; a file with Flex or other custom ops is deleted and an error
+  says why.
+* Full-int8 conversion of a ``WHILE`` loop crashes the converter (a segmentation
+  fault that kills the Python process or the Jupyter kernel). :func:`export_litert`
+  looks for loops in the traced graph *before* converting and raises a
+  ``ValueError`` instead: build the LSTM with ``unroll=True`` (the loop becomes a
+  plain sequence of ops) or use ``quantization="dynamic"``.
+* ``keras.ops.argmax`` / ``argmin`` on floats need a TensorFlow op with no LiteRT
+  builtin (a Flex op); compute them outside the model, in NumPy.
+* ``tf.lite.Interpreter`` is deprecated; files are run with
+  ``ai_edge_litert.interpreter.Interpreter``.
+
+ONNX export goes through Keras (``model.export(format="onnx")``), which uses
+``tf2onnx`` with a compatibility patch for NumPy 2.
+
+The optional packages (``pip install "sadlib[edge]"``) and TensorFlow are imported
+only inside the functions that need them, so ``import sadlib.edge`` stays fast.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+import warnings
+from numbers import Integral, Real
+from pathlib import Path
+from typing import Any, Callable, Literal
+
+import numpy as np
+
+from .validation import as_1d_float
+
+__all__ = [
+    "export_litert",
+    "export_onnx",
+    "flex_ops",
+    "LiteRTModel",
+    "ONNXModel",
+    "parity",
+    "latency",
+]
+
+QUANTIZATIONS = ("float32", "dynamic", "int8")
+_MAX_REPRESENTATIVE = 300  # calibration inputs used for int8 (evenly spread over those given)
+_LOOP_OPS = frozenset({"While", "StatelessWhile"})
+_INSTALL_HINT = 'pip install "sadlib[edge]"'
+
+
+# --------------------------------------------------------------------------- #
+# optional imports
+# --------------------------------------------------------------------------- #
+def _import_litert():
+    """The ``ai_edge_litert`` package, or an ImportError that names the pip package."""
+    try:
+        import ai_edge_litert.interpreter  # noqa: F401
+        import ai_edge_litert.schema_py_generated  # noqa: F401
+    except ImportError as err:
+        raise ImportError(
+            f"running or inspecting .tflite files needs the LiteRT runtime: pip install ai-edge-litert "
+            f"(or {_INSTALL_HINT})."
+        ) from err
+    import ai_edge_litert
+
+    return ai_edge_litert
+
+
+def _import_onnxruntime():
+    try:
+        import onnxruntime
+    except ImportError as err:
+        raise ImportError(f"running .onnx files needs onnxruntime: pip install onnxruntime (or {_INSTALL_HINT}).") from err
+    return onnxruntime
+
+
+def _import_keras_tf():
+    """``(keras, tensorflow)``; the LiteRT converter needs Keras's TensorFlow backend."""
+    from .detectors.dense_ae import _import_keras
+    from .environment import import_tensorflow
+
+    keras = _import_keras()
+    if keras.backend.backend() != "tensorflow":
+        raise ValueError(
+            f"exporting needs Keras's TensorFlow backend, this process uses {keras.backend.backend()!r}. "
+            f"Set KERAS_BACKEND=tensorflow before keras is first imported (e.g. restart the kernel)."
+        )
+    return keras, import_tensorflow()
+
+
+# --------------------------------------------------------------------------- #
+# argument checks
+# --------------------------------------------------------------------------- #
+def _check_int(name: str, value: Any, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
+    return int(value)
+
+
+def _check_out_path(path: Any, suffix: str) -> Path:
+    out = Path(path)
+    if out.suffix != suffix:
+        raise ValueError(f"path must end with {suffix!r}, got {str(path)!r}; e.g. 'models/detector{suffix}'.")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _check_in_path(path: Any, suffix: str) -> Path:
+    src = Path(path)
+    if not src.is_file():
+        raise ValueError(f"no model file at {str(path)!r}; write one with export_{'litert' if suffix == '.tflite' else 'onnx'}().")
+    if src.suffix != suffix:
+        raise ValueError(f"{str(path)!r} is not a {suffix} file.")
+    return src
+
+
+def _sample_shape(model) -> tuple[int, ...]:
+    """Shape of one input of a single-input Keras model (without the batch axis), all sizes known."""
+    inputs = getattr(model, "inputs", None)
+    if not inputs:
+        raise ValueError(
+            "model must be a built Keras model with a known input shape, e.g. a detector's model_ after fit(), "
+            "or a functional model built from keras.Input(shape=...)."
+        )
+    if len(inputs) != 1:
+        raise ValueError(f"model has {len(inputs)} inputs; export supports models with one input tensor.")
+    shape = tuple(inputs[0].shape[1:])
+    if any(size is None for size in shape):
+        raise ValueError(
+            f"model's input shape (batch, {', '.join(map(str, shape))}) has unknown sizes; an edge model needs "
+            f"fixed ones. Build it with keras.Input(shape=(window, n_features)) or (window * n_features,)."
+        )
+    return tuple(int(size) for size in shape)
+
+
+def _check_representative(representative: Any, shape: tuple[int, ...], batch_size: int) -> np.ndarray:
+    if representative is None:
+        raise ValueError(
+            'quantization="int8" needs representative=..., an array of normal model inputs (e.g. a few hundred '
+            'training windows, scaled and shaped exactly as the model sees them) to measure activation ranges. '
+            'Pass them, or use quantization="dynamic", which needs no data.'
+        )
+    rep = np.asarray(representative, dtype=np.float32)
+    if rep.shape[1:] != shape or len(rep) < batch_size:
+        raise ValueError(
+            f"representative has shape {rep.shape}; expected (n, {', '.join(map(str, shape))}) with n >= "
+            f"batch_size={batch_size}: the model's inputs, e.g. training windows shaped as in fit()."
+        )
+    if not np.isfinite(rep).all():
+        raise ValueError("representative contains NaN or infinite values; pass clean normal training inputs.")
+    if len(rep) > _MAX_REPRESENTATIVE:
+        rep = rep[np.linspace(0, len(rep) - 1, _MAX_REPRESENTATIVE).astype(int)]
+    return rep
+
+
+# --------------------------------------------------------------------------- #
+# .tflite inspection
+# --------------------------------------------------------------------------- #
+def _operator_names(buffer: bytes) -> list[str]:
+    """Names of the operator codes of a .tflite flatbuffer: builtin names (``"FULLY_CONNECTED"``, ``"WHILE"``)
+    and the custom code of custom ops (``"FlexBitwiseAnd"``)."""
+    schema = _import_litert().schema_py_generated
+    if len(buffer) < 8 or buffer[4:8] != b"TFL3":
+        raise ValueError("not a .tflite model: the file lacks the 'TFL3' flatbuffer identifier.")
+    builtin_names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    model = schema.Model.GetRootAs(buffer, 0)
+    names = []
+    for i in range(model.OperatorCodesLength()):
+        code = model.OperatorCodes(i)
+        # builtin codes above 127 live in BuiltinCode; older files only fill DeprecatedBuiltinCode
+        builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+        if builtin == schema.BuiltinOperator.CUSTOM:
+            names.append((code.CustomCode() or b"?").decode("utf-8", "replace"))
+        else:
+            names.append(builtin_names.get(builtin, f"BUILTIN_{builtin}"))
+    return names
+
+
+def flex_ops(path: Any) -> list[str]:
+    """Flex and other custom ops in a .tflite file; an empty list means builtin ops only.
+
+    A Flex op (custom code ``"Flex..."``, e.g. ``"FlexTensorListReserve"``) is a
+    TensorFlow kernel embedded in the file; ``ai-edge-litert`` and the TFLite
+    runtimes of microcontrollers and phones cannot run it (the interpreter fails
+    when it allocates the tensors). Other custom ops need a kernel registered by
+    hand. Either way the file is not portable.
+
+    Parameters
+    ----------
+    path : str or Path, a .tflite file
+
+    Returns
+    -------
+    list of str, sorted, each op code once
+    """
+    src = _check_in_path(path, ".tflite")
+    builtin = set(vars(_import_litert().schema_py_generated.BuiltinOperator))
+    return sorted({name for name in _operator_names(src.read_bytes()) if name not in builtin})
+
+
+# --------------------------------------------------------------------------- #
+# export
+# --------------------------------------------------------------------------- #
+def _has_loop(model, spec) -> bool:
+    """Whether the traced graph of ``model`` on ``spec`` contains a while loop (e.g. an LSTM with unroll=False)."""
+    _, tf = _import_keras_tf()
+    graph = tf.function(lambda x: model(x, training=False), input_signature=[spec]).get_concrete_function().graph
+    graph_def = graph.as_graph_def()
+    ops = {node.op for node in graph_def.node}
+    ops |= {node.op for function in graph_def.library.function for node in function.node_def}
+    return bool(ops & _LOOP_OPS)
+
+
+def _write_saved_model(model, spec, directory: str) -> None:
+    """Write ``model`` as a SavedModel with one ``serve`` endpoint of fixed input ``spec`` (inference mode)."""
+    keras, _ = _import_keras_tf()
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint("serve", lambda x: model(x, training=False), input_signature=[spec])
+    archive.write_out(directory, verbose=False)
+
+
+def _converter(saved_model_dir: str, quantization: str, representative: np.ndarray | None, batch_size: int):
+    _, tf = _import_keras_tf()
+    converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir)
+    converter.experimental_enable_resource_variables = True
+    if quantization == "int8":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = lambda: (
+            [representative[i : i + batch_size]] for i in range(0, len(representative) - batch_size + 1, batch_size)
+        )
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        # input and output stay float32: a QUANTIZE op at the input, DEQUANTIZE at the output
+        converter.inference_input_type = tf.float32
+        converter.inference_output_type = tf.float32
+    else:
+        if quantization == "dynamic":
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        # Flex ops are allowed here only so that the check below can name them in its error
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS, tf.lite.OpsSet.SELECT_TF_OPS]
+    return converter
+
+
+def export_litert(
+    model,
+    path: Any,
+    *,
+    quantization: Literal["float32", "dynamic", "int8"] = "float32",
+    representative: Any = None,
+    batch_size: int = 1,
+) -> Path:
+    """Write a Keras model as a LiteRT (.tflite) file with a fixed batch and builtin ops only.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A built single-input model, e.g. ``detector.model_`` of a fitted
+        :class:`~sadlib.detectors.dense_ae.DenseAutoencoder` (input ``(batch, window * n_features)``)
+        or of a sequence autoencoder (input ``(batch, window, n_features)``). The
+        scaler and the windowing are *not* part of the file: apply them before.
+    path : str or Path
+        Output file, ending in ``.tflite``; missing folders are created.
+    quantization : {"float32", "dynamic", "int8"}
+        See the module docstring. ``"int8"`` keeps float32 input and output.
+    representative : ndarray of shape (n, \\*input_shape), optional
+        Normal model inputs (scaled training windows), required for ``"int8"``; at
+        most 300 of them, evenly spread, are used to measure activation ranges.
+    batch_size : int
+        The fixed batch of the file (1: one window per call, what a streaming
+        device does). A dynamic batch is not offered: LSTMs would need Flex ops.
+
+    Returns
+    -------
+    Path, the written file
+
+    Raises
+    ------
+    ValueError
+        Bad arguments; an int8 export of a model with a while loop (an LSTM with
+        ``unroll=False``), which would crash the converter; a conversion that
+        fails or needs Flex/custom ops (the file is then removed).
+    """
+    if quantization not in QUANTIZATIONS:
+        raise ValueError(
+            f"quantization must be one of {', '.join(map(repr, QUANTIZATIONS))}; got {quantization!r}. "
+            f"'float32' keeps the numbers, 'dynamic' stores int8 weights, 'int8' also runs int8 activations."
+        )
+    batch_size = _check_int("batch_size", batch_size, 1)
+    out = _check_out_path(path, ".tflite")
+    shape = _sample_shape(model)
+    rep = _check_representative(representative, shape, batch_size) if quantization == "int8" else None
+    _import_litert()  # the check of the written file needs it; fail before the slow conversion
+    _, tf = _import_keras_tf()
+    spec = tf.TensorSpec((batch_size, *shape), tf.float32, name="window")
+    if quantization == "int8" and _has_loop(model, spec):
+        raise ValueError(
+            "the model contains a while loop (a recurrent layer such as LSTM or GRU with unroll=False); full-int8 "
+            "conversion of a loop crashes the TFLite converter. Rebuild it with unroll=True (e.g. "
+            "LSTMAutoencoder(..., unroll=True), then fit again) or export with quantization='dynamic'."
+        )
+    with tempfile.TemporaryDirectory() as tmp:
+        _write_saved_model(model, spec, tmp)
+        converter = _converter(tmp, quantization, rep, batch_size)
+        try:
+            buffer = converter.convert()
+        except Exception as err:  # tf.lite's ConverterError carries the MLIR diagnostics
+            first_line = (str(err).strip().splitlines() or [type(err).__name__])[0][:300]
+            raise ValueError(
+                f"the LiteRT converter failed ({quantization!r}): {first_line} "
+                f"Ops with no LiteRT builtin (e.g. keras.ops.argmax on floats) must move out of the model; "
+                f"recurrent layers need a fixed batch (batch_size=1) or unroll=True. Full message above."
+            ) from err
+    out.write_bytes(buffer)
+    bad = flex_ops(out)
+    if bad:
+        out.unlink()
+        raise ValueError(
+            f"the converted model needs ops that pip LiteRT runtimes cannot run: {', '.join(bad)}; no file was kept. "
+            f"Fix: keep a fixed batch (batch_size=1), build recurrent layers with unroll=True, and move ops such "
+            f"as argmax/argmin out of the model (into NumPy after it)."
+        )
+    return out
+
+
+def export_onnx(model, path: Any, *, batch_size: int = 1) -> Path:
+    """Write a Keras model as an ONNX file with a fixed batch (through ``tf2onnx``, via ``model.export``).
+
+    Parameters
+    ----------
+    model : keras.Model, a built single-input model (see :func:`export_litert`)
+    path : str or Path, output file ending in ``.onnx``; missing folders are created
+    batch_size : int, the fixed batch of the file (1: one window per call)
+
+    Returns
+    -------
+    Path, the written file
+
+    Raises
+    ------
+    ImportError
+        ``tf2onnx`` or ``onnx`` is not installed (``pip install tf2onnx onnx``).
+    """
+    for package in ("tf2onnx", "onnx"):
+        try:
+            __import__(package)
+        except ImportError as err:
+            raise ImportError(
+                f"ONNX export needs {package}: pip install tf2onnx onnx (or {_INSTALL_HINT})."
+            ) from err
+    batch_size = _check_int("batch_size", batch_size, 1)
+    out = _check_out_path(path, ".onnx")
+    shape = _sample_shape(model)
+    keras, _ = _import_keras_tf()
+    spec = keras.InputSpec(shape=(batch_size, *shape), dtype="float32")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # tf2onnx probes np.object, gone in NumPy 2
+        model.export(str(out), format="onnx", input_signature=[spec], verbose=False)
+    return out
+
+
+# --------------------------------------------------------------------------- #
+# running exported files
+# --------------------------------------------------------------------------- #
+class _FixedBatchModel:
+    """Runs a fixed-batch model file over any number of inputs (subclasses implement ``_run``)."""
+
+    path: Path
+    batch_size: int
+    input_shape: tuple[int, ...]
+
+    def _run(self, batch: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _check_inputs(self, x: Any) -> np.ndarray:
+        arr = np.asarray(x, dtype=np.float32)
+        if arr.ndim == 0 or len(arr) == 0:
+            raise ValueError(f"x has shape {arr.shape}; pass at least one input, shape (n, {', '.join(map(str, self.input_shape))}).")
+        if arr.shape[1:] != self.input_shape:
+            shape = ", ".join(map(str, self.input_shape))
+            hint = (" For one input use predict_one(x) or predict(x[None])." if arr.shape == self.input_shape
+                    else " Cut and scale windows as in fit(); a dense autoencoder takes flattened windows, "
+                         "windows.reshape(len(windows), -1).")
+            raise ValueError(f"x has shape {arr.shape}; this model takes (n, {shape}).{hint}")
+        return arr
+
+    def predict(self, x: Any) -> np.ndarray:
+        """Outputs for ``n`` inputs, run ``batch_size`` (usually 1) at a time.
+
+        Parameters
+        ----------
+        x : array-like of shape (n, \\*input_shape), converted to float32
+
+        Returns
+        -------
+        ndarray of shape (n, \\*output_shape), float32
+        """
+        arr = self._check_inputs(x)
+        b, n = self.batch_size, len(arr)
+        outputs = []
+        for start in range(0, n, b):
+            chunk = arr[start : start + b]
+            if len(chunk) < b:  # pad the last chunk with copies of its last input
+                chunk = np.concatenate([chunk, np.repeat(chunk[-1:], b - len(chunk), axis=0)])
+            outputs.append(self._run(chunk)[: n - start])
+        return np.concatenate(outputs).astype(np.float32, copy=False)
+
+    __call__ = predict
+
+    def predict_one(self, x: Any) -> np.ndarray:
+        """Output for one input of shape ``input_shape``; returns shape ``output_shape``."""
+        arr = np.asarray(x, dtype=np.float32)
+        if arr.shape != self.input_shape:
+            raise ValueError(
+                f"x has shape {arr.shape}; predict_one takes one input of shape {self.input_shape} "
+                f"(use predict for a batch of shape (n, ...))."
+            )
+        return self.predict(arr[None])[0]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self.path)!r}, input_shape={self.input_shape}, batch_size={self.batch_size})"
+
+
+class LiteRTModel(_FixedBatchModel):
+    """A .tflite file run by ``ai_edge_litert``'s interpreter: ``predict(x)`` / ``predict_one(x)``.
+
+    Parameters
+    ----------
+    path : str or Path, a .tflite file with one float32 input and output (as written by :func:`export_litert`)
+    num_threads : int, CPU threads of the interpreter (1: what a small device has to spare)
+
+    Attributes
+    ----------
+    input_shape, output_shape : tuple, shapes of one input and one output (no batch axis)
+    batch_size : int, the file's fixed batch
+    """
+
+    def __init__(self, path: Any, *, num_threads: int = 1):
+        self.path = _check_in_path(path, ".tflite")
+        num_threads = _check_int("num_threads", num_threads, 1)
+        interpreter_cls = _import_litert().interpreter.Interpreter
+        self._interpreter = interpreter_cls(model_path=str(self.path), num_threads=num_threads)
+        self._interpreter.allocate_tensors()
+        inputs, outputs = self._interpreter.get_input_details(), self._interpreter.get_output_details()
+        if len(inputs) != 1 or len(outputs) != 1:
+            raise ValueError(f"{self.path} has {len(inputs)} inputs and {len(outputs)} outputs; expected one of each.")
+        if inputs[0]["dtype"] != np.float32 or outputs[0]["dtype"] != np.float32:
+            raise ValueError(
+                f"{self.path} has {np.dtype(inputs[0]['dtype']).name} input and {np.dtype(outputs[0]['dtype']).name} "
+                f"output; LiteRTModel runs float32 ones (export_litert writes float32 I/O, also for int8)."
+            )
+        self._input, self._output = inputs[0]["index"], outputs[0]["index"]
+        self.batch_size = int(inputs[0]["shape"][0])
+        self.input_shape = tuple(int(s) for s in inputs[0]["shape"][1:])
+        self.output_shape = tuple(int(s) for s in outputs[0]["shape"][1:])
+
+    def _run(self, batch: np.ndarray) -> np.ndarray:
+        self._interpreter.set_tensor(self._input, batch)
+        self._interpreter.invoke()
+        return self._interpreter.get_tensor(self._output)  # a copy
+
+
+class ONNXModel(_FixedBatchModel):
+    """An .onnx file run by ``onnxruntime`` on the CPU: ``predict(x)`` / ``predict_one(x)``.
+
+    Parameters
+    ----------
+    path : str or Path, an .onnx file with one float input and output (as written by :func:`export_onnx`)
+    num_threads : int, intra-op CPU threads (1: what a small device has to spare)
+
+    Attributes
+    ----------
+    input_shape, output_shape : tuple, shapes of one input and one output (no batch axis)
+    batch_size : int, the file's fixed batch (1 when the file's batch is dynamic)
+    """
+
+    def __init__(self, path: Any, *, num_threads: int = 1):
+        self.path = _check_in_path(path, ".onnx")
+        num_threads = _check_int("num_threads", num_threads, 1)
+        ort = _import_onnxruntime()
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = num_threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self._session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+        inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
+        if len(inputs) != 1 or len(outputs) != 1:
+            raise ValueError(f"{self.path} has {len(inputs)} inputs and {len(outputs)} outputs; expected one of each.")
+        if inputs[0].type != "tensor(float)" or outputs[0].type != "tensor(float)":
+            raise ValueError(f"{self.path} has {inputs[0].type} input and {outputs[0].type} output; expected float32.")
+        dims = inputs[0].shape
+        if not all(isinstance(d, int) for d in dims[1:]):
+            raise ValueError(f"{self.path} has input shape {dims} with unknown sizes; export it with export_onnx().")
+        self._input = inputs[0].name
+        self.batch_size = dims[0] if isinstance(dims[0], int) else 1
+        self.input_shape = tuple(dims[1:])
+        self.output_shape = tuple(d if isinstance(d, int) else -1 for d in outputs[0].shape[1:])
+
+    def _run(self, batch: np.ndarray) -> np.ndarray:
+        return self._session.run(None, {self._input: batch})[0]
+
+
+# --------------------------------------------------------------------------- #
+# checks: same decisions, time per call
+# --------------------------------------------------------------------------- #
+def parity(reference_scores: Any, edge_scores: Any, threshold_ref: float, threshold_edge: float | None = None) -> dict:
+    """How far the exported model's scores are from the reference (Keras) scores.
+
+    Parameters
+    ----------
+    reference_scores, edge_scores : array-like of shape (n,)
+        Scores of the same windows or timestamps, e.g. reconstruction errors of the
+        Keras model and of the .tflite file.
+    threshold_ref : float
+        Alarm threshold of the reference scores (alarm: score > threshold, as
+        :meth:`Detector.predict <sadlib.detectors.base.Detector.predict>`).
+    threshold_edge : float, optional
+        Threshold of the edge scores; defaults to ``threshold_ref``. Recalibrate it
+        on the edge model's own normal scores if int8 shifts them.
+
+    Returns
+    -------
+    dict with
+        ``n`` (int), ``correlation`` (Pearson r of the two score vectors, NaN when
+        either is constant), ``max_abs_diff`` and ``mean_abs_diff`` (score units),
+        ``agreement`` (share of the n alarm decisions that are the same),
+        ``alarms_ref`` and ``alarms_edge`` (int, alarm counts).
+    """
+    ref = as_1d_float(reference_scores, name="reference_scores")
+    edge = as_1d_float(edge_scores, name="edge_scores")
+    if len(ref) != len(edge):
+        raise ValueError(
+            f"reference_scores has {len(ref)} values and edge_scores {len(edge)}; score the same windows with both models."
+        )
+    for name, value in (("threshold_ref", threshold_ref), ("threshold_edge", threshold_edge)):
+        if name == "threshold_edge" and value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(value):
+            raise ValueError(f"{name} must be a finite number (e.g. detector.threshold_), got {value!r}.")
+    threshold_edge = threshold_ref if threshold_edge is None else threshold_edge
+    alarms_ref, alarms_edge = ref > threshold_ref, edge > threshold_edge
+    constant = len(ref) < 2 or np.ptp(ref) == 0 or np.ptp(edge) == 0
+    diff = np.abs(ref - edge)
+    return {
+        "n": len(ref),
+        "correlation": float("nan") if constant else float(np.corrcoef(ref, edge)[0, 1]),
+        "max_abs_diff": float(diff.max()),
+        "mean_abs_diff": float(diff.mean()),
+        "agreement": float(np.mean(alarms_ref == alarms_edge)),
+        "alarms_ref": int(alarms_ref.sum()),
+        "alarms_edge": int(alarms_edge.sum()),
+    }
+
+
+def latency(fn: Callable[[Any], Any], sample: Any, *, warmup: int = 20, repeats: int = 200) -> dict:
+    """Wall time of single calls ``fn(sample)``, measured with ``time.perf_counter``.
+
+    Parameters
+    ----------
+    fn : callable, e.g. ``LiteRTModel(path).predict_one`` or ``lambda x: model(x[None])``
+    sample : the argument of every call, e.g. one window of shape ``input_shape``
+    warmup : int, untimed calls first (caches, lazy initialisation, tracing)
+    repeats : int, timed calls
+
+    Returns
+    -------
+    dict with ``median_s``, ``p90_s``, ``mean_s``, ``min_s`` (seconds per call) and
+    ``repeats``. Compare medians of runs on the same machine; the 90th percentile
+    shows the jitter a real-time loop has to allow for.
+    """
+    if not callable(fn):
+        raise ValueError(f"fn must be a callable such as model.predict_one, got {type(fn).__name__}.")
+    warmup = _check_int("warmup", warmup, 0)
+    repeats = _check_int("repeats", repeats, 1)
+    for _ in range(warmup):
+        fn(sample)
+    times = np.empty(repeats)
+    for i in range(repeats):
+        start = time.perf_counter()
+        fn(sample)
+        times[i] = time.perf_counter() - start
+    return {
+        "median_s": float(np.median(times)),
+        "p90_s": float(np.percentile(times, 90)),
+        "mean_s": float(times.mean()),
+        "min_s": float(times.min()),
+        "repeats": repeats,
+    }

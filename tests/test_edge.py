@@ -1,0 +1,262 @@
+"""Edge export (sadlib.edge): LiteRT and ONNX files of tiny trained models, their checks and helpers.
+
+Export tests skip when the optional packages are missing (``pip install "sadlib[edge]"``);
+the parity and latency helpers are tested without them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sadlib import edge
+from sadlib.windows import sliding_windows
+
+WINDOW = 8
+
+
+# --------------------------------------------------------------------------- #
+# fixtures: tiny models trained once per module
+# --------------------------------------------------------------------------- #
+def _series(n: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    base = np.column_stack([np.sin(2 * np.pi * t / p) for p in (17, 23, 31, 41)])
+    return base + 0.05 * rng.standard_normal(base.shape)
+
+
+@pytest.fixture(scope="module")
+def data():
+    train = _series(240, 0)
+    test = _series(160, 1)
+    test[60:75, 1] += 1.5  # an anomaly, so the window errors spread and the correlations mean something
+    test[110:120] *= 0.2
+    return train, test
+
+
+def _reference(model, x: np.ndarray) -> np.ndarray:
+    import keras
+
+    return keras.ops.convert_to_numpy(model(x, training=False))
+
+
+def _errors(x: np.ndarray, reconstruction: np.ndarray) -> np.ndarray:
+    """Mean squared reconstruction error per input, shape (n,)."""
+    return ((reconstruction - x) ** 2).reshape(len(x), -1).mean(axis=1)
+
+
+@pytest.fixture(scope="module")
+def dense(data, tmp_path_factory):
+    """A fitted tiny dense autoencoder, its flat windows (train, test) and its float32 .tflite file."""
+    pytest.importorskip("tensorflow")
+    pytest.importorskip("ai_edge_litert")
+    from sadlib.detectors.dense_ae import DenseAutoencoder
+
+    train, test = data
+    det = DenseAutoencoder(window=WINDOW, hidden=(32,), latent=4, epochs=2, validation=0, calibration=0.2)
+    det.fit(train)
+    flat = lambda X: sliding_windows(det.scaler_.transform(X), WINDOW).reshape(-1, WINDOW * 4).astype(np.float32)
+    folder = tmp_path_factory.mktemp("dense")
+    f32 = edge.export_litert(det.model_, folder / "dense_f32.tflite")
+    return det.model_, flat(train), flat(test), f32
+
+
+@pytest.fixture(scope="module")
+def lstm(data):
+    """A fitted tiny LSTM autoencoder (unroll=False) and its windows (train, test)."""
+    pytest.importorskip("tensorflow")
+    pytest.importorskip("ai_edge_litert")
+    from sadlib.detectors.sequence_ae import LSTMAutoencoder
+
+    train, test = data
+    det = LSTMAutoencoder(window=WINDOW, units=8, epochs=2, validation=0, calibration=0.2)
+    det.fit(train)
+    windows = lambda X: sliding_windows(det.scaler_.transform(X), WINDOW).astype(np.float32)
+    return det.model_, windows(train), windows(test)
+
+
+# --------------------------------------------------------------------------- #
+# dense autoencoder: float32, dynamic, int8, ONNX
+# --------------------------------------------------------------------------- #
+def test_dense_float32_litert_matches_keras(dense):
+    model, _, test, path = dense
+    assert edge.flex_ops(path) == []
+    runner = edge.LiteRTModel(path)
+    assert runner.input_shape == (WINDOW * 4,) and runner.batch_size == 1
+    out = runner.predict(test)
+    assert out.shape == test.shape and out.dtype == np.float32
+    np.testing.assert_allclose(out, _reference(model, test), atol=1e-5)
+    np.testing.assert_allclose(runner.predict_one(test[3]), out[3], atol=1e-6)
+
+
+@pytest.mark.parametrize("quantization", ["dynamic", "int8"])
+def test_dense_quantized_litert_keeps_the_scores(dense, quantization, tmp_path):
+    model, train, test, f32 = dense
+    path = edge.export_litert(model, tmp_path / f"dense_{quantization}.tflite", quantization=quantization,
+                              representative=train if quantization == "int8" else None)
+    assert edge.flex_ops(path) == []
+    out = edge.LiteRTModel(path).predict(test)
+    reference = _errors(test, _reference(model, test))
+    r = edge.parity(reference, _errors(test, out), threshold_ref=float(np.quantile(reference, 0.9)))
+    assert r["correlation"] > 0.9
+    if quantization == "int8":
+        assert path.stat().st_size < f32.stat().st_size
+
+
+def test_dense_fixed_batch_of_two_pads_the_last_chunk(dense, tmp_path):
+    model, _, test, _ = dense
+    runner = edge.LiteRTModel(edge.export_litert(model, tmp_path / "b2.tflite", batch_size=2))
+    assert runner.batch_size == 2
+    odd = test[:7]
+    np.testing.assert_allclose(runner.predict(odd), _reference(model, odd), atol=1e-5)
+
+
+def test_dense_onnx_matches_keras(dense, tmp_path):
+    pytest.importorskip("tf2onnx")
+    pytest.importorskip("onnxruntime")
+    model, _, test, _ = dense
+    path = edge.export_onnx(model, tmp_path / "sub" / "dense.onnx")
+    runner = edge.ONNXModel(path)
+    assert runner.input_shape == (WINDOW * 4,) and runner.batch_size == 1
+    np.testing.assert_allclose(runner.predict(test), _reference(model, test), atol=1e-5)
+
+
+# --------------------------------------------------------------------------- #
+# LSTM autoencoder: a WHILE loop in float32, unrolled for int8
+# --------------------------------------------------------------------------- #
+def test_lstm_float32_batch1_has_no_flex_ops_and_matches_keras(lstm, tmp_path):
+    model, _, test = lstm
+    path = edge.export_litert(model, tmp_path / "lstm.tflite")
+    assert edge.flex_ops(path) == []
+    assert "WHILE" in edge._operator_names(path.read_bytes())  # the loop is a builtin op at batch 1
+    runner = edge.LiteRTModel(path)
+    assert runner.input_shape == (WINDOW, 4)
+    np.testing.assert_allclose(runner.predict(test), _reference(model, test), atol=1e-5)
+
+
+def test_lstm_int8_with_a_while_loop_is_refused_before_the_converter_crashes(lstm, tmp_path):
+    model, train, _ = lstm
+    with pytest.raises(ValueError, match="unroll=True"):
+        edge.export_litert(model, tmp_path / "lstm_int8.tflite", quantization="int8", representative=train)
+    assert not (tmp_path / "lstm_int8.tflite").exists()
+
+
+def test_lstm_int8_unrolled_converts_and_keeps_the_scores(lstm, tmp_path):
+    from sadlib.detectors.sequence_ae import build_lstm_autoencoder
+
+    model, train, test = lstm
+    unrolled = build_lstm_autoencoder(WINDOW, 4, units=8, unroll=True)
+    unrolled.set_weights(model.get_weights())  # same weights: unroll changes the graph, not the model
+    path = edge.export_litert(unrolled, tmp_path / "lstm_int8.tflite", quantization="int8", representative=train)
+    assert edge.flex_ops(path) == []
+    assert "WHILE" not in edge._operator_names(path.read_bytes())
+    out = edge.LiteRTModel(path).predict(test)
+    reference = _errors(test, _reference(model, test))
+    assert edge.parity(reference, _errors(test, out), float(np.median(reference)))["correlation"] > 0.9
+
+
+# --------------------------------------------------------------------------- #
+# Flex ops
+# --------------------------------------------------------------------------- #
+def test_flex_ops_finds_the_flex_op_of_a_select_tf_ops_file(tmp_path):
+    pytest.importorskip("ai_edge_litert")
+    tf = pytest.importorskip("tensorflow")
+    import keras
+
+    # keras.ops.argmax on floats lowers to TensorFlow ops without a LiteRT builtin (Keras >= 3.9)
+    fn = tf.function(lambda x: keras.ops.argmax(x, axis=-1), input_signature=[tf.TensorSpec((1, 4), tf.float32)])
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([fn.get_concrete_function()], fn)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS, tf.lite.OpsSet.SELECT_TF_OPS]
+    path = tmp_path / "flex.tflite"
+    path.write_bytes(converter.convert())
+    found = edge.flex_ops(path)
+    assert found and all(name.startswith("Flex") for name in found)
+
+
+def test_export_of_a_model_that_needs_flex_ops_fails_and_names_the_fix(tmp_path):
+    pytest.importorskip("ai_edge_litert")
+    pytest.importorskip("tensorflow")
+    import keras
+
+    inputs = keras.Input(shape=(4,))
+    model = keras.Model(inputs, keras.ops.argmax(keras.layers.Dense(4)(inputs), axis=-1))
+    with pytest.raises(ValueError, match="argmax"):
+        edge.export_litert(model, tmp_path / "argmax.tflite")
+    assert not (tmp_path / "argmax.tflite").exists()
+
+
+def test_flex_ops_rejects_a_file_that_is_not_tflite(tmp_path):
+    pytest.importorskip("ai_edge_litert")
+    path = tmp_path / "fake.tflite"
+    path.write_bytes(b"not a flatbuffer at all")
+    with pytest.raises(ValueError, match="TFL3"):
+        edge.flex_ops(path)
+    with pytest.raises(ValueError, match="export_litert"):
+        edge.flex_ops(tmp_path / "missing.tflite")
+
+
+# --------------------------------------------------------------------------- #
+# input validation
+# --------------------------------------------------------------------------- #
+def test_export_arguments_are_checked(dense, tmp_path):
+    model, train, _, _ = dense
+    with pytest.raises(ValueError, match="representative="):
+        edge.export_litert(model, tmp_path / "m.tflite", quantization="int8")
+    with pytest.raises(ValueError, match=r"'dynamic'"):
+        edge.export_litert(model, tmp_path / "m.tflite", quantization="float16")
+    with pytest.raises(ValueError, match=r"\(n, 32\)"):
+        edge.export_litert(model, tmp_path / "m.tflite", quantization="int8", representative=train[:, :10])
+    with pytest.raises(ValueError, match=r"\.tflite"):
+        edge.export_litert(model, tmp_path / "m.onnx")
+    with pytest.raises(ValueError, match="batch_size"):
+        edge.export_litert(model, tmp_path / "m.tflite", batch_size=0)
+    assert not (tmp_path / "m.tflite").exists()
+
+
+def test_runner_checks_the_input_shape(dense):
+    _, _, test, path = dense
+    runner = edge.LiteRTModel(path)
+    with pytest.raises(ValueError, match=r"reshape\(len\(windows\), -1\)"):
+        runner.predict(test.reshape(len(test), WINDOW, 4))
+    with pytest.raises(ValueError, match="predict_one"):
+        runner.predict(test[0])
+    with pytest.raises(ValueError, match="at least one input"):
+        runner.predict(test[:0])
+    with pytest.raises(ValueError, match="predict for a batch"):
+        runner.predict_one(test[:2])
+
+
+# --------------------------------------------------------------------------- #
+# parity and latency helpers (no optional packages needed)
+# --------------------------------------------------------------------------- #
+def test_parity_of_identical_and_shifted_scores():
+    ref = np.array([0.1, 0.2, 0.3, 0.9, 1.2])
+    same = edge.parity(ref, ref, threshold_ref=0.5)
+    assert same == {"n": 5, "correlation": pytest.approx(1.0), "max_abs_diff": 0.0, "mean_abs_diff": 0.0,
+                    "agreement": 1.0, "alarms_ref": 2, "alarms_edge": 2}
+    shifted = edge.parity(ref, ref + 0.25, threshold_ref=0.5)
+    assert shifted["correlation"] == pytest.approx(1.0)
+    assert shifted["max_abs_diff"] == pytest.approx(0.25)
+    assert shifted["agreement"] == pytest.approx(0.8)  # 0.3 + 0.25 crosses 0.5
+    assert edge.parity(ref, ref + 0.25, 0.5, threshold_edge=0.75)["agreement"] == 1.0
+    assert np.isnan(edge.parity(ref, np.ones(5), 0.5)["correlation"])
+
+
+def test_parity_rejects_mismatched_inputs():
+    with pytest.raises(ValueError, match="same windows"):
+        edge.parity(np.ones(5), np.ones(4), 0.5)
+    with pytest.raises(ValueError, match="threshold_ref"):
+        edge.parity(np.ones(5), np.ones(5), None)
+
+
+def test_latency_returns_per_call_statistics():
+    calls = []
+    result = edge.latency(calls.append, 1.0, warmup=3, repeats=25)
+    assert len(calls) == 28
+    assert set(result) == {"median_s", "p90_s", "mean_s", "min_s", "repeats"}
+    assert result["repeats"] == 25
+    assert 0 <= result["min_s"] <= result["median_s"] <= result["p90_s"]
+    with pytest.raises(ValueError, match="repeats"):
+        edge.latency(calls.append, 1.0, repeats=0)
+    with pytest.raises(ValueError, match="callable"):
+        edge.latency("model", 1.0)
