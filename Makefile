@@ -60,12 +60,16 @@ course: install
 # slow_sensors need a detector to wrap and appear through ma_z). ma_z finds the slow sensors from the
 # training rows. The README's SKAB table and notebook 06 read benchmarks/skab.csv.
 BENCH_DETECTORS ?= zscore,robust_z,ewma,iforest,ocsvm,pca,ma_z,dense_ae,lstm_forecast,lstm_ae,conv_ae,cnn_lstm,attn_lstm
+SKAB_RULE := {"name": "percentile", "q": 99, "margin": 1.5}
 bench: install
 	$(BIN)/python -m sadlib.bench --dataset skab --detectors $(BENCH_DETECTORS) \
 		--params '{"ma_z": {"slow_columns": "auto"}}' --csv benchmarks/skab.csv
 	$(BIN)/python -m sadlib.bench --dataset skab --detectors zscore,robust_z,ma_z --no-leaderboard \
 		--params '{"zscore": {"window": null}, "robust_z": {"window": null}, "ma_z": {"slow_columns": ["Temperature", "Thermocouple"]}}' \
 		--csv benchmarks/skab_variants.csv
+	$(BIN)/python -m sadlib.bench --dataset skab --detectors dense_ae,conv_ae,lstm_forecast --no-leaderboard \
+		--params '{"dense_ae": {"threshold": $(SKAB_RULE)}, "conv_ae": {"threshold": $(SKAB_RULE)}, "lstm_forecast": {"threshold": $(SKAB_RULE)}}' \
+		--csv benchmarks/skab_deep_margin.csv
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
