@@ -199,24 +199,33 @@ def _check_representative(representative: Any, shape: tuple[int, ...], batch_siz
 # --------------------------------------------------------------------------- #
 # .tflite inspection
 # --------------------------------------------------------------------------- #
-def _operator_names(buffer: bytes) -> list[str]:
-    """Names of the operator codes of a .tflite flatbuffer: builtin names (``"FULLY_CONNECTED"``, ``"WHILE"``)
-    and the custom code of custom ops (``"FlexBitwiseAnd"``)."""
+def _operator_codes(buffer: bytes) -> list[tuple[str, bool]]:
+    """``(name, is_custom)`` of every operator code of a .tflite flatbuffer.
+
+    Builtin ops are named as in the schema (``"FULLY_CONNECTED"``, ``"WHILE"``;
+    ``"BUILTIN_<n>"`` for a code newer than the installed schema), custom ops by
+    their custom code (``"FlexBitwiseAnd"``).
+    """
     schema = _import_litert().schema_py_generated
     if len(buffer) < 8 or buffer[4:8] != b"TFL3":
         raise ValueError("not a .tflite model: the file lacks the 'TFL3' flatbuffer identifier.")
     builtin_names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
     model = schema.Model.GetRootAs(buffer, 0)
-    names = []
+    codes = []
     for i in range(model.OperatorCodesLength()):
         code = model.OperatorCodes(i)
         # builtin codes above 127 live in BuiltinCode; older files only fill DeprecatedBuiltinCode
         builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
         if builtin == schema.BuiltinOperator.CUSTOM:
-            names.append((code.CustomCode() or b"?").decode("utf-8", "replace"))
+            codes.append(((code.CustomCode() or b"?").decode("utf-8", "replace"), True))
         else:
-            names.append(builtin_names.get(builtin, f"BUILTIN_{builtin}"))
-    return names
+            codes.append((builtin_names.get(builtin, f"BUILTIN_{builtin}"), False))
+    return codes
+
+
+def _operator_names(buffer: bytes) -> list[str]:
+    """Names of all operator codes of a .tflite flatbuffer, builtin and custom (see :func:`_operator_codes`)."""
+    return [name for name, _ in _operator_codes(buffer)]
 
 
 def flex_ops(path: Any) -> list[str]:
@@ -237,8 +246,7 @@ def flex_ops(path: Any) -> list[str]:
     list of str, sorted, each op code once
     """
     src = _check_in_path(path, ".tflite")
-    builtin = set(vars(_import_litert().schema_py_generated.BuiltinOperator))
-    return sorted({name for name in _operator_names(src.read_bytes()) if name not in builtin})
+    return sorted({name for name, custom in _operator_codes(src.read_bytes()) if custom})
 
 
 # --------------------------------------------------------------------------- #
