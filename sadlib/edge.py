@@ -337,17 +337,18 @@ def export_litert(
             f"'float32' keeps the numbers, 'dynamic' stores int8 weights, 'int8' also runs int8 activations."
         )
     batch_size = _check_int("batch_size", batch_size, 1)
-    out = _check_out_path(path, ".tflite")
     shape = _sample_shape(model)
     rep = _check_representative(representative, shape, batch_size) if quantization == "int8" else None
+    out = _check_out_path(path, ".tflite")
     _import_litert()  # the check of the written file needs it; fail before the slow conversion
     _, tf = _import_keras_tf()
     spec = tf.TensorSpec((batch_size, *shape), tf.float32, name="window")
     if quantization == "int8" and _has_loop(model, spec):
         raise ValueError(
             "the model contains a while loop (a recurrent layer such as LSTM or GRU with unroll=False); full-int8 "
-            "conversion of a loop crashes the TFLite converter. Rebuild it with unroll=True (e.g. "
-            "LSTMAutoencoder(..., unroll=True), then fit again) or export with quantization='dynamic'."
+            "conversion of a loop crashes the TFLite converter. Export an unrolled copy, same weights, no refit: "
+            "build_lstm_autoencoder(window, n_features, units=..., unroll=True).set_weights(model.get_weights()) "
+            "(or fit LSTMAutoencoder(..., unroll=True)), or export with quantization='dynamic'."
         )
     with tempfile.TemporaryDirectory() as tmp:
         _write_saved_model(model, spec, tmp)
@@ -399,8 +400,8 @@ def export_onnx(model, path: Any, *, batch_size: int = 1) -> Path:
                 f"ONNX export needs {package}: pip install tf2onnx onnx (or {_INSTALL_HINT})."
             ) from err
     batch_size = _check_int("batch_size", batch_size, 1)
-    out = _check_out_path(path, ".onnx")
     shape = _sample_shape(model)
+    out = _check_out_path(path, ".onnx")
     keras, _ = _import_keras_tf()
     spec = keras.InputSpec(shape=(batch_size, *shape), dtype="float32")
     with warnings.catch_warnings():
@@ -423,7 +424,7 @@ class _FixedBatchModel:
         raise NotImplementedError
 
     def _check_inputs(self, x: Any) -> np.ndarray:
-        arr = np.asarray(x, dtype=np.float32)
+        arr = np.ascontiguousarray(x, dtype=np.float32)  # the runtimes copy from C-ordered float32 buffers
         if arr.ndim == 0 or len(arr) == 0:
             shape = ", ".join(map(str, self.input_shape))
             raise ValueError(f"x has shape {arr.shape}; pass at least one input, shape (n, {shape}).")
