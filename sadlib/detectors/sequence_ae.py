@@ -218,7 +218,7 @@ def _copy_state(source, target) -> None:
     if len(src) != len(dst):  # pragma: no cover - a bug, the two come from the same builder
         raise RuntimeError("the trainer and the model have different variables")
     for s, d in zip(src, dst):
-        d.assign(np.asarray(s))
+        d.assign(s.numpy())
 
 
 # --------------------------------------------------------------------------- #
@@ -378,7 +378,7 @@ class SequenceAutoencoder(Detector):
         if key not in _TRAINERS:
             trainer = self._build(n_features)
             trainer.optimizer.build(trainer.trainable_variables)
-            _TRAINERS[key] = (trainer, [np.array(v) for v in trainer.optimizer.variables])
+            _TRAINERS[key] = (trainer, [np.array(v.numpy()) for v in trainer.optimizer.variables])
             while len(_TRAINERS) > _MAX_TRAINERS:
                 _TRAINERS.popitem(last=False)  # the least recently used
         _TRAINERS.move_to_end(key)
