@@ -1,0 +1,356 @@
+"""Streaming replay: score a sensor stream one sample at a time, as an edge device does.
+
+A deployed detector does not get the test part as one array. It gets one sample
+every few seconds, keeps the last ``window`` samples, scores them and decides on
+the spot. This module replays recorded data that way and checks that the live
+path makes *the same decisions* as the batch path of the notebooks:
+
+* :func:`stream` yields the samples of a DataFrame or array one at a time;
+* :class:`StreamingScorer` keeps the last ``window`` scaled samples in a ring
+  buffer, runs any model callable on that one window (a Keras model, or an
+  exported :class:`sadlib.edge.LiteRTModel`'s ``predict_one``), turns the
+  reconstruction into a score with the detector's own formula, and raises an
+  alarm only after ``min_duration`` consecutive scores above the threshold;
+* :func:`min_duration_alarms` is the same alarm rule for a whole score array
+  (the batch path), and :func:`batch_scores` the batch scores with the first
+  ``window - 1`` timestamps left empty, as a stream has them.
+
+Why the first ``window - 1`` timestamps differ. The batch path
+(``aggregate="last"``) gives each timestamp the score of the window that ends
+there, and the first ``window - 1`` timestamps, before any window has ended, the
+*first window's* score: a value that is only known ``window - 1`` samples later.
+A stream cannot know it in time, so here those timestamps have no score (NaN) and
+no alarm. From sample ``window - 1`` on, batch and stream use the same windows.
+
+The min-duration rule. ``alarm[t]`` is True when the scores ``t - min_duration + 1
+.. t`` are all above the threshold (strictly, as :meth:`Detector.predict
+<sadlib.detectors.base.Detector.predict>`). An alarm thus starts
+``min_duration - 1`` samples after the score first crosses the threshold, lasts
+while the score stays above it, and ends at the first score at or below it. A
+missing score (NaN) counts as "not above". ``min_duration=1`` is the plain rule
+``score > threshold``.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+from typing import Any, Callable, Iterator, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from .validation import as_1d_float, as_2d_float
+
+__all__ = ["stream", "min_duration_alarms", "batch_scores", "StreamStep", "StreamingScorer"]
+
+_ERRORS = ("mse", "mae")
+
+
+# --------------------------------------------------------------------------- #
+# argument checks
+# --------------------------------------------------------------------------- #
+def _check_int(name: str, value: Any, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
+    return int(value)
+
+
+def _check_threshold(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(value):
+        raise ValueError(f"threshold must be a finite number (e.g. detector.threshold_), got {value!r}.")
+    return float(value)
+
+
+def _detector_parts(detector) -> dict:
+    """What scoring needs from a fitted reconstruction detector: scaler, window, error, flatten, error scale."""
+    from .detectors.base import Detector
+
+    if not isinstance(detector, Detector):
+        raise ValueError(f"detector must be a fitted sadlib detector such as dense_ae or lstm_ae, "
+                         f"got {type(detector).__name__}.")
+    detector._check_fitted()
+    missing = [a for a in ("model_", "scaler_", "window", "error") if not hasattr(detector, a)]
+    if missing:
+        raise ValueError(
+            f"{type(detector).__name__} is not a reconstruction detector on windows (no {', '.join(missing)}); "
+            f"streaming replay supports autoencoders such as dense_ae, lstm_ae and conv_ae."
+        )
+    aggregate = getattr(detector, "aggregate", "last")
+    if aggregate != "last":
+        raise ValueError(
+            f"the detector maps window scores to timestamps with aggregate={aggregate!r}, which uses windows that "
+            f"end after t: a stream cannot do that. Fit it with aggregate='last' (the default)."
+        )
+    normalize = bool(getattr(detector, "normalize", False))
+    return {
+        "window": int(detector.window),
+        "scaler": detector.scaler_,
+        "error": detector.error,
+        "flatten": len(detector.model_.inputs[0].shape) == 2,  # dense: (batch, window * n_features)
+        "error_scale": np.asarray(detector.error_scale_, dtype=np.float64) if normalize else None,
+        "n_features": int(detector.n_features_in_),
+    }
+
+
+def _window_errors(reconstruction: np.ndarray, inputs: np.ndarray, error: str,
+                   error_scale: np.ndarray | None) -> np.ndarray:
+    """Score per window, ``(n,)``, from reconstructions and inputs of shape ``(n, window, n_features)``.
+
+    The formula of the detectors' batch path: float64 difference, squared or absolute,
+    divided by the per-sensor error scale when given, averaged over the window's values.
+    """
+    diff = reconstruction.astype(np.float64) - inputs
+    err = diff**2 if error == "mse" else np.abs(diff)
+    if error_scale is not None:
+        err = err / error_scale
+    return err.mean(axis=(1, 2))
+
+
+# --------------------------------------------------------------------------- #
+# the stream and the batch rule
+# --------------------------------------------------------------------------- #
+def stream(data: Any) -> Iterator[tuple[Any, np.ndarray]]:
+    """Yield ``(timestamp, values)`` for every row of ``data``, one at a time, in order.
+
+    Parameters
+    ----------
+    data : DataFrame (timestamps from its index), 2-D array (timestamps 0, 1, ...) or 1-D array
+        (one sensor). Select the sensor columns first, e.g. ``stream(test[sensors])``.
+
+    Yields
+    ------
+    (timestamp, ndarray of shape (n_features,), float64)
+    """
+    if isinstance(data, pd.Series):
+        data = data.to_frame()
+    index = data.index if isinstance(data, pd.DataFrame) else None
+    arr = as_2d_float(data, name="data", allow_nan=True)
+    for i in range(len(arr)):
+        yield (index[i] if index is not None else i), arr[i].copy()
+
+
+def min_duration_alarms(scores: Any, threshold: float, min_duration: int = 1) -> np.ndarray:
+    """Alarms that start only after ``min_duration`` consecutive scores above ``threshold``.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n,), NaN allowed (a missing score is "not above")
+    threshold : float, a score strictly above it counts
+    min_duration : int >= 1, consecutive scores above the threshold before the alarm starts
+
+    Returns
+    -------
+    ndarray of bool, shape (n,): ``alarm[t]`` is True when ``scores[t - min_duration + 1 : t + 1]``
+    are all above the threshold. ``min_duration=1`` gives ``scores > threshold``.
+    """
+    s = as_1d_float(scores, name="scores", allow_nan=True)
+    threshold = _check_threshold(threshold)
+    min_duration = _check_int("min_duration", min_duration, 1)
+    above = np.zeros(len(s), dtype=bool)
+    np.greater(s, threshold, out=above, where=~np.isnan(s))
+    if min_duration == 1:
+        return above
+    # length of the run of scores above the threshold that ends at t
+    idx = np.arange(len(s))
+    last_below = np.maximum.accumulate(np.where(above, -1, idx))
+    run = idx - last_below
+    return run >= min_duration
+
+
+def batch_scores(detector, X: Any, predict: Callable[[np.ndarray], Any] | None = None) -> np.ndarray:
+    """The batch path's score per timestamp, with the first ``window - 1`` left NaN as in a stream.
+
+    Parameters
+    ----------
+    detector : a fitted reconstruction detector (``dense_ae``, ``lstm_ae``, ...) with ``aggregate="last"``
+    X : array-like (n_samples, n_features), the sensor columns as in ``fit``
+    predict : callable, optional
+        Runs a *batch* of model inputs, e.g. ``LiteRTModel(path).predict``; inputs are the
+        scaled windows ``(n, window, n_features)``, flattened to ``(n, window * n_features)``
+        for a dense autoencoder. ``None`` uses ``detector.score(X)`` itself.
+
+    Returns
+    -------
+    ndarray of shape (n_samples,), float64; NaN for the first ``window - 1`` samples
+    """
+    parts = _detector_parts(detector)
+    w = parts["window"]
+    if predict is None:
+        scores = detector.score(X)
+    else:
+        if not callable(predict):
+            raise ValueError(f"predict must be a callable such as LiteRTModel(path).predict, got {type(predict).__name__}.")
+        from .windows import sliding_windows
+
+        arr = detector._validate(X, fitting=False)
+        if len(arr) < w:
+            raise ValueError(f"X has {len(arr)} rows; scoring needs at least window = {w}.")
+        windows = sliding_windows(parts["scaler"].transform(arr), w).astype(np.float32)
+        inputs = windows.reshape(len(windows), -1) if parts["flatten"] else windows
+        out = np.asarray(predict(inputs), dtype=np.float64).reshape(windows.shape)
+        per_window = _window_errors(out, windows, parts["error"], parts["error_scale"])
+        scores = np.concatenate([np.full(w - 1, per_window[0]), per_window])  # the "last" mapping, stride 1
+    scores = np.array(scores, dtype=np.float64)
+    scores[: w - 1] = np.nan
+    return scores
+
+
+# --------------------------------------------------------------------------- #
+# the streaming scorer
+# --------------------------------------------------------------------------- #
+class StreamStep(NamedTuple):
+    """What :meth:`StreamingScorer.update` returns for one sample."""
+
+    score: float  #: NaN until ``window`` samples have arrived
+    above: bool  #: score > threshold
+    alarm: bool  #: ``min_duration`` consecutive scores above the threshold, up to this one
+
+
+class StreamingScorer:
+    """Score a stream sample by sample with a window model and raise min-duration alarms.
+
+    Parameters
+    ----------
+    predict : callable
+        Runs the model on *one* input and returns its reconstruction: an exported
+        ``LiteRTModel(path).predict_one`` or ``ONNXModel(path).predict_one``, or a
+        Keras call such as ``lambda x: model(x[None], training=False)[0]``. Its input is
+        the scaled window, ``(window, n_features)`` float32, or ``(window * n_features,)``
+        when ``flatten=True`` (dense autoencoder).
+    window : int, samples per window
+    threshold : float, a score strictly above it is "above"
+    scaler : fitted scikit-learn scaler, optional
+        Applied to each sample as it arrives (the detector's ``scaler_``); ``None``: the
+        samples are already scaled.
+    min_duration : int >= 1, see :func:`min_duration_alarms`
+    error : {"mse", "mae"}, squared or absolute reconstruction error, averaged over the window
+    flatten : bool, pass the window to ``predict`` flattened (time-major), as a dense autoencoder takes it
+    error_scale : array (n_features,), optional, divide each sensor's error by it
+        (a sequence autoencoder with ``normalize=True``)
+    n_features : int, optional, checked against every sample (taken from the first one otherwise)
+
+    Use :meth:`from_detector` to take all of these from a fitted detector.
+
+    Attributes
+    ----------
+    n_seen : int, samples received since the start (or :meth:`reset`)
+    """
+
+    def __init__(self, predict: Callable[[np.ndarray], Any], *, window: int, threshold: float, scaler: Any = None,
+                 min_duration: int = 1, error: str = "mse", flatten: bool = False, error_scale: Any = None,
+                 n_features: int | None = None):
+        if not callable(predict):
+            raise ValueError(f"predict must be a callable such as LiteRTModel(path).predict_one, "
+                             f"got {type(predict).__name__}.")
+        if error not in _ERRORS:
+            raise ValueError(f"error must be one of {', '.join(map(repr, _ERRORS))}; got {error!r}.")
+        if scaler is not None and not hasattr(scaler, "transform"):
+            raise ValueError(f"scaler must be a fitted scikit-learn scaler (the detector's scaler_) or None, "
+                             f"got {type(scaler).__name__}.")
+        self.predict = predict
+        self.window = _check_int("window", window, 1)
+        self.threshold = _check_threshold(threshold)
+        self.min_duration = _check_int("min_duration", min_duration, 1)
+        self.scaler = scaler
+        self.error = error
+        self.flatten = bool(flatten)
+        self.error_scale = None if error_scale is None else np.asarray(error_scale, dtype=np.float64).reshape(-1)
+        self.n_features = None if n_features is None else _check_int("n_features", n_features, 1)
+        if self.error_scale is not None and self.n_features is not None and len(self.error_scale) != self.n_features:
+            raise ValueError(f"error_scale has {len(self.error_scale)} values for {self.n_features} features.")
+        self.reset()
+
+    @classmethod
+    def from_detector(cls, detector, predict: Callable[[np.ndarray], Any] | None = None, *,
+                      threshold: float | None = None, min_duration: int = 1) -> "StreamingScorer":
+        """A scorer with the window, scaler, error formula and threshold of a fitted detector.
+
+        Parameters
+        ----------
+        detector : fitted ``dense_ae``, ``lstm_ae``, ``conv_ae``, ... with ``aggregate="last"``
+        predict : callable on one model input, optional; defaults to a single-window Keras call
+            of ``detector.model_``. Pass ``LiteRTModel(path).predict_one`` to run an exported file.
+        threshold : float, optional; defaults to ``detector.threshold_``. Give the recalibrated
+            threshold of a quantized model here.
+        min_duration : int >= 1, see :func:`min_duration_alarms`
+        """
+        parts = _detector_parts(detector)
+        if predict is None:
+            model = detector.model_
+
+            def predict(x, model=model):
+                return np.asarray(model(x[None], training=False))[0]
+
+        return cls(predict, window=parts["window"], scaler=parts["scaler"], error=parts["error"],
+                   flatten=parts["flatten"], error_scale=parts["error_scale"], n_features=parts["n_features"],
+                   threshold=detector.threshold_ if threshold is None else threshold, min_duration=min_duration)
+
+    def reset(self) -> "StreamingScorer":
+        """Forget the buffer and the current run of scores above the threshold."""
+        self._buffer: np.ndarray | None = None
+        self._pos = 0  # where the next sample goes
+        self._run = 0
+        self.n_seen = 0
+        return self
+
+    @property
+    def ready(self) -> bool:
+        """Whether ``window`` samples have arrived, so :meth:`update` returns scores."""
+        return self.n_seen >= self.window
+
+    def _check_sample(self, values: Any) -> np.ndarray:
+        try:
+            x = np.asarray(values, dtype=np.float64)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"a sample must be numbers, one per sensor; got {values!r}.") from err
+        if x.ndim == 0:
+            x = x.reshape(1)
+        if x.ndim != 1:
+            raise ValueError(f"update takes one sample, shape (n_features,), got shape {x.shape}; "
+                             f"for many rows use run(data) or a loop over stream(data).")
+        if self.n_features is None:
+            self.n_features = len(x)
+            if self.error_scale is not None and len(self.error_scale) != self.n_features:
+                raise ValueError(f"error_scale has {len(self.error_scale)} values, the sample {self.n_features}.")
+        if len(x) != self.n_features:
+            raise ValueError(f"the sample has {len(x)} values, the scorer expects {self.n_features} "
+                             f"(the sensor columns of fit, in the same order).")
+        if not np.isfinite(x).all():
+            raise ValueError("the sample contains NaN or infinite values; fill sensor dropouts before scoring "
+                             "(e.g. hold the last valid value), as the data was filled before fit.")
+        return x
+
+    def update(self, values: Any) -> StreamStep:
+        """Take one sample ``(n_features,)``, return its :class:`StreamStep` (score NaN while warming up)."""
+        x = self._check_sample(values)
+        if self.scaler is not None:
+            x = np.asarray(self.scaler.transform(x[None]), dtype=np.float64)[0]
+        if self._buffer is None:
+            self._buffer = np.empty((self.window, self.n_features), dtype=np.float64)
+        self._buffer[self._pos] = x
+        self._pos = (self._pos + 1) % self.window
+        self.n_seen += 1
+        if not self.ready:
+            self._run = 0
+            return StreamStep(float("nan"), False, False)
+        # oldest sample first: the ring buffer starts at the next write position
+        win = np.concatenate([self._buffer[self._pos :], self._buffer[: self._pos]]).astype(np.float32)
+        out = self.predict(win.reshape(-1) if self.flatten else win)
+        out = np.asarray(out, dtype=np.float64)
+        if out.size != win.size:
+            raise ValueError(f"predict returned {out.size} values for a window of {win.size}; it should return "
+                             f"the reconstruction of one window (use predict_one, not predict).")
+        score = float(_window_errors(out.reshape(1, *win.shape), win[None], self.error, self.error_scale)[0])
+        above = score > self.threshold
+        self._run = self._run + 1 if above else 0
+        return StreamStep(score, bool(above), self._run >= self.min_duration)
+
+    def run(self, data: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Replay ``data`` (rows in time order) through :meth:`update`; returns ``(scores, alarms)`` arrays."""
+        steps = [self.update(values) for _, values in stream(data)]
+        return (np.array([s.score for s in steps], dtype=np.float64),
+                np.array([s.alarm for s in steps], dtype=bool))
+
+    def __repr__(self) -> str:
+        return (f"StreamingScorer(window={self.window}, threshold={self.threshold:.4g}, "
+                f"min_duration={self.min_duration}, error={self.error!r}, flatten={self.flatten})")
