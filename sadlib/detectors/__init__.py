@@ -25,6 +25,7 @@ from .postprocess import Ensemble, Smoothed
 from .preprocess import MovingAverage, SlowSensors, moving_average_z
 from .robust_z import RobustZScore
 from .sequence_ae import AttentionLSTMAutoencoder, CNNLSTMAutoencoder, ConvAutoencoder, LSTMAutoencoder
+from .vqvae import VQVAE
 from .windowed import WindowedDetector
 from .zscore import RollingZScore
 
@@ -44,6 +45,7 @@ __all__ = [
     "ConvAutoencoder",
     "CNNLSTMAutoencoder",
     "AttentionLSTMAutoencoder",
+    "VQVAE",
     "Smoothed",
     "Ensemble",
     "MovingAverage",
@@ -99,3 +101,4 @@ register("lstm_ae", LSTMAutoencoder)
 register("conv_ae", ConvAutoencoder)
 register("cnn_lstm", CNNLSTMAutoencoder)
 register("attn_lstm", AttentionLSTMAutoencoder)
+register("vqvae", VQVAE)

@@ -1,0 +1,398 @@
+"""VQ-VAE on sliding windows (notebook 07): a sequence autoencoder whose code is a sequence of codebook entries.
+
+``Input (window, n_features) -> Conv1D encoder (stride 2, ``downsample`` times) -> z of shape
+(window / 2**downsample, code_dim) -> VectorQuantizer (each position replaced by its nearest
+of ``n_codes`` learned codes) -> Conv1DTranspose decoder -> (window, n_features)``.
+
+The quantizer (:class:`VectorQuantizer`, ``keras.ops`` only, so it runs on the TensorFlow and
+the JAX backend):
+
+* nearest code **without argmin**: squared distances ``d`` (positions x codes), a one-hot row
+  ``equal(d, min(d))`` (divided by its sum in case of ties) and ``q = one_hot @ codebook``.
+  ``keras.ops.argmin`` on floats becomes a Flex op in a LiteRT file; this formulation uses
+  builtin ops only (EQUAL, REDUCE_MIN / MINIMUM, CAST, BATCH_MATMUL);
+* straight-through estimator: the decoder gets ``z + stop_gradient(q - z)``, equal to ``q`` in
+  the forward pass, with the gradient of the identity in the backward pass;
+* commitment loss ``beta * mean((z - stop_gradient(q))**2)`` (``beta = 0.25``) added with
+  ``self.add_loss`` during training (``training=True`` only), which Keras 3 collects on both
+  backends;
+* ``codebook="gradient"``: the codebook is a trainable weight and the codebook loss
+  ``mean((stop_gradient(z) - q)**2)`` is added too (the original VQ-VAE);
+* ``codebook="ema"`` (default): the codebook is a *non-trainable* weight updated by exponential
+  moving averages of the encoder outputs assigned to each code (decay 0.99, Laplace smoothing),
+  and a code unused for ``reset_after`` consecutive batches is re-initialised to a random
+  encoder output of the current batch.
+
+Design choice, EMA between batches in NumPy. A layer may ``assign`` to its variables inside
+``call`` on the TensorFlow backend, but on JAX the training step is a stateless function and
+only the optimizer's and the metrics' state changes come back out of it. The EMA update is
+therefore done *between* ``train_on_batch`` calls: the encoder outputs of the batch (one extra
+forward pass of the encoder) are assigned to codes in NumPy, the moving averages are updated
+and the new codebook is written into the model's variable. This is backend-neutral, exact (the
+same z that the training step quantized, computed from the weights before the step) and easy to
+read; it costs about one encoder pass per batch.
+
+Everything else is the pipeline of :class:`~sadlib.detectors.sequence_ae.SequenceAutoencoder`
+(scaler on the training part only, chronological early-stopping split, window scores mapped to
+timestamps with :func:`~sadlib.windows.windows_to_points`, ``"last"`` by default, shared trainer
+models). Scores (``scoring=``):
+
+* ``"reconstruction"`` (default): mean squared (or absolute) reconstruction error of the window;
+* ``"latent"``: mean over the window's positions of the squared distance of the encoder output
+  to its nearest code (how far the window's code lies from everything learned);
+* ``"rarity"``: mean over positions of ``-log p(code)``, with ``p`` the code frequencies on the
+  training windows (Laplace smoothed). A code-frequency score with no model of which codes
+  follow which; notebook 07 shows why it is weak.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+from typing import Any, Literal
+
+import numpy as np
+
+from ..windows import sliding_windows, windows_to_points
+from .base import DEFAULT_THRESHOLD, check_choice
+from .dense_ae import _check_int, _import_keras
+from .sequence_ae import _PREDICT_BATCH, _TRAINERS_LOCK, SequenceAutoencoder, _compile, _copy_state
+
+__all__ = ["VQVAE", "build_vqvae", "VectorQuantizer", "nearest_codes", "perplexity", "SCORES", "CODEBOOKS"]
+
+SCORES = ("reconstruction", "latent", "rarity")
+CODEBOOKS = ("ema", "gradient")
+_EPS = 1e-5  # Laplace smoothing of the EMA cluster sizes
+
+
+# --------------------------------------------------------------------------- #
+# NumPy helpers (used outside the model: histograms, EMA, scores)
+# --------------------------------------------------------------------------- #
+def _sq_distances(z: np.ndarray, codebook: np.ndarray) -> np.ndarray:
+    """Squared distances ``(n, K)`` between rows of ``z`` (n, D) and the codes (K, D)."""
+    z = np.asarray(z, dtype=np.float64)
+    c = np.asarray(codebook, dtype=np.float64)
+    return np.maximum((z**2).sum(1, keepdims=True) - 2 * z @ c.T + (c**2).sum(1)[None, :], 0.0)
+
+
+def nearest_codes(z: Any, codebook: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``(index, squared distance)`` of the nearest code for every row of ``z`` ``(..., D)``; ties go to the lower index."""
+    z = np.asarray(z, dtype=np.float64)
+    flat = z.reshape(-1, z.shape[-1])
+    d = _sq_distances(flat, codebook)
+    idx = d.argmin(axis=1)
+    return idx.reshape(z.shape[:-1]), d[np.arange(len(flat)), idx].reshape(z.shape[:-1])
+
+
+def perplexity(counts: Any) -> float:
+    """``exp(entropy)`` of the code frequencies: 1 if one code does everything, K if all K are used equally."""
+    c = np.asarray(counts, dtype=np.float64).ravel()
+    if c.size == 0 or np.any(c < 0) or c.sum() <= 0:
+        raise ValueError("counts must be non-negative code counts with a positive sum.")
+    p = c[c > 0] / c.sum()
+    return float(np.exp(-(p * np.log(p)).sum()))
+
+
+# --------------------------------------------------------------------------- #
+# the quantizer layer
+# --------------------------------------------------------------------------- #
+def _quantizer_class():
+    keras = _import_keras()
+    ops = keras.ops
+
+    class VectorQuantizer(keras.layers.Layer):
+        """Replace every vector of ``z`` (batch, positions, D) by its nearest of ``n_codes`` codes.
+
+        Forward: ``q``; backward: the gradient of the identity (straight-through). During
+        training adds the commitment loss (and for ``codebook="gradient"`` the codebook loss).
+        The codebook (weight ``"codebook"``, shape ``(n_codes, D)``) is trainable only for
+        ``codebook="gradient"``; with ``"ema"`` the detector's training loop updates it.
+        """
+
+        def __init__(self, n_codes: int, code_dim: int, *, beta: float = 0.25, codebook: str = "ema", **kwargs):
+            super().__init__(**kwargs)
+            self.n_codes, self.code_dim, self.beta, self.codebook_mode = int(n_codes), int(code_dim), float(beta), codebook
+            limit = 1.0 / self.n_codes
+            self.codebook = self.add_weight(
+                shape=(self.n_codes, self.code_dim), name="codebook", trainable=codebook == "gradient",
+                initializer=keras.initializers.RandomUniform(-limit, limit))
+
+        def call(self, z, training=False):
+            flat = ops.reshape(z, (-1, self.code_dim))
+            d = (ops.sum(flat**2, axis=1, keepdims=True) - 2 * ops.matmul(flat, ops.transpose(self.codebook))
+                 + ops.sum(self.codebook**2, axis=1)[None, :])
+            one_hot = ops.cast(ops.equal(d, ops.min(d, axis=1, keepdims=True)), z.dtype)  # no argmin (Flex op)
+            one_hot = one_hot / ops.sum(one_hot, axis=1, keepdims=True)  # ties: average the tied codes
+            q = ops.reshape(ops.matmul(one_hot, self.codebook), ops.shape(z))
+            if training:
+                commitment = ops.mean((z - ops.stop_gradient(q)) ** 2)  # pulls the encoder to its code
+                self.add_loss(self.beta * commitment)
+                if self.codebook_mode == "gradient":
+                    self.add_loss(ops.mean((ops.stop_gradient(z) - q) ** 2))  # pulls the codes to the encoder
+            return z + ops.stop_gradient(q - z)  # straight-through: value q, gradient of the identity
+
+        def get_config(self):
+            return {**super().get_config(), "n_codes": self.n_codes, "code_dim": self.code_dim, "beta": self.beta,
+                    "codebook": self.codebook_mode}
+
+    return VectorQuantizer
+
+
+_VQ_CLASS = None
+
+
+def VectorQuantizer(*args, **kwargs):  # noqa: N802 - a class, created on first use (Keras is imported lazily)
+    """The quantizer layer (see :func:`_quantizer_class`); ``VectorQuantizer(n_codes, code_dim, beta=, codebook=)``."""
+    global _VQ_CLASS
+    if _VQ_CLASS is None:
+        _VQ_CLASS = _quantizer_class()
+    return _VQ_CLASS(*args, **kwargs)
+
+
+def _check_real(name: str, value: Any, low: float, high: float, *, closed_low: bool = False) -> float:
+    ok = isinstance(value, Real) and not isinstance(value, bool) and (low <= value if closed_low else low < value) \
+        and value < high
+    if not ok:
+        bracket = "[" if closed_low else "("
+        raise ValueError(f"{name} must be a number in {bracket}{low}, {high}), got {value!r}.")
+    return float(value)
+
+
+def build_vqvae(window: int, n_features: int, *, n_codes: int = 32, code_dim: int = 8, filters: int = 32,
+                kernel_size: int = 5, downsample: int = 2, beta: float = 0.25, codebook: str = "ema",
+                learning_rate: float = 1e-3):
+    """A compiled VQ-VAE for windows ``(window, n_features)``.
+
+    Encoder: ``downsample`` Conv1D layers with stride 2 (``filters`` channels, ReLU), then a
+    1x1 Conv1D to ``code_dim`` channels (layer ``"encoder"``, linear): ``window / 2**downsample``
+    positions of ``code_dim`` values. Quantizer: layer ``"quantizer"``. Decoder: mirrored
+    Conv1DTranspose layers with stride 2 and a last Conv1DTranspose to ``n_features``. The model
+    maps windows to reconstructions; the loss is MSE plus the quantizer's losses.
+    """
+    window = _check_int("window", window, 2)
+    n_features = _check_int("n_features", n_features, 1)
+    n_codes = _check_int("n_codes", n_codes, 2)
+    code_dim = _check_int("code_dim", code_dim, 1)
+    filters = _check_int("filters", filters, 1)
+    kernel_size = _check_int("kernel_size", kernel_size, 1)
+    downsample = _check_int("downsample", downsample, 1)
+    beta = _check_real("beta", beta, 0.0, np.inf)
+    check_choice("codebook", codebook, CODEBOOKS)
+    step = 2**downsample
+    if window % step:
+        raise ValueError(f"window={window} must be a multiple of {step} (each of the {downsample} stride-2 encoder "
+                         f"layers halves it); try window={max(step, window // step * step)}.")
+    keras = _import_keras()
+    layers = keras.layers
+    inputs = layers.Input(shape=(window, n_features), name="window")
+    x = inputs
+    for i in range(downsample):
+        x = layers.Conv1D(filters, kernel_size, strides=2, padding="same", activation="relu", name=f"encoder_{i}")(x)
+    z = layers.Conv1D(code_dim, 1, name="encoder")(x)
+    x = VectorQuantizer(n_codes, code_dim, beta=beta, codebook=codebook, name="quantizer")(z)
+    for i in range(downsample):
+        x = layers.Conv1DTranspose(filters, kernel_size, strides=2, padding="same", activation="relu",
+                                   name=f"decoder_{i}")(x)
+    outputs = layers.Conv1DTranspose(n_features, kernel_size, padding="same", name="reconstruction")(x)
+    return _compile(keras.Model(inputs, outputs, name="vqvae"), learning_rate)
+
+
+# --------------------------------------------------------------------------- #
+# the detector
+# --------------------------------------------------------------------------- #
+class VQVAE(SequenceAutoencoder):
+    """VQ-VAE (:func:`build_vqvae`) on windows; score = reconstruction error, latent distance or code rarity.
+
+    Parameters
+    ----------
+    window : int, time steps per window, a multiple of ``2 ** downsample``
+    n_codes, code_dim : int, the codebook: ``n_codes`` codes of ``code_dim`` values
+    filters, kernel_size, downsample : the Conv1D encoder (``downsample`` stride-2 layers) and its mirror
+    beta : float, weight of the commitment loss (0.25)
+    codebook : {"ema", "gradient"}, how the codebook learns (see the module docstring)
+    decay : float in (0, 1), EMA decay (``codebook="ema"`` only)
+    reset_after : int, re-initialise a code unused for this many consecutive batches (``"ema"`` only; 0: never)
+    scoring : {"reconstruction", "latent", "rarity"}, the window score (changeable without refit; named
+        ``scoring``, not ``score``, because ``score`` is the method)
+    scaler, error, normalize, aggregate, epochs, batch_size, learning_rate, validation,
+    patience, random_state, threshold, calibration : see :class:`SequenceAutoencoder`.
+
+    Fitted attributes (besides those of :class:`SequenceAutoencoder`)
+    -----------------------------------------------------------------
+    codebook_ : ndarray (n_codes, code_dim), the learned codes
+    codebook_usage_ : ndarray (n_codes,), how often each code is the nearest one over the training windows
+        (all positions of all windows)
+    perplexity_ : float, ``exp(entropy)`` of ``codebook_usage_`` (1: one code; ``n_codes``: all used equally)
+    n_codes_used_ : int, codes used at least once on the training windows
+    history_ : adds ``"perplexity"`` and ``"codes_used"`` per epoch (code assignments of the epoch's batches)
+    n_resets_ : int, dead codes re-initialised during training
+    """
+
+    _NOT_ARCHITECTURE = SequenceAutoencoder._NOT_ARCHITECTURE + ("decay", "reset_after", "scoring")
+
+    def __init__(self, window: int = 24, *, n_codes: int = 32, code_dim: int = 8, filters: int = 32,
+                 kernel_size: int = 5, downsample: int = 2, beta: float = 0.25,
+                 codebook: Literal["ema", "gradient"] = "ema", decay: float = 0.99, reset_after: int = 20,
+                 scoring: Literal["reconstruction", "latent", "rarity"] = "reconstruction",
+                 scaler: Literal["minmax", "standard", "robust"] = "minmax", error: Literal["mse", "mae"] = "mse",
+                 normalize: bool = False, aggregate: Literal["last", "max", "mean"] = "last", epochs: int = 30,
+                 batch_size: int = 32, learning_rate: float = 3e-3, validation: float = 0.2, patience: int = 5,
+                 random_state: int | None = 0, threshold: Any = DEFAULT_THRESHOLD, calibration: float = 0.2):
+        super().__init__(window, scaler=scaler, error=error, normalize=normalize, aggregate=aggregate,
+                         epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, validation=validation,
+                         patience=patience, random_state=random_state, threshold=threshold, calibration=calibration)
+        self.n_codes = n_codes
+        self.code_dim = code_dim
+        self.filters = filters
+        self.kernel_size = kernel_size
+        self.downsample = downsample
+        self.beta = beta
+        self.codebook = codebook
+        self.decay = decay
+        self.reset_after = reset_after
+        self.scoring = scoring
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        _check_int("n_codes", self.n_codes, 2)
+        _check_int("code_dim", self.code_dim, 1)
+        _check_int("reset_after", self.reset_after, 0)
+        _check_real("beta", self.beta, 0.0, np.inf)
+        _check_real("decay", self.decay, 0.0, 1.0)
+        check_choice("codebook", self.codebook, CODEBOOKS)
+        check_choice("scoring", self.scoring, SCORES)
+
+    def _build(self, n_features: int):
+        return build_vqvae(self.window, n_features, n_codes=self.n_codes, code_dim=self.code_dim, filters=self.filters,
+                           kernel_size=self.kernel_size, downsample=self.downsample, beta=self.beta,
+                           codebook=self.codebook, learning_rate=self.learning_rate)
+
+    # -- the encoder of a (trainer) model ----------------------------------------------
+    @staticmethod
+    def _encoder(model):
+        """A model sharing ``model``'s layers, windows -> encoder outputs z; cached on ``model``."""
+        enc = getattr(model, "_sadlib_encoder", None)
+        if enc is None:
+            keras = _import_keras()
+            enc = keras.Model(model.inputs, model.get_layer("encoder").output, name="vq_encoder")
+            object.__setattr__(model, "_sadlib_encoder", enc)  # not tracked as a sub-layer of model
+        return enc
+
+    @staticmethod
+    def _codebook_var(model):
+        return model.get_layer("quantizer").codebook
+
+    def _z(self, model, windows: np.ndarray) -> np.ndarray:
+        enc = self._encoder(model)
+        parts = [np.asarray(enc.predict_on_batch(windows[i : i + _PREDICT_BATCH]))
+                 for i in range(0, len(windows), _PREDICT_BATCH)]
+        return np.concatenate(parts).astype(np.float64)
+
+    # -- training -------------------------------------------------------------------
+    def _train(self, model, train: np.ndarray, val: np.ndarray | None):
+        """Mini-batch training with early stopping (as in :class:`SequenceAutoencoder`), plus the codebook:
+        EMA updates and dead-code resets between batches (``codebook="ema"``), code usage per epoch."""
+        rng = np.random.default_rng(self.random_state)
+        batch = min(self.batch_size, len(train))
+        ema = self.codebook == "ema"
+        var = self._codebook_var(model)
+        K = int(self.n_codes)
+        codes = np.asarray(var.numpy(), dtype=np.float64)
+        ema_n, ema_m = np.ones(K), codes.copy()  # start: every code its own single member (no blow-up)
+        unused = np.zeros(K, dtype=int)
+        history: dict[str, list[float]] = {"loss": [], "perplexity": [], "codes_used": []}
+        if val is not None:
+            history["val_loss"] = []
+        best_loss, best_epoch, best_weights, wait, resets = np.inf, 0, None, 0, 0
+        for epoch in range(self.epochs):
+            order = rng.permutation(len(train))
+            losses, counts = [], np.zeros(K)
+            for i in range(0, len(train) - batch + 1, batch):
+                xb = train[order[i : i + batch]]
+                z = self._z(model, xb).reshape(-1, int(self.code_dim))  # the z this step quantizes
+                idx, _ = nearest_codes(z, codes)
+                n_b = np.bincount(idx, minlength=K)
+                counts += n_b
+                losses.append(float(np.ravel(model.train_on_batch(xb, xb))[0]))
+                if not ema:
+                    codes = np.asarray(var.numpy(), dtype=np.float64)
+                    continue
+                d = float(self.decay)
+                sums = np.zeros_like(codes)
+                np.add.at(sums, idx, z)
+                ema_n = d * ema_n + (1 - d) * n_b
+                ema_m = d * ema_m + (1 - d) * sums
+                total = ema_n.sum()
+                smoothed = (ema_n + _EPS) / (total + K * _EPS) * total  # Laplace smoothing
+                codes = ema_m / smoothed[:, None]
+                unused = np.where(n_b > 0, 0, unused + 1)
+                dead = np.flatnonzero(unused >= self.reset_after) if self.reset_after else np.array([], int)
+                if dead.size:  # re-initialise dead codes to random encoder outputs of this batch
+                    picks = z[rng.choice(len(z), size=dead.size, replace=len(z) < dead.size)]
+                    codes[dead], ema_m[dead], ema_n[dead], unused[dead] = picks, picks, 1.0, 0
+                    resets += int(dead.size)
+                var.assign(codes.astype(np.float32))
+            history["loss"].append(float(np.mean(losses)))
+            history["perplexity"].append(perplexity(counts) if counts.sum() else float("nan"))
+            history["codes_used"].append(int(np.count_nonzero(counts)))
+            if val is None:
+                continue
+            val_loss = float(np.mean((self._forward(model, val) - val) ** 2))
+            history["val_loss"].append(val_loss)
+            if val_loss < best_loss:
+                best_loss, best_epoch, best_weights, wait = val_loss, epoch + 1, model.get_weights(), 0
+            else:
+                wait += 1
+                if wait >= self.patience:
+                    break
+        if best_weights is not None:
+            model.set_weights(best_weights)
+        # usage of the kept codebook over all training windows
+        self.codebook_ = np.asarray(var.numpy(), dtype=np.float64)
+        idx, _ = nearest_codes(self._z(model, train), self.codebook_)
+        self.codebook_usage_ = np.bincount(idx.ravel(), minlength=K)
+        self.perplexity_ = perplexity(self.codebook_usage_)
+        self.n_codes_used_ = int(np.count_nonzero(self.codebook_usage_))
+        self.n_resets_ = resets
+        return history, best_epoch if val is not None else len(history["loss"])
+
+    # -- scoring ----------------------------------------------------------------------
+    def _windows(self, X: np.ndarray) -> np.ndarray:
+        if len(X) < self.window:
+            raise ValueError(
+                f"X has {len(X)} rows but this detector scores windows of {self.window} rows; pass at least "
+                f"{self.window} rows (e.g. prepend the last {self.window - 1} rows of the data before it)."
+            )
+        return sliding_windows(self.scaler_.transform(X), self.window).astype(np.float32)
+
+    def _latent(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(code index, squared distance to it)`` per window and position, each ``(n_windows, positions)``."""
+        with _TRAINERS_LOCK:
+            trainer, _ = self._trainer(self.n_features_in_)
+            _copy_state(self.model_, trainer)
+            z = self._z(trainer, windows)
+        return nearest_codes(z, self.codebook_)
+
+    def _score(self, X: np.ndarray) -> np.ndarray:
+        check_choice("scoring", self.scoring, SCORES)
+        if self.scoring == "reconstruction":
+            return super()._score(X)
+        idx, dist = self._latent(self._windows(X))
+        if self.scoring == "latent":
+            per_window = dist.mean(axis=1)
+        else:
+            p = (self.codebook_usage_ + 1.0) / (self.codebook_usage_.sum() + len(self.codebook_usage_))
+            per_window = (-np.log(p))[idx].mean(axis=1)
+        return windows_to_points(per_window, len(X), self.window, how=self.aggregate)
+
+    def codes(self, X: Any) -> np.ndarray:
+        """Index of the nearest code for every window of ``X`` (stride 1) and latent position,
+        shape ``(n_windows, window / 2**downsample)``; window i covers rows i .. i + window - 1."""
+        self._check_fitted()
+        arr = self._validate(X, fitting=False)
+        return self._latent(self._windows(arr))[0]
+
+    def latent_distances(self, X: Any) -> np.ndarray:
+        """Squared distance of every encoder output to its nearest code, shape as :meth:`codes`."""
+        self._check_fitted()
+        arr = self._validate(X, fitting=False)
+        return self._latent(self._windows(arr))[1]
