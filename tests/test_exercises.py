@@ -8,7 +8,7 @@ import pytest
 from sadlib import signals
 from sadlib.exercises import ____, questions
 
-MODULES = ["nb00", "nb01", "nb02", "nb03", "nb04", "nb05", "nb06"]
+MODULES = ["nb00", "nb01", "nb02", "nb03", "nb04", "nb05", "nb06", "nb09"]
 NEEDS_DATA = {("nb00", 3), ("nb00", 4), ("nb01", 2), ("nb01", 3)}
 
 
@@ -73,7 +73,26 @@ WRONG = {
     ("nb06", 2): lambda: _nb06_windows_then_split(),
     ("nb06", 3): lambda: _nb06_wrong_culprit(),
     ("nb06", 4): lambda: _nb06_far_over_all_samples(),
+    ("nb09", 1): lambda: {"reason": "b", "input_shape": (None, 24, 4)},  # Keras's open batch
+    ("nb09", 2): lambda: _nb09_inverted_ratio(),
+    ("nb09", 3): lambda: _nb09_threshold_from_test(),
+    ("nb09", 4): lambda: {"my_alarms": lambda scores, threshold, min_duration: np.asarray(scores) > threshold},
 }
+
+
+def _nb09_inverted_ratio():
+    from sadlib.exercises import nb09
+
+    return {"ratio": {k: v["float32"] / v["int8"] for k, v in nb09.SIZES.items()}, "goal_met": False}
+
+
+def _nb09_threshold_from_test():
+    from sadlib.exercises import nb09
+
+    ns = nb09._context()
+    threshold = np.percentile(ns["edge_test"], 99.9)
+    agreement = float(np.mean((ns["keras_test"] > ns["keras_threshold"]) == (ns["edge_test"] > threshold)))
+    return {"edge_threshold": threshold, "agreement": agreement}
 
 
 def _nb06_max_mapping():
