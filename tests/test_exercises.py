@@ -8,7 +8,7 @@ import pytest
 from sadlib import signals
 from sadlib.exercises import ____, questions
 
-MODULES = ["nb00", "nb01", "nb02", "nb03", "nb04", "nb05", "nb06", "nb09"]
+MODULES = ["nb00", "nb01", "nb02", "nb03", "nb04", "nb05", "nb06", "nb07", "nb09"]
 NEEDS_DATA = {("nb00", 3), ("nb00", 4), ("nb01", 2), ("nb01", 3)}
 
 
@@ -73,6 +73,10 @@ WRONG = {
     ("nb06", 2): lambda: _nb06_windows_then_split(),
     ("nb06", 3): lambda: _nb06_wrong_culprit(),
     ("nb06", 4): lambda: _nb06_far_over_all_samples(),
+    ("nb07", 1): lambda: {"ppl": 4.0},  # the number of codes used, not the perplexity
+    ("nb07", 2): lambda: _nb07_farthest_code(),
+    ("nb07", 3): lambda: {"dead": np.array([0, 2, 3, 5, 6])},  # the used codes
+    ("nb07", 4): lambda: _nb07_straight_through_only(),
     ("nb09", 1): lambda: {"reason": "b", "input_shape": (None, 24, 4)},  # Keras's open batch
     ("nb09", 2): lambda: _nb09_inverted_ratio(),
     ("nb09", 3): lambda: _nb09_threshold_from_test(),
@@ -93,6 +97,22 @@ def _nb09_threshold_from_test():
     threshold = np.percentile(ns["edge_test"], 99.9)
     agreement = float(np.mean((ns["keras_test"] > ns["keras_threshold"]) == (ns["edge_test"] > threshold)))
     return {"edge_threshold": threshold, "agreement": agreement}
+
+
+def _nb07_farthest_code():
+    from sadlib.exercises import nb07
+
+    ns = nb07._context()
+    d = ((ns["z"][:, None, :] - ns["codebook"][None]) ** 2).sum(-1)
+    one_hot = (d == d.max(axis=1, keepdims=True)).astype(float)  # max instead of min
+    return {"one_hot": one_hot, "q": one_hot @ ns["codebook"]}
+
+
+def _nb07_straight_through_only():
+    from sadlib.exercises import nb07
+
+    ns = nb07._context()
+    return {"st_value": ns["q4"], "grad_z": ns["g"]}  # forgets the commitment loss
 
 
 def _nb06_max_mapping():
