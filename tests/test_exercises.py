@@ -112,7 +112,7 @@ def _nb07_straight_through_only():
     from sadlib.exercises import nb07
 
     ns = nb07._context()
-    return {"st_value": ns["q4"], "grad_z": ns["g"]}  # forgets the commitment loss
+    return {"st_value": ns["q_code"], "grad_z": ns["g"]}  # forgets the commitment loss
 
 
 def _nb06_max_mapping():

@@ -28,10 +28,10 @@ codebook = rng.normal(size=(8, 3))
 batch_codes = rng.choice([0, 2, 3, 5, 6], size=(20, 64), p=[0.3, 0.3, 0.1, 0.2, 0.1])
 n_codes = 8
 
-# Q4: one encoder output z4, its nearest code q4, and the gradient g of the decoder's loss with respect to
+# Q4: one encoder output z_enc, its nearest code q_code, and the gradient g of the decoder's loss with respect to
 # the decoder's input (the straight-through output), for a commitment weight beta
-z4 = rng.normal(size=(2, 3))
-q4 = z4 + rng.normal(scale=0.3, size=(2, 3))
+z_enc = rng.normal(size=(2, 3))
+q_code = z_enc + rng.normal(scale=0.3, size=(2, 3))
 g = rng.normal(size=(2, 3))
 beta = 0.25
 """
@@ -175,7 +175,7 @@ q3 = Question(
 # --------------------------------------------------------------------------- Q4
 def _check_straight_through(st_value, grad_z):
     ns = _data()
-    z, q, g, beta = ns["z4"], ns["q4"], ns["g"], ns["beta"]
+    z, q, g, beta = ns["z_enc"], ns["q_code"], ns["g"], ns["beta"]
     expect_shape(np.asarray(st_value, float), z.shape, "`st_value`")
     if np.allclose(st_value, z):
         raise Incorrect("`z + stop_gradient(q - z)` is *q* in the forward pass: the decoder sees the code, not z.")
@@ -203,8 +203,8 @@ def _check_straight_through(st_value, grad_z):
 
 q4 = Question(
     4,
-    "The straight-through trick. (a) What value does the decoder get from `z4 + stop_gradient(q4 - z4)`? Set "
-    "`st_value`. (b) The total loss is `L = sum(g * st) + beta * mean((z4 - stop_gradient(q4))**2)`, with "
+    "The straight-through trick. (a) What value does the decoder get from `z_enc + stop_gradient(q_code - z_enc)`? Set "
+    "`st_value`. (b) The total loss is `L = sum(g * st) + beta * mean((z_enc - stop_gradient(q_code))**2)`, with "
     "`st` the straight-through output and `g` fixed. What is dL/dz4? `stop_gradient(x)` has the value x and a "
     "zero gradient. Set `grad_z` (shape (2, 3)).",
     ("st_value", "grad_z"),
@@ -212,7 +212,7 @@ q4 = Question(
     ["In the forward pass `stop_gradient` does nothing: z + (q - z) = q.",
      "d st / d z is the identity (the stop-gradient term counts as a constant), so the first part gives `g`.",
      "d/dz of beta * mean((z - q)**2) = 2 * beta * (z - q) / z.size (q is a constant)."],
-    "st_value = z4 + (q4 - z4)\n"
-    "grad_z = g + 2 * beta * (z4 - q4) / z4.size",
+    "st_value = z_enc + (q_code - z_enc)\n"
+    "grad_z = g + 2 * beta * (z_enc - q_code) / z_enc.size",
     setup=_context,
 )
