@@ -179,7 +179,8 @@ def batch_scores(detector, X: Any, predict: Callable[[np.ndarray], Any] | None =
         scores = detector.score(X)
     else:
         if not callable(predict):
-            raise ValueError(f"predict must be a callable such as LiteRTModel(path).predict, got {type(predict).__name__}.")
+            raise ValueError(f"predict must be a callable such as LiteRTModel(path).predict, "
+                             f"got {type(predict).__name__}.")
         from .windows import sliding_windows
 
         arr = detector._validate(X, fitting=False)
@@ -269,7 +270,7 @@ class StreamingScorer:
         ----------
         detector : fitted ``dense_ae``, ``lstm_ae``, ``conv_ae``, ... with ``aggregate="last"``
         predict : callable on one model input, optional; defaults to a single-window Keras call
-            of ``detector.model_``. Pass ``LiteRTModel(path).predict_one`` to run an exported file.
+            of ``detector.model_`` (``predict_on_batch``). Pass ``LiteRTModel(path).predict_one`` to run an exported file.
         threshold : float, optional; defaults to ``detector.threshold_``. Give the recalibrated
             threshold of a quantized model here.
         min_duration : int >= 1, see :func:`min_duration_alarms`
@@ -278,8 +279,8 @@ class StreamingScorer:
         if predict is None:
             model = detector.model_
 
-            def predict(x, model=model):
-                return np.asarray(model(x[None], training=False))[0]
+            def predict(x, model=model):  # predict_on_batch: traced once, fast for LSTMs (no eager loop)
+                return np.asarray(model.predict_on_batch(x[None]))[0]
 
         return cls(predict, window=parts["window"], scaler=parts["scaler"], error=parts["error"],
                    flatten=parts["flatten"], error_scale=parts["error_scale"], n_features=parts["n_features"],

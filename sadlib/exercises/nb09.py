@@ -122,8 +122,9 @@ def _check_ratio(ratio, goal_met):
         worst = max(want, key=want.get)
         raise Incorrect(f"the goal is int8 <= 40 % of float32 for *every* model; {worst} has "
                         f"{want[worst]:.0%}.")
-    return (f"int8 is {want['lstm_ae_unrolled']:.0%} of float32 for the unrolled tiny LSTM (scales, zero points and the "
-            f"24 unrolled steps outweigh its few thousand weights) and {want['dense_512_128']:.0%} for the wide model.")
+    return (f"int8 is {want['lstm_ae_unrolled']:.0%} of float32 for the unrolled tiny LSTM (scales, zero points "
+            f"and the 24 unrolled steps outweigh its few thousand weights) and {want['dense_512_128']:.0%} "
+            f"for the wide model.")
 
 
 q2 = Question(
