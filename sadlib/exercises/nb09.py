@@ -14,7 +14,7 @@ WINDOW, N_SENSORS = 24, 4
 #: file sizes in bytes of three exported models (float32 and full int8 LiteRT files)
 SIZES = {
     "dense_ae": {"float32": 28_668, "int8": 14_088},
-    "lstm_ae_unrolled": {"float32": 161_776, "int8": 263_312},
+    "lstm_ae_unrolled": {"float32": 161_776, "int8": 265_128},
     "dense_512_128": {"float32": 930_476, "int8": 273_240},
 }
 GOAL = 0.40
@@ -27,7 +27,7 @@ import numpy as np
 # Q2: file sizes in bytes of three exported LiteRT models, float32 and full int8
 sizes = {
     "dense_ae": {"float32": 28_668, "int8": 14_088},
-    "lstm_ae_unrolled": {"float32": 161_776, "int8": 263_312},
+    "lstm_ae_unrolled": {"float32": 161_776, "int8": 265_128},
     "dense_512_128": {"float32": 930_476, "int8": 273_240},
 }
 
