@@ -10,7 +10,8 @@ the JAX backend):
 * nearest code **without argmin**: squared distances ``d`` (positions x codes), a one-hot row
   ``equal(d, min(d))`` (divided by its sum in case of ties) and ``q = one_hot @ codebook``.
   ``keras.ops.argmin`` on floats becomes a Flex op in a LiteRT file; this formulation uses
-  builtin ops only (EQUAL, REDUCE_MIN / MINIMUM, CAST, BATCH_MATMUL);
+  builtin ops only (the float32 file of a fitted detector holds EQUAL, REDUCE_MIN, CAST, SUM, DIV
+  and FULLY_CONNECTED besides the convolutions);
 * straight-through estimator: the decoder gets ``z + stop_gradient(q - z)``, equal to ``q`` in
   the forward pass, with the gradient of the identity in the backward pass;
 * commitment loss ``beta * mean((z - stop_gradient(q))**2)`` (``beta = 0.25``) added with
@@ -47,7 +48,7 @@ models). Scores (``scoring=``):
 
 from __future__ import annotations
 
-from numbers import Integral, Real
+from numbers import Real
 from typing import Any, Literal
 
 import numpy as np
@@ -75,7 +76,10 @@ def _sq_distances(z: np.ndarray, codebook: np.ndarray) -> np.ndarray:
 
 
 def nearest_codes(z: Any, codebook: Any) -> tuple[np.ndarray, np.ndarray]:
-    """``(index, squared distance)`` of the nearest code for every row of ``z`` ``(..., D)``; ties go to the lower index."""
+    """``(index, squared distance)`` of the nearest code for every row of ``z`` ``(..., D)``.
+
+    Ties go to the lower index (the model's one-hot averages tied codes instead; with float
+    codebooks ties do not occur in practice)."""
     z = np.asarray(z, dtype=np.float64)
     flat = z.reshape(-1, z.shape[-1])
     d = _sq_distances(flat, codebook)
@@ -110,7 +114,8 @@ def _quantizer_class():
 
         def __init__(self, n_codes: int, code_dim: int, *, beta: float = 0.25, codebook: str = "ema", **kwargs):
             super().__init__(**kwargs)
-            self.n_codes, self.code_dim, self.beta, self.codebook_mode = int(n_codes), int(code_dim), float(beta), codebook
+            self.n_codes, self.code_dim = int(n_codes), int(code_dim)
+            self.beta, self.codebook_mode = float(beta), codebook
             limit = 1.0 / self.n_codes
             self.codebook = self.add_weight(
                 shape=(self.n_codes, self.code_dim), name="codebook", trainable=codebook == "gradient",

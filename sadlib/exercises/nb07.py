@@ -192,7 +192,8 @@ def _check_straight_through(st_value, grad_z):
                         "`beta * mean((z - stop_gradient(q))**2)` also depends on z: add its gradient "
                         "`2 * beta * (z - q) / z.size`.")
     if np.allclose(gz, commit):
-        raise Incorrect("that is the commitment term only; the decoder's gradient `g` reaches z too (straight-through).")
+        raise Incorrect("that is the commitment term only; the decoder's gradient `g` reaches z too "
+                        "(straight-through).")
     if np.allclose(gz, g + 2 * beta * (z - q)):
         raise Incorrect("the commitment loss is a *mean* over the z.size values: divide its gradient by z.size.")
     if np.allclose(gz, g - commit):
