@@ -37,6 +37,7 @@ import numpy as np
 
 from ..windows import fit_scaler, sliding_windows, windows_to_points
 from .base import DEFAULT_THRESHOLD, Detector
+from .training import EarlyStopping, batch_indices
 
 __all__ = ["DenseAutoencoder", "build_dense_autoencoder"]
 
@@ -255,29 +256,22 @@ class DenseAutoencoder(Detector):
         (the few left-over windows change every epoch; equal sizes avoid a retrace).
         """
         rng = np.random.default_rng(self.random_state)
-        batch = min(self.batch_size, len(train))
         history: dict[str, list[float]] = {"loss": []} if val is None else {"loss": [], "val_loss": []}
-        best_loss, best_epoch, best_weights, wait = np.inf, 0, None, 0
+        stopper = EarlyStopping(self.model_, self.patience)
         for epoch in range(self.epochs):
-            order = rng.permutation(len(train))
             losses = []
-            for i in range(0, len(train) - batch + 1, batch):
-                xb = train[order[i : i + batch]]
+            for idx in batch_indices(len(train), self.batch_size, rng):
+                xb = train[idx]
                 losses.append(float(self.model_.train_on_batch(xb, xb)))
             history["loss"].append(float(np.mean(losses)))
             if val is None:
                 continue
             val_loss = float(np.mean((self._forward(self.model_, val) - val) ** 2))
             history["val_loss"].append(val_loss)
-            if val_loss < best_loss:
-                best_loss, best_epoch, best_weights, wait = val_loss, epoch + 1, self.model_.get_weights(), 0
-            else:
-                wait += 1
-                if wait >= self.patience:
-                    break
-        if best_weights is not None:
-            self.model_.set_weights(best_weights)
-        return history, best_epoch if val is not None else len(history["loss"])
+            if stopper.update(epoch, val_loss):
+                break
+        stopper.restore()
+        return history, stopper.best_epoch if val is not None else len(history["loss"])
 
     # -- scoring ----------------------------------------------------------------------
     @staticmethod

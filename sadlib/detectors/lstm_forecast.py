@@ -54,6 +54,7 @@ from ..validation import as_2d_float
 from ..windows import fit_scaler, sliding_windows
 from .base import DEFAULT_THRESHOLD, SENSOR_AGGREGATES, Detector, check_choice, combine_sensors
 from .dense_ae import _check_int, _import_keras
+from .training import EarlyStopping, batch_indices
 
 __all__ = ["LSTMForecaster", "build_lstm_forecaster", "forecast_windows", "make_forecast_toy"]
 
@@ -353,29 +354,20 @@ class LSTMForecaster(Detector):
         """
         x, y = train
         rng = np.random.default_rng(self.random_state)
-        batch = min(self.batch_size, len(x))
         history: dict[str, list[float]] = {"loss": []} if val is None else {"loss": [], "val_loss": []}
-        best_loss, best_epoch, best_weights, wait = np.inf, 0, None, 0
+        stopper = EarlyStopping(self.model_, self.patience)
         for epoch in range(self.epochs):
-            order = rng.permutation(len(x))
-            losses = [
-                float(self.model_.train_on_batch(x[order[i : i + batch]], y[order[i : i + batch]]))
-                for i in range(0, len(x) - batch + 1, batch)
-            ]
+            losses = [float(self.model_.train_on_batch(x[idx], y[idx]))
+                      for idx in batch_indices(len(x), self.batch_size, rng)]
             history["loss"].append(float(np.mean(losses)))
             if val is None:
                 continue
             val_loss = float(np.mean((self._forward(val[0]) - val[1]) ** 2))
             history["val_loss"].append(val_loss)
-            if val_loss < best_loss:
-                best_loss, best_epoch, best_weights, wait = val_loss, epoch + 1, self.model_.get_weights(), 0
-            else:
-                wait += 1
-                if wait >= self.patience:
-                    break
-        if best_weights is not None:
-            self.model_.set_weights(best_weights)
-        return history, best_epoch if val is not None else len(history["loss"])
+            if stopper.update(epoch, val_loss):
+                break
+        stopper.restore()
+        return history, stopper.best_epoch if val is not None else len(history["loss"])
 
     # -- forecasting and scoring ------------------------------------------------------
     def _forward(self, inputs: np.ndarray) -> np.ndarray:

@@ -56,6 +56,7 @@ import numpy as np
 from ..windows import fit_scaler, sliding_windows, windows_to_points
 from .base import DEFAULT_THRESHOLD, Detector, check_choice
 from .dense_ae import _check_int, _import_keras
+from .training import EarlyStopping, batch_indices
 
 __all__ = [
     "SequenceAutoencoder",
@@ -394,27 +395,20 @@ class SequenceAutoencoder(Detector):
         order, in batches of equal size.
         """
         rng = np.random.default_rng(self.random_state)
-        batch = min(self.batch_size, len(train))
         history: dict[str, list[float]] = {"loss": []} if val is None else {"loss": [], "val_loss": []}
-        best_loss, best_epoch, best_weights, wait = np.inf, 0, None, 0
+        stopper = EarlyStopping(model, self.patience)
         for epoch in range(self.epochs):
-            order = rng.permutation(len(train))
-            losses = [float(model.train_on_batch(xb, xb))
-                      for xb in (train[order[i : i + batch]] for i in range(0, len(train) - batch + 1, batch))]
+            losses = [float(model.train_on_batch(train[idx], train[idx]))
+                      for idx in batch_indices(len(train), self.batch_size, rng)]
             history["loss"].append(float(np.mean(losses)))
             if val is None:
                 continue
             val_loss = float(np.mean((self._forward(model, val) - val) ** 2))
             history["val_loss"].append(val_loss)
-            if val_loss < best_loss:
-                best_loss, best_epoch, best_weights, wait = val_loss, epoch + 1, model.get_weights(), 0
-            else:
-                wait += 1
-                if wait >= self.patience:
-                    break
-        if best_weights is not None:
-            model.set_weights(best_weights)
-        return history, best_epoch if val is not None else len(history["loss"])
+            if stopper.update(epoch, val_loss):
+                break
+        stopper.restore()
+        return history, stopper.best_epoch if val is not None else len(history["loss"])
 
     # -- scoring ----------------------------------------------------------------------
     @staticmethod

@@ -57,6 +57,7 @@ from ..windows import sliding_windows, windows_to_points
 from .base import DEFAULT_THRESHOLD, check_choice
 from .dense_ae import _check_int, _import_keras
 from .sequence_ae import _PREDICT_BATCH, _TRAINERS_LOCK, SequenceAutoencoder, _compile, _copy_state
+from .training import EarlyStopping, batch_indices
 
 __all__ = ["VQVAE", "build_vqvae", "VectorQuantizer", "nearest_codes", "perplexity", "SCORES", "CODEBOOKS"]
 
@@ -297,7 +298,6 @@ class VQVAE(SequenceAutoencoder):
         """Mini-batch training with early stopping (as in :class:`SequenceAutoencoder`), plus the codebook:
         EMA updates and dead-code resets between batches (``codebook="ema"``), code usage per epoch."""
         rng = np.random.default_rng(self.random_state)
-        batch = min(self.batch_size, len(train))
         ema = self.codebook == "ema"
         var = self._codebook_var(model)
         K = int(self.n_codes)
@@ -307,12 +307,11 @@ class VQVAE(SequenceAutoencoder):
         history: dict[str, list[float]] = {"loss": [], "perplexity": [], "codes_used": []}
         if val is not None:
             history["val_loss"] = []
-        best_loss, best_epoch, best_weights, wait, resets = np.inf, 0, None, 0, 0
+        stopper, resets = EarlyStopping(model, self.patience), 0
         for epoch in range(self.epochs):
-            order = rng.permutation(len(train))
             losses, counts = [], np.zeros(K)
-            for i in range(0, len(train) - batch + 1, batch):
-                xb = train[order[i : i + batch]]
+            for rows in batch_indices(len(train), self.batch_size, rng):
+                xb = train[rows]
                 z = self._z(model, xb).reshape(-1, int(self.code_dim))  # the z this step quantizes
                 idx, _ = nearest_codes(z, codes)
                 n_b = np.bincount(idx, minlength=K)
@@ -343,14 +342,9 @@ class VQVAE(SequenceAutoencoder):
                 continue
             val_loss = float(np.mean((self._forward(model, val) - val) ** 2))
             history["val_loss"].append(val_loss)
-            if val_loss < best_loss:
-                best_loss, best_epoch, best_weights, wait = val_loss, epoch + 1, model.get_weights(), 0
-            else:
-                wait += 1
-                if wait >= self.patience:
-                    break
-        if best_weights is not None:
-            model.set_weights(best_weights)
+            if stopper.update(epoch, val_loss):
+                break
+        stopper.restore()
         # usage of the kept codebook over all training windows
         self.codebook_ = np.asarray(var.numpy(), dtype=np.float64)
         idx, _ = nearest_codes(self._z(model, train), self.codebook_)
@@ -358,7 +352,7 @@ class VQVAE(SequenceAutoencoder):
         self.perplexity_ = perplexity(self.codebook_usage_)
         self.n_codes_used_ = int(np.count_nonzero(self.codebook_usage_))
         self.n_resets_ = resets
-        return history, best_epoch if val is not None else len(history["loss"])
+        return history, stopper.best_epoch if val is not None else len(history["loss"])
 
     # -- scoring ----------------------------------------------------------------------
     def _windows(self, X: np.ndarray) -> np.ndarray:
