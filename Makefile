@@ -3,7 +3,7 @@
 #   make test   install everything (plus test tools) and run the whole suite in fast mode
 # and one for teachers:
 #   make course execute every notebook headless in full mode and print the wall time of each
-#   make bench  run every course detector on SKAB and write benchmarks/skab.csv (about 15 min on 2 cores)
+#   make bench  run every course detector on SKAB and write benchmarks/skab.csv (about 20 min on 2 cores)
 
 PYTHON ?= python3
 VENV   ?= .venv
