@@ -25,7 +25,20 @@ Three quantization levels (``export_litert(..., quantization=...)``)
     precise where normal data lies, and an anomaly far outside that range
     saturates, which still gives a large error). The file keeps float32 input and
     output (a quantize op at the input, a dequantize op at the output), so scoring
-    code is the same for all three levels. The scores move most. Every tensor
+    code is the same for all three levels. The scores move most. Two options make
+    them move less:
+
+    * ``headroom`` (default 0.25): the ranges are measured on the representative
+      windows *and* on the same windows stretched by ``1 + headroom`` about their
+      centre. Without it, normal data a little beyond the training range (a
+      temperature that ends the week 5 % higher than it ever was in training) is
+      clipped by the input's quantize op, and its error jumps.
+    * ``keep_float=["layer name", ...]``: selective ("mixed") quantization. The
+      named layers run in float32, everything else in int8. Use it for a layer
+      whose result depends on small differences of large numbers, such as the
+      VQ-VAE's nearest-code lookup (``keep_float=["quantizer"]``).
+
+    Every tensor
     carries its own scale and zero point, so only a model with enough weights gets
     a smaller file: on a 2,300-weight dense autoencoder int8 is about 2/3 of
     float32, and an unrolled tiny LSTM in int8 is *larger* than the float32 loop.
@@ -65,6 +78,7 @@ import tempfile
 import time
 import warnings
 from numbers import Integral, Real
+import re
 from pathlib import Path
 from typing import Any, Callable, Literal
 
@@ -85,6 +99,7 @@ __all__ = [
 QUANTIZATIONS = ("float32", "dynamic", "int8")
 _MAX_REPRESENTATIVE = 300  # calibration inputs used for int8 (evenly spread over those given)
 _LOOP_OPS = frozenset({"While", "StatelessWhile"})
+_INT8 = 9  # TensorType.INT8 in the .tflite schema
 _INSTALL_HINT = 'pip install "sadlib[edge]"'
 
 
@@ -176,7 +191,9 @@ def _sample_shape(model) -> tuple[int, ...]:
     return tuple(int(size) for size in shape)
 
 
-def _check_representative(representative: Any, shape: tuple[int, ...], batch_size: int) -> np.ndarray:
+def _check_representative(
+    representative: Any, shape: tuple[int, ...], batch_size: int, headroom: float = 0.0
+) -> np.ndarray:
     if representative is None:
         raise ValueError(
             'quantization="int8" needs representative=..., an array of normal model inputs (e.g. a few hundred '
@@ -193,7 +210,50 @@ def _check_representative(representative: Any, shape: tuple[int, ...], batch_siz
         raise ValueError("representative contains NaN or infinite values; pass clean normal training inputs.")
     if len(rep) > _MAX_REPRESENTATIVE:
         rep = rep[np.linspace(0, len(rep) - 1, _MAX_REPRESENTATIVE).astype(int)]
+    if headroom > 0:  # the same windows stretched about the centre of their range widen every measured range
+        centre = (rep.min() + rep.max()) / 2
+        rep = np.concatenate([rep, (rep - centre) * np.float32(1 + headroom) + centre]).astype(np.float32)
     return rep
+
+
+def _check_headroom(headroom: Any) -> float:
+    if isinstance(headroom, bool) or not isinstance(headroom, Real) or not np.isfinite(headroom) or headroom < 0:
+        raise ValueError(
+            f"headroom must be a number >= 0 (0.25: calibrate int8 ranges 25 % wider than the representative "
+            f"windows'; 0: exactly theirs); got {headroom!r}."
+        )
+    return float(headroom)
+
+
+def _check_keep_float(keep_float: Any, model, quantization: str) -> list[str]:
+    if keep_float is None:
+        return []
+    names = [keep_float] if isinstance(keep_float, str) else list(keep_float)
+    if names and quantization != "int8":
+        raise ValueError(
+            f"keep_float keeps layers in float32 inside an int8 file; with quantization={quantization!r} nothing "
+            f"is int8 to begin with. Use quantization='int8' or leave keep_float out."
+        )
+    layers = [layer.name for layer in model.layers]
+    unknown = [name for name in names if name not in layers]
+    if unknown:
+        raise ValueError(f"keep_float names layers the model does not have: {unknown}; its layers are {layers}.")
+    return names
+
+
+def _in_layer(tensor_name: str, layer: str) -> bool:
+    """Whether a converted tensor belongs to ``layer``: traced ops live in the name scope ``<layer>_<n>``."""
+    scope = re.compile(re.escape(layer) + r"_\d+")
+    return any(scope.fullmatch(part) for name in tensor_name.split(";") for part in name.split("/"))
+
+
+def _tensors(buffer: bytes) -> list[tuple[str, int]]:
+    """``(name, type code)`` of every tensor of the main graph of a .tflite flatbuffer."""
+    graph = _import_litert().schema_py_generated.Model.GetRootAs(buffer, 0).Subgraphs(0)
+    return [
+        ((graph.Tensors(i).Name() or b"").decode("utf-8", "replace"), graph.Tensors(i).Type())
+        for i in range(graph.TensorsLength())
+    ]
 
 
 # --------------------------------------------------------------------------- #
@@ -271,7 +331,9 @@ def _write_saved_model(model, spec, directory: str) -> None:
     archive.write_out(directory, verbose=False)
 
 
-def _converter(saved_model_dir: str, quantization: str, representative: np.ndarray | None, batch_size: int):
+def _converter(
+    saved_model_dir: str, quantization: str, representative: np.ndarray | None, batch_size: int, mixed: bool = False
+):
     _, tf = _import_keras_tf()
     converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir)
     converter.experimental_enable_resource_variables = True
@@ -280,7 +342,9 @@ def _converter(saved_model_dir: str, quantization: str, representative: np.ndarr
         converter.representative_dataset = lambda: (
             [representative[i : i + batch_size]] for i in range(0, len(representative) - batch_size + 1, batch_size)
         )
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8] + (
+            [tf.lite.OpsSet.TFLITE_BUILTINS] if mixed else []  # float kernels for the layers kept in float32
+        )
         # input and output stay float32: a QUANTIZE op at the input, DEQUANTIZE at the output
         converter.inference_input_type = tf.float32
         converter.inference_output_type = tf.float32
@@ -292,6 +356,36 @@ def _converter(saved_model_dir: str, quantization: str, representative: np.ndarr
     return converter
 
 
+class _KeepFloatError(ValueError):
+    """A keep_float request that cannot be honoured (raised as is, not as a converter failure)."""
+
+
+def _mixed_int8(tmp: str, rep: np.ndarray, batch_size: int, keep_float: list[str]) -> bytes:
+    """int8 conversion with the ops of the ``keep_float`` layers denylisted (left in float32)."""
+    _, tf = _import_keras_tf()
+    float_names = [name for name, _ in _tensors(_converter(tmp, "float32", None, batch_size).convert())]
+    nodes = {layer: [n for n in float_names if _in_layer(n, layer)] for layer in keep_float}
+    missing = [layer for layer, found in nodes.items() if not found]
+    if missing:
+        raise _KeepFloatError(
+            f"keep_float: no converted op belongs to layer(s) {missing} (ops are named '<layer>_<n>/...'); "
+            f"a layer without computations (an Input, a Reshape folded away) has nothing to keep in float."
+        )
+    converter = _converter(tmp, "int8", rep, batch_size, mixed=True)
+    options = tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=sorted({n for v in nodes.values() for n in v}))
+    with warnings.catch_warnings():  # the debugger builds a tf.lite.Interpreter internally (deprecated; unused here)
+        warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated", category=UserWarning)
+        debugger = tf.lite.experimental.QuantizationDebugger(
+            converter=converter, debug_dataset=converter.representative_dataset, debug_options=options
+        )
+        buffer = debugger.get_nondebug_quantized_model()
+    kept = {n for v in nodes.values() for n in v}
+    still_int8 = [name for name, dtype in _tensors(buffer) if name in kept and dtype == _INT8]
+    if still_int8:  # the denylist did not apply: say so rather than ship a file that is not what was asked
+        raise _KeepFloatError(f"keep_float: the converter still quantized {still_int8[:3]} to int8.")
+    return buffer
+
+
 def export_litert(
     model,
     path: Any,
@@ -299,6 +393,8 @@ def export_litert(
     quantization: Literal["float32", "dynamic", "int8"] = "float32",
     representative: Any = None,
     batch_size: int = 1,
+    headroom: float = 0.25,
+    keep_float: Any = None,
 ) -> Path:
     """Write a Keras model as a LiteRT (.tflite) file with a fixed batch and builtin ops only.
 
@@ -319,6 +415,15 @@ def export_litert(
     batch_size : int
         The fixed batch of the file (1: one window per call, what a streaming
         device does). A dynamic batch is not offered: LSTMs would need Flex ops.
+    headroom : float, default 0.25
+        ``"int8"`` only: the ranges are also measured on the representative windows
+        stretched by ``1 + headroom`` about their centre, so that normal inputs a
+        little outside the training range are not clipped. 0 measures exactly the
+        representative windows' ranges (finer steps, clipping beyond them).
+    keep_float : str or list of str, optional
+        ``"int8"`` only: names of layers (``model.layers``) whose ops stay float32
+        in the file (selective quantization), e.g. ``["quantizer"]`` for a VQ-VAE,
+        whose nearest-code lookup breaks when its distances are rounded to int8.
 
     Returns
     -------
@@ -338,7 +443,9 @@ def export_litert(
         )
     batch_size = _check_int("batch_size", batch_size, 1)
     shape = _sample_shape(model)
-    rep = _check_representative(representative, shape, batch_size) if quantization == "int8" else None
+    headroom = _check_headroom(headroom)
+    keep = _check_keep_float(keep_float, model, quantization)
+    rep = _check_representative(representative, shape, batch_size, headroom) if quantization == "int8" else None
     out = _check_out_path(path, ".tflite")
     _import_litert()  # the check of the written file needs it; fail before the slow conversion
     _, tf = _import_keras_tf()
@@ -352,9 +459,13 @@ def export_litert(
         )
     with tempfile.TemporaryDirectory() as tmp:
         _write_saved_model(model, spec, tmp)
-        converter = _converter(tmp, quantization, rep, batch_size)
         try:
-            buffer = converter.convert()
+            if keep:
+                buffer = _mixed_int8(tmp, rep, batch_size, keep)
+            else:
+                buffer = _converter(tmp, quantization, rep, batch_size).convert()
+        except _KeepFloatError:
+            raise
         except Exception as err:  # tf.lite's ConverterError carries the MLIR diagnostics
             first_line = (str(err).strip().splitlines() or [type(err).__name__])[0][:300]
             raise ValueError(

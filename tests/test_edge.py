@@ -103,6 +103,30 @@ def test_dense_quantized_litert_keeps_the_scores(dense, quantization, tmp_path):
         assert path.stat().st_size < f32.stat().st_size
 
 
+def _input_scale(path) -> float:
+    """Scale of the int8 tensor made by the file's first op (the QUANTIZE of the float32 input)."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    graph = schema.Model.GetRootAs(path.read_bytes(), 0).Subgraphs(0)
+    first = graph.Operators(0)
+    return float(graph.Tensors(first.Outputs(0)).Quantization().ScaleAsNumpy()[0])
+
+
+def test_int8_headroom_widens_the_calibrated_input_range(dense, tmp_path):
+    model, train, test, _ = dense
+    exact = edge.export_litert(model, tmp_path / "h0.tflite", quantization="int8", representative=train, headroom=0)
+    wide = edge.export_litert(model, tmp_path / "h25.tflite", quantization="int8", representative=train)
+    # int8 spans the measured range in 255 steps: exactly the training windows' range without headroom,
+    # a range stretched by 1.25 about its centre with the default headroom=0.25
+    assert _input_scale(exact) == pytest.approx((train.max() - train.min()) / 255, rel=0.02)
+    assert _input_scale(wide) == pytest.approx(1.25 * _input_scale(exact), rel=0.02)
+    # an input beyond the training range: clipped without headroom, so its reconstruction strays further from Keras
+    beyond = np.clip(test[:20] * 1.15, None, None).astype(np.float32)
+    beyond[:, 0] = train.max() + 0.1 * (train.max() - train.min())
+    err = lambda path: np.abs(edge.LiteRTModel(path).predict(beyond) - _reference(model, beyond)).mean()
+    assert err(wide) < err(exact)
+
+
 def test_dense_fixed_batch_of_two_pads_the_last_chunk(dense, tmp_path):
     model, _, test, _ = dense
     runner = edge.LiteRTModel(edge.export_litert(model, tmp_path / "b2.tflite", batch_size=2))
@@ -210,6 +234,12 @@ def test_export_arguments_are_checked(dense, tmp_path):
         edge.export_litert(model, tmp_path / "m.onnx")
     with pytest.raises(ValueError, match="batch_size"):
         edge.export_litert(model, tmp_path / "m.tflite", batch_size=0)
+    with pytest.raises(ValueError, match="headroom must be a number >= 0"):
+        edge.export_litert(model, tmp_path / "m.tflite", quantization="int8", representative=train, headroom=-0.1)
+    with pytest.raises(ValueError, match="quantization='int8'"):
+        edge.export_litert(model, tmp_path / "m.tflite", keep_float=[model.layers[1].name])
+    with pytest.raises(ValueError, match=r"does not have: \['nope'\]; its layers are \["):
+        edge.export_litert(model, tmp_path / "m.tflite", quantization="int8", representative=train, keep_float="nope")
     assert not (tmp_path / "m.tflite").exists()
 
 
