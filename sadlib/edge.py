@@ -42,6 +42,13 @@ Three quantization levels (``export_litert(..., quantization=...)``)
     carries its own scale and zero point, so only a model with enough weights gets
     a smaller file: on a 2,300-weight dense autoencoder int8 is about 2/3 of
     float32, and an unrolled tiny LSTM in int8 is *larger* than the float32 loop.
+``"int16x8"`` (int8 weights, int16 activations)
+    Like ``"int8"`` (same representative inputs, same headroom), with activations
+    rounded to 65,536 levels instead of 256. For an unrolled LSTM, whose 8-bit
+    gate values and cell state lose a little at each of its steps, this keeps the
+    decisions; TFLite's own integer LSTM kernel keeps its cell state in 16 bits for
+    the same reason. The kernels are slower than int8 ones and not every op has
+    one (e.g. ``EQUAL``: the VQ-VAE cannot use it).
 
 Traps (TensorFlow 2.21, Keras 3.15, ai-edge-litert 2.3) and what this module does
 --------------------------------------------------------------------------------
@@ -96,7 +103,8 @@ __all__ = [
     "latency",
 ]
 
-QUANTIZATIONS = ("float32", "dynamic", "int8")
+QUANTIZATIONS = ("float32", "dynamic", "int8", "int16x8")
+_INTEGER = ("int8", "int16x8")  # the levels that measure activation ranges on representative inputs
 _MAX_REPRESENTATIVE = 300  # calibration inputs used for int8 (evenly spread over those given)
 _LOOP_OPS = frozenset({"While", "StatelessWhile"})
 _INT8 = 9  # TensorType.INT8 in the .tflite schema
@@ -192,11 +200,11 @@ def _sample_shape(model) -> tuple[int, ...]:
 
 
 def _check_representative(
-    representative: Any, shape: tuple[int, ...], batch_size: int, headroom: float = 0.0
+    representative: Any, shape: tuple[int, ...], batch_size: int, headroom: float = 0.0, quantization: str = "int8"
 ) -> np.ndarray:
     if representative is None:
         raise ValueError(
-            'quantization="int8" needs representative=..., an array of normal model inputs (e.g. a few hundred '
+            f'quantization={quantization!r} needs representative=..., an array of normal model inputs (e.g. a few hundred '
             'training windows, scaled and shaped exactly as the model sees them) to measure activation ranges. '
             'Pass them, or use quantization="dynamic", which needs no data.'
         )
@@ -337,12 +345,17 @@ def _converter(
     _, tf = _import_keras_tf()
     converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir)
     converter.experimental_enable_resource_variables = True
-    if quantization == "int8":
+    if quantization in _INTEGER:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.representative_dataset = lambda: (
             [representative[i : i + batch_size]] for i in range(0, len(representative) - batch_size + 1, batch_size)
         )
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8] + (
+        integer_ops = (
+            tf.lite.OpsSet.TFLITE_BUILTINS_INT8
+            if quantization == "int8"
+            else tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
+        )
+        converter.target_spec.supported_ops = [integer_ops] + (
             [tf.lite.OpsSet.TFLITE_BUILTINS] if mixed else []  # float kernels for the layers kept in float32
         )
         # input and output stay float32: a QUANTIZE op at the input, DEQUANTIZE at the output
@@ -390,7 +403,7 @@ def export_litert(
     model,
     path: Any,
     *,
-    quantization: Literal["float32", "dynamic", "int8"] = "float32",
+    quantization: Literal["float32", "dynamic", "int8", "int16x8"] = "float32",
     representative: Any = None,
     batch_size: int = 1,
     headroom: float = 0.25,
@@ -407,16 +420,16 @@ def export_litert(
         scaler and the windowing are *not* part of the file: apply them before.
     path : str or Path
         Output file, ending in ``.tflite``; missing folders are created.
-    quantization : {"float32", "dynamic", "int8"}
-        See the module docstring. ``"int8"`` keeps float32 input and output.
+    quantization : {"float32", "dynamic", "int8", "int16x8"}
+        See the module docstring. ``"int8"`` and ``"int16x8"`` keep float32 input and output.
     representative : ndarray of shape (n, \\*input_shape), optional
-        Normal model inputs (scaled training windows), required for ``"int8"``; at
+        Normal model inputs (scaled training windows), required for ``"int8"`` and ``"int16x8"``; at
         most 300 of them, evenly spread, are used to measure activation ranges.
     batch_size : int
         The fixed batch of the file (1: one window per call, what a streaming
         device does). A dynamic batch is not offered: LSTMs would need Flex ops.
     headroom : float, default 0.25
-        ``"int8"`` only: the ranges are also measured on the representative windows
+        ``"int8"`` and ``"int16x8"``: the ranges are also measured on the representative windows
         stretched by ``1 + headroom`` about their centre, so that normal inputs a
         little outside the training range are not clipped. 0 measures exactly the
         representative windows' ranges (finer steps, clipping beyond them).
@@ -432,28 +445,31 @@ def export_litert(
     Raises
     ------
     ValueError
-        Bad arguments; an int8 export of a model with a while loop (an LSTM with
+        Bad arguments; an int8 or int16x8 export of a model with a while loop (an LSTM with
         ``unroll=False``), which would crash the converter; a conversion that
         fails or needs Flex/custom ops (the file is then removed).
     """
     if quantization not in QUANTIZATIONS:
         raise ValueError(
             f"quantization must be one of {', '.join(map(repr, QUANTIZATIONS))}; got {quantization!r}. "
-            f"'float32' keeps the numbers, 'dynamic' stores int8 weights, 'int8' also runs int8 activations."
+            f"'float32' keeps the numbers, 'dynamic' stores int8 weights, 'int8' also runs int8 activations, "
+            f"'int16x8' runs int16 activations with int8 weights."
         )
     batch_size = _check_int("batch_size", batch_size, 1)
     shape = _sample_shape(model)
     headroom = _check_headroom(headroom)
     keep = _check_keep_float(keep_float, model, quantization)
-    rep = _check_representative(representative, shape, batch_size, headroom) if quantization == "int8" else None
+    rep = None
+    if quantization in _INTEGER:
+        rep = _check_representative(representative, shape, batch_size, headroom, quantization)
     out = _check_out_path(path, ".tflite")
     _import_litert()  # the check of the written file needs it; fail before the slow conversion
     _, tf = _import_keras_tf()
     spec = tf.TensorSpec((batch_size, *shape), tf.float32, name="window")
-    if quantization == "int8" and _has_loop(model, spec):
+    if quantization in _INTEGER and _has_loop(model, spec):
         raise ValueError(
-            "the model contains a while loop (a recurrent layer such as LSTM or GRU with unroll=False); full-int8 "
-            "conversion of a loop crashes the TFLite converter. Export an unrolled copy, same weights, no refit: "
+            f"the model contains a while loop (a recurrent layer such as LSTM or GRU with unroll=False); "
+            f"{quantization} conversion of a loop crashes the TFLite converter. Export an unrolled copy, same weights, no refit: "
             "build_lstm_autoencoder(window, n_features, units=..., unroll=True).set_weights(model.get_weights()) "
             "(or fit LSTMAutoencoder(..., unroll=True)), or export with quantization='dynamic'."
         )
