@@ -9,8 +9,8 @@ scores (:func:`parity`) and the time per window (:func:`latency`).
 Every exported file has a **fixed batch**, 1 by default (one window per call, as a
 streaming detector sees the data), and ``float32`` inputs and outputs.
 
-Three quantization levels (``export_litert(..., quantization=...)``)
---------------------------------------------------------------------
+Four quantization levels (``export_litert(..., quantization=...)``)
+-------------------------------------------------------------------
 ``"float32"``
     The weights and the arithmetic stay 32-bit floats. Same numbers as Keras up to
     float rounding (differences around 1e-7); the file is about 4 bytes per weight.
