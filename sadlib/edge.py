@@ -204,8 +204,8 @@ def _check_representative(
 ) -> np.ndarray:
     if representative is None:
         raise ValueError(
-            f'quantization={quantization!r} needs representative=..., an array of normal model inputs (e.g. a few hundred '
-            'training windows, scaled and shaped exactly as the model sees them) to measure activation ranges. '
+            f"quantization={quantization!r} needs representative=..., an array of normal model inputs (e.g. a few "
+            'hundred training windows, scaled and shaped exactly as the model sees them) to measure activation ranges. '
             'Pass them, or use quantization="dynamic", which needs no data.'
         )
     rep = np.asarray(representative, dtype=np.float32)
@@ -384,15 +384,15 @@ def _mixed_int8(tmp: str, rep: np.ndarray, batch_size: int, keep_float: list[str
             f"keep_float: no converted op belongs to layer(s) {missing} (ops are named '<layer>_<n>/...'); "
             f"a layer without computations (an Input, a Reshape folded away) has nothing to keep in float."
         )
+    kept = {name for found in nodes.values() for name in found}
     converter = _converter(tmp, "int8", rep, batch_size, mixed=True)
-    options = tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=sorted({n for v in nodes.values() for n in v}))
+    options = tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=sorted(kept))
     with warnings.catch_warnings():  # the debugger builds a tf.lite.Interpreter internally (deprecated; unused here)
         warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated", category=UserWarning)
         debugger = tf.lite.experimental.QuantizationDebugger(
             converter=converter, debug_dataset=converter.representative_dataset, debug_options=options
         )
         buffer = debugger.get_nondebug_quantized_model()
-    kept = {n for v in nodes.values() for n in v}
     still_int8 = [name for name, dtype in _tensors(buffer) if name in kept and dtype == _INT8]
     if still_int8:  # the denylist did not apply: say so rather than ship a file that is not what was asked
         raise _KeepFloatError(f"keep_float: the converter still quantized {still_int8[:3]} to int8.")
@@ -469,9 +469,10 @@ def export_litert(
     if quantization in _INTEGER and _has_loop(model, spec):
         raise ValueError(
             f"the model contains a while loop (a recurrent layer such as LSTM or GRU with unroll=False); "
-            f"{quantization} conversion of a loop crashes the TFLite converter. Export an unrolled copy, same weights, no refit: "
-            "build_lstm_autoencoder(window, n_features, units=..., unroll=True).set_weights(model.get_weights()) "
-            "(or fit LSTMAutoencoder(..., unroll=True)), or export with quantization='dynamic'."
+            f"{quantization} conversion of a loop crashes the TFLite converter. Export an unrolled copy, same "
+            "weights, no refit: build_lstm_autoencoder(window, n_features, units=..., unroll=True)"
+            ".set_weights(model.get_weights()) (or fit LSTMAutoencoder(..., unroll=True)), or export with "
+            "quantization='dynamic'."
         )
     with tempfile.TemporaryDirectory() as tmp:
         _write_saved_model(model, spec, tmp)

@@ -144,16 +144,24 @@ def test_int8_with_the_quantizer_kept_in_float(both, tmp_path, pump):
     mixed = edge.export_litert(det.model_, tmp_path / "mixed.tflite", quantization="int8", representative=train,
                                keep_float=["quantizer"])
     assert edge.flex_ops(mixed) == []
-    types = lambda path: {dtype for name, dtype in edge._tensors(path.read_bytes()) if edge._in_layer(name, "quantizer")}
+
+    def types(path):
+        return {dtype for name, dtype in edge._tensors(path.read_bytes()) if edge._in_layer(name, "quantizer")}
+
     assert 9 in types(full)  # int8 distances in the full-int8 file
     assert 9 not in types(mixed) and 0 in types(mixed)  # float32 only in the mixed one
     # the encoder and decoder stay int8: the mixed file is about as small as the full-int8 one
     f32 = edge.export_litert(det.model_, tmp_path / "f32.tflite")
     assert mixed.stat().st_size < min(1.1 * full.stat().st_size, f32.stat().st_size)
     keras_err = ((np.asarray(det.model_(test)) - test) ** 2).mean(axis=(1, 2))
-    corr = lambda path: np.corrcoef(keras_err, ((edge.LiteRTModel(path).predict(test) - test) ** 2).mean(axis=(1, 2)))[0, 1]
-    assert corr(mixed) > 0.95
-    assert corr(mixed) > corr(full)
+
+    def corr(path):
+        edge_err = ((edge.LiteRTModel(path).predict(test) - test) ** 2).mean(axis=(1, 2))
+        return np.corrcoef(keras_err, edge_err)[0, 1]
+
+    corr_mixed = corr(mixed)
+    assert corr_mixed > 0.95
+    assert corr_mixed > corr(full)
 
 
 def test_bad_params_raise_clear_errors(pump):
