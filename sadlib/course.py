@@ -12,6 +12,20 @@ per notebook, and optionally:
   ``<!-- timings -->`` and ``<!-- /timings -->``.
 
 Times depend on the machine: the ones committed were measured on a 2-core CPU.
+
+Claims
+------
+A sentence in a notebook that states a number or a comparison about a result
+("X catches more events than Y") is checked right under the result with
+:func:`claim`::
+
+    claim(f1["iforest"] < f1["zscore"], "Isolation Forest catches fewer events than the z-score")
+
+It prints the sentence with a tick. When the condition is false it raises
+:class:`ClaimError`, so ``make course`` (full mode, what the committed notebooks
+show) fails on a sentence that no longer matches its output. Claims that hold
+only at full size pass ``full_only=True``; fast mode then prints them as not
+checked instead of testing them. The runner counts the claims of each notebook.
 """
 
 from __future__ import annotations
@@ -24,7 +38,74 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 from .modes import is_fast
+
+CLAIM_OK, CLAIM_SKIPPED = "\u2713 claim:", "\u00b7 claim (checked in full mode only):"
+
+
+class ClaimError(AssertionError):
+    """A sentence of a notebook's text that this run's numbers contradict."""
+
+
+def claim(condition, sentence: str, *, full_only: bool = False) -> bool:
+    """Check a sentence of the notebook's text against the numbers just computed.
+
+    Parameters
+    ----------
+    condition : bool
+        The comparison the sentence makes, computed from this run's outputs
+        (a Python or NumPy bool).
+    sentence : str
+        The claim in words, as the notebook's text states it.
+    full_only : bool, default False
+        True when the claim holds only at full size (more data, more epochs):
+        in fast mode (``SADLIB_FAST=1``) it is printed as not checked.
+
+    Returns
+    -------
+    bool
+        True when the claim was checked and holds; False when it was skipped.
+
+    Raises
+    ------
+    ClaimError
+        When the condition is false (in fast mode only for claims without
+        ``full_only``): the text and the output disagree.
+    TypeError
+        When ``condition`` is not a bool (e.g. an array or None), which usually
+        means a comparison was not reduced with ``.all()`` or ``.any()``.
+    """
+    if not isinstance(sentence, str) or not sentence.strip():
+        raise TypeError("sentence must be the claim in words, a non-empty str.")
+    if not isinstance(condition, (bool, np.bool_)):
+        raise TypeError(
+            f"condition must be a bool, got {type(condition).__name__}; reduce an array comparison "
+            f"with .all() or .any() so the claim says exactly what is checked."
+        )
+    if full_only and is_fast():
+        print(f"{CLAIM_SKIPPED} {sentence}")
+        return False
+    if not condition:
+        raise ClaimError(
+            f"The notebook says: {sentence!r}, but this run's numbers disagree. Rewrite the sentence to "
+            f"match the output above, or find out why the result changed."
+        )
+    print(f"{CLAIM_OK} {sentence}")
+    return True
+
+
+def count_claims(nb) -> tuple[int, int]:
+    """(checked, skipped) claims in an executed notebook's outputs."""
+    checked = skipped = 0
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            text = out.get("text", "") if out.get("output_type") == "stream" else ""
+            checked += text.count(CLAIM_OK)
+            skipped += text.count(CLAIM_SKIPPED)
+    return checked, skipped
+
 
 RUNTIME = re.compile(r"<!-- runtime -->.*?<!-- /runtime -->", re.S)
 TIMINGS = re.compile(r"<!-- timings -->.*?<!-- /timings -->", re.S)
@@ -76,10 +157,17 @@ def update_header(nb, seconds: float) -> bool:
     return False
 
 
-def timing_table(rows: list[tuple[str, float]]) -> str:
-    lines = ["| notebook | wall time |", "|---|---:|"]
-    lines += [f"| `{name}` | {_minutes(sec)} |" for name, sec in rows]
-    lines.append(f"| **total** | {_minutes(sum(s for _, s in rows))} |")
+def timing_table(rows: list[tuple]) -> str:
+    """Markdown table of ``(name, seconds)`` or ``(name, seconds, claims_checked)`` rows."""
+    with_claims = any(len(r) > 2 for r in rows)
+    if with_claims:
+        lines = ["| notebook | wall time | claims checked |", "|---|---:|---:|"]
+        lines += [f"| `{r[0]}` | {_minutes(r[1])} | {r[2] if len(r) > 2 else 0} |" for r in rows]
+        lines.append(f"| **total** | {_minutes(sum(r[1] for r in rows))} | {sum(r[2] for r in rows if len(r) > 2)} |")
+    else:
+        lines = ["| notebook | wall time |", "|---|---:|"]
+        lines += [f"| `{r[0]}` | {_minutes(r[1])} |" for r in rows]
+        lines.append(f"| **total** | {_minutes(sum(r[1] for r in rows))} |")
     return "\n".join(lines)
 
 
@@ -98,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.pop("MPLBACKEND", None)  # a non-interactive backend would drop every figure from the outputs
     mode = "FAST" if is_fast() else "FULL"
     print(f"Running {len(notebooks)} notebooks in {mode} mode on {platform.machine()} with {os.cpu_count()} CPUs")
-    rows: list[tuple[str, float]] = []
+    rows: list[tuple] = []
     failed = []
     for path in notebooks:
         print(f"  {path} ...", end=" ", flush=True)
@@ -106,11 +194,15 @@ def main(argv: list[str] | None = None) -> int:
             nb, seconds = run_notebook(path, args.timeout)
         except Exception as exc:  # report and go on with the others
             detail = f"{getattr(exc, 'ename', type(exc).__name__)}: {getattr(exc, 'evalue', exc)}"
+            if getattr(exc, "ename", "") == "ClaimError":
+                detail = "a claim in the text is false in this run. " + detail
             print(f"FAILED: {detail}")
             failed.append(path)
             continue
-        print(_minutes(seconds))
-        rows.append((str(path), seconds))
+        checked, skipped = count_claims(nb)
+        note = f", {checked} claims checked" + (f", {skipped} skipped in fast mode" if skipped else "")
+        print(_minutes(seconds) + note)
+        rows.append((str(path), seconds, checked))
         if args.update_headers:
             update_header(nb, seconds)
         if args.save or args.update_headers:

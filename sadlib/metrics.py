@@ -45,12 +45,16 @@ __all__ = [
     "events",
     "event_metrics",
     "detection_delays",
+    "false_alarm_count",
     "false_alarms_per_day",
+    "false_alarm_hours_per_day",
     "point_adjust",
     "point_adjusted_f1",
     "evaluate",
     "random_scores",
     "trivial_predictions",
+    "random_alarms",
+    "baselines",
 ]
 
 _DAY = pd.Timedelta(days=1)
@@ -271,7 +275,7 @@ def events(y: Any) -> list[tuple[int, int]]:
 
 
 def event_metrics(y_true: Any, y_pred: Any) -> dict[str, float | int]:
-    """Event-wise recall and precision, as an operator sees them.
+    """Event-wise recall and range-based precision, as an operator sees them.
 
     A *true event* is a run of anomalous samples in ``y_true``; an *alarm
     range* is a run of alarms in ``y_pred``.
@@ -288,33 +292,45 @@ def event_metrics(y_true: Any, y_pred: Any) -> dict[str, float | int]:
     dict
         * ``event_recall``: fraction of true events with at least one alarm
           inside; 0.0 when there is no true event;
-        * ``event_precision``: fraction of alarm ranges that overlap a true
-          event; 0.0 when there is no alarm;
+        * ``event_precision``: the mean, over alarm ranges, of the share of the
+          range that lies inside true events; 0.0 when there is no alarm. An
+          alarm range that is half inside an event counts 0.5, so flagging
+          everything scores the anomaly share, not 1;
         * ``n_events``, ``n_detected``, ``n_alarm_events``, ``n_false_alarm_events``
           (alarm ranges overlapping no true event).
 
     Notes
     -----
-    These are the range-based recall and precision of Tatbul et al., "Precision
-    and Recall for Time Series", NeurIPS 2018, with the *existence reward only*
-    (``alpha = 1`` for both). Precision therefore ignores how much of an alarm
-    range is wrong: one long alarm that touches an event counts as correct.
-    Read it together with the point precision. The "segment-wise" precision of
-    Hundman et al. (KDD 2018), ``n_detected / (n_detected + n_false_alarm_events)``,
-    counts true events instead of alarm ranges and can differ.
+    Both follow the range-based precision and recall of Tatbul et al.,
+    "Precision and Recall for Time Series", NeurIPS 2018:
+
+    * recall with the existence reward only (``alpha = 1``): an event counts as
+      found when any alarm touches it;
+    * precision with the overlap reward only (``alpha = 0``, which is the paper's
+      choice for precision), flat positional bias and cardinality factor 1.
+
+    An earlier version of this course used the existence reward for precision
+    too; then one alarm range that never switches off scores precision 1.
+    The "segment-wise" precision of Hundman et al. (KDD 2018),
+    ``n_detected / (n_detected + n_false_alarm_events)``, counts true events
+    instead of alarm ranges and can differ. Random alarms reach a high event
+    recall on long events, so report them next to a detector at the same alarm
+    rate (:func:`baselines`).
     """
     t, p = _label_pair(y_true, y_pred)
     ts, te = _runs(t)
     ps, pe = _runs(p)
     n_detected = int(np.count_nonzero(_any_in(p, ts, te)))
-    n_true_alarms = int(np.count_nonzero(_any_in(t, ps, pe)))
+    csum = np.concatenate(([0], np.cumsum(t, dtype=np.int64)))
+    inside = csum[pe] - csum[ps]  # anomalous samples inside each alarm range
+    share = inside / np.maximum(pe - ps, 1)
     return {
         "event_recall": _ratio(n_detected, ts.size),
-        "event_precision": _ratio(n_true_alarms, ps.size),
+        "event_precision": float(share.mean()) if ps.size else 0.0,
         "n_events": int(ts.size),
         "n_detected": n_detected,
         "n_alarm_events": int(ps.size),
-        "n_false_alarm_events": int(ps.size) - n_true_alarms,
+        "n_false_alarm_events": int(np.count_nonzero(inside == 0)),
     }
 
 
@@ -384,18 +400,76 @@ def _duration(n: int, index: pd.DatetimeIndex | None, sampling_period: Any) -> p
     return (index[-1] - index[0]) + step
 
 
+def _time_info(t: np.ndarray, index: Any, sampling_period: Any, what: str):
+    if index is None and sampling_period is None:
+        raise ValueError(
+            f"{what} needs time information: pass index=df.index (a DatetimeIndex) "
+            f"or sampling_period='1min' (a Timedelta, string or seconds)."
+        )
+    idx = _time_index(index, t.shape[0]) if index is not None else None
+    step = _as_period(sampling_period) if sampling_period is not None else None
+    if step is None:
+        if t.shape[0] < 2:
+            raise ValueError(
+                "index has a single timestamp, so its span is zero; also pass sampling_period "
+                "(e.g. '1min') to say how long one sample lasts."
+            )
+        step = pd.Series(idx).diff().median()
+    return idx, step
+
+
+def false_alarm_count(y_true: Any, y_pred: Any, rearm_samples: int | None) -> int:
+    """Number of false alarms an operator is shown, counting standing alarms again.
+
+    Every alarm *onset* outside a true event is one false alarm. An alarm that
+    stays on outside events counts again after every ``rearm_samples`` samples
+    (a standing alarm that is re-announced, ISA-18.2's "re-alarm"), including
+    the part of an alarm that outlasts the event it started in.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n,)
+        Binary ground truth and alarms.
+    rearm_samples : int or None
+        Re-arm period in samples (>= 1); ``None`` counts onsets only.
+
+    Returns
+    -------
+    int
+    """
+    t, p = _label_pair(y_true, y_pred)
+    if rearm_samples is not None and (
+        isinstance(rearm_samples, (bool, np.bool_)) or not isinstance(rearm_samples, (int, np.integer))
+        or rearm_samples < 1
+    ):
+        raise ValueError(f"rearm_samples must be a positive integer or None, got {rearm_samples!r}.")
+    outside = p & ~t
+    starts, ends = _runs(outside)
+    if not starts.size:
+        return 0
+    onset = (starts == 0) | ~p[np.maximum(starts - 1, 0)]  # not the continuation of an alarm inside an event
+    if rearm_samples is None:
+        return int(np.count_nonzero(onset))
+    length = ends - starts
+    repeats = np.where(onset, -(-length // rearm_samples), length // rearm_samples)
+    return int(repeats.sum())
+
+
 def false_alarms_per_day(
     y_true: Any,
     y_pred: Any,
     *,
     index: Any = None,
     sampling_period: Any = None,
+    rearm: Any = "1h",
 ) -> float:
-    """Number of false-alarm ranges per day of data.
+    """False alarms per day of data, with standing alarms counted again every ``rearm``.
 
-    A false-alarm range is a run of alarms that overlaps no true event (see
-    :func:`event_metrics`); a long false alarm counts once, as an operator
-    would see it.
+    Each alarm onset outside a true event is one false alarm, and an alarm that
+    stays on outside events counts again every ``rearm`` period (see
+    :func:`false_alarm_count`), so a detector that never switches its alarm off
+    cannot score zero: flagging everything scores about 24 h / ``rearm`` times the
+    normal share of the data. Read it next to :func:`false_alarm_hours_per_day`.
 
     Parameters
     ----------
@@ -411,11 +485,14 @@ def false_alarms_per_day(
         Duration of one sample, e.g. ``"1min"``, ``pd.Timedelta("10s")`` or
         ``60`` (a number means seconds). Without ``index`` the duration is
         ``n * sampling_period``.
+    rearm : duration or None, default "1h"
+        Re-arm period of a standing alarm (ISA-18.2 calls an alarm that stays
+        active a standing alarm); ``None`` counts onsets only.
 
     Returns
     -------
     float
-        False-alarm ranges per 24 h.
+        False alarms per 24 h.
 
     Raises
     ------
@@ -423,14 +500,24 @@ def false_alarms_per_day(
         if neither ``index`` nor ``sampling_period`` is given.
     """
     t, p = _label_pair(y_true, y_pred)
-    if index is None and sampling_period is None:
-        raise ValueError(
-            "false_alarms_per_day needs time information: pass index=df.index (a DatetimeIndex) "
-            "or sampling_period='1min' (a Timedelta, string or seconds)."
-        )
-    idx = _time_index(index, t.shape[0]) if index is not None else None
-    n_false = event_metrics(t, p)["n_false_alarm_events"]
+    idx, step = _time_info(t, index, sampling_period, "false_alarms_per_day")
+    rearm_samples = None if rearm is None else max(1, int(round(_as_period(rearm) / step)))
+    n_false = false_alarm_count(t, p, rearm_samples)
     return float(n_false) / (_duration(t.shape[0], idx, sampling_period) / _DAY)
+
+
+def false_alarm_hours_per_day(
+    y_true: Any, y_pred: Any, *, index: Any = None, sampling_period: Any = None
+) -> float:
+    """Hours per day during which an alarm is on outside every true event.
+
+    Parameters are as in :func:`false_alarms_per_day`. Flagging everything
+    scores 24 times the normal share of the data; a perfect detector scores 0.
+    """
+    t, p = _label_pair(y_true, y_pred)
+    idx, step = _time_info(t, index, sampling_period, "false_alarm_hours_per_day")
+    days = _duration(t.shape[0], idx, sampling_period) / _DAY
+    return float(np.count_nonzero(p & ~t)) * (step / pd.Timedelta(hours=1)) / days
 
 
 # --------------------------------------------------------------------------- #
@@ -557,7 +644,8 @@ def evaluate(
         ``event_recall, event_precision, n_events, n_false_alarm_events``
         (:func:`event_metrics`), ``mean_delay_samples`` (mean over detected
         events, NaN if none is detected; :func:`detection_delays`) and
-        ``false_alarms_per_day`` (NaN without time information).
+        ``false_alarms_per_day`` and ``false_alarm_hours_per_day`` (NaN without
+        time information; standing alarms re-count every hour).
     """
     if y_pred is None:
         raise ValueError(
@@ -580,8 +668,11 @@ def evaluate(
     out["mean_delay_samples"] = float(delays.mean()) if delays.notna().any() else float("nan")
     if index is not None or sampling_period is not None:
         out["false_alarms_per_day"] = false_alarms_per_day(t, p, index=index, sampling_period=sampling_period)
+        out["false_alarm_hours_per_day"] = false_alarm_hours_per_day(
+            t, p, index=index, sampling_period=sampling_period
+        )
     else:
-        out["false_alarms_per_day"] = float("nan")
+        out["false_alarms_per_day"] = out["false_alarm_hours_per_day"] = float("nan")
     return out
 
 
@@ -612,3 +703,63 @@ def trivial_predictions(n: int, kind: Literal["all", "none"]) -> np.ndarray:
     if kind == "none":
         return np.zeros(n, dtype=bool)
     raise ValueError(f"kind must be 'all' or 'none', got {kind!r}.")
+
+
+def random_alarms(n: int, fraction: float, seed: int = 0) -> np.ndarray:
+    """Alarms on ``round(fraction * n)`` samples drawn at random, shape ``(n,)``.
+
+    The chance baseline for a detector that alarms on the same share of samples:
+    pass ``fraction=alarms.mean()``. A detector's event recall means something
+    only when it is clearly above the recall of these alarms.
+    """
+    n = _check_n(n)
+    if isinstance(fraction, (bool, np.bool_)) or not isinstance(fraction, Real) or not 0 <= fraction <= 1:
+        raise ValueError(f"fraction must be a share of samples in [0, 1], got {fraction!r}; e.g. alarms.mean().")
+    k = int(round(float(fraction) * n))
+    out = np.zeros(n, dtype=bool)
+    out[np.random.default_rng(seed).permutation(n)[:k]] = True
+    return out
+
+
+def baselines(
+    y_true: Any,
+    *,
+    alarm_rate: float | None = None,
+    index: Any = None,
+    sampling_period: Any = None,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """The trivial rows that belong under every results table, as :func:`evaluate` rows.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+        Binary ground truth of the evaluated rows.
+    alarm_rate : float in [0, 1], optional
+        Share of samples the detectors in the table flag (e.g. the mean over
+        them); adds ``random (same alarm rate)``. Random *scores* (AUC at chance)
+        are used for its ``roc_auc`` / ``pr_auc``.
+    index, sampling_period
+        Time information, as in :func:`evaluate`.
+    seed : int
+        Seed of the random rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows ``flag everything``, ``flag nothing`` and, with ``alarm_rate``,
+        ``random (x % alarms)``; columns as :func:`evaluate`'s keys.
+    """
+    t = as_labels(y_true, name="y_true")
+    n = t.shape[0]
+    rows = {
+        "flag everything": evaluate(t, np.ones(n), trivial_predictions(n, "all"),
+                                    index=index, sampling_period=sampling_period),
+        "flag nothing": evaluate(t, np.zeros(n), trivial_predictions(n, "none"),
+                                 index=index, sampling_period=sampling_period),
+    }
+    if alarm_rate is not None:
+        rand = random_alarms(n, alarm_rate, seed=seed)
+        rows[f"random ({float(alarm_rate):.1%} alarms)"] = evaluate(
+            t, random_scores(n, seed=seed), rand, index=index, sampling_period=sampling_period)
+    return pd.DataFrame(rows).T

@@ -35,8 +35,8 @@ from scipy.signal import lfilter
 
 from .validation import as_1d_float, check_time_index
 
-__all__ = ["SENSORS", "ANOMALY_TYPES", "DEFAULT_MAGNITUDES", "EVENT_COLUMNS", "SyntheticData",
-           "make_normal", "inject", "generate", "make_tutorial_toy"]
+__all__ = ["SENSORS", "ANOMALY_TYPES", "DEFAULT_MAGNITUDES", "EVENT_COLUMNS", "REGIMES", "SyntheticData",
+           "make_normal", "inject", "generate", "make_tutorial_toy", "operating_regime", "regime_table"]
 
 SENSORS: tuple[str, ...] = ("temperature", "vibration", "current", "pressure")
 ANOMALY_TYPES: tuple[str, ...] = ("spike", "level_shift", "drift", "variance_burst",
@@ -55,6 +55,8 @@ _SENSOR_CHOICES: dict[str, tuple[str, ...]] = {
     "stuck": SENSORS, "dropout": SENSORS, "correlation_break": ("pressure", "vibration"),
 }
 EVENT_COLUMNS = ("start", "end", "type", "sensor", "magnitude")
+#: The plant's operating regimes, as :func:`make_normal` drives them (see :func:`operating_regime`).
+REGIMES: tuple[str, ...] = ("weekday early shift", "weekday late shift", "weekday night", "weekend")
 
 
 class SyntheticData(NamedTuple):
@@ -155,6 +157,69 @@ def make_normal(
     temperature = 35.0 + 20.0 * _ema(load, 60 * per_min) + ambient + 0.15 * days + 0.15 * noise[3]
     cols = {"temperature": temperature, "vibration": vibration, "current": current, "pressure": pressure}
     return pd.DataFrame({s: cols[s] for s in SENSORS}, index=index)
+
+
+# ----------------------------------------------------------------------------- operating regimes
+def operating_regime(index: Any) -> np.ndarray:
+    """The operating regime of each timestamp, as :func:`make_normal` drives the load.
+
+    Weekdays have three shifts (early 06-14 h, heavy load; late 14-22 h, medium;
+    night 22-06 h, light); Saturday and Sunday run at 60 % of the weekday load.
+
+    Parameters
+    ----------
+    index : pandas.DatetimeIndex, or a DataFrame/Series carrying one
+
+    Returns
+    -------
+    numpy.ndarray of str, shape (n,)
+        One of :data:`REGIMES` per timestamp.
+    """
+    if isinstance(index, (pd.DataFrame, pd.Series)):
+        index = index.index
+    if not isinstance(index, pd.DatetimeIndex):
+        raise TypeError(f"operating_regime needs a DatetimeIndex (or a frame carrying one), got {type(index).__name__}.")
+    hour = index.hour.to_numpy()
+    weekday = np.where((hour >= 6) & (hour < 14), REGIMES[0], np.where((hour >= 14) & (hour < 22), REGIMES[1], REGIMES[2]))
+    return np.where(index.day_of_week.to_numpy() >= 5, REGIMES[3], weekday)
+
+
+def regime_table(parts: Any, column: str = "current") -> pd.DataFrame:
+    """Which operating regimes each part of a split holds, and the mean of one sensor there.
+
+    Use it on the train / validation / test parts before calibrating anything:
+    a validation part that holds only a weekend calibrates a threshold for a
+    quieter plant than the one it will watch.
+
+    Parameters
+    ----------
+    parts : mapping of str to DataFrame, or a ``Split``
+        The parts, e.g. ``{"train": train, "validation": val, "test": test}``
+        or ``chronological_split(...)`` itself.
+    column : str, default "current"
+        Sensor whose mean is reported per part (the load shows in the current).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per part: ``days``, the share of rows in each of :data:`REGIMES`
+        (in %), and ``mean <column>``.
+    """
+    if hasattr(parts, "_asdict"):
+        parts = parts._asdict()
+    if not isinstance(parts, dict) or not parts:
+        raise TypeError("parts must be a dict {name: DataFrame} or a Split, e.g. {'train': train, 'validation': val}.")
+    rows = {}
+    for name, df in parts.items():
+        if not isinstance(df, pd.DataFrame) or column not in df.columns:
+            raise ValueError(f"part {name!r} must be a DataFrame with a {column!r} column.")
+        check_time_index(df)
+        regime = pd.Series(operating_regime(df.index))
+        share = regime.value_counts(normalize=True).reindex(list(REGIMES), fill_value=0.0) * 100
+        step = df.index[1] - df.index[0] if len(df) > 1 else pd.Timedelta(0)
+        rows[name] = {"days": len(df) * step / pd.Timedelta(days=1), **{f"{r} %": v for r, v in share.items()},
+                      f"mean {column}": float(df[column].mean())}
+    return pd.DataFrame(rows).T
 
 
 # ----------------------------------------------------------------------------- injection

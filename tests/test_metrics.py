@@ -12,9 +12,13 @@ from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 from sadlib.metrics import (
     detection_delays,
+    baselines,
     evaluate,
+    random_alarms,
     event_metrics,
     events,
+    false_alarm_count,
+    false_alarm_hours_per_day,
     false_alarms_per_day,
     point_adjust,
     point_adjusted_f1,
@@ -197,7 +201,15 @@ def test_event_metrics_hand_computed():
 def test_event_metrics_long_alarm_spanning_two_events():
     m = event_metrics([0, 1, 0, 0, 1, 0], [0, 1, 1, 1, 1, 1])
     assert m["n_detected"] == 2 and m["event_recall"] == 1.0
-    assert m["n_alarm_events"] == 1 and m["event_precision"] == 1.0
+    # range-based precision: 2 of the alarm range's 5 samples are anomalous
+    assert m["n_alarm_events"] == 1 and m["event_precision"] == pytest.approx(0.4)
+
+
+def test_event_precision_of_flag_everything_is_the_anomaly_share():
+    rng = np.random.default_rng(5)
+    y = _random_labels(rng, 2000, 0.05)
+    m = event_metrics(y, np.ones_like(y))
+    assert m["event_precision"] == pytest.approx(y.mean())
 
 
 def test_event_metrics_zero_division():
@@ -261,18 +273,46 @@ def test_detection_delays_bad_index():
 # false alarms per day
 # --------------------------------------------------------------------------- #
 def test_false_alarms_per_day_sampling_period():
-    # 2 false-alarm ranges in 12 samples
-    assert false_alarms_per_day(Y_TRUE, Y_PRED, sampling_period="2h") == pytest.approx(2.0)
-    assert false_alarms_per_day(Y_TRUE, Y_PRED, sampling_period=7200) == pytest.approx(2.0)
-    assert false_alarms_per_day(Y_TRUE, Y_PRED, sampling_period=pd.Timedelta("1h")) == pytest.approx(4.0)
+    # 2 false-alarm onsets in 12 samples; the second one lasts 2 samples
+    assert false_alarms_per_day(Y_TRUE, Y_PRED, sampling_period="2h", rearm="4h") == pytest.approx(2.0)
+    assert false_alarms_per_day(Y_TRUE, Y_PRED, sampling_period=7200, rearm=None) == pytest.approx(2.0)
+    assert false_alarms_per_day(Y_TRUE, Y_PRED, sampling_period=pd.Timedelta("1h")) == pytest.approx(4.0 * 1.5)
+    # default re-arm 1 h: the 4-hour false alarm (8,10) is announced twice
+    assert false_alarms_per_day(Y_TRUE, Y_PRED, sampling_period="2h") == pytest.approx(3.0)
+
+
+def test_false_alarm_count_rearm_hand_computed():
+    y = [0, 1, 1, 0, 0, 0, 0, 0, 0, 0]
+    assert false_alarm_count(y, [0, 1, 1, 1, 1, 1, 0, 0, 0, 0], None) == 0  # outlasts its event: no onset
+    assert false_alarm_count(y, [0, 1, 1, 1, 1, 1, 0, 0, 0, 0], 2) == 1  # ... but re-arms after 2 samples
+    assert false_alarm_count(y, [1, 0, 0, 1, 1, 1, 1, 1, 0, 1], 2) == 1 + 3 + 1
+    assert false_alarm_count(y, [1, 0, 0, 1, 1, 1, 1, 1, 0, 1], None) == 3
+    with pytest.raises(ValueError, match="rearm_samples"):
+        false_alarm_count(y, y, 0)
+
+
+def test_false_alarms_standing_alarm_cannot_score_zero():
+    """Flag-everything used to score 0 false alarms per day (one alarm range touching an event)."""
+    idx = pd.date_range("2024-01-01", periods=2 * 1440, freq="1min")  # two days
+    y = np.zeros(len(idx), dtype=bool)
+    y[600:700] = True
+    everything = np.ones(len(idx), dtype=bool)
+    fa = false_alarms_per_day(y, everything, index=idx)
+    assert fa == pytest.approx((len(idx) - 100) / 60 / 2, abs=1.0)  # about 24 per day
+    assert false_alarm_hours_per_day(y, everything, index=idx) == pytest.approx((len(idx) - 100) / 60 / 2)
+    perfect = y.copy()
+    assert false_alarms_per_day(y, perfect, index=idx) == 0.0
+    assert false_alarm_hours_per_day(y, perfect, index=idx) == 0.0
 
 
 def test_false_alarms_per_day_index():
     idx = pd.date_range("2024-01-01", periods=12, freq="2h")  # 12 samples of 2 h = 1 day
-    assert false_alarms_per_day(Y_TRUE, Y_PRED, index=idx) == pytest.approx(2.0)
-    assert false_alarms_per_day(Y_TRUE, Y_PRED, index=idx.as_unit("s").tz_localize("UTC")) == pytest.approx(2.0)
+    assert false_alarms_per_day(Y_TRUE, Y_PRED, index=idx, rearm=None) == pytest.approx(2.0)
+    assert false_alarms_per_day(Y_TRUE, Y_PRED, index=idx) == pytest.approx(3.0)
+    utc = idx.as_unit("s").tz_localize("UTC")
+    assert false_alarms_per_day(Y_TRUE, Y_PRED, index=utc, rearm=None) == pytest.approx(2.0)
     # an explicit period is used for the last sample's duration
-    assert false_alarms_per_day(Y_TRUE, Y_PRED, index=idx, sampling_period="2h") == pytest.approx(2.0)
+    assert false_alarms_per_day(Y_TRUE, Y_PRED, index=idx, sampling_period="2h", rearm=None) == pytest.approx(2.0)
 
 
 def test_false_alarms_per_day_no_false_alarm():
@@ -353,7 +393,7 @@ def test_point_adjusted_f1_bad_threshold():
 EVALUATE_KEYS = {
     "precision", "recall", "f1", "far", "mar", "roc_auc", "pr_auc",
     "event_recall", "event_precision", "n_events", "n_false_alarm_events",
-    "mean_delay_samples", "false_alarms_per_day",
+    "mean_delay_samples", "false_alarms_per_day", "false_alarm_hours_per_day",
 }  # fmt: skip
 
 
@@ -368,9 +408,10 @@ def test_evaluate_full():
     assert out["event_recall"] == em["event_recall"] and out["n_events"] == 3.0
     assert out["roc_auc"] == roc_auc(Y_TRUE, scores) and out["pr_auc"] == pr_auc(Y_TRUE, scores)
     assert out["mean_delay_samples"] == 1.0
-    assert out["false_alarms_per_day"] == pytest.approx(2.0)
+    assert out["false_alarms_per_day"] == pytest.approx(3.0)  # (8,10) lasts 4 h: re-armed once
+    assert out["false_alarm_hours_per_day"] == pytest.approx(6.0)
     idx = pd.date_range("2024", periods=12, freq="2h")
-    assert evaluate(Y_TRUE, scores, Y_PRED, index=idx)["false_alarms_per_day"] == pytest.approx(2.0)
+    assert evaluate(Y_TRUE, scores, Y_PRED, index=idx)["false_alarms_per_day"] == pytest.approx(3.0)
 
 
 def test_evaluate_nan_when_undefined():
@@ -475,19 +516,20 @@ def _random_pairs(n_cases: int = 30):
 
 
 def test_event_and_point_adjusted_f1_match_tsadmetrics():
-    """tsadmetrics: range-based F1 with existence reward only (alpha=1) equals the F1
-    of (event_precision, event_recall); its point-adjusted F1 equals the point F1 of
-    point_adjust. Its segment-wise F1 follows Hundman et al. (KDD 2018), whose
-    precision is n_detected / (n_detected + n_false_alarm_events): it counts true
-    events, not alarm ranges, so it differs from event_precision by design, but it
-    checks our counts."""
+    """tsadmetrics: range-based F1 with the existence reward for recall (r_alpha=1) and
+    the overlap reward with flat bias for precision (p_alpha=0, Tatbul et al. 2018's
+    choice) equals the F1 of (event_precision, event_recall); its point-adjusted F1
+    equals the point F1 of point_adjust. Its segment-wise F1 follows Hundman et al.
+    (KDD 2018), whose precision is n_detected / (n_detected + n_false_alarm_events):
+    it counts true events, not alarm ranges, so it differs from event_precision by
+    design, but it checks our counts."""
     from tsadmetrics.metrics.tem.tpdm import PointadjustedFScore, RangebasedFScore, SegmentwiseFScore
 
     def f1(prec: float, rec: float) -> float:
         return 2 * prec * rec / (prec + rec) if prec + rec else 0.0
 
     swf = SegmentwiseFScore()
-    rbf = RangebasedFScore(p_alpha=1.0, r_alpha=1.0, cardinality_mode="one")
+    rbf = RangebasedFScore(p_alpha=0.0, r_alpha=1.0, p_bias="flat", r_bias="flat", cardinality_mode="one")
     paf = PointadjustedFScore()
     for y, p in _random_pairs():
         m = event_metrics(y, p)
@@ -495,3 +537,68 @@ def test_event_and_point_adjusted_f1_match_tsadmetrics():
         hundman_precision = m["n_detected"] / (m["n_detected"] + m["n_false_alarm_events"])
         assert swf.compute(y, p) == pytest.approx(f1(hundman_precision, m["event_recall"]))
         assert paf.compute(y, p) == pytest.approx(point_metrics(y, point_adjust(y, p))["f1"])
+
+
+# --------------------------------------------------------------------------- #
+# metrics that cannot be gamed
+# --------------------------------------------------------------------------- #
+def _gaming_case(seed: int):
+    """A week at 1 min with 8 events of 30-300 samples; a perfect detector, a reasonable
+    one (late by a few samples, misses one event, two short false alarms), and trivial ones."""
+    rng = np.random.default_rng(seed)
+    idx = pd.date_range("2024-01-01", periods=7 * 1440, freq="1min")
+    n = len(idx)
+    y = np.zeros(n, dtype=bool)
+    starts = np.sort(rng.choice(np.arange(500, n - 500, 1200), size=8, replace=False))
+    lengths = rng.integers(30, 300, size=8)
+    for s, L in zip(starts, lengths):
+        y[s:s + L] = True
+    reasonable = np.zeros(n, dtype=bool)
+    for s, L in zip(starts[1:], lengths[1:]):
+        reasonable[s + 5:s + L - 2] = True
+    for s in (100, 4000):
+        reasonable[s:s + 10] = True
+    rate = float(reasonable.mean())
+    return idx, y, {
+        "perfect": y.copy(),
+        "reasonable": reasonable,
+        "flag everything": np.ones(n, dtype=bool),
+        "flag nothing": np.zeros(n, dtype=bool),
+        "random (same rate)": random_alarms(n, rate, seed=seed),
+        "random (50 %)": random_alarms(n, 0.5, seed=seed),
+    }
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_trivial_alarms_cannot_beat_a_reasonable_detector(seed):
+    idx, y, cases = _gaming_case(seed)
+    res = {k: evaluate(y, y_pred=p, index=idx) for k, p in cases.items()}
+    for good in ("perfect", "reasonable"):
+        for bad in ("flag everything", "flag nothing", "random (same rate)", "random (50 %)"):
+            for k in ("f1", "precision", "event_precision"):
+                assert res[bad][k] < res[good][k], (bad, good, k)
+            if bad != "flag nothing":  # flag-nothing raises no alarm: it loses on recall instead
+                for k in ("false_alarms_per_day", "false_alarm_hours_per_day", "far"):
+                    assert res[bad][k] > res[good][k], (bad, good, k)
+            else:
+                assert res[bad]["event_recall"] == 0.0 < res[good]["event_recall"]
+            # a trivial detector may match the event recall (flag everything does),
+            # but then it pays with many more false alarms per day
+            assert res[bad]["event_recall"] <= res[good]["event_recall"] or (
+                res[bad]["false_alarms_per_day"] > 10 * max(res[good]["false_alarms_per_day"], 0.1)
+            ), (bad, good)
+    assert res["flag everything"]["event_precision"] == pytest.approx(y.mean())
+    assert res["flag everything"]["false_alarms_per_day"] == pytest.approx(24 * (1 - y.mean()), abs=1.0)
+
+
+def test_random_alarms_and_baselines():
+    a = random_alarms(1000, 0.1, seed=3)
+    assert a.dtype == bool and a.sum() == 100
+    np.testing.assert_array_equal(a, random_alarms(1000, 0.1, seed=3))
+    with pytest.raises(ValueError, match="fraction"):
+        random_alarms(10, 1.5)
+    idx, y, _ = _gaming_case(0)
+    table = baselines(y, alarm_rate=0.1, index=idx)
+    assert list(table.index) == ["flag everything", "flag nothing", "random (10.0% alarms)"]
+    assert set(table.columns) == EVALUATE_KEYS
+    assert table.loc["flag everything", "recall"] == 1.0 and table.loc["flag nothing", "far"] == 0.0

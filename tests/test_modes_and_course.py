@@ -74,3 +74,52 @@ def test_validation_messages_name_the_fix():
     # bool columns are not sensor values
     with pytest.raises(TypeError, match="non-numeric"):
         as_2d_float(pd.DataFrame({"flag": [True, False]}))
+
+
+# --------------------------------------------------------------------------- claims
+def test_claim_prints_a_tick_and_raises_when_false(monkeypatch, capsys):
+    monkeypatch.delenv("SADLIB_FAST", raising=False)
+    assert course.claim(np.float64(0.8) > 0.5, "the model beats chance") is True
+    assert "\u2713 claim: the model beats chance" in capsys.readouterr().out
+    with pytest.raises(course.ClaimError, match="the model beats chance"):
+        course.claim(0.3 > 0.5, "the model beats chance")
+    # full_only claims are checked in full mode too
+    with pytest.raises(course.ClaimError):
+        course.claim(False, "holds at full size", full_only=True)
+
+
+def test_claim_full_only_is_skipped_and_said_in_fast_mode(monkeypatch, capsys):
+    monkeypatch.setenv("SADLIB_FAST", "1")
+    assert course.claim(False, "holds at full size", full_only=True) is False
+    assert "checked in full mode only" in capsys.readouterr().out
+    with pytest.raises(course.ClaimError):  # claims without full_only are checked in fast mode as well
+        course.claim(False, "holds at any size")
+
+
+def test_claim_rejects_arrays_and_empty_sentences():
+    with pytest.raises(TypeError, match=r"\.all\(\)"):
+        course.claim(np.array([True, False]), "x")
+    with pytest.raises(TypeError, match="condition must be a bool"):
+        course.claim(None, "x")
+    with pytest.raises(TypeError, match="sentence"):
+        course.claim(True, "  ")
+
+
+def test_course_runner_fails_on_a_false_claim_and_counts_true_ones(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("SADLIB_FAST", raising=False)
+    meta = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    good = new_notebook(cells=[new_code_cell("from sadlib.course import claim\nclaim(2 > 1, 'two beats one')")],
+                        metadata=meta)
+    bad = new_notebook(cells=[new_code_cell("from sadlib.course import claim\nclaim(1 > 2, 'one beats two')")],
+                       metadata=meta)
+    nbformat.write(good, tmp_path / "a_good.ipynb")
+    nbformat.write(bad, tmp_path / "b_bad.ipynb")
+    assert course.main([str(tmp_path / "a_good.ipynb")]) == 0
+    assert "1 claims checked" in capsys.readouterr().out
+    assert course.main([str(tmp_path)]) == 1
+    assert "a claim in the text is false" in capsys.readouterr().out
+
+
+def test_timing_table_with_claims():
+    table = course.timing_table([("a.ipynb", 30.0, 3), ("b.ipynb", 120.0, 4)])
+    assert "| `a.ipynb` | 30 s | 3 |" in table and "| **total** | 2.5 min | 7 |" in table

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sadlib import signals
 from sadlib.signals import (
     ANOMALY_TYPES,
     DEFAULT_MAGNITUDES,
@@ -249,3 +250,35 @@ def test_inject_errors(normal):
         inject(normal, "correlation_break", start=0, duration=5, sensor="pressure", magnitude=2)
     with pytest.raises(ValueError, match="not sorted"):
         inject(normal.iloc[::-1], "spike", start=0, duration=1, sensor="current")
+
+
+# ----------------------------------------------------------------------------- operating regimes
+def test_operating_regime_labels():
+    idx = pd.DatetimeIndex(["2024-01-01 07:00", "2024-01-01 15:00", "2024-01-01 23:00", "2024-01-06 10:00"])
+    assert list(signals.operating_regime(idx)) == list(signals.REGIMES)
+    with pytest.raises(TypeError, match="DatetimeIndex"):
+        signals.operating_regime(pd.RangeIndex(3))
+
+
+def test_course_split_holds_the_same_regimes_in_every_part():
+    """The course's synthetic set-up: 21 days, anomalies only in week 3, a split into whole weeks.
+    The old one (14 days, train 0.4 / val 0.1) put the whole validation part on a weekend."""
+    from sadlib.windows import chronological_split
+
+    data, events = signals.generate(21, anomalies=16, seed=3, clean_fraction=2 / 3)
+    table = signals.regime_table(chronological_split(data, train=1 / 3, val=1 / 3))
+    shares = table[[f"{r} %" for r in signals.REGIMES]]
+    assert np.allclose(shares.to_numpy(), shares.iloc[0].to_numpy())
+    assert table["days"].tolist() == [7.0, 7.0, 7.0]
+    assert events["start"].min() >= data.index[2 * 7 * 1440]
+    old, _ = signals.generate(14, anomalies=16, seed=3)
+    old_table = signals.regime_table(chronological_split(old, train=0.4, val=0.1))
+    assert old_table.loc["val", "weekend %"] == 100.0
+    assert old_table.loc["val", "mean current"] < old_table.loc["train", "mean current"] - 4
+
+
+def test_regime_table_bad_input():
+    with pytest.raises(TypeError, match="dict"):
+        signals.regime_table([1, 2])
+    with pytest.raises(ValueError, match="'current' column"):
+        signals.regime_table({"a": pd.DataFrame({"x": [1.0]}, index=pd.date_range("2024", periods=1))})
