@@ -38,3 +38,40 @@ def test_readme_skab_table_is_the_one_in_benchmarks():
     for _, r in csv.iterrows():
         expected = (round(r.f1, 3), round(r.far, 2), round(r.mar, 2))
         assert expected in rows[r.detector], f"README row for {r.detector} is not in benchmarks/: {rows[r.detector]}"
+
+
+def _tables(text: str) -> list[list[list[str]]]:
+    """The README's tables as Markdown renders them: a list of tables, each a list of rows of cell texts."""
+    from markdown_it import MarkdownIt
+
+    tokens = MarkdownIt("commonmark").enable("table").parse(text)
+    tables, row, cell = [], None, None
+    for tok in tokens:
+        if tok.type == "table_open":
+            tables.append([])
+        elif tok.type == "tr_open":
+            row = []
+        elif tok.type == "tr_close":
+            tables[-1].append(row)
+        elif tok.type in ("th_open", "td_open"):
+            cell = []
+        elif tok.type in ("th_close", "td_close"):
+            row.append("".join(cell).strip())
+        elif tok.type == "inline" and cell is not None and row is not None:
+            cell.append(tok.content)
+    return tables
+
+
+def test_readme_syllabus_renders_as_one_table_with_every_notebook():
+    """A blank line inside a Markdown table ends it: the rows after it render as raw text."""
+    root = Path(__file__).resolve().parents[1]
+    text = README.read_text(encoding="utf-8")
+    syllabus = [t for t in _tables(text) if t and t[0][:2] == ["#", "notebook"]]
+    assert len(syllabus) == 1, "the syllabus must be one Markdown table (no blank lines between its rows)"
+    numbers = [r[0] for r in syllabus[0][1:]]
+    notebooks = sorted(p.name[:2] for p in (root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    assert numbers == notebooks, f"syllabus rows {numbers} != notebooks {notebooks}"
+    # no line that looks like a table row is left outside a rendered table
+    table_lines = sum(len(t) + 1 for t in _tables(text))  # rows + the delimiter line
+    looks_like_rows = [ln for ln in text.splitlines() if ln.startswith("|")]
+    assert len(looks_like_rows) == table_lines, "a '|' row of the README is not part of a rendered table"
