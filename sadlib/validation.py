@@ -50,7 +50,14 @@ def as_2d_float(
     if isinstance(X, pd.Series):
         X = X.to_frame()
     if isinstance(X, pd.DataFrame):
-        bad = [c for c in X.columns if not (pd.api.types.is_numeric_dtype(X[c]) and not pd.api.types.is_bool_dtype(X[c]))]
+        cplx = [c for c in X.columns if pd.api.types.is_complex_dtype(X[c])]
+        if cplx:
+            raise TypeError(
+                f"{name} has complex column(s) {cplx[:5]}; sensor values are real numbers and the imaginary "
+                f"part would be lost. Convert them explicitly, e.g. df[cols] = df[cols].abs() or .real."
+            )
+        bad = [c for c in X.columns if not (pd.api.types.is_numeric_dtype(X[c]) and not pd.api.types.is_bool_dtype(X[c])
+                                            and not pd.api.types.is_complex_dtype(X[c]))]
         if bad:
             kinds = ", ".join(f"{c!r} ({X[c].dtype})" for c in bad[:5])
             raise TypeError(
@@ -60,6 +67,11 @@ def as_2d_float(
         arr = X.to_numpy(dtype=np.float64, copy=True)
     else:
         arr = np.asarray(X)
+        if arr.dtype.kind == "c":
+            raise TypeError(
+                f"{name} has complex dtype {arr.dtype}; sensor values are real numbers and the imaginary part "
+                f"would be lost. Pass np.abs({name}) (magnitude) or {name}.real explicitly if that is what you mean."
+            )
         if arr.dtype == object or arr.dtype.kind in "USMmVb":
             raise TypeError(
                 f"{name} has dtype {arr.dtype}, expected numbers. Convert it first, "

@@ -123,3 +123,13 @@ def test_course_runner_fails_on_a_false_claim_and_counts_true_ones(tmp_path, mon
 def test_timing_table_with_claims():
     table = course.timing_table([("a.ipynb", 30.0, 3), ("b.ipynb", 120.0, 4)])
     assert "| `a.ipynb` | 30 s | 3 |" in table and "| **total** | 2.5 min | 7 |" in table
+
+
+def test_complex_input_is_rejected_not_truncated():
+    """np.array(complex, dtype=float) silently keeps the real part; the course refuses instead."""
+    with pytest.raises(TypeError, match="imaginary part"):
+        as_2d_float(np.array([1 + 2j, 3 + 0j]))
+    with pytest.raises(TypeError, match="imaginary part"):
+        as_2d_float(pd.DataFrame({"a": [1 + 1j, 2 + 0j], "b": [1.0, 2.0]}))
+    with pytest.raises(TypeError, match="imaginary part"):
+        as_1d_float([1j, 2j])
