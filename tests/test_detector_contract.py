@@ -109,3 +109,42 @@ def test_score_rejects_wrong_columns_and_nan(name):
         det.score(data().to_numpy()[:, :2])
     with pytest.raises(ValueError, match="NaN"):
         det.score(data().assign(b=np.nan))
+
+
+def test_shared_default_threshold_cannot_be_mutated_through_one_detector():
+    """Every detector built with defaults shares DEFAULT_THRESHOLD; changing it in place must not be possible."""
+    import copy
+    import pickle
+
+    from sadlib import detectors
+    from sadlib.detectors import DEFAULT_THRESHOLD
+
+    a, b = detectors.make("zscore"), detectors.make("robust_z")
+    with pytest.raises(TypeError, match="cannot be changed in place"):
+        a.threshold[1]["q"] = 50.0
+    with pytest.raises(TypeError):
+        a.threshold[1].update(q=50.0)
+    assert b.threshold[1]["q"] == 99.0 and DEFAULT_THRESHOLD[1]["q"] == 99.0
+    a.set_params(threshold=("percentile", {"q": 95.0}))
+    assert b.get_params()["threshold"][1]["q"] == 99.0
+    assert pickle.loads(pickle.dumps(DEFAULT_THRESHOLD)) == DEFAULT_THRESHOLD
+    assert copy.deepcopy(DEFAULT_THRESHOLD) == DEFAULT_THRESHOLD
+
+
+@pytest.mark.parametrize("name", detectors.available())
+def test_get_params_clone_round_trip(name):
+    """scikit-learn's contract: clone() rebuilds an equal, unfitted detector from get_params(), and
+    set_params(**get_params()) changes nothing; a clone does not share mutable parameters."""
+    det = make(name)
+    params = det.get_params(deep=False)
+    twin = clone(det)
+    assert type(twin) is type(det) and twin is not det
+    assert twin.get_params(deep=False).keys() == params.keys()
+    for key, value in params.items():
+        other = twin.get_params(deep=False)[key]
+        if hasattr(value, "get_params"):  # a wrapped detector is cloned too
+            assert type(other) is type(value) and other is not value
+        else:
+            assert repr(other) == repr(value), key
+    assert repr(det.set_params(**params)) == repr(make(name))
+    assert not any(k.endswith("_") and not k.startswith("__") for k in vars(twin)), "clone must be unfitted"

@@ -28,7 +28,35 @@ from ..validation import as_1d_float, as_2d_float, check_time_index
 
 __all__ = ["Detector", "DEFAULT_THRESHOLD", "SENSOR_AGGREGATES", "check_choice", "combine_sensors"]
 
-DEFAULT_THRESHOLD = ("percentile", {"q": 99.0})
+
+
+class _FrozenParams(dict):
+    """A read-only dict for parameter defaults shared by every detector.
+
+    ``DEFAULT_THRESHOLD`` is the default of many constructors, so one object is
+    shared by every detector built with defaults; a plain dict there would let
+    ``a.threshold[1]["q"] = 95`` change every detector's setting.
+    """
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError(
+            "This is the shared default threshold spec and cannot be changed in place. Pass a new one, "
+            "e.g. det.set_params(threshold=('percentile', {'q': 95}))."
+        )
+
+    __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = _read_only  # type: ignore[assignment]
+
+    def __reduce__(self):  # pickling and copy rebuild it from a plain dict
+        return (type(self), (dict(self),))
+
+    def __copy__(self) -> "_FrozenParams":
+        return self
+
+    def __deepcopy__(self, memo: dict) -> "_FrozenParams":
+        return self
+
+
+DEFAULT_THRESHOLD = ("percentile", _FrozenParams(q=99.0))
 
 
 #: ways to combine per-sensor scores into one score per timestamp
@@ -117,7 +145,13 @@ class Detector(BaseEstimator):
         return self
 
     def score(self, X: Any) -> np.ndarray:
-        """Anomaly score per row of ``X`` (n_samples, n_features) -> (n_samples,); higher is more anomalous."""
+        """Anomaly score per row of ``X`` (n_samples, n_features) -> (n_samples,); higher is more anomalous.
+
+        Note: this is PyOD's ``decision_function`` under a shorter name, **not**
+        scikit-learn's ``score(X, y)``, which returns one number (a mean accuracy
+        or R²) for a labelled set. It takes no labels and returns one score per
+        row; evaluate against labels with :mod:`sadlib.metrics`.
+        """
         self._check_fitted()
         arr = self._validate(X, fitting=False)
         return self._checked_scores(self._score(arr), len(arr))
