@@ -35,10 +35,12 @@ from scipy.signal import lfilter
 
 from .validation import as_1d_float, check_time_index
 
-__all__ = ["SENSORS", "ANOMALY_TYPES", "DEFAULT_MAGNITUDES", "EVENT_COLUMNS", "REGIMES", "SyntheticData",
+__all__ = ["SENSORS", "UNITS", "ANOMALY_TYPES", "DEFAULT_MAGNITUDES", "EVENT_COLUMNS", "REGIMES", "SyntheticData",
            "make_normal", "inject", "generate", "make_tutorial_toy", "operating_regime", "regime_table"]
 
 SENSORS: tuple[str, ...] = ("temperature", "vibration", "current", "pressure")
+#: Unit of each sensor (the table above); :mod:`sadlib.plots` writes it on the y axes.
+UNITS: dict[str, str] = {"temperature": "°C", "vibration": "mm/s", "current": "A", "pressure": "bar"}
 ANOMALY_TYPES: tuple[str, ...] = ("spike", "level_shift", "drift", "variance_burst",
                                   "frequency_change", "stuck", "dropout", "correlation_break")
 #: Default ``magnitude`` per type. Additive types are in units of the sensor's standard
