@@ -13,11 +13,13 @@ one from a short spec such as ``"pot"``, ``3.5`` or ``("percentile", {"q": 95})`
 
 from __future__ import annotations
 
+import inspect
 import numbers
 from typing import Any
 
 import numpy as np
 from scipy import stats
+from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
 
 from .validation import as_1d_float
@@ -51,8 +53,11 @@ def _check_number(name: str, value: Any, low: float, high: float, *, low_open: b
     return v
 
 
-class Threshold:
+class Threshold(BaseEstimator):
     """Base class: fit on normal scores, then flag ``scores > threshold_``.
+
+    A scikit-learn estimator: ``get_params`` / ``set_params`` / ``clone`` come from
+    :class:`sklearn.base.BaseEstimator` and read the subclass's ``__init__``.
 
     The inequality is **strict**: a score equal to the threshold is normal. So a
     :class:`MaxThreshold` with ``margin=1`` raises no alarm on its own fitting data.
@@ -64,8 +69,6 @@ class Threshold:
     n_scores_ : int
         Number of normal scores it was fitted on.
     """
-
-    _params: tuple[str, ...] = ()
 
     def fit(self, normal_scores: Any) -> "Threshold":
         """Fit on scores of normal data, shape ``(n,)``; returns ``self``."""
@@ -84,21 +87,9 @@ class Threshold:
             )
         return _as_scores(scores, "scores") > self.threshold_
 
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """Constructor parameters as a dict (``deep`` is accepted for scikit-learn's ``clone``)."""
-        return {p: getattr(self, p) for p in self._params}
-
-    def set_params(self, **params: Any) -> "Threshold":
-        """Set constructor parameters (scikit-learn style); the threshold must be fitted again."""
-        for key, value in params.items():
-            if key not in self._params:
-                raise ValueError(f"{type(self).__name__} has no parameter {key!r}; it has {list(self._params)}.")
-            setattr(self, key, value)
-        return self
-
     def clone(self) -> "Threshold":
-        """A fresh, unfitted copy with the same parameters."""
-        return type(self)(**self.get_params())
+        """A fresh, unfitted copy with the same parameters (``sklearn.base.clone``)."""
+        return clone(self)
 
     def _check_params(self) -> None:  # overridden where parameters have ranges
         pass
@@ -107,7 +98,7 @@ class Threshold:
         raise NotImplementedError
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        args = ", ".join(f"{k}={getattr(self, k)!r}" for k in inspect.signature(type(self)).parameters)
         fitted = f" [threshold_={self.threshold_:.4g}]" if hasattr(self, "threshold_") else ""
         return f"{type(self).__name__}({args}){fitted}"
 
@@ -121,7 +112,6 @@ class PercentileThreshold(Threshold):
     assumes non-negative scores.
     """
 
-    _params = ("q", "margin")
 
     def __init__(self, q: float = 99.0, margin: float = 1.0) -> None:
         self.q = q
@@ -138,7 +128,6 @@ class PercentileThreshold(Threshold):
 class MeanStdThreshold(Threshold):
     """``mean + k * std`` of the normal scores (``k >= 0``; population std, ``ddof=0``)."""
 
-    _params = ("k",)
 
     def __init__(self, k: float = 3.0) -> None:
         self.k = k
@@ -153,7 +142,6 @@ class MeanStdThreshold(Threshold):
 class MaxThreshold(Threshold):
     """``max(normal_scores) * margin`` (``margin > 0``); assumes non-negative scores."""
 
-    _params = ("margin",)
 
     def __init__(self, margin: float = 1.0) -> None:
         self.margin = margin
@@ -181,7 +169,6 @@ class POTThreshold(Threshold):
     ``n_peaks_``, ``gpd_shape_`` (xi) and ``gpd_scale_`` (sigma).
     """
 
-    _params = ("risk", "init_level", "min_peaks")
 
     def __init__(self, risk: float = 1e-3, init_level: float = 0.98, min_peaks: int = 10) -> None:
         self.risk = risk
@@ -222,7 +209,6 @@ class POTThreshold(Threshold):
 class FixedThreshold(Threshold):
     """A hand-chosen ``value``; :meth:`fit` only validates the scores (which may be omitted)."""
 
-    _params = ("value",)
 
     def __init__(self, value: float) -> None:
         self.value = value
@@ -283,5 +269,6 @@ def make_threshold(spec: Any) -> Threshold:
         return cls(**params)
     except TypeError as err:
         raise ValueError(
-            f"Bad parameters {params} for {cls.__name__}: {err}. It accepts {list(cls._params)}."
+            f"Bad parameters {params} for {cls.__name__}: {err}. "
+            f"It accepts {list(inspect.signature(cls).parameters)}."
         ) from None

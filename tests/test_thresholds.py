@@ -200,3 +200,14 @@ def test_detector_with_a_threshold_instance_can_be_cloned():
     det = RollingZScore(window=None, threshold=PercentileThreshold(q=95))
     copy = clone(det)
     assert copy.threshold is not det.threshold and copy.threshold.q == 95
+
+
+def test_thresholds_are_scikit_learn_estimators():
+    from sklearn.base import BaseEstimator, clone
+
+    thr = PercentileThreshold(q=95).fit(np.arange(100.0))
+    assert isinstance(thr, BaseEstimator)
+    twin = clone(thr)
+    assert twin.get_params() == {"q": 95, "margin": 1.0} and not hasattr(twin, "threshold_")
+    with pytest.raises(ValueError, match="Invalid parameter"):
+        thr.set_params(k=3)
