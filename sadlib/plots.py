@@ -4,12 +4,16 @@ Every function draws with :data:`COLORS` and :data:`STYLE` (applied locally, the
 global matplotlib style is left alone unless you call :func:`apply_style`),
 returns the Figure or Axes and never calls ``plt.show()``. Labelled anomalies
 are shaded once per contiguous run, so 100k points with many events stay fast.
+
+Axes say what they show: a sensor's y label carries its unit (looked up in
+:data:`UNITS` by column name, or given with ``units=``), and the x axis is
+labelled "time" for a DatetimeIndex and "sample" otherwise.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import matplotlib as mpl
 import matplotlib.dates as mdates
@@ -20,10 +24,20 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from .signals import UNITS as _PUMP_UNITS
 from .validation import as_1d_float, as_2d_float, as_labels, check_time_index
 
-__all__ = ["COLORS", "STYLE", "apply_style", "plot_signal", "plot_scores", "plot_event_timeline", "plot_score_hist",
-           "plot_forecast"]
+__all__ = ["COLORS", "STYLE", "UNITS", "apply_style", "plot_signal", "plot_scores", "plot_event_timeline",
+           "plot_score_hist", "plot_forecast"]
+
+#: Units that :func:`plot_signal` writes on the y axes by column name: the synthetic pump
+#: (:data:`sadlib.signals.UNITS`) and SKAB's sensors (units from the SKAB documentation,
+#: see ``datasets/skab.md``). NAB's ``value`` has no stated unit: pass ``units=`` yourself.
+UNITS: dict[str, str] = {
+    **_PUMP_UNITS,
+    "Accelerometer1RMS": "g", "Accelerometer2RMS": "g", "Current": "A", "Pressure": "bar",
+    "Temperature": "°C", "Thermocouple": "°C", "Voltage": "V", "Volume Flow RateRMS": "l/min",
+}
 
 COLORS: dict[str, str] = {
     "signal": "#1f4e79",  # sensor lines
@@ -102,14 +116,50 @@ def _shade(ax: Axes, spans: list[tuple[float, float]], label: str | None = "labe
         ax.axvspan(left, right, color=COLORS["anomaly"], alpha=SHADE_ALPHA, lw=0, label=label if i == 0 else None)
 
 
-def _finish_x(ax: Axes, is_date: bool) -> None:
+def _finish_x(ax: Axes, is_date: bool, xlabel: str | None = None) -> None:
+    """Date ticks for a time axis and the x label ("time" or "sample" unless ``xlabel`` is given).
+
+    The automatic label goes only on axes in the bottom row of their grid, so a stack of panels
+    sharing the x axis is labelled once; ``xlabel=""`` leaves the label off.
+    """
     if is_date:
         ax.xaxis_date()
+        locator = mdates.AutoDateLocator()
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    if xlabel is None:
+        spec = ax.get_subplotspec()
+        if spec is not None and not spec.is_last_row():
+            return
+        xlabel = "time" if is_date else "sample"
+    ax.set_xlabel(xlabel)
+
+
+def _unit_of(name: Any, units: Any) -> str | None:
+    """The unit of column ``name``: ``units`` (a str for all, or a mapping) first, then :data:`UNITS`."""
+    if isinstance(units, str):
+        return units or None
+    if units is not None and name in units:
+        return units[name] or None
+    return UNITS.get(name) if isinstance(name, str) else None
+
+
+def _squared(unit: str | None) -> str | None:
+    """The unit of a squared error: ``"°C"`` -> ``"°C²"``, ``"mm/s"`` -> ``"(mm/s)²"``."""
+    if not unit:
+        return None
+    return f"({unit})²" if any(c in unit for c in "/ *") else f"{unit}²"
+
+
+def _ylabel(name: Any, unit: str | None) -> str:
+    """``name`` with its unit on a second line, e.g. ``"pressure\n[bar]"``."""
+    return f"{name}\n[{unit}]" if unit else str(name)
 
 
 @_styled
 def plot_signal(data: Any, *, labels: Any = None, alarms: Any = None, columns: Sequence[Any] | None = None,
-                events: pd.DataFrame | None = None, title: str | None = None, axes: Any = None) -> Figure:
+                events: pd.DataFrame | None = None, title: str | None = None, axes: Any = None,
+                units: str | Mapping[Any, str | None] | None = None, xlabel: str | None = None) -> Figure:
     """One subplot per sensor (shared x) with labelled anomalies shaded and alarms marked.
 
     Parameters
@@ -123,7 +173,17 @@ def plot_signal(data: Any, *, labels: Any = None, alarms: Any = None, columns: S
     events : DataFrame with columns ``start``, ``end``, ``type`` [, ``sensor``], optional
         Event types written at each event start, on the ``sensor`` subplot when it is plotted,
         else on the top one. ``start``/``end`` are in index units (timestamps or positions).
+        Labels that would overlap are stacked in rows, and the y range grows so that they
+        sit above the data.
     axes : sequence of Axes, one per plotted sensor, optional
+        Draw into these (e.g. part of a bigger figure); by default a new figure with
+        constrained layout, so long y labels are not cut off.
+    units : str or mapping of column to unit, optional
+        Unit written under each y label, e.g. ``{"value": "°C"}``, or one str for every column.
+        Columns not given are looked up in :data:`UNITS` (the synthetic pump, SKAB); a unit of
+        ``None`` or ``""`` shows the bare name.
+    xlabel : str, optional
+        Label of the shared x axis; default "time" for a DatetimeIndex, else "sample".
 
     Returns
     -------
@@ -150,8 +210,9 @@ def plot_signal(data: Any, *, labels: Any = None, alarms: Any = None, columns: S
             X, names = X[:, list(columns)], [names[c] for c in columns]
     n, k = X.shape
     x, is_date = _x(index, n, name="data.index")
-    if axes is None:
-        fig, axes = plt.subplots(k, 1, sharex=True, squeeze=False, figsize=(10, 1.6 * k + 1.0))
+    own_figure = axes is None
+    if own_figure:
+        fig, axes = plt.subplots(k, 1, sharex=True, squeeze=False, figsize=(10, 1.6 * k + 1.0), layout="constrained")
         axes = axes[:, 0]
     else:
         axes = np.atleast_1d(np.asarray(axes, dtype=object)).ravel()
@@ -162,22 +223,37 @@ def plot_signal(data: Any, *, labels: Any = None, alarms: Any = None, columns: S
     alarm_x = x[as_labels(alarms, name="alarms", n=n)] if alarms is not None else None
     for j, ax in enumerate(axes):
         ax.plot(x, X[:, j], color=COLORS["signal"], lw=0.8)
-        ax.set_ylabel(str(names[j]))
+        ax.set_ylabel(_ylabel(names[j], _unit_of(names[j], units)))
         _shade(ax, spans, label="labelled anomaly" if j == 0 else None)
         if alarm_x is not None:
             ax.plot(alarm_x, np.full(alarm_x.size, 0.03), "|", color=COLORS["alarm"], ms=8,
                     transform=ax.get_xaxis_transform(), label="alarm" if j == 0 else None)
-        _finish_x(ax, is_date)
-    if events is not None:
-        _annotate_events(axes, names, events, is_date)
+        _finish_x(ax, is_date, xlabel if j == len(axes) - 1 else "")
+    if own_figure:
+        fig.align_ylabels(axes)
     if spans or alarm_x is not None:
-        axes[0].legend(loc="upper right", fontsize="small")
+        if own_figure:  # above the top panel, clear of the data and of the event labels
+            axes[0].legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2, fontsize="small", borderaxespad=0.2)
+        else:
+            axes[0].legend(loc="upper right", fontsize="small")
     if title:
         fig.suptitle(title)
+    if events is not None:
+        _annotate_events(axes, names, events, is_date)
     return fig
 
 
+_LABEL_TOP, _LABEL_PAD_PX = 0.97, 4.0  # top of the first row of event labels (axes fraction); gap between labels
+
+
 def _annotate_events(axes: np.ndarray, names: list, events: pd.DataFrame, is_date: bool) -> None:
+    """Write each event's type at its start, in as many rows as needed so that no two labels overlap.
+
+    The labels are measured in a layout pass of the figure, packed greedily into rows (a label
+    goes into the first row where it clears the previous label by a few pixels; one that would run
+    past the right edge ends at its event instead of starting there), and each subplot's y range
+    is raised so that the data stays below its rows of labels.
+    """
     if not isinstance(events, pd.DataFrame):
         raise TypeError(f"events must be a DataFrame with columns start, end, type; got {type(events).__name__}.")
     missing = {"start", "end", "type"} - set(events.columns)
@@ -185,9 +261,41 @@ def _annotate_events(axes: np.ndarray, names: list, events: pd.DataFrame, is_dat
         raise ValueError(f"events is missing column(s) {sorted(missing)}; expected start, end, type[, sensor].")
     starts = mdates.date2num(pd.to_datetime(events["start"])) if is_date else events["start"].to_numpy(float)
     sensors = events["sensor"] if "sensor" in events else [None] * len(events)
+    texts: dict[int, list] = {}
     for x0, kind, sensor in zip(starts, events["type"], sensors):
-        ax = axes[names.index(sensor)] if sensor in names else axes[0]
-        ax.text(x0, 0.97, str(kind), transform=ax.get_xaxis_transform(), fontsize=8, va="top", clip_on=True)
+        j = names.index(sensor) if sensor in names else 0
+        ax = axes[j]
+        text = ax.text(x0, _LABEL_TOP, str(kind), transform=ax.get_xaxis_transform(), fontsize=8, va="top",
+                       clip_on=True, bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none",
+                                           "alpha": 0.7})
+        texts.setdefault(j, []).append((x0, text))
+    if not texts:
+        return
+    fig = axes[0].figure
+    fig.draw_without_rendering()  # lays the figure out, so the labels can be measured where they will be
+    renderer = fig.canvas.get_renderer()
+    for j, items in texts.items():
+        ax = axes[j]
+        box = ax.get_window_extent(renderer)
+        row_ends: list[float] = []  # right edge (px) of the last label in each row
+        height = 0.0
+        for x0, text in sorted(items, key=lambda item: item[0]):
+            ext = text.get_window_extent(renderer)
+            width, height = ext.width, max(height, ext.height)
+            left = ax.transData.transform((x0, 0))[0]
+            if left + width > box.x1:  # would be cut off at the right edge: end the label at its event
+                text.set_horizontalalignment("right")
+                left -= width
+            row = next((r for r, end in enumerate(row_ends) if left >= end + _LABEL_PAD_PX), len(row_ends))
+            if row == len(row_ends):
+                row_ends.append(0.0)
+            row_ends[row] = left + width
+            text.set_y(_LABEL_TOP - row * 1.15 * height / box.height)
+        # Raise the top of the y range so that the data ends below the lowest row of labels.
+        used = 1.0 - _LABEL_TOP + len(row_ends) * 1.15 * height / box.height + 0.02
+        if 0 < used < 0.8:
+            bottom, top = ax.get_ylim()
+            ax.set_ylim(bottom, bottom + (top - bottom) / (1.0 - used))
 
 
 def _threshold_value(threshold: Any) -> float | None:
@@ -202,7 +310,8 @@ def _threshold_value(threshold: Any) -> float | None:
 
 @_styled
 def plot_scores(scores: Any, *, threshold: Any = None, labels: Any = None, index: Any = None,
-                ax: Axes | None = None, title: str | None = None, log: bool = False) -> Axes:
+                ax: Axes | None = None, title: str | None = None, log: bool = False,
+                xlabel: str | None = None) -> Axes:
     """Anomaly scores over time with the threshold, labelled anomalies and alarms.
 
     Parameters
@@ -216,6 +325,8 @@ def plot_scores(scores: Any, *, threshold: Any = None, labels: Any = None, index
     index : DatetimeIndex or array, shape (n,), optional
     log : bool
         Log-scaled y axis (all scores must be > 0).
+    xlabel : str, optional
+        Default "time" for a DatetimeIndex, else "sample" (left off on axes above another panel).
     """
     if index is None and isinstance(scores, pd.Series):
         index = scores.index if not isinstance(scores.index, pd.RangeIndex) else None
@@ -223,7 +334,8 @@ def plot_scores(scores: Any, *, threshold: Any = None, labels: Any = None, index
     x, is_date = _x(index, s.size)
     thr = _threshold_value(threshold)
     if log and (s <= 0).any():
-        raise ValueError("log=True needs scores > 0; pass log=False or shift the scores, e.g. scores - scores.min() + 1e-9.")
+        raise ValueError("log=True needs scores > 0; pass log=False or shift the scores, "
+                         "e.g. scores - scores.min() + 1e-9.")
     if ax is None:
         _, ax = plt.subplots()
     ax.plot(x, s, color=COLORS["score"], lw=0.8, label="score")
@@ -239,7 +351,7 @@ def plot_scores(scores: Any, *, threshold: Any = None, labels: Any = None, index
     ax.legend(loc="upper right", fontsize="small")
     if title:
         ax.set_title(title)
-    _finish_x(ax, is_date)
+    _finish_x(ax, is_date, xlabel)
     return ax
 
 
@@ -250,7 +362,8 @@ def _any_inside(mask: np.ndarray, runs: np.ndarray) -> np.ndarray:
 
 
 @_styled
-def plot_event_timeline(y_true: Any, y_pred: Any, *, index: Any = None, ax: Axes | None = None) -> Axes:
+def plot_event_timeline(y_true: Any, y_pred: Any, *, index: Any = None, ax: Axes | None = None,
+                        xlabel: str | None = None) -> Axes:
     """Two lanes of bars: true events (detected vs missed) and alarms (on an event vs false).
 
     Parameters
@@ -258,6 +371,8 @@ def plot_event_timeline(y_true: Any, y_pred: Any, *, index: Any = None, ax: Axes
     y_true, y_pred : bool/0-1 array, shape (n,)
         Labelled anomalies and alarms. An event counts as detected when any alarm falls inside it.
     index : DatetimeIndex or array, shape (n,), optional
+    xlabel : str, optional
+        Default "time" for a DatetimeIndex, else "sample".
     """
     t = as_labels(y_true, name="y_true")
     p = as_labels(y_pred, name="y_pred", n=t.size)
@@ -280,10 +395,11 @@ def plot_event_timeline(y_true: Any, y_pred: Any, *, index: Any = None, ax: Axes
     ax.grid(axis="y", visible=False)
     names = {"detected": "detected event", "missed": "missed event", "alarm": "alarm on an event",
              "false_alarm": "false alarm"}
+    # Below the axis, a fixed distance (in font sizes) under its tick labels and x label.
     ax.legend(handles=[Patch(color=COLORS[k], label=v) for k, v in names.items()],
-              loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=4, fontsize="small")
+              loc="upper center", bbox_to_anchor=(0.5, 0.0), borderaxespad=3.8, ncol=4, fontsize="small")
     ax.set_title(f"{hits.sum()}/{len(ev)} events detected, {(~true_alarm).sum()} false alarm(s)")
-    _finish_x(ax, is_date)
+    _finish_x(ax, is_date, xlabel)
     return ax
 
 
@@ -323,7 +439,8 @@ def plot_score_hist(normal_scores: Any, anomalous_scores: Any = None, threshold:
 
 @_styled
 def plot_forecast(actual: Any, predicted: Any, errors: Any, *, labels: Any = None, alarms: Any = None,
-                  threshold: Any = None, index: Any = None, title: str | None = None) -> Figure:
+                  threshold: Any = None, index: Any = None, title: str | None = None, units: str | None = None,
+                  xlabel: str | None = None) -> Figure:
     """Three stacked panels for a forecasting detector: actual, predicted, squared error.
 
     Parameters
@@ -340,6 +457,11 @@ def plot_forecast(actual: Any, predicted: Any, errors: Any, *, labels: Any = Non
     threshold : float or fitted Threshold, optional
         Drawn on the error panel.
     index : array or DatetimeIndex, shape (n,), optional
+    units : str, optional
+        Unit of the sensor, e.g. ``"°C"``: the panels are labelled ``[°C]`` and the error ``[°C²]``
+        (pass ``"scaled"`` for values after a scaler).
+    xlabel : str, optional
+        Default "time" for a DatetimeIndex, else "sample".
 
     Returns
     -------
@@ -359,7 +481,7 @@ def plot_forecast(actual: Any, predicted: Any, errors: Any, *, labels: Any = Non
         ax.plot(x, values, color=color, lw=0.9, label=name)
         if spans:
             _shade(ax, spans)
-        ax.set_ylabel(name)
+        ax.set_ylabel(_ylabel(name, _squared(units) if name == "squared error" else units))
     thr = _threshold_value(threshold)
     if thr is not None:
         axes[2].axhline(thr, color=COLORS["threshold"], ls="--", lw=1.2, label=f"threshold = {thr:.3g}")
@@ -370,6 +492,6 @@ def plot_forecast(actual: Any, predicted: Any, errors: Any, *, labels: Any = Non
         ax.legend(loc="upper left", fontsize="small")
     if title:
         axes[0].set_title(title)
-    _finish_x(axes[2], is_date)
+    _finish_x(axes[2], is_date, xlabel)
     fig.tight_layout()
     return fig

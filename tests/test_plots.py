@@ -14,6 +14,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from sadlib.plots import (  # noqa: E402
     COLORS,
     STYLE,
+    UNITS,
     apply_style,
     plot_event_timeline,
     plot_forecast,
@@ -51,7 +52,8 @@ def test_plot_signal_axes_per_sensor_and_one_span_per_event(frame):
     fig = plot_signal(frame, labels=_labels(100, RUNS), alarms=_labels(100, [(12, 13), (80, 82)]), title="t")
     assert isinstance(fig, Figure)
     assert len(fig.axes) == 3
-    assert [ax.get_ylabel() for ax in fig.axes] == ["temp", "pressure", "vibration"]
+    # units from sadlib.signals.UNITS by column name; "temp" is not a known column, so no unit
+    assert [ax.get_ylabel() for ax in fig.axes] == ["temp", "pressure\n[bar]", "vibration\n[mm/s]"]
     for ax in fig.axes:
         assert len(ax.patches) == len(RUNS)  # one shaded span per contiguous run
     assert fig._suptitle.get_text() == "t"
@@ -213,3 +215,114 @@ def test_plot_forecast_three_panels_with_alarms():
     plt.close(fig)
     with pytest.raises(ValueError, match="same length"):
         plot_forecast(actual, predicted[:-1], errors)
+
+
+# ---------------------------------------------------------------- readable figures: units, time axis, no overlaps
+def _boxes_overlap(a, b):
+    return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+
+
+def _pump(n_days=6):
+    from sadlib import signals
+
+    return signals.generate(n_days=n_days, anomalies=16, seed=3, clean_fraction=0.5)
+
+
+def test_every_synthetic_and_skab_sensor_has_a_unit():
+    from sadlib import signals
+    from sadlib.datasets import SKAB_SENSORS
+
+    assert signals.UNITS == {"temperature": "°C", "vibration": "mm/s", "current": "A", "pressure": "bar"}
+    assert set(signals.SENSORS) <= set(UNITS) and set(SKAB_SENSORS) <= set(UNITS)
+    data, _ = _pump()
+    fig = plot_signal(data[list(signals.SENSORS)])
+    assert [ax.get_ylabel() for ax in fig.axes] == [f"{s}\n[{signals.UNITS[s]}]" for s in signals.SENSORS]
+
+
+def test_units_given_by_the_caller_win(frame):
+    fig = plot_signal(frame, units={"temp": "°F", "pressure": None})
+    assert [ax.get_ylabel() for ax in fig.axes] == ["temp\n[°F]", "pressure", "vibration\n[mm/s]"]
+    fig = plot_signal(frame[["temp"]].rename(columns={"temp": "value"}), units="unit not stated")
+    assert fig.axes[0].get_ylabel() == "value\n[unit not stated]"
+
+
+def test_x_axis_says_time_or_sample(frame):
+    fig = plot_signal(frame)
+    assert [ax.get_xlabel() for ax in fig.axes] == ["", "", "time"]  # once, under the shared axis
+    assert plot_signal(frame.to_numpy()).axes[-1].get_xlabel() == "sample"
+    assert plot_signal(frame, xlabel="minutes").axes[-1].get_xlabel() == "minutes"
+    assert plot_scores(np.ones(100), index=frame.index).get_xlabel() == "time"
+    assert plot_scores(np.ones(100)).get_xlabel() == "sample"
+    assert plot_event_timeline(np.zeros(100), np.zeros(100), index=frame.index).get_xlabel() == "time"
+    fig, axes = plt.subplots(2, 1, sharex=True)
+    plot_scores(np.ones(100), index=frame.index, ax=axes[0])  # above another panel: no label
+    assert axes[0].get_xlabel() == ""
+
+
+def test_event_labels_do_not_overlap_and_sit_above_the_data():
+    """Sixteen events in the last half of six days: labels that collide are stacked, none is cut off
+    at the right edge, and the y range leaves room so the labels do not cover the signal."""
+    from sadlib import signals
+
+    data, events = _pump()
+    fig = plot_signal(data[list(signals.SENSORS)], labels=data["anomaly"], events=events)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    texts = [t for ax in fig.axes for t in ax.texts]
+    assert sorted(t.get_text() for t in texts) == sorted(events["type"])
+    for ax in fig.axes:
+        box = ax.get_window_extent(renderer)
+        exts = [t.get_window_extent(renderer) for t in ax.texts]
+        for i in range(len(exts)):
+            assert box.x0 - 1 <= exts[i].x0 and exts[i].x1 <= box.x1 + 1, ax.texts[i].get_text()
+            for j in range(i):
+                assert not _boxes_overlap(exts[i], exts[j]), (ax.texts[i].get_text(), ax.texts[j].get_text())
+        if exts:  # the highest data point is below the lowest label
+            lowest = min(e.y0 for e in exts)
+            top_of_data = ax.transData.transform((0, np.nanmax(ax.lines[0].get_ydata())))[1]
+            assert top_of_data < lowest
+
+
+def test_long_skab_names_fit_without_overlap():
+    """SKAB's long column names, eight panels: the y labels stay inside the figure and apart."""
+    from sadlib.datasets import SKAB_SENSORS
+
+    rng = np.random.default_rng(5)
+    df = pd.DataFrame(rng.normal(size=(1200, 8)), columns=list(SKAB_SENSORS),
+                      index=pd.date_range("2020-03-09 10:14:33", periods=1200, freq="s"))
+    fig = plot_signal(df, labels=np.r_[np.zeros(600), np.ones(400), np.zeros(200)], title="SKAB-like")
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    page = fig.bbox
+    labels = [ax.yaxis.label.get_window_extent(renderer) for ax in fig.axes]
+    assert [ax.get_ylabel().split("\n")[1] for ax in fig.axes] == [f"[{UNITS[c]}]" for c in SKAB_SENSORS]
+    for i, box in enumerate(labels):
+        assert page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0 and box.y1 <= page.y1
+        for j in range(i):
+            assert not _boxes_overlap(box, labels[j])
+        ticks = [t.get_window_extent(renderer) for t in fig.axes[i].get_yticklabels() if t.get_text()]
+        assert not any(_boxes_overlap(box, t) for t in ticks)
+
+
+def test_timeline_legend_clears_the_time_axis():
+    idx = pd.date_range("2024-01-01", periods=500, freq="min")
+    ax = plot_event_timeline(_labels(500, [(100, 120)]), _labels(500, [(105, 106), (300, 302)]), index=idx)
+    fig = ax.figure
+    fig.tight_layout()
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    legend = ax.get_legend().get_window_extent(renderer)
+    for artist in [ax.xaxis.label, *ax.get_xticklabels(), ax.xaxis.get_offset_text()]:
+        if artist.get_text():
+            assert not _boxes_overlap(legend, artist.get_window_extent(renderer)), artist.get_text()
+
+
+def test_plot_forecast_units():
+    n = 50
+    x = np.sin(np.arange(n) / 5)
+    fig = plot_forecast(x, x + 0.1, np.full(n, 0.01), units="°C")
+    assert [ax.get_ylabel() for ax in fig.axes] == ["actual\n[°C]", "predicted\n[°C]", "squared error\n[°C²]"]
+    assert fig.axes[2].get_xlabel() == "sample"
+    fig = plot_forecast(x, x, np.zeros(n), units="mm/s")
+    assert fig.axes[2].get_ylabel() == "squared error\n[(mm/s)²]"
+    assert plot_forecast(x, x, np.zeros(n)).axes[0].get_ylabel() == "actual"
