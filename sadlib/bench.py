@@ -59,9 +59,8 @@ import pandas as pd
 from sklearn.base import clone
 from tqdm.auto import tqdm
 
-from . import datasets
+from . import datasets, metrics
 from . import detectors as _detectors
-from . import metrics
 from .detectors.base import Detector
 
 __all__ = [
@@ -533,10 +532,11 @@ def nab_trivial(data: pd.DataFrame | None = None, *, name: str = DEFAULT_NAB_FIL
 # --------------------------------------------------------------------------- #
 _FORMATS = {"f1": "{:.3f}", "precision": "{:.3f}", "recall": "{:.3f}", "pr_auc": "{:.3f}",
             "far": "{:.2f}", "mar": "{:.2f}", "event_recall": "{:.2f}", "event_precision": "{:.2f}",
-            "false_alarms_per_day": "{:.2f}", "false_alarm_hours_per_day": "{:.2f}", "fit_seconds": "{:.2f}", "score_seconds": "{:.2f}",
-            "n_events": "{:.0f}"}
+            "false_alarms_per_day": "{:.2f}", "false_alarm_hours_per_day": "{:.2f}",
+            "fit_seconds": "{:.2f}", "score_seconds": "{:.2f}", "n_events": "{:.0f}"}
 _HEADERS = {"far": "FAR %", "mar": "MAR %", "fit_seconds": "fit s", "score_seconds": "score s",
-            "false_alarms_per_day": "FA/day", "false_alarm_hours_per_day": "FA h/day", "event_recall": "ev_recall", "event_precision": "ev_prec"}
+            "false_alarms_per_day": "FA/day", "false_alarm_hours_per_day": "FA h/day",
+            "event_recall": "ev_recall", "event_precision": "ev_prec"}
 
 
 def format_table(df: pd.DataFrame, columns: Sequence[str] | None = None) -> str:

@@ -130,7 +130,8 @@ def run_notebook(path: Path, timeout: int = 1800):
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
     client.execute()
     return nb, time.perf_counter() - start
@@ -163,7 +164,8 @@ def timing_table(rows: list[tuple]) -> str:
     if with_claims:
         lines = ["| notebook | wall time | claims checked |", "|---|---:|---:|"]
         lines += [f"| `{r[0]}` | {_minutes(r[1])} | {r[2] if len(r) > 2 else 0} |" for r in rows]
-        lines.append(f"| **total** | {_minutes(sum(r[1] for r in rows))} | {sum(r[2] for r in rows if len(r) > 2)} |")
+        total_claims = sum(r[2] for r in rows if len(r) > 2)
+        lines.append(f"| **total** | {_minutes(sum(r[1] for r in rows))} | {total_claims} |")
     else:
         lines = ["| notebook | wall time |", "|---|---:|"]
         lines += [f"| `{r[0]}` | {_minutes(r[1])} |" for r in rows]
@@ -176,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("paths", nargs="*", default=["notebooks"], help="notebooks or folders (default: notebooks)")
     ap.add_argument("--save", action="store_true", help="write the executed notebooks (with outputs) back")
     ap.add_argument("--update-headers", action="store_true", help="write measured times into notebook headers")
-    ap.add_argument("--readme", type=Path, help="write the timing table into this file between <!-- timings --> markers")
+    ap.add_argument("--readme", type=Path,
+                    help="write the timing table into this file between <!-- timings --> markers")
     ap.add_argument("--timeout", type=int, default=1800, help="seconds allowed per cell")
     args = ap.parse_args(argv)
 

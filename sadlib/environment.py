@@ -76,7 +76,8 @@ def report(deep: bool = True) -> str:
             with silenced_stderr():  # probing for CUDA logs errors on machines without a GPU
                 gpus = tf.config.list_physical_devices("GPU")
             lines.append(f"keras backend {keras.backend.backend()}")
-            lines.append(f"GPUs         {', '.join(g.name for g in gpus) if gpus else 'none (the course runs on the CPU)'}")
+            names = ", ".join(g.name for g in gpus) if gpus else "none (the course runs on the CPU)"
+            lines.append(f"GPUs         {names}")
         except ImportError:
             lines.append("GPUs         unknown: TensorFlow is not installed (pip install 'sadlib[deep]')")
     lines.append(f"mode         {modes.describe()}")

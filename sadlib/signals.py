@@ -180,9 +180,12 @@ def operating_regime(index: Any) -> np.ndarray:
     if isinstance(index, (pd.DataFrame, pd.Series)):
         index = index.index
     if not isinstance(index, pd.DatetimeIndex):
-        raise TypeError(f"operating_regime needs a DatetimeIndex (or a frame carrying one), got {type(index).__name__}.")
+        raise TypeError(
+            f"operating_regime needs a DatetimeIndex (or a frame carrying one), got {type(index).__name__}."
+        )
     hour = index.hour.to_numpy()
-    weekday = np.where((hour >= 6) & (hour < 14), REGIMES[0], np.where((hour >= 14) & (hour < 22), REGIMES[1], REGIMES[2]))
+    late_or_night = np.where((hour >= 14) & (hour < 22), REGIMES[1], REGIMES[2])
+    weekday = np.where((hour >= 6) & (hour < 14), REGIMES[0], late_or_night)
     return np.where(index.day_of_week.to_numpy() >= 5, REGIMES[3], weekday)
 
 
@@ -236,7 +239,9 @@ def _position(data: pd.DataFrame, start: Any) -> int:
     else:
         raise TypeError(f"start={start!r}: pass an int row position (the index is not a DatetimeIndex).")
     if not 0 <= pos < len(data):
-        raise ValueError(f"start={start!r} is outside the data ({len(data)} rows, {data.index[0]} to {data.index[-1]}).")
+        raise ValueError(
+            f"start={start!r} is outside the data ({len(data)} rows, {data.index[0]} to {data.index[-1]})."
+        )
     return pos
 
 

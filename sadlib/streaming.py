@@ -270,7 +270,8 @@ class StreamingScorer:
         ----------
         detector : fitted ``dense_ae``, ``lstm_ae``, ``conv_ae``, ... with ``aggregate="last"``
         predict : callable on one model input, optional; defaults to a single-window Keras call
-            of ``detector.model_`` (``predict_on_batch``). Pass ``LiteRTModel(path).predict_one`` to run an exported file.
+            of ``detector.model_`` (``predict_on_batch``). Pass ``LiteRTModel(path).predict_one`` to run an
+            exported file.
         threshold : float, optional; defaults to ``detector.threshold_``. Give the recalibrated
             threshold of a quantized model here.
         min_duration : int >= 1, see :func:`min_duration_alarms`

@@ -142,7 +142,9 @@ def as_labels(y: Any, *, name: str = "y_true", n: int | None = None) -> np.ndarr
             )
         out = arr.astype(bool)
     if n is not None and out.shape[0] != n:
-        raise ValueError(f"{name} has {out.shape[0]} labels but the scores have {n}; pass labels aligned with the scores.")
+        raise ValueError(
+            f"{name} has {out.shape[0]} labels but the scores have {n}; pass labels aligned with the scores."
+        )
     return out
 
 

@@ -9,11 +9,20 @@ import numpy as np
 import pytest
 
 from sadlib.exercises import (
-    ____, CheckResult, Incorrect, Question, expect_between, expect_close, expect_equal,
-    expect_shape, expect_true, expect_type, questions, solve_all,
+    CheckResult,
+    Incorrect,
+    Question,
+    ____,
+    checker,
+    expect_between,
+    expect_close,
+    expect_equal,
+    expect_shape,
+    expect_true,
+    expect_type,
+    questions,
+    solve_all,
 )
-from sadlib.exercises import checker
-
 
 # --- a tiny example question module --------------------------------------------------------
 

@@ -269,7 +269,8 @@ def test_suggest_eps(errors_with_outliers):
     assert suggest_eps(normal, 5, method="quantile", q=0.9) == pytest.approx(np.quantile(d, 0.9))
     assert suggest_eps(normal, 5, method="quantile", q=1.0) == pytest.approx(d[-1])
     # the knee of a flat-then-steep curve sits where it turns
-    assert suggest_eps(np.r_[np.linspace(0, 1, 100), [3, 6, 10, 20]], 2, method="knee") == pytest.approx(1 / 99, rel=0.01)
+    errors = np.r_[np.linspace(0, 1, 100), [3, 6, 10, 20]]
+    assert suggest_eps(errors, 2, method="knee") == pytest.approx(1 / 99, rel=0.01)
     with pytest.raises(ValueError, match="method"):
         suggest_eps(normal, 5, method="elbow")
 

@@ -11,10 +11,9 @@ import pytest
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 from sadlib.metrics import (
-    detection_delays,
     baselines,
+    detection_delays,
     evaluate,
-    random_alarms,
     event_metrics,
     events,
     false_alarm_count,
@@ -24,6 +23,7 @@ from sadlib.metrics import (
     point_adjusted_f1,
     point_metrics,
     pr_auc,
+    random_alarms,
     random_scores,
     roc_auc,
     trivial_predictions,

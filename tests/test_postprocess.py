@@ -10,8 +10,7 @@ from sklearn.base import clone
 from sadlib.detectors import RobustZScore, RollingZScore
 from sadlib.detectors.pca import PCADetector
 from sadlib.detectors.postprocess import Ensemble, Smoothed, rolling_past
-from sadlib.thresholds import PercentileThreshold
-from sadlib.thresholds import make_threshold
+from sadlib.thresholds import PercentileThreshold, make_threshold
 
 
 def data(n=400, seed=0):

@@ -33,7 +33,8 @@ def test_readme_skab_table_is_the_one_in_benchmarks():
     rows = {}
     for m in re.finditer(r"^[ \t]+(\S+)[ \t]+this course\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)", text, re.M):
         rows.setdefault(m.group(1), []).append(tuple(float(v) for v in m.groups()[1:]))
-    csv = pd.concat([pd.read_csv(root / "benchmarks" / f) for f in ("skab.csv", "skab_variants.csv", "skab_deep_margin.csv")])
+    files = ("skab.csv", "skab_variants.csv", "skab_deep_margin.csv")
+    csv = pd.concat([pd.read_csv(root / "benchmarks" / f) for f in files])
     assert set(rows) == set(csv["detector"])
     for _, r in csv.iterrows():
         expected = (round(r.f1, 3), round(r.far, 2), round(r.mar, 2))

@@ -115,7 +115,8 @@ def test_inject_additive_magnitudes(normal):
     new, _ = inject(normal, "spike", start=10, duration=1, sensor="current", magnitude=-3)
     assert (new - normal)["current"].iloc[10] == pytest.approx(-3 * std)
     new, _ = inject(normal, "variance_burst", start=10, duration=200, sensor="current")
-    assert (new - normal)["current"].iloc[10:210].std() == pytest.approx(DEFAULT_MAGNITUDES["variance_burst"] * std, rel=0.2)
+    expected = DEFAULT_MAGNITUDES["variance_burst"] * std
+    assert (new - normal)["current"].iloc[10:210].std() == pytest.approx(expected, rel=0.2)
 
 
 def test_inject_correlation_break(normal):
