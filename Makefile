@@ -1,6 +1,6 @@
 # The course in two commands:
 #   make lab    install everything into .venv and open JupyterLab on notebooks/
-#   make test   install everything (plus test tools) and run the whole suite in fast mode
+#   make test   install everything (plus test tools), lint with ruff, run the whole suite in fast mode
 # and one for teachers:
 #   make course execute every notebook headless in full mode and print the wall time of each
 #   make bench  run every course detector on SKAB and write benchmarks/skab.csv (about 20 min on 2 cores)
@@ -47,6 +47,7 @@ lab: install
 	$(BIN)/jupyter lab --notebook-dir=. $(ROOT_ARGS) $(LAB_ARGS) notebooks/00_setup_and_tour.ipynb
 
 test: install-test
+	$(BIN)/ruff check sadlib tests
 	SADLIB_FAST=1 $(BIN)/python -m pytest -n $(WORKERS) --dist loadfile \
 		tests notebooks exercises --nbval-lax --nbval-current-env -p no:cacheprovider
 
