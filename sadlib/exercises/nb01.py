@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sadlib.exercises.checker import Incorrect, Question, expect_close, expect_equal, expect_shape, expect_true, expect_type
+from sadlib.exercises.checker import (
+    Incorrect,
+    Question,
+    expect_close,
+    expect_equal,
+    expect_shape,
+    expect_true,
+    expect_type,
+)
+from sadlib.exercises.nb00 import expect_int, expect_number
 
 __all__ = ["q1", "q2", "q3", "q4"]
 
@@ -16,17 +25,33 @@ def _normal():
     return {"normal": signals.make_normal(n_days=7, seed=0), "signals": signals}
 
 
+def _expect_untouched(normal):
+    """``normal`` must still be the setup's clean week (``inject`` works on a copy)."""
+    from sadlib import signals
+
+    expect_type(normal, pd.DataFrame, "normal")
+    reference = signals.make_normal(n_days=7, seed=0)
+    same = normal.shape == reference.shape and np.allclose(normal.to_numpy(), reference.to_numpy(), equal_nan=True)
+    expect_true(same, "`normal` has changed: keep it as the setup cell made it and store the new data in a new "
+                      "variable (run the setup cell again to restore it).")
+
+
 def _check_shift(normal, shifted):
+    _expect_untouched(normal)
+    if isinstance(shifted, tuple):
+        raise Incorrect("`shifted` is a tuple: `inject` returns (new frame, event); keep the frame.")
     expect_type(shifted, pd.DataFrame, "shifted")
     expect_shape(shifted, normal.shape, "shifted")
     changed = (shifted != normal) & ~(shifted.isna() & normal.isna())
-    expect_true(changed.to_numpy().any(), "`shifted` is identical to `normal`: did you keep the first value `inject` returns?")
+    expect_true(changed.to_numpy().any(),
+                "`shifted` is identical to `normal`: did you keep the first value `inject` returns?")
     cols = list(changed.columns[changed.any()])
     expect_equal(cols, ["pressure"], "the columns that changed")
     rows = np.flatnonzero(changed["pressure"].to_numpy())
     expect_equal((int(rows.min()), int(rows.max())), (5000, 5059), "the first and last changed rows")
     step = (shifted["pressure"] - normal["pressure"]).iloc[5000:5060].mean()
-    expect_close(step, 2 * normal["pressure"].std(), rtol=0.05, what="the size of the shift (2 standard deviations of pressure)")
+    expect_close(step, 2 * normal["pressure"].std(), rtol=0.05,
+                 what="the size of the shift (2 standard deviations of pressure)")
 
 
 q1 = Question(
@@ -50,9 +75,12 @@ def _skab_test_share() -> float:
 
 
 def _check_share(share):
-    expected = _skab_test_share()
-    if isinstance(share, (int, float)) and share > 1:
+    if isinstance(share, np.ndarray) and share.ndim == 0:
+        share = share[()]
+    expect_number(share, "share", "a fraction between 0 and 1")
+    if share > 1:
         raise Incorrect("a share is a fraction between 0 and 1, not a count or a percentage.")
+    expected = _skab_test_share()
     expect_close(float(share), expected, atol=0.002, what="the anomaly share of SKAB's test rows")
 
 
@@ -75,9 +103,11 @@ def _check_nab(period_minutes, n_windows):
     from sadlib.datasets import load_nab
 
     df = load_nab("realKnownCause/machine_temperature_system_failure")
+    expect_number(period_minutes, "period_minutes", "a number of minutes")
+    expect_int(n_windows, "n_windows")
     expect_close(float(period_minutes), df.index.to_series().diff().median().total_seconds() / 60, rtol=0.01,
                  what="the sampling period in minutes")
-    expect_equal(int(n_windows), len(df.attrs["windows"]), "the number of labelled windows")
+    expect_equal(n_windows, len(df.attrs["windows"]), "the number of labelled windows")
 
 
 q3 = Question(
@@ -98,6 +128,9 @@ q3 = Question(
 def _check_corr(normal, corr_before, corr_during):
     from sadlib import signals
 
+    _expect_untouched(normal)
+    expect_number(corr_before, "corr_before", "a correlation between -1 and 1")
+    expect_number(corr_during, "corr_during", "a correlation between -1 and 1")
     broken, ev = signals.inject(normal, "correlation_break", start=6000, duration=300, sensor="pressure", seed=3)
     seg = slice(ev["start"], ev["end"])
     expect_close(float(corr_before), normal.loc[seg, "pressure"].corr(normal.loc[seg, "current"]), atol=1e-3,
