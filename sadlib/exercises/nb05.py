@@ -1,17 +1,22 @@
-"""Exercises for notebook 05: fix the LSTM + DBSCAN tutorial pipeline, then choose DBSCAN and the threshold honestly.
+"""Exercises for notebook 05: fix the LSTM + DBSCAN tutorial pipeline, choose DBSCAN and the threshold honestly,
+then build the stacked LSTM forecaster in Keras.
 
-The questions need no neural network: Q3 and Q4 judge the errors of the simplest
-forecaster there is (each value predicted by the value two periods earlier), so
-every check runs in well under a second.
+Q1-Q4 need no neural network: Q3 and Q4 judge the errors of the simplest forecaster
+there is (each value predicted by the value two periods earlier), so their checks run
+in well under a second. Q3 and Q4 ask for *functions* of the validation and test
+errors: the checker calls them again with the test errors changed (an extreme anomaly
+added, the rows shuffled, the rows replaced by normal ones), and an ``eps`` or a
+threshold that moves with the test errors is leakage. Q5 builds a small Keras model
+and trains it for a few seconds.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from sadlib.exercises.checker import Incorrect, Question, expect_shape, expect_true
+from sadlib.exercises.checker import NOT_ATTEMPTED, CheckResult, Incorrect, Question, ____, expect_shape, expect_true
 
-__all__ = ["q1", "q2", "q3", "q4"]
+__all__ = ["q1", "q2", "q3", "q4", "q5"]
 
 #: the setup cell of the exercise notebook, also used by the tests
 SETUP = """\
@@ -36,6 +41,21 @@ y_test = y[750:]
 #: answer cells that differ from ``name = ____``
 ANSWER_CELLS = {
     2: "scaler = ____\ntest_scaled = ____  # the rows from test_start on, scaled",
+    3: "def dbscan_params(val_errors, test_errors):\n"
+       "    min_samples = ____\n"
+       "    eps = ____\n"
+       "    return eps, min_samples",
+    4: "def alarm_rule(val_errors, test_errors):\n"
+       "    threshold = ____\n"
+       "    return test_errors > threshold",
+    5: "from sadlib.environment import import_tensorflow\n\n"
+       "import_tensorflow()  # TensorFlow's start-up messages stay out of the notebook\n"
+       "import keras\n"
+       "from keras import layers\n\n\n"
+       "def build_forecaster(window, n_features):\n"
+       "    inputs = keras.Input(shape=(window, n_features))\n"
+       "    ____  # your layers: stacked LSTMs, then a linear Dense\n"
+       "    return ____  # the compiled keras.Model",
 }
 
 _N, _BURST = 1000, 800
@@ -142,81 +162,292 @@ q2 = Question(
 )
 
 
+# --------------------------------------------------------------------------- functions as answers
+class _Blank(BaseException):
+    """Raised inside a check when the learner's function still returns ``____``.
+
+    A ``BaseException`` so that :meth:`Question._evaluate`'s ``except Exception`` (which
+    turns a broken answer into "incorrect") lets it through to :class:`_Question`.
+    """
+
+
+class _Question(Question):
+    """A :class:`Question` whose answer may be a function: a function that still returns
+    ``____`` (the untouched template) is "not attempted", not "incorrect"."""
+
+    def _evaluate(self, values):
+        try:
+            return super()._evaluate(values)
+        except _Blank as blank:
+            return CheckResult(NOT_ATTEMPTED, f"{self.label}: not attempted yet — {blank} Replace ____ with your "
+                                              f"answer, then run q{self.number}.check() again.")
+
+
+def _blank(value) -> bool:
+    return value is ____ or (isinstance(value, (tuple, list)) and any(v is ____ for v in value))
+
+
+def _call(fn, name: str, *args):
+    """``fn(*copies of args)``; ``_Blank`` when it returns the placeholder."""
+    expect_true(callable(fn), f"`{name}` should be a function; define it with `def {name}(...):`.")
+    out = fn(*[np.array(a, copy=True) for a in args])
+    if _blank(out):
+        raise _Blank(f"`{name}` still returns ____.")
+    return out
+
+
+def _changed_tests(test: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """The test errors changed in ways that must not move a threshold or an ``eps`` chosen on validation errors."""
+    rng = np.random.default_rng(0)
+    planted = test.copy()
+    planted[150:200] = test.max() * rng.uniform(20, 200, 50)  # a second, far stronger anomaly
+    errors = _context()["errors"]
+    return [
+        ("given an extreme anomaly on 50 more rows", planted),
+        ("shuffled", rng.permutation(test)),
+        ("replaced by the errors of normal rows 300-549", errors[300:550].copy()),
+    ]
+
+
 # --------------------------------------------------------------------------- Q3
-def _check_eps(eps, min_samples):
+def _check_eps(dbscan_params):
     from sadlib.clustering import dbscan_outliers, k_distance
     from sadlib.metrics import point_metrics
 
     ns = _context()
     val, test, y_test = ns["val_errors"], ns["test_errors"], ns["y_test"]
-    min_samples = _as_int(min_samples, "min_samples")
+
+    def params(test_errors):
+        out = _call(dbscan_params, "dbscan_params", val, test_errors)
+        expect_true(isinstance(out, (tuple, list)) and len(out) == 2,
+                    "`dbscan_params` should return two values: `return eps, min_samples`.")
+        eps, min_samples = out
+        min_samples = _as_int(min_samples, "min_samples")
+        expect_true(isinstance(eps, (int, float, np.integer, np.floating)) and not isinstance(eps, bool) and eps > 0,
+                    "`eps` should be a positive number.")
+        return float(eps), min_samples
+
+    eps, min_samples = params(test)
     expect_true(2 <= min_samples <= 30, "`min_samples` between 2 and 30 suits 150 validation points.")
-    expect_true(isinstance(eps, (int, float, np.integer, np.floating)) and eps > 0, "`eps` should be a positive number.")
-    eps = float(eps)
+    for what, changed in _changed_tests(test):
+        eps2, min_samples2 = params(changed)
+        if min_samples2 != min_samples or not np.isclose(eps2, eps, rtol=1e-9, atol=0.0):
+            raise Incorrect(f"with the test errors {what}, your function returns eps={eps2:.4g}, "
+                            f"min_samples={min_samples2} instead of eps={eps:.4g}, min_samples={min_samples}: "
+                            "the parameters depend on the errors they are meant to judge (leakage). Choose them "
+                            "on `val_errors` only.")
     if np.isclose(eps, 0.1):
         raise Incorrect(f"0.1 is the tutorial's guess. These squared errors have a median of {np.median(val):.3f}: "
                         "read `eps` off the k-distance curve of the validation errors.")
-    d_val, d_test = k_distance(val, min_samples), k_distance(test, min_samples)
+    d_val = k_distance(val, min_samples)
     lo, hi = np.quantile(d_val, 0.9), 2 * d_val.max()
     if not lo <= eps <= hi:
-        if np.isclose(eps, d_test, rtol=1e-6).any():
-            raise Incorrect("that `eps` is a k-distance of the test errors: choose it on the validation errors.")
-        raise Incorrect(f"with min_samples={min_samples}, take `eps` where the sorted k-distances of the validation "
-                        f"errors leave their flat part, between about {lo:.3g} (90th percentile) and their maximum.")
-    f1 = point_metrics(y_test, dbscan_outliers(test, eps, min_samples, reference=val))["f1"]
-    return f"DBSCAN fitted on the validation errors reaches F1 = {f1:.2f} on the test rows."
+        where = "below" if eps < lo else "above"
+        raise Incorrect(f"eps={eps:.4g} is {where} the useful range: with min_samples={min_samples}, take `eps` where "
+                        f"the sorted k-distances of the validation errors leave their flat part, between about "
+                        f"{lo:.3g} (their 90th percentile) and {hi:.3g} (twice their maximum).")
+    alarms = dbscan_outliers(test, eps, min_samples, reference=val)
+    f1 = point_metrics(y_test, alarms)["f1"]
+    return (f"eps={eps:.3g}, min_samples={min_samples}, the same whatever the test errors are. DBSCAN fitted on the "
+            f"validation errors flags {int(alarms.sum())} of {len(alarms)} test rows: F1 = {f1:.2f}.")
 
 
-q3 = Question(
+q3 = _Question(
     3,
-    "Choose DBSCAN's parameters from normal data: set `min_samples` and `eps` from the k-distance curve of "
-    "`val_errors` (`clustering.k_distance(val_errors, k=min_samples)`). The checker then runs "
-    "`clustering.dbscan_outliers(test_errors, eps, min_samples, reference=val_errors)` and reports F1.",
-    ("eps", "min_samples"),
+    "Choose DBSCAN's parameters from normal data. Write `dbscan_params(val_errors, test_errors)` returning "
+    "`(eps, min_samples)`, read off the k-distance curve of the validation errors "
+    "(`clustering.k_distance(val_errors, k=min_samples)`). It gets both parts, as a pipeline has them; the checker "
+    "calls it again with the test errors changed (an extreme anomaly added, shuffled, replaced) and the parameters "
+    "must not move. It then runs `clustering.dbscan_outliers(test_errors, eps, min_samples, reference=val_errors)` "
+    "and reports F1.",
+    ("dbscan_params",),
     _check_eps,
     ["Plot `np.sort` of the k-distances: a flat part (dense normal errors), then a steep rise.",
      "`clustering.suggest_eps(val_errors, k=min_samples)` takes the 99th percentile of the k-distances.",
-     "`min_samples = 10` is a reasonable size for a cluster in 150 points."],
-    "min_samples = 10\neps = clustering.suggest_eps(val_errors, k=min_samples)",
+     "`min_samples = 10` is a reasonable size for a cluster in 150 points; `test_errors` is not needed at all."],
+    "# both read off the validation errors; test_errors is not used\n"
+    "def dbscan_params(val_errors, test_errors):\n"
+    "    min_samples = 10\n"
+    "    eps = clustering.suggest_eps(val_errors, k=min_samples)  # 99th percentile of the k-distances\n"
+    "    return eps, min_samples",
     setup=_context,
 )
 
 
 # --------------------------------------------------------------------------- Q4
-def _check_alarms(alarms):
+def _threshold_interval(errors: np.ndarray, alarms: np.ndarray) -> tuple[float, float]:
+    """``(low, high)``: ``errors > t`` gives ``alarms`` for every ``low <= t < high``."""
+    flagged, kept = errors[alarms], errors[~alarms]
+    return (kept.max() if len(kept) else -np.inf), (flagged.min() if len(flagged) else np.inf)
+
+
+def _check_alarms(alarm_rule):
     from sadlib.metrics import point_metrics
 
     ns = _context()
     val, test, y_test = ns["val_errors"], ns["test_errors"], ns["y_test"]
-    alarms = np.asarray(alarms)
-    expect_shape(alarms, (250,), "`alarms` (one per test row, 750-999)")
-    expect_true(alarms.dtype == bool or np.isin(alarms, (0, 1)).all(), "`alarms` should be booleans (True = alarm).")
-    alarms = alarms.astype(bool)
-    flagged, kept = test[alarms], test[~alarms]
-    if len(flagged) and len(kept) and flagged.min() <= kept.max():
+
+    def alarms_for(test_errors):
+        alarms = np.asarray(_call(alarm_rule, "alarm_rule", val, test_errors))
+        expect_shape(alarms, test_errors.shape, "the alarms (one per test row)")
+        expect_true(alarms.dtype == bool or np.isin(alarms, (0, 1)).all(),
+                    "`alarm_rule` should return booleans (True = alarm), e.g. `test_errors > threshold`.")
+        return alarms.astype(bool)
+
+    alarms = alarms_for(test)
+    low, high = _threshold_interval(test, alarms)
+    if high <= low:
         raise Incorrect("these alarms are not 'error above one threshold': some flagged errors are smaller than "
-                        "some unflagged ones. Use `test_errors > threshold`.")
-    low = kept.max() if len(kept) else -np.inf
-    high = flagged.min() if len(flagged) else np.inf
+                        "some unflagged ones. Return `test_errors > threshold`.")
+    for what, changed in _changed_tests(test):
+        got = alarms_for(changed)
+        if (changed[got] <= low).any() or (changed[~got] >= high).any():
+            lo2, hi2 = _threshold_interval(changed, got)
+            raise Incorrect(f"with the test errors {what}, your threshold moves (from between {low:.3g} and "
+                            f"{high:.3g} to between {lo2:.3g} and {hi2:.3g}): it depends on the errors it judges "
+                            "(leakage). Take it from `val_errors` only.")
     if high < np.quantile(val, 0.9):
         raise Incorrect(f"your threshold is below the 90th percentile of the validation errors ({np.quantile(val, 0.9):.3g}): "
-                        "it flags normal rows by the dozen. Was it a percentile of the test errors?")
+                        "it flags normal rows by the dozen. Take a high percentile, the maximum or POT.")
     if low > 3 * val.max():
         raise Incorrect("your threshold is far above every validation error: take it from `val_errors` "
                         "(a high percentile, the maximum, or POT).")
     m = point_metrics(y_test, alarms)
-    return f"F1 = {m['f1']:.2f}, false alarm rate {100 * m['far']:.1f} %. Compare with your DBSCAN from Q3."
+    return (f"the same threshold whatever the test errors are. F1 = {m['f1']:.2f}, false alarm rate "
+            f"{100 * m['far']:.1f} %. Compare with your DBSCAN from Q3.")
 
 
-q4 = Question(
+q4 = _Question(
     4,
-    "The same errors judged by a threshold instead of DBSCAN: set `alarms` to `test_errors > threshold` with a "
-    "threshold calibrated on `val_errors` only (a percentile, the maximum with a margin, or "
-    "`thresholds.POTThreshold(...).fit(val_errors).threshold_`).",
-    ("alarms",),
+    "The same errors judged by a threshold instead of DBSCAN. Complete `alarm_rule(val_errors, test_errors)`: it "
+    "returns `test_errors > threshold` with a threshold calibrated on `val_errors` only (a percentile, the maximum "
+    "with a margin, or `thresholds.POTThreshold(...).fit(val_errors).threshold_`). The checker calls it again with "
+    "the test errors changed; the threshold must not move.",
+    ("alarm_rule",),
     _check_alarms,
-    ["`threshold = np.percentile(val_errors, 99)`, then compare.",
-     "`alarms = test_errors > np.percentile(val_errors, 99)`"],
-    "alarms = test_errors > np.percentile(val_errors, 99)",
+    ["`threshold = np.percentile(val_errors, 99)`: a percentile of the validation errors.",
+     "A percentile of `test_errors` moves with every new test set: a stronger anomaly raises the threshold and "
+     "hides the weaker ones."],
+    "# a threshold from the validation errors only: it stays put whatever the test errors are\n"
+    "def alarm_rule(val_errors, test_errors):\n"
+    "    threshold = np.percentile(val_errors, 99)\n"
+    "    return test_errors > threshold",
+    setup=_context,
+)
+
+
+# --------------------------------------------------------------------------- Q5
+_Q5_SHAPES = ((12, 3), (20, 1))  # (window, n_features) the checker builds models for
+_Q5_WEIGHTS = (1_000, 600_000)  # a sensible size: the notebook's model has 29,345 weights, the tutorial's 488,501
+_Q5_EPOCHS = 3  # of the short fit that must lower the loss (about 20 Adam steps)
+
+
+def _is_mse(loss) -> bool:
+    import keras
+
+    if isinstance(loss, str):
+        return loss.lower() in ("mse", "mean_squared_error")
+    if isinstance(loss, keras.losses.MeanSquaredError):
+        return True
+    return getattr(loss, "__name__", "") in ("mse", "mean_squared_error")
+
+
+def _q5_data(window: int, n_features: int) -> tuple[np.ndarray, np.ndarray]:
+    """Forecasting pairs of a small standardised multi-sine series (one period per sensor)."""
+    from sadlib.detectors.lstm_forecast import forecast_windows
+
+    t = np.arange(12 * window + 1, dtype=float)
+    series = np.column_stack([np.sin(2 * np.pi * t / (window * (0.6 + 0.3 * j)) + j) for j in range(n_features)])
+    series += np.random.default_rng(0).normal(0.0, 0.05, series.shape)
+    return forecast_windows(series, window)
+
+
+def _check_forecaster(build_forecaster):
+    from sadlib.detectors.dense_ae import _import_keras
+
+    keras = _import_keras()
+    expect_true(callable(build_forecaster), "`build_forecaster` should be a function (window, n_features) -> model.")
+    for window, n_features in _Q5_SHAPES:
+        keras.utils.set_random_seed(0)
+        model = build_forecaster(window, n_features)
+        if _blank(model):
+            raise _Blank("`build_forecaster` still returns ____.")
+        expect_true(isinstance(model, keras.Model),
+                    f"`build_forecaster` should return a keras.Model, not a {type(model).__name__}: "
+                    "`keras.Model(inputs, outputs)` or `keras.Sequential([...])`.")
+        shape_in = tuple(model.input_shape) if not isinstance(model.input_shape, list) else None
+        expect_true(shape_in == (None, window, n_features),
+                    f"build_forecaster({window}, {n_features}) takes inputs of shape {model.input_shape}; it should "
+                    f"take (batch, window, n_features) = (None, {window}, {n_features}): "
+                    "`keras.Input(shape=(window, n_features))`.")
+        shape_out = tuple(model.output_shape) if not isinstance(model.output_shape, list) else None
+        if shape_out is not None and len(shape_out) == 3:
+            raise Incorrect(f"the model returns a whole sequence {shape_out}: the last LSTM must return only its "
+                            "last state (leave `return_sequences` at False there); the layers before it return "
+                            "sequences.")
+        expect_true(shape_out == (None, n_features),
+                    f"build_forecaster({window}, {n_features}) predicts shape {model.output_shape}; it should predict "
+                    f"the next value of every sensor, (None, {n_features}): `layers.Dense(n_features)` at the end.")
+        lstms = [layer for layer in model.layers if isinstance(layer, keras.layers.LSTM)]
+        expect_true(len(lstms) >= 2, f"the model has {len(lstms)} LSTM layer(s); a *stacked* LSTM has at least two, "
+                                     "the first with `return_sequences=True` so the second reads its whole sequence.")
+        last = model.layers[-1]
+        activation = getattr(getattr(last, "activation", None), "__name__", "linear")
+        expect_true(isinstance(last, keras.layers.Dense) and activation == "linear",
+                    "the last layer should be a linear `layers.Dense(n_features)` (no activation): scaled sensor "
+                    f"values can be negative or beyond the training range, which a {activation!r} output cannot "
+                    "predict.")
+        n = model.count_params()
+        if n < _Q5_WEIGHTS[0]:
+            raise Incorrect(f"build_forecaster({window}, {n_features}) has {n:,} weights: too few to hold the pattern "
+                            "of a window. The notebook's model uses LSTM layers of 64 and 32 units.")
+        if n > _Q5_WEIGHTS[1]:
+            raise Incorrect(f"build_forecaster({window}, {n_features}) has {n:,} weights: an LSTM runs its steps one "
+                            "after the other, so this trains far slower on a CPU without forecasting a few sensors "
+                            "better. The notebook's model (64 and 32 units) has 29,345.")
+        expect_true(getattr(model, "optimizer", None) is not None and getattr(model, "compiled", True),
+                    "compile the model before returning it: `model.compile(optimizer=\"adam\", loss=\"mse\")`.")
+        expect_true(_is_mse(getattr(model, "loss", None)),
+                    f"the loss is {getattr(model, 'loss', None)!r}; the anomaly score is the squared error of the "
+                    "forecast, so train on the mean squared error: `loss=\"mse\"`.")
+    # the last model: a forward pass and a short fit on tiny data must lower the loss
+    x, y = _q5_data(window, n_features)
+    pred = np.asarray(model.predict_on_batch(x[:8]))
+    expect_true(pred.shape == (8, n_features) and np.isfinite(pred).all(),
+                f"a forward pass on 8 windows gave {pred.shape} {'finite' if np.isfinite(pred).all() else 'non-finite'} "
+                f"values; expected (8, {n_features}) finite forecasts.")
+    before = float(np.mean((np.asarray(model.predict_on_batch(x)) - y) ** 2))
+    model.fit(x, y, epochs=_Q5_EPOCHS, batch_size=32, shuffle=False, verbose=0)
+    after = float(np.mean((np.asarray(model.predict_on_batch(x)) - y) ** 2))
+    if not after < 0.8 * before:
+        raise Incorrect(f"{_Q5_EPOCHS} epochs on a small sine series took the mean squared error only from "
+                        f"{before:.3f} to {after:.3f}; a working forecaster lowers it clearly. Check the optimizer and its learning "
+                        "rate (Adam with 1e-3 works).")
+    return (f"a stacked LSTM of {len(lstms)} layers, {model.count_params():,} weights for window {window}; {_Q5_EPOCHS} epochs "
+            f"on a small sine series lowered its squared error from {before:.3f} to {after:.3f}.")
+
+
+q5 = _Question(
+    5,
+    "Build the model of section 4 yourself. Complete `build_forecaster(window, n_features)`: it returns a compiled "
+    "`keras.Model` that reads `(batch, window, n_features)` windows and predicts the next value of every sensor, "
+    "`(batch, n_features)`, with at least two stacked LSTM layers (the first returns its sequence), a linear Dense "
+    "output, Adam and the mean squared error. The checker builds it for two shapes, counts its weights, runs it "
+    "and trains it briefly on a small sine series.",
+    ("build_forecaster",),
+    _check_forecaster,
+    ["`inputs = keras.Input(shape=(window, n_features))`, then `x = layers.LSTM(64, return_sequences=True)(inputs)`.",
+     "`x = layers.LSTM(32)(x)` returns the last state; `outputs = layers.Dense(n_features)(x)`.",
+     "`model = keras.Model(inputs, outputs)`; `model.compile(optimizer=\"adam\", loss=\"mse\")`; `return model`."],
+    "import keras\n"
+    "from keras import layers\n\n\n"
+    "def build_forecaster(window, n_features):\n"
+    "    inputs = keras.Input(shape=(window, n_features))\n"
+    "    x = layers.LSTM(64, return_sequences=True)(inputs)  # a sequence for the next LSTM\n"
+    "    x = layers.LSTM(32)(x)  # its last state\n"
+    "    outputs = layers.Dense(n_features)(x)  # linear: the next value of every sensor\n"
+    "    model = keras.Model(inputs, outputs)\n"
+    "    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=\"mse\")\n"
+    "    return model",
     setup=_context,
 )

@@ -1,0 +1,191 @@
+"""Notebook 05's exercises: the real template cells, leakage caught by behaviour, the Keras model question."""
+
+import contextlib
+import io
+import re
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from sadlib.exercises import nb05
+from sadlib.exercises.checker import questions
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = ROOT / "exercises" / "05_lstm_forecaster_dbscan_exercises.ipynb"
+
+
+def _setup_namespace() -> dict:
+    """The namespace after the exercise notebook's setup cell (the committed one, not SETUP alone)."""
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    setup = next(c.source for c in nb.cells if c.cell_type == "code" and "from sadlib.exercises.nb05 import" in c.source)
+    ns: dict = {}
+    exec(setup, ns)
+    return ns
+
+
+def _answer_cells() -> dict[int, str]:
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    cells = {}
+    for cell in nb.cells:
+        m = re.search(r"^q(\d+)\.check\(\)$", cell.source, re.M)
+        if cell.cell_type == "code" and m:
+            cells[int(m.group(1))] = cell.source
+    return cells
+
+
+def test_every_question_has_a_template_cell():
+    assert sorted(_answer_cells()) == [q.number for q in questions(nb05)]
+
+
+@pytest.mark.parametrize("number", [q.number for q in questions(nb05)])
+def test_untouched_template_prints_not_attempted(number):
+    """Run the committed cell as a learner would, without changing it."""
+    ns = _setup_namespace()
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(_answer_cells()[number], ns)
+    assert out.getvalue().startswith("Not attempted"), out.getvalue()
+
+
+def _result(number, **values):
+    return getattr(nb05, f"q{number}").result(**values)
+
+
+# ----------------------------------------------------------------------------- Q3: eps must not move with the test
+def _suggest(errors, k):
+    from sadlib.clustering import suggest_eps
+
+    return suggest_eps(errors, k=k)
+
+
+@pytest.mark.parametrize("rule", [
+    lambda val, test: (_suggest(test, 10), 10),  # the leak the issue names
+    lambda val, test: (_suggest(test, 5), 5),
+    lambda val, test: (_suggest(np.concatenate([val, test]), 10), 10),  # validation and test pooled
+    lambda val, test: (_suggest(val, 10) * test.max() / val.max(), 10),  # scaled to the test errors
+], ids=["suggest_eps(test, 10)", "suggest_eps(test, 5)", "pooled", "rescaled-to-test"])
+def test_q3_eps_from_the_test_errors_is_incorrect(rule):
+    result = _result(3, dbscan_params=rule)
+    assert result.status == "incorrect", result.message
+    assert "leakage" in result.message
+
+
+def test_q3_the_tutorial_guess_is_incorrect():
+    result = _result(3, dbscan_params=lambda val, test: (0.1, 5))
+    assert result.status == "incorrect" and "guess" in result.message
+
+
+def test_q3_numpy_types_and_a_fixed_value_from_the_plot_pass():
+    good = _suggest(nb05._context()["val_errors"], 10)
+    assert _result(3, dbscan_params=lambda val, test: (np.float64(good), np.int64(10))).passed
+    assert _result(3, dbscan_params=lambda val, test: (round(good, 3), 10)).passed  # read off the plot
+
+
+def test_q3_partly_filled_template_is_not_attempted():
+    from sadlib.exercises import ____
+
+    assert _result(3, dbscan_params=lambda val, test: (____, 10)).status == "not attempted"
+
+
+def test_q3_wrong_return_is_incorrect_not_an_error():
+    result = _result(3, dbscan_params=lambda val, test: 0.05)
+    assert result.status == "incorrect" and "two values" in result.message
+
+
+# ----------------------------------------------------------------------------- Q4: the threshold must not move
+@pytest.mark.parametrize("rule", [
+    lambda val, test: test > np.percentile(test, 85),  # the leak the issue names
+    lambda val, test: test > np.percentile(test, 95),
+    lambda val, test: test > np.percentile(np.concatenate([val, test]), 97),  # pooled
+    lambda val, test: test > test.mean() + 3 * test.std(),  # a z-score of the test errors
+], ids=["test-p85", "test-p95", "pooled-p97", "test-zscore"])
+def test_q4_threshold_from_the_test_errors_is_incorrect(rule):
+    result = _result(4, alarm_rule=rule)
+    assert result.status == "incorrect", result.message
+    assert "leakage" in result.message
+
+
+@pytest.mark.parametrize("rule", [
+    lambda val, test: test > np.percentile(val, 99),
+    lambda val, test: test > 1.5 * val.max(),
+    lambda val, test: (test > np.percentile(val, 99.5)).astype(np.int64),  # 0/1 instead of booleans
+], ids=["val-p99", "1.5max", "int-alarms"])
+def test_q4_thresholds_from_validation_pass(rule):
+    result = _result(4, alarm_rule=rule)
+    assert result.passed, result.message
+
+
+def test_q4_rules_other_than_one_threshold_are_incorrect():
+    low_threshold = _result(4, alarm_rule=lambda val, test: test > np.percentile(val, 50))
+    assert low_threshold.status == "incorrect" and "90th percentile" in low_threshold.message
+    not_a_threshold = _result(4, alarm_rule=lambda val, test: np.arange(len(test)) % 2 == 0)
+    assert not_a_threshold.status == "incorrect" and "one threshold" in not_a_threshold.message
+
+
+def test_q4_a_threshold_from_the_first_test_rows_is_caught_by_the_shuffle():
+    """Rows 750-799 are normal, so `1.5 x max` of them looks harmless, and the planted anomaly (later rows) leaves
+    it unchanged; shuffling the test rows moves it."""
+    rule = lambda val, test: test > 1.5 * test[:50].max()  # noqa: E731
+    test = nb05._context()["test_errors"]
+    planted = nb05._changed_tests(test)[0][1]
+    assert np.array_equal(rule(None, planted)[:150], rule(None, test)[:150])  # the planted rows do not catch it
+    result = _result(4, alarm_rule=rule)
+    assert result.status == "incorrect" and "shuffled" in result.message, result.message
+
+
+# ----------------------------------------------------------------------------- Q5: the Keras model
+def _builder(units=(64, 32), activation=None, compile_=True, loss="mse", last_sequence=False, outputs=None,
+             learning_rate=1e-3, window=None):
+    def build_forecaster(w, n_features):
+        import keras
+
+        inputs = keras.Input(shape=(window or w, n_features))
+        x = inputs
+        for i, u in enumerate(units):
+            x = keras.layers.LSTM(u, return_sequences=i < len(units) - 1 or last_sequence)(x)
+        model = keras.Model(inputs, keras.layers.Dense(outputs or n_features, activation=activation)(x))
+        if compile_:
+            model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss)
+        return model
+
+    return build_forecaster
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"units": (64,)}, "stacked"),
+    ({"activation": "relu"}, "linear"),
+    ({"compile_": False}, "compile"),
+    ({"loss": "mae"}, "squared error"),
+    ({"last_sequence": True}, "whole sequence"),
+    ({"outputs": 1}, "every sensor"),
+    ({"window": 50}, "keras.Input"),
+    ({"units": (4, 2)}, "too few"),
+    ({"units": (64, 512, 256)}, "far slower"),
+    ({"learning_rate": 1e-7}, "lowers it"),
+], ids=["one-lstm", "relu-output", "not-compiled", "mae", "sequence-out", "one-output", "fixed-window", "tiny",
+        "huge", "no-learning"])
+def test_q5_wrong_models_are_incorrect(kwargs, words):
+    result = _result(5, build_forecaster=_builder(**kwargs))
+    assert result.status == "incorrect", result.message
+    assert words in result.message, result.message
+
+
+def test_q5_a_sequential_model_with_other_sizes_passes():
+    def build_forecaster(window, n_features):
+        import keras
+
+        model = keras.Sequential([keras.Input(shape=(window, n_features)),
+                                  keras.layers.LSTM(32, return_sequences=True), keras.layers.LSTM(16),
+                                  keras.layers.Dense(n_features)])
+        model.compile(optimizer="adam", loss=keras.losses.MeanSquaredError())
+        return model
+
+    result = _result(5, build_forecaster=build_forecaster)
+    assert result.passed, result.message
+
+
+def test_q5_not_a_function_or_not_a_model_is_incorrect():
+    assert _result(5, build_forecaster=3).status == "incorrect"
+    assert _result(5, build_forecaster=lambda w, n: "model").status == "incorrect"
