@@ -67,8 +67,9 @@ WRONG = {
     ("nb04", 4): lambda: {"alarms": np.ones(500, bool)},
     ("nb05", 1): lambda: {"train_end": 800, "test_start": 700},  # the tutorial's overlap
     ("nb05", 2): lambda: _nb05_per_split_scaling(),
-    ("nb05", 3): lambda: {"eps": 0.1, "min_samples": 5},  # the tutorial's guess
+    ("nb05", 3): lambda: _nb05_eps_from_test(),
     ("nb05", 4): lambda: _nb05_test_percentile(),
+    ("nb05", 5): lambda: _nb05_single_lstm(),
     ("nb06", 1): lambda: _nb06_max_mapping(),
     ("nb06", 2): lambda: _nb06_windows_then_split(),
     ("nb06", 3): lambda: _nb06_wrong_culprit(),
@@ -159,10 +160,25 @@ def _nb05_per_split_scaling():
 
 
 def _nb05_test_percentile():
-    from sadlib.exercises import nb05
+    return {"alarm_rule": lambda val, test: test > np.percentile(test, 85)}  # a percentile of the errors judged
 
-    test = nb05._context()["test_errors"]
-    return {"alarms": test > np.percentile(test, 50)}  # a percentile of the errors being judged
+
+def _nb05_eps_from_test():
+    from sadlib.clustering import suggest_eps
+
+    return {"dbscan_params": lambda val, test: (suggest_eps(test, k=10), 10)}  # eps from the errors judged
+
+
+def _nb05_single_lstm():
+    def build_forecaster(window, n_features):  # one LSTM layer: not stacked
+        import keras
+
+        inputs = keras.Input(shape=(window, n_features))
+        model = keras.Model(inputs, keras.layers.Dense(n_features)(keras.layers.LSTM(64)(inputs)))
+        model.compile(optimizer="adam", loss="mse")
+        return model
+
+    return {"build_forecaster": build_forecaster}
 
 
 def signals_forecast_toy():
