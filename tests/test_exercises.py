@@ -79,6 +79,7 @@ WRONG = {
     ("nb07", 3): lambda: {"dead": np.array([0, 2, 3, 5, 6])},  # the used codes
     ("nb07", 4): lambda: _nb07_straight_through_only(),
     ("nb09", 1): lambda: {"reason": "b", "input_shape": (None, 24, 4)},  # Keras's open batch
+    ("nb07", 5): lambda: {"my_quantizer": lambda z, codebook: z},  # no quantization: the value is z, not q
     ("nb09", 2): lambda: _nb09_inverted_ratio(),
     ("nb09", 3): lambda: _nb09_threshold_from_test(),
     ("nb09", 4): lambda: {"my_alarms": lambda scores, threshold, min_duration: np.asarray(scores) > threshold},

@@ -1,13 +1,15 @@
 """Exercises for notebook 07: perplexity of code usage, the nearest code without argmin, dead codes,
-and the gradient that reaches the encoder through the straight-through trick."""
+the gradient that reaches the encoder through the straight-through trick, and the quantizer's forward
+pass written with ``keras.ops`` (checked against the course's layer, gradient included)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from sadlib.exercises.checker import Incorrect, Question, expect_close, expect_shape, expect_true
+from sadlib.exercises.checker import (NOT_ATTEMPTED, CheckResult, Incorrect, Question, ____, expect_close, expect_shape,
+                                      expect_true)
 
-__all__ = ["q1", "q2", "q3", "q4"]
+__all__ = ["q1", "q2", "q3", "q4", "q5"]
 
 N_CODES, CODE_DIM, N_Z, BETA = 8, 3, 12, 0.25
 
@@ -34,6 +36,12 @@ z_enc = rng.normal(size=(2, 3))
 q_code = z_enc + rng.normal(scale=0.3, size=(2, 3))
 g = rng.normal(size=(2, 3))
 beta = 0.25
+
+# Q5: write the quantizer with keras.ops (TensorFlow backend, as in the notebook)
+from sadlib.environment import import_tensorflow
+
+tf = import_tensorflow()  # TensorFlow's start-up messages stay out of the notebook
+from keras import ops
 """
 
 
@@ -136,7 +144,7 @@ def _check_dead(dead):
     ns = _data()
     used = np.unique(ns["batch_codes"])
     right = np.setdiff1d(np.arange(N_CODES), used)
-    arr = np.asarray(dead)
+    arr = np.asarray(sorted(dead) if isinstance(dead, (set, frozenset)) else dead)
     if arr.ndim == 0:
         if int(arr) == len(right):
             raise Incorrect(f"that is how many codes are dead ({len(right)}); the task asks *which* ones: an array "
@@ -206,8 +214,8 @@ q4 = Question(
     4,
     "The straight-through trick. (a) What value does the decoder get from `z_enc + stop_gradient(q_code - z_enc)`? Set "
     "`st_value`. (b) The total loss is `L = sum(g * st) + beta * mean((z_enc - stop_gradient(q_code))**2)`, with "
-    "`st` the straight-through output and `g` fixed. What is dL/dz4? `stop_gradient(x)` has the value x and a "
-    "zero gradient. Set `grad_z` (shape (2, 3)).",
+    "`st` the straight-through output and `g` fixed. What is ∂L/∂z_enc, the gradient of L with respect to `z_enc`? "
+    "`stop_gradient(x)` has the value x and a zero gradient. Set `grad_z` (shape (2, 3)).",
     ("st_value", "grad_z"),
     _check_straight_through,
     ["In the forward pass `stop_gradient` does nothing: z + (q - z) = q.",
@@ -217,3 +225,142 @@ q4 = Question(
     "grad_z = g + 2 * beta * (z_enc - q_code) / z_enc.size",
     setup=_context,
 )
+
+
+# --------------------------------------------------------------------------- Q5
+#: (positions, codes, code size) of the random inputs Q5's check uses (seeded, so the check is repeatable)
+Q5_CASES = ((12, 8, 3), (48, 32, 8), (1, 5, 2))
+
+
+def _q5_inputs(n: int, k: int, dim: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(z, codebook, g)`` as float32: ``n`` encoder outputs, ``k`` codes, a decoder gradient ``g`` like ``z``."""
+    rng = np.random.default_rng(100 + seed)
+    z, codebook, g = (rng.normal(size=shape).astype(np.float32) for shape in ((n, dim), (k, dim), (n, dim)))
+    return z, codebook, g
+
+
+def _q5_reference(z: np.ndarray, codebook: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Value and gradient ``d sum(g * out) / dz`` of the course's ``VectorQuantizer`` layer on ``z`` (n, D)."""
+    from sadlib.detectors.vqvae import VectorQuantizer
+    from sadlib.environment import import_tensorflow
+
+    tf = import_tensorflow()
+    layer = VectorQuantizer(len(codebook), z.shape[1], codebook="ema")
+    layer.build(z.shape)
+    layer.codebook.assign(codebook)
+    zv = tf.Variable(z[None])  # the layer takes (batch, positions, D)
+    with tf.GradientTape() as tape:
+        out = layer(zv)
+        loss = tf.reduce_sum(g[None] * out)
+    return np.asarray(out)[0], np.asarray(tape.gradient(loss, zv))[0]
+
+
+def _q5_call(fn, z, codebook, g):
+    """The learner's output and ``d sum(g * out) / dz`` (None if no gradient reaches z)."""
+    from sadlib.environment import import_tensorflow
+
+    tf = import_tensorflow()
+    zv = tf.Variable(z)
+    with tf.GradientTape() as tape:
+        out = fn(zv, tf.constant(codebook))
+        if out is ____:
+            return out, None
+        loss = tf.reduce_sum(g * tf.cast(out, tf.float32))
+    grad = tape.gradient(loss, zv)
+    return out, (None if grad is None else np.asarray(grad))
+
+
+def _check_quantizer(my_quantizer):
+    expect_true(callable(my_quantizer), "`my_quantizer` should be a function (z, codebook) -> straight-through output.")
+    for case, (n, k, dim) in enumerate(Q5_CASES):
+        z, codebook, g = _q5_inputs(n, k, dim, case)
+        want, want_grad = _q5_reference(z, codebook, g)
+        out, grad = _q5_call(my_quantizer, z, codebook, g)
+        expect_true(out is not ____, "your function still returns ____; complete its last line.")
+        got = np.asarray(out, dtype=float)
+        if got.shape == (n,):
+            raise Incorrect(f"your function returns {n} numbers, one per row of z: code indices? The quantizer "
+                            f"returns the code *vectors*, shape ({n}, {dim}): `q = ops.matmul(one_hot, codebook)`.")
+        if got.shape == (n, k):
+            raise Incorrect(f"your function returns shape ({n}, {k}), one column per code: distances or the one-hot "
+                            f"matrix? Return the (straight-through) code vectors, shape ({n}, {dim}).")
+        expect_shape(got, (n, dim), f"the output for z of shape ({n}, {dim})")
+        d = ((z[:, None, :].astype(float) - codebook[None].astype(float)) ** 2).sum(-1)
+        if n > 1 and np.allclose(got, z, atol=1e-5):
+            raise Incorrect("the output equals z: nothing was quantized. The value of the straight-through output "
+                            "is the nearest code q; `z + ops.stop_gradient(q - z)` is q in the forward pass.")
+        if np.allclose(got, codebook[d.argmax(1)], atol=1e-5):
+            raise Incorrect("your rows are the *farthest* codes: compare each row of d with its minimum "
+                            "(`ops.min`), not its maximum.")
+        wrong_rows = int(np.sum(~np.isclose(got, want, rtol=1e-5, atol=1e-5).all(axis=1)))
+        if wrong_rows:
+            raise Incorrect(f"{wrong_rows} of {n} rows are not the nearest code by squared distance (z of shape "
+                            f"({n}, {dim}), {k} codes). d[i, k] = |z_i|² − 2 z_i·c_k + |c_k|², shape (n, K); "
+                            "the nearest code has the smallest d in its row.")
+        if grad is None or np.allclose(grad, 0):
+            raise Incorrect("the value is right, but no gradient reaches z: the nearest-code lookup (equal, cast, "
+                            "argmin) has no gradient, and `z + (q - z)` without stop_gradient cancels z. Return "
+                            "`z + ops.stop_gradient(q - z)`: straight-through, the gradient of the identity.")
+        if np.allclose(grad, 2 * g, atol=1e-5):
+            raise Incorrect("the gradient with respect to z is 2 × the identity: z enters twice. Only the z in front "
+                            "may carry a gradient; wrap the whole difference: `z + ops.stop_gradient(q - z)`.")
+        expect_true(np.allclose(grad, want_grad, atol=1e-5),
+                    "the value is right, but the gradient of the output with respect to z is not the identity "
+                    f"(largest difference {np.max(np.abs(grad - want_grad)):.3g} from the decoder's gradient g). "
+                    "Return `z + ops.stop_gradient(q - z)`.")
+    return ("on three random inputs your function gives the course layer's values and passes the decoder's gradient "
+            "to z unchanged. It is the body of `VectorQuantizer.call` (sadlib/detectors/vqvae.py) for z flattened to "
+            "rows; the layer adds the commitment loss during training.")
+
+
+class _FunctionQuestion(Question):
+    """A question whose answer is a function: a function that still returns ``____`` is not attempted."""
+
+    def _evaluate(self, values):
+        fn = values.get(self.variables[0]) if self.variables[0] in values else None
+        if callable(fn):
+            z, codebook, g = _q5_inputs(*Q5_CASES[0], 0)
+            try:
+                untouched = _q5_call(fn, z, codebook, g)[0] is ____
+            except Exception:  # a half-written body: let the check report the error
+                untouched = False
+            if untouched:
+                return CheckResult(NOT_ATTEMPTED, f"{self.label}: not attempted yet — your function still returns "
+                                                  f"____ (write its body), then run q{self.number}.check() again.")
+        return super()._evaluate(values)
+
+
+q5 = _FunctionQuestion(
+    5,
+    "Write the quantizer's forward pass with `keras.ops` (imported as `ops`): `my_quantizer(z, codebook)` takes "
+    "encoder outputs `z` of shape (n, D) and the codes `codebook` of shape (K, D), computes the squared distance of "
+    "every row of z to every code (shape (n, K)), the nearest code of every row **without argmin** (a one-hot row "
+    "that is 1 where d equals its row minimum, times the codebook) and returns the straight-through output: value q, "
+    "gradient of the identity with respect to z. The check compares your values with the course's "
+    "`VectorQuantizer` layer on random inputs and measures the gradient with a `tf.GradientTape`.",
+    ("my_quantizer",),
+    _check_quantizer,
+    ["`ops.sum(z**2, axis=1, keepdims=True) - 2 * ops.matmul(z, ops.transpose(codebook)) + ops.sum(codebook**2, "
+     "axis=1)` broadcasts (n, 1) − (n, K) + (K,) to the (n, K) squared distances.",
+     "`one_hot = ops.cast(ops.equal(d, ops.min(d, axis=1, keepdims=True)), z.dtype)`, then "
+     "`q = ops.matmul(one_hot, codebook)`.",
+     "`q` alone has no gradient with respect to z (equal and cast are not differentiable). Return "
+     "`z + ops.stop_gradient(q - z)`: its value is q, and the stop-gradient part counts as a constant when the "
+     "gradient is taken."],
+    "# ops is keras.ops (imported in the setup cell)\n"
+    "def my_quantizer(z, codebook):\n"
+    "    d = (ops.sum(z**2, axis=1, keepdims=True) - 2 * ops.matmul(z, ops.transpose(codebook))\n"
+    "         + ops.sum(codebook**2, axis=1))\n"
+    "    one_hot = ops.cast(ops.equal(d, ops.min(d, axis=1, keepdims=True)), z.dtype)\n"
+    "    q = ops.matmul(one_hot, codebook)\n"
+    "    return z + ops.stop_gradient(q - z)",
+    setup=_context,
+)
+
+#: answer cells that differ from ``name = ____``
+ANSWER_CELLS = {
+    5: "def my_quantizer(z, codebook):\n"
+       "    d = ____  # squared distance of every row of z to every code, shape (n, K)\n"
+       "    q = ____  # the nearest code of every row, shape (n, D), without argmin\n"
+       "    return ____  # value q, gradient of the identity with respect to z (straight-through)",
+}

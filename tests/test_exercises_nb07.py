@@ -1,0 +1,180 @@
+"""Exercises of notebook 07: the real template cells are 'not attempted', Q5's quantizer check fails wrong code.
+
+Q5 asks for the quantizer's forward pass in ``keras.ops``; its check compares values with the course's
+``VectorQuantizer`` layer and measures the gradient with a ``tf.GradientTape``. Every wrong answer below
+must be reported as incorrect, right answers of another form must pass.
+"""
+
+import contextlib
+import io
+import re
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from sadlib.exercises import nb07
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = ROOT / "exercises" / "07_vqvae_exercises.ipynb"
+
+
+def _setup_namespace() -> dict:
+    """The namespace after the notebook's own setup cell (imports, ____ and the module's SETUP)."""
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    setup = next(c.source for c in nb.cells if c.cell_type == "code" and "from sadlib.exercises.nb07 import" in c.source)
+    ns: dict = {}
+    exec(setup, ns)
+    return ns
+
+
+def _answer_cells() -> dict[int, str]:
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    cells = {}
+    for c in nb.cells:
+        m = re.search(r"^q(\d+)\.check\(\)$", c.source, flags=re.M) if c.cell_type == "code" else None
+        if m:
+            cells[int(m.group(1))] = c.source
+    return cells
+
+
+def _run(source: str, ns: dict) -> str:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(source, ns)
+    return out.getvalue()
+
+
+def test_every_question_has_an_answer_cell():
+    assert sorted(_answer_cells()) == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize("number", [1, 2, 3, 4, 5])
+def test_untouched_template_cell_prints_not_attempted(number):
+    ns = _setup_namespace()
+    printed = _run(_answer_cells()[number], ns)
+    assert printed.startswith("Not attempted"), printed
+
+
+def test_template_cells_in_notebook_order_all_not_attempted():
+    ns = _setup_namespace()
+    for number, source in sorted(_answer_cells().items()):
+        assert _run(source, ns).startswith("Not attempted"), number
+
+
+def test_q5_half_written_function_is_still_not_attempted():
+    ns = _setup_namespace()
+    source = _answer_cells()[5].replace(
+        "d = ____", "d = ops.sum(z**2, axis=1, keepdims=True) - 2 * ops.matmul(z, ops.transpose(codebook))")
+    assert "d = ____" not in source
+    assert _run(source, ns).startswith("Not attempted")
+
+
+def test_q4_prompt_names_the_gradient_correctly():
+    assert "dz4" not in nb07.q4.prompt
+    assert "∂L/∂z_enc" in nb07.q4.prompt
+
+
+# --------------------------------------------------------------------------- Q5: right answers of other forms
+RIGHT = {
+    "solution": None,  # the module's own solution
+    "argmin and take": """
+def my_quantizer(z, codebook):
+    d = ops.sum((ops.expand_dims(z, 1) - ops.expand_dims(codebook, 0)) ** 2, axis=-1)
+    q = ops.take(codebook, ops.argmin(d, axis=1), axis=0)
+    return z + ops.stop_gradient(q - z)
+""",
+    "float32 one-hot, no keepdims": """
+def my_quantizer(z, codebook):
+    d = ops.sum(z**2, axis=1)[:, None] - 2 * ops.matmul(z, ops.transpose(codebook)) + ops.sum(codebook**2, axis=1)
+    one_hot = ops.cast(d == ops.min(d, axis=1)[:, None], "float32")
+    q = ops.matmul(one_hot, codebook)
+    return z + ops.stop_gradient(q - z)
+""",
+}
+
+
+@pytest.mark.parametrize("name", list(RIGHT))
+def test_q5_right_answers_pass(name):
+    ns = _setup_namespace()
+    exec(RIGHT[name] or nb07.q5.solution_code, ns)
+    result = nb07.q5.result(my_quantizer=ns["my_quantizer"])
+    assert result.passed, result.message
+
+
+# --------------------------------------------------------------------------- Q5: wrong answers
+_D = "    d = ops.sum(z**2, axis=1, keepdims=True) - 2 * ops.matmul(z, ops.transpose(codebook)) + ops.sum(codebook**2, axis=1)\n"
+_Q = ("    one_hot = ops.cast(ops.equal(d, ops.min(d, axis=1, keepdims=True)), 'float32')\n"
+      "    q = ops.matmul(one_hot, codebook)\n")
+
+WRONG = {
+    "q without straight-through": _D + _Q + "    return q\n",
+    "no stop_gradient (z cancels)": _D + _Q + "    return z + (q - z)\n",
+    "value z (straight-through reversed)": _D + _Q + "    return q + ops.stop_gradient(z - q)\n",
+    "no quantization": "    return z\n",
+    "farthest code": _D + "    one_hot = ops.cast(ops.equal(d, ops.max(d, axis=1, keepdims=True)), 'float32')\n"
+                          "    q = ops.matmul(one_hot, codebook)\n    return z + ops.stop_gradient(q - z)\n",
+    "sign error in the distance": _D.replace("- 2 *", "+ 2 *") + _Q + "    return z + ops.stop_gradient(q - z)\n",
+    "indices instead of vectors": _D + "    return ops.argmin(d, axis=1)\n",
+    "the distances": _D + "    return d\n",
+    "gradient twice the identity": _D + _Q + "    return 2 * z + ops.stop_gradient(q - 2 * z)\n",
+    "stop_gradient on everything": _D + _Q + "    return ops.stop_gradient(z + q - z)\n",
+    "first code for every row": "    return z + ops.stop_gradient(ops.ones_like(z) * codebook[0] - z)\n",
+    "raises": "    raise ValueError('not yet')\n",
+}
+
+
+@pytest.mark.parametrize("name", list(WRONG))
+def test_q5_wrong_answers_fail(name):
+    ns = _setup_namespace()
+    exec("def my_quantizer(z, codebook):\n" + WRONG[name], ns)
+    result = nb07.q5.result(my_quantizer=ns["my_quantizer"])
+    assert result.status == "incorrect", (name, result.message)
+
+
+def test_q5_not_a_function_fails():
+    assert nb07.q5.result(my_quantizer=np.zeros((12, 3))).status == "incorrect"
+
+
+def test_q5_inputs_have_no_near_ties():
+    # float32 round-off (about 1e-6 on distances of about 10) must not decide which code is nearest,
+    # whatever formula the learner uses
+    for case, (n, k, dim) in enumerate(nb07.Q5_CASES):
+        z, codebook, _ = nb07._q5_inputs(n, k, dim, case)
+        d = np.sort(((z[:, None, :].astype(float) - codebook[None].astype(float)) ** 2).sum(-1), axis=1)
+        if k > 1:
+            assert (d[:, 1] - d[:, 0]).min() > 1e-4
+
+
+def test_q5_reference_is_the_course_layer_and_numpy_agrees():
+    for case, (n, k, dim) in enumerate(nb07.Q5_CASES):
+        z, codebook, g = nb07._q5_inputs(n, k, dim, case)
+        value, grad = nb07._q5_reference(z, codebook, g)
+        d = ((z[:, None, :].astype(float) - codebook[None].astype(float)) ** 2).sum(-1)
+        np.testing.assert_allclose(value, codebook[d.argmin(1)], atol=1e-6)
+        np.testing.assert_allclose(grad, g, atol=1e-6)  # straight-through: the identity
+
+
+# --------------------------------------------------------------------------- answers of the right kind
+def test_q1_accepts_numpy_and_python_floats():
+    counts = np.array([410, 0, 385, 12, 0, 0, 401, 0], float)
+    p = counts[counts > 0] / counts.sum()
+    ppl = np.exp(-(p * np.log(p)).sum())
+    assert nb07.q1.result(ppl=np.float64(ppl)).passed
+    assert nb07.q1.result(ppl=float(ppl)).passed
+    assert nb07.q1.result(ppl=np.float32(ppl)).passed
+
+
+@pytest.mark.parametrize("kind", [list, tuple, set, lambda a: np.asarray(a, np.int64), lambda a: np.asarray(a, np.int32)])
+def test_q3_accepts_any_collection_of_indices(kind):
+    ns = nb07._context()
+    dead = np.setdiff1d(np.arange(8), np.unique(ns["batch_codes"]))
+    assert nb07.q3.result(dead=kind(dead.tolist())).passed
+
+
+def test_q2_accepts_a_boolean_one_hot():
+    ns = nb07._context()
+    d = ((ns["z"][:, None, :] - ns["codebook"][None]) ** 2).sum(-1)
+    one_hot = d == d.min(axis=1, keepdims=True)
+    assert nb07.q2.result(one_hot=one_hot, q=one_hot.astype(float) @ ns["codebook"]).passed
