@@ -54,9 +54,10 @@ WRONG = {
     ("nb01", 4): lambda: {"normal": _normal(), "corr_before": 0.0, "corr_during": 0.9},
     ("nb02", 1): lambda: {"far": 20 / 50, "mar": 0.25},
     ("nb02", 2): lambda: {"f1_flag_all": 0.35},
-    ("nb02", 3): lambda: {"threshold": np.percentile(np.arange(10.0), 99.5), "val_scores": np.arange(100.0),
-                          "test_scores": np.arange(10.0)},
+    ("nb02", 3): lambda: {"honest_threshold": lambda val, test: np.percentile(np.concatenate([val, test]), 99.5)},
     ("nb02", 4): lambda: {"my_point_adjust": _wrong_point_adjust},
+    ("nb02", 5): lambda: {"event_precision": 1.0, "false_alarms_per_day": 1 / 7},  # the old existence/onset rules
+    ("nb02", 6): lambda: {"train_share": 0.4, "val_share": 0.1},  # the old split: validation = a weekend
     ("nb03", 1): lambda: _nb03_wrong_threshold(),
     ("nb03", 2): lambda: {**_nb03(), "missed": {"spike"}},
     ("nb03", 3): lambda: {"my_ewma": lambda x, lam: np.cumsum(x) * lam},
@@ -227,8 +228,7 @@ def test_known_wrong_answer_fails(module, q):
 def test_leaky_threshold_gets_specific_feedback():
     from sadlib.exercises.nb02 import q3
 
-    val, test = np.arange(100.0), np.arange(10.0)
-    result = q3.result(threshold=np.percentile(test, 99.5), val_scores=val, test_scores=test)
+    result = q3.result(honest_threshold=lambda val_scores, test_scores: np.percentile(test_scores, 99.5))
     assert "leakage" in result.message
 
 
