@@ -51,6 +51,14 @@ class IsolationForestDetector(WindowedDetector):
     scores of held-out normal data (the ``calibration`` tail of the fitting data)
     and lets you change it later with :meth:`calibrate` or :meth:`set_threshold`.
 
+    The score saturates outside the training range: a tree splits a node between the
+    smallest and largest training value it holds, so a window beyond that range ends in
+    the leaf of the most extreme training windows and scores no higher than they do,
+    however far out it is. When normal calibration data already reaches that ceiling
+    (a slow trend, a new operating point), a percentile threshold sits on it and nothing
+    can be flagged; features without the trend (e.g. the changes ``x_t - x_(t-1)``) help.
+    Notebook 03 shows the case.
+
     Fitted attributes
     -----------------
     scaler_ : StandardScaler fitted on the training part
