@@ -61,7 +61,7 @@ WRONG = {
     ("nb03", 1): lambda: _nb03_wrong_threshold(),
     ("nb03", 2): lambda: {**_nb03(), "missed": {"spike"}},
     ("nb03", 3): lambda: {"my_ewma": lambda x, lam: np.cumsum(x) * lam},
-    ("nb03", 4): lambda: {"flagged_share": 0.05},
+    ("nb03", 4): lambda: {**_nb03(("train", "val", "sensors")), "flagged_share": 0.1, "val_share": 0.1},
     ("nb04", 1): lambda: {"scaler": _fitted_minmax(all_rows=True)},
     ("nb04", 2): lambda: {"latent": 4},
     ("nb04", 3): lambda: _nb04_leaky_threshold(),
@@ -202,20 +202,19 @@ def _nb04_leaky_threshold():
     return {"threshold": np.percentile(test_errors, 95), "val_errors": val_errors, "test_errors": test_errors}
 
 
-def _nb03():
+def _nb03(names=("test", "test_events", "zscore_alarms")):
     from sadlib.exercises import nb03
 
     ns = nb03._context()
-    return {k: ns[k] for k in ("test", "test_events", "zscore_alarms")}
+    return {k: ns[k] for k in names}
 
 
 def _nb03_wrong_threshold():
-    from sadlib.exercises import nb03
+    def recalibrate(det, val_X, test_X):  # calibrates on the scores of the data it is judged on
+        det.calibrate(det.score(test_X), threshold=("percentile", {"q": 99.5}))
+        return det.predict(test_X).mean()
 
-    ns = nb03._context()
-    det = ns["det"].calibrate(det_scores := ns["det"].score(ns["test"][ns["sensors"]]), threshold=("percentile", {"q": 99.5}))
-    return {"det": det, "val_scores": ns["val_scores"], "test": ns["test"], "sensors": ns["sensors"],
-            "alarm_rate": float(np.mean(det_scores > det.threshold_))}
+    return {**_nb03(("det", "val", "test", "sensors")), "recalibrate": recalibrate}
 
 
 @pytest.mark.parametrize("module, q", all_questions())
