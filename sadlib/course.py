@@ -49,7 +49,7 @@ class ClaimError(AssertionError):
     """A sentence of a notebook's text that this run's numbers contradict."""
 
 
-def claim(condition, sentence: str, *, full_only: bool = False) -> bool:
+def claim(condition, sentence: str, *, full_only: bool = False) -> None:
     """Check a sentence of the notebook's text against the numbers just computed.
 
     Parameters
@@ -63,10 +63,8 @@ def claim(condition, sentence: str, *, full_only: bool = False) -> bool:
         True when the claim holds only at full size (more data, more epochs):
         in fast mode (``SADLIB_FAST=1``) it is printed as not checked.
 
-    Returns
-    -------
-    bool
-        True when the claim was checked and holds; False when it was skipped.
+    It returns None, so a claim on the last line of a cell displays nothing
+    but its printed sentence.
 
     Raises
     ------
@@ -86,14 +84,14 @@ def claim(condition, sentence: str, *, full_only: bool = False) -> bool:
         )
     if full_only and is_fast():
         print(f"{CLAIM_SKIPPED} {sentence}")
-        return False
+        return None
     if not condition:
         raise ClaimError(
             f"The notebook says: {sentence!r}, but this run's numbers disagree. Rewrite the sentence to "
             f"match the output above, or find out why the result changed."
         )
     print(f"{CLAIM_OK} {sentence}")
-    return True
+    return None
 
 
 def count_claims(nb) -> tuple[int, int]:
