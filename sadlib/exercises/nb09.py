@@ -1,13 +1,20 @@
 """Exercises for notebook 09: why a dynamic-batch LSTM export needs Flex ops, the int8 size goal, a threshold for
-the quantized model from its own validation scores, the min-duration alarm rule."""
+the quantized model that the test week cannot move, the min-duration alarm rule, and an int8 export written with
+TensorFlow's converter API."""
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import io
+import warnings
+from pathlib import Path
+
 import numpy as np
 
-from sadlib.exercises.checker import Incorrect, Question, ____, expect_close, expect_true
+from sadlib.exercises.checker import NOT_ATTEMPTED, CheckResult, Incorrect, Question, ____, expect_close, expect_true
 
-__all__ = ["q1", "q2", "q3", "q4"]
+__all__ = ["q1", "q2", "q3", "q4", "q5"]
 
 WINDOW, N_SENSORS = 24, 4
 
@@ -18,10 +25,10 @@ SIZES = {
     "dense_512_128": {"float32": 930_476, "int8": 273_240},
 }
 GOAL = 0.40
-Q3_SEED, Q3_VAL, Q3_TEST = 9, 700, 2500
+Q5_STEPS = 8  # the tiny model of Q5 takes windows of 8 steps x 4 sensors, flattened
 
-#: the setup cell of the exercise notebook, also used by the tests
-SETUP = """\
+#: the setup cell's first part (NumPy only): the data of Q2 and Q3
+SETUP_DATA = """\
 import numpy as np
 
 # Q2: file sizes in bytes of three exported LiteRT models, float32 and full int8
@@ -31,7 +38,7 @@ sizes = {
     "dense_512_128": {"float32": 930_476, "int8": 273_240},
 }
 
-# Q3: scores of a Keras model and of its int8 LiteRT file on the clean validation part and on the test part
+# Q3: scores of a Keras model and of its int8 LiteRT file on the clean validation week and on the test week
 rng = np.random.default_rng(9)
 keras_val = rng.lognormal(-6, 0.4, 700)
 keras_test = rng.lognormal(-6, 0.4, 2500)
@@ -41,11 +48,79 @@ edge_test = keras_test * 1.25 + rng.normal(0, 2e-4, 2500).clip(0)
 keras_threshold = np.percentile(keras_val, 99.9)
 """
 
+#: the setup cell's second part: a tiny trained dense autoencoder for Q5 (a few seconds)
+SETUP_MODEL = """\
+
+# Q5: a tiny dense autoencoder of windows of 8 steps x 4 sensors (flattened to 32 values), trained on normal data
+from sadlib import signals
+from sadlib.environment import import_tensorflow
+
+tf = import_tensorflow()  # TensorFlow without its start-up messages (import it before keras)
+import keras
+
+keras.utils.set_random_seed(0)
+pump = signals.make_normal(n_days=2, freq="10min", seed=1)[list(signals.SENSORS)].to_numpy()
+lo, hi = pump[:200].min(axis=0), pump[:200].max(axis=0)  # the scaler sees the training part only
+scaled = ((pump - lo) / (hi - lo)).astype(np.float32)
+
+
+def flat_windows(x, steps=8):
+    return np.stack([x[i:i + steps].ravel() for i in range(len(x) - steps + 1)])
+
+
+train_windows, test_windows = flat_windows(scaled[:200]), flat_windows(scaled[200:])
+model = keras.Sequential([keras.Input(shape=(32,)), keras.layers.Dense(32, activation="relu"),
+                          keras.layers.Dense(8, activation="relu"), keras.layers.Dense(32, activation="relu"),
+                          keras.layers.Dense(32)])
+model.compile(optimizer="adam", loss="mse")
+model.fit(train_windows, train_windows, epochs=40, batch_size=32, verbose=0)
+"""
+
+#: the setup cell of the exercise notebook, also used by the tests
+SETUP = SETUP_DATA + SETUP_MODEL
+
 
 def _context() -> dict:
+    """The NumPy part of the setup (questions 1 to 4)."""
+    namespace: dict = {}
+    exec(SETUP_DATA, namespace)
+    return namespace
+
+
+@functools.lru_cache(maxsize=1)
+def _full_namespace() -> dict:
     namespace: dict = {}
     exec(SETUP, namespace)
     return namespace
+
+
+def _full_context() -> dict:
+    """The whole setup, the Q5 model included (trained once per process)."""
+    return dict(_full_namespace())
+
+
+class _Unwritten(BaseException):
+    """The learner's function still returns ____. A BaseException, so that the checker's ``except Exception``
+    (which turns errors into "incorrect") lets it through to :class:`_Question`."""
+
+
+class _Question(Question):
+    """A question whose answer is a function: one that still returns ____ is "not attempted", not wrong."""
+
+    def _evaluate(self, values):
+        try:
+            return super()._evaluate(values)
+        except _Unwritten as blank:
+            return CheckResult(NOT_ATTEMPTED, f"{self.label}: not attempted yet — {blank} (it still returns ____), "
+                                              f"then run q{self.number}.check() again.")
+
+
+def _call(fn, *args, name):
+    """``fn(*args)``; raises :class:`_Unwritten` when it returns the placeholder."""
+    result = fn(*args)
+    if result is ____:
+        raise _Unwritten(f"write the body of `{name}`")
+    return result
 
 
 # --------------------------------------------------------------------------- Q1
@@ -87,7 +162,7 @@ def _check_flex(reason, input_shape):
     return "with every size known, the converter lowers the loop to builtin ops; edge.export_litert does this."
 
 
-q1 = Question(
+q1 = _Question(
     1,
     "Keras's `model.export(path, format=\"litert\")` of the LSTM autoencoder (windows of 24 steps, 4 sensors) writes "
     "a file with Flex ops that a device runtime cannot run. Set `reason` to the letter of the right explanation "
@@ -122,12 +197,12 @@ def _check_ratio(ratio, goal_met):
         worst = max(want, key=want.get)
         raise Incorrect(f"the goal is int8 <= 40 % of float32 for *every* model; {worst} has "
                         f"{want[worst]:.0%}.")
-    return (f"int8 is {want['lstm_ae_unrolled']:.0%} of float32 for the unrolled tiny LSTM (scales, zero points "
-            f"and the 24 unrolled steps outweigh its few thousand weights) and {want['dense_512_128']:.0%} "
-            f"for the wide model.")
+    return (f"int8 is {want['lstm_ae_unrolled']:.0%} of float32 for the unrolled tiny LSTM (the tensor names, "
+            f"scales and zero points of 24 unrolled steps outweigh its few thousand weights) and "
+            f"{want['dense_512_128']:.0%} for the wide model.")
 
 
-q2 = Question(
+q2 = _Question(
     2,
     "The goal: every full-int8 file is at most 40 % of the size of its float32 file. From `sizes` (bytes), compute "
     "`ratio`, a dict {model name: int8 size / float32 size}, and set `goal_met` to True or False.",
@@ -147,22 +222,47 @@ def _q3_scores():
     return ns["keras_val"], ns["keras_test"], ns["edge_val"], ns["edge_test"], ns["keras_threshold"]
 
 
-def _check_recalibrated(edge_threshold, agreement):
+def _threshold(recalibrate, val_scores, test_scores) -> float:
+    t = _call(recalibrate, val_scores.copy(), test_scores.copy(), name="recalibrate")
+    try:
+        t = float(np.asarray(t).item())
+    except (TypeError, ValueError) as err:
+        raise Incorrect(f"`recalibrate` should return one number, the threshold; it returned {t!r}.") from err
+    expect_true(np.isfinite(t), f"`recalibrate` returned {t}; the threshold should be a finite number.")
+    return t
+
+
+def _check_recalibrated(recalibrate, agreement):
     keras_val, keras_test, edge_val, edge_test, keras_threshold = _q3_scores()
-    t = float(edge_threshold)
-    for q in (95, 99, 99.5, 99.9, 100):
-        if np.isclose(t, np.percentile(edge_test, q)):
-            raise Incorrect("that threshold comes from the test scores, the data being judged: leakage. Take it "
-                            "from the edge model's validation scores, `edge_val`.")
-    if np.isclose(t, keras_threshold):
-        raise Incorrect("that is the Keras threshold. The int8 model's scores sit higher; give it a threshold "
-                        "from its own validation scores, `edge_val`.")
-    if any(np.isclose(t, np.percentile(keras_val, q)) for q in (95, 99, 99.5, 99.9, 100)):
-        raise Incorrect("that threshold comes from the Keras validation scores; use the edge model's own, `edge_val`.")
+    expect_true(callable(recalibrate), "`recalibrate` should be a function (val_scores, test_scores) -> threshold.")
+    t = _threshold(recalibrate, edge_val, edge_test)
+    # behaviour: a threshold must not move when only the test week changes
+    rng = np.random.default_rng(0)
+    planted = edge_test.copy()
+    planted[500:520] = 1000 * edge_test.max()
+    changes = {"an extreme anomaly planted in them": planted,
+               "their samples shuffled": rng.permutation(edge_test),
+               "other scores in their place": rng.lognormal(-5, 1.0, len(edge_test))}
+    for what, changed in changes.items():
+        moved = _threshold(recalibrate, edge_val, changed)
+        if not np.isclose(moved, t, rtol=1e-9, atol=0):
+            raise Incorrect(f"leakage: your threshold moved from {t:.4g} to {moved:.4g} when only the test scores "
+                            f"changed ({what}). The test week is what is judged; the threshold comes from the edge "
+                            f"model's validation scores alone, `val_scores`.")
+    # and it must follow the validation scores
+    doubled = _threshold(recalibrate, 2 * edge_val, edge_test)
+    if np.isclose(doubled, t, rtol=1e-9, atol=0):
+        if np.isclose(t, keras_threshold):
+            raise Incorrect("that is the Keras threshold. The int8 model's scores sit higher; give it a threshold "
+                            "from its own validation scores, `val_scores`.")
+        raise Incorrect(f"your threshold stayed at {t:.4g} when the validation scores doubled: it does not come from "
+                        f"`val_scores` (the Keras validation scores, `keras_val`, or a fixed number?). Compute it from "
+                        f"`val_scores`, the edge model's own.")
     if not np.percentile(edge_val, 99) <= t <= edge_val.max():
-        raise Incorrect("take the threshold from `edge_val` with the same rule as for Keras (the 99.9th "
+        raise Incorrect("take the threshold from `val_scores` with the same rule as for Keras (the 99.9th "
                         "percentile), or its maximum.")
     right = float(np.mean((keras_test > keras_threshold) == (edge_test > t)))
+    expect_true(not _is_text(agreement), "`agreement` should be a number between 0 and 1.")
     a = float(agreement)
     if np.isclose(a, 100 * right):
         raise Incorrect("give the agreement as a fraction between 0 and 1, not in percent.")
@@ -171,21 +271,32 @@ def _check_recalibrated(edge_threshold, agreement):
         raise Incorrect("that is the agreement with the Keras threshold on both sides; compare the Keras decisions "
                         "with the edge decisions at `edge_threshold`.")
     expect_close(a, right, what="`agreement`", rtol=0, atol=1e-9)
-    return f"agreement {before:.2%} with the Keras threshold, {right:.2%} after recalibration."
+    return (f"agreement {before:.2%} with the Keras threshold, {right:.2%} after recalibration; and your threshold "
+            f"stayed put when the test scores changed.")
 
 
-q3 = Question(
+def _is_text(value) -> bool:
+    return isinstance(value, (str, bytes))
+
+
+q3 = _Question(
     3,
     "The int8 file's scores (`edge_val`, `edge_test`) sit higher than the Keras scores (`keras_val`, `keras_test`), "
-    "so the Keras threshold (`keras_threshold`, the 99.9th percentile of `keras_val`) is wrong for it. Set "
-    "`edge_threshold` with the same rule applied to the edge model's own clean validation scores, and `agreement`, "
-    "the share of test samples on which the Keras decisions (`keras_test > keras_threshold`) and the edge decisions "
-    "(`edge_test > edge_threshold`) are the same.",
-    ("edge_threshold", "agreement"),
+    "so the Keras threshold (`keras_threshold`, the 99.9th percentile of `keras_val`) is wrong for it. A deployment "
+    "script receives the edge model's scores on the clean validation week and on the test week. Write "
+    "`recalibrate(val_scores, test_scores)`, returning the edge model's threshold with the same rule as for Keras; "
+    "the checker calls it again with the test scores changed, and the threshold must not move. Then set "
+    "`agreement`, the share of test samples on which the Keras decisions (`keras_test > keras_threshold`) and the "
+    "edge decisions (`edge_test > edge_threshold`) are the same.",
+    ("recalibrate", "agreement"),
     _check_recalibrated,
-    ["`np.percentile(edge_val, 99.9)`; the test scores are only judged, never used to choose a threshold.",
+    ["The rule for Keras was `np.percentile(keras_val, 99.9)`: the validation scores only. `test_scores` is passed "
+     "in, but the scores being judged never choose the threshold.",
+     "`return np.percentile(val_scores, 99.9)`; then "
      "`np.mean((keras_test > keras_threshold) == (edge_test > edge_threshold))`"],
-    "edge_threshold = np.percentile(edge_val, 99.9)\n"
+    "def recalibrate(val_scores, test_scores):\n"
+    "    return np.percentile(val_scores, 99.9)  # the validation week only; test_scores stay unused\n\n\n"
+    "edge_threshold = recalibrate(edge_val, edge_test)\n"
     "agreement = float(np.mean((keras_test > keras_threshold) == (edge_test > edge_threshold)))",
     setup=_context,
 )
@@ -208,8 +319,7 @@ def _check_min_duration(my_alarms):
     expect_true(callable(my_alarms), "`my_alarms` should be a function (scores, threshold, min_duration) -> alarms.")
     for scores, thr, d in _q4_cases():
         want = min_duration_alarms(scores, thr, d)
-        got = my_alarms(scores.copy(), thr, d)
-        expect_true(got is not ____, "your function still returns ____; write its body.")
+        got = _call(my_alarms, scores.copy(), thr, d, name="my_alarms")
         got = np.asarray(got)
         expect_true(got.shape == want.shape, f"for {len(scores)} scores return {len(scores)} decisions; got shape "
                                              f"{got.shape}.")
@@ -249,7 +359,7 @@ def _backdated(above, d):
     return out
 
 
-q4 = Question(
+q4 = _Question(
     4,
     "Write `my_alarms(scores, threshold, min_duration)`: `alarm[t]` is True when the scores at "
     "`t - min_duration + 1, ..., t` are all strictly above `threshold` (an alarm starts at the min_duration-th score "
@@ -269,11 +379,159 @@ q4 = Question(
     setup=_context,
 )
 
+
+
+# --------------------------------------------------------------------------- Q5
+Q5_TOLERANCE = {"correlation": 0.98, "median_relative": 0.10}
+
+
+@contextlib.contextmanager
+def _quiet():
+    """No converter chatter: C++ lines on file descriptor 2, Python warnings and stderr writes."""
+    from sadlib.environment import silenced_stderr
+
+    with silenced_stderr(), warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
+        warnings.simplefilter("ignore")
+        yield
+
+
+def _q5_scores(buffer: bytes, windows: np.ndarray) -> np.ndarray:
+    """Reconstruction MSE of every window, run one window per call through the LiteRT file."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    try:
+        interpreter = Interpreter(model_content=buffer)
+        with _quiet():
+            interpreter.allocate_tensors()
+    except RuntimeError as err:
+        raise Incorrect(f"the LiteRT interpreter cannot run the file ({str(err).splitlines()[0][:160]}). Calibrate "
+                        f"on the normal windows passed in, `windows`: `yield [w[None]]` for each.") from err
+    inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    scores = np.empty(len(windows))
+    for i, w in enumerate(windows):
+        interpreter.set_tensor(inp["index"], w[None].astype(np.float32))
+        interpreter.invoke()
+        scores[i] = np.mean((interpreter.get_tensor(out["index"])[0] - w) ** 2)
+    return scores
+
+
+def _check_export(export_int8):
+    from sadlib import edge
+
+    expect_true(callable(export_int8), "`export_int8` should be a function (model, windows) -> bytes.")
+    ns = _full_namespace()
+    model, train_windows, test_windows = ns["model"], ns["train_windows"], ns["test_windows"]
+    n_in = train_windows.shape[1]
+    with _quiet():
+        buffer = _call(export_int8, model, train_windows.copy(), name="export_int8")
+    if isinstance(buffer, (str, Path)):
+        raise Incorrect("return the file's bytes, `converter.convert()`, not a path (write them to a file "
+                        "separately if you need one).")
+    expect_true(isinstance(buffer, (bytes, bytearray)),
+                f"`export_int8` should return the bytes of `converter.convert()`; it returned a "
+                f"{type(buffer).__name__}.")
+    buffer = bytes(buffer)
+    try:
+        codes = edge._operator_codes(buffer)
+    except ValueError as err:
+        raise Incorrect(f"those bytes are not a LiteRT (.tflite) file: {err}") from err
+    custom = sorted({name for name, is_custom in codes if is_custom})
+    if custom:
+        raise Incorrect(f"the file contains Flex or custom ops {custom}: a device runtime cannot run them. Export "
+                        f"with a fixed batch-1 input_signature and builtin ops only.")
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_content=buffer)
+    ops = interpreter._get_ops_details()  # before allocate_tensors: the file's own ops, not the delegate's
+    tensors = interpreter.get_tensor_details()
+    dtype = {t["index"]: np.dtype(t["dtype"]) for t in tensors}
+    inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    signature = [int(s) for s in inp["shape_signature"]]
+    if signature != [1, n_in]:
+        if signature and signature[0] == -1:
+            raise Incorrect(f"the file's batch axis is open ({signature}, -1 = None); a streaming device runs one "
+                            f"window per call: export with input_signature=[tf.TensorSpec((1, {n_in}), tf.float32)].")
+        raise Incorrect(f"the file's input has shape {signature}; the model takes one window of {n_in} values: "
+                        f"[1, {n_in}].")
+    if np.dtype(inp["dtype"]) != np.float32 or np.dtype(out["dtype"]) != np.float32:
+        raise Incorrect(f"the file's input is {np.dtype(inp['dtype'])} and its output {np.dtype(out['dtype'])}; keep "
+                        f"both float32 (leave converter.inference_input_type and inference_output_type at their "
+                        f"default) so that the scoring code around the model does not change.")
+    activations = {dtype[i] for op in ops if op["op_name"] not in ("QUANTIZE", "DEQUANTIZE") for i in op["outputs"]}
+    if activations != {np.dtype(np.int8)}:
+        if any(d == np.int16 for d in activations):
+            raise Incorrect("the activations are int16 (int16x8); int8 was asked: "
+                            "supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8].")
+        if any(d == np.int8 for d in dtype.values()):
+            raise Incorrect(f"the weights are int8 but the ops compute in {sorted(map(str, activations))}: that is "
+                            f"dynamic-range quantization. Give the converter a representative_dataset of normal "
+                            f"windows (and supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]) so that the "
+                            f"activations are int8 too.")
+        raise Incorrect("the file has no int8 tensor: it is a float32 file. Set converter.optimizations = "
+                        "[tf.lite.Optimize.DEFAULT] and give it a representative_dataset.")
+    keras_scores = np.mean((np.asarray(model(test_windows, training=False)) - test_windows) ** 2, axis=1)
+    edge_scores = _q5_scores(buffer, test_windows)
+    corr = float(np.corrcoef(keras_scores, edge_scores)[0, 1])
+    rel = float(np.median(np.abs(edge_scores - keras_scores) / keras_scores))
+    if corr < Q5_TOLERANCE["correlation"] or rel > Q5_TOLERANCE["median_relative"]:
+        raise Incorrect(f"the file's scores on {len(test_windows)} test windows stray from the Keras scores "
+                        f"(correlation {corr:.3f}, median relative difference {rel:.0%}; wanted at least "
+                        f"{Q5_TOLERANCE['correlation']} and at most {Q5_TOLERANCE['median_relative']:.0%}). Calibrate "
+                        f"with the normal windows passed in, `windows`, scaled as the model takes them, one batch-1 "
+                        f"array per yield: `yield [w[None]]`.")
+    op_names = [op["op_name"] for op in ops]
+    return (f"{len(buffer):,} bytes, ops {', '.join(op_names)}; int8 scores follow Keras (correlation {corr:.4f}, "
+            f"median relative difference {rel:.1%}).")
+
+
+q5 = _Question(
+    5,
+    "Write `export_int8(model, windows)` with TensorFlow's converter API (no `sadlib.edge`): it returns the bytes of a "
+    "full-int8 LiteRT file of `model` (a Keras model taking flattened windows of 32 values) with a fixed input of "
+    "one window, float32 input and output, builtin int8 ops only, calibrated on `windows` (normal training windows, "
+    "shape (n, 32)). The checker loads your bytes with the LiteRT interpreter, looks for Flex ops, int8 "
+    "activations and the batch-1 input, and compares the file's scores with the Keras scores on test windows.",
+    ("export_int8",),
+    _check_export,
+    ["Section 3 of the lesson: `model.export(folder, format=\"tf_saved_model\", verbose=False, "
+     "input_signature=[tf.TensorSpec((1, 32), tf.float32)])` into a `tempfile.mkdtemp()` folder, then "
+     "`converter = tf.lite.TFLiteConverter.from_saved_model(folder)`.",
+     "`converter.optimizations = [tf.lite.Optimize.DEFAULT]`; `converter.representative_dataset` is a function "
+     "returning a generator of `[w[None]]` for w in windows; `converter.target_spec.supported_ops = "
+     "[tf.lite.OpsSet.TFLITE_BUILTINS_INT8]`; `return converter.convert()`."],
+    "import tempfile\n\n\n"
+    "def export_int8(model, windows):\n"
+    "    folder = tempfile.mkdtemp()\n"
+    "    spec = tf.TensorSpec((1, *model.inputs[0].shape[1:]), tf.float32)  # one window per call\n"
+    "    model.export(folder, format=\"tf_saved_model\", input_signature=[spec], verbose=False)\n"
+    "    converter = tf.lite.TFLiteConverter.from_saved_model(folder)\n"
+    "    converter.optimizations = [tf.lite.Optimize.DEFAULT]\n\n"
+    "    def representative_dataset():\n"
+    "        for w in windows[:300]:\n"
+    "            yield [w[None].astype(np.float32)]\n\n"
+    "    converter.representative_dataset = representative_dataset\n"
+    "    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]\n"
+    "    return converter.convert()",
+    setup=_full_context,
+)
+
 ANSWER_CELLS = {
     1: "from sadlib.exercises.nb09 import CHOICES\n"
        "print(\"\\n\".join(f\"{k}) {v}\" for k, v in CHOICES.items()))\n"
        "reason = ____\n"
        "input_shape = ____",
+    3: "def recalibrate(val_scores, test_scores):\n"
+       "    return ____  # the edge model's threshold\n\n\n"
+       "edge_threshold = recalibrate(edge_val, edge_test)\n"
+       "agreement = ____",
     4: "def my_alarms(scores, threshold, min_duration):\n"
        "    return ____  # your code here",
+    5: "import tempfile\n\n\n"
+       "def export_int8(model, windows):\n"
+       "    # 1. model.export(...) to a SavedModel in a temporary folder, with a batch-1 input_signature\n"
+       "    # 2. a tf.lite.TFLiteConverter from that folder\n"
+       "    # 3. optimizations and a representative_dataset built from `windows`\n"
+       "    # 4. int8 builtin ops only\n"
+       "    # 5. return the bytes of converter.convert()\n"
+       "    return ____",
 }
