@@ -84,6 +84,7 @@ WRONG = {
     ("nb09", 2): lambda: _nb09_inverted_ratio(),
     ("nb09", 3): lambda: _nb09_threshold_from_test(),
     ("nb09", 4): lambda: {"my_alarms": lambda scores, threshold, min_duration: np.asarray(scores) > threshold},
+    ("nb09", 5): lambda: {"export_int8": lambda model, windows: model.to_json().encode()},  # not a LiteRT file
 }
 
 
@@ -97,9 +98,13 @@ def _nb09_threshold_from_test():
     from sadlib.exercises import nb09
 
     ns = nb09._context()
-    threshold = np.percentile(ns["edge_test"], 99.9)
+
+    def recalibrate(val_scores, test_scores):
+        return np.percentile(test_scores, 99.9)  # a percentile of the scores being judged
+
+    threshold = recalibrate(ns["edge_val"], ns["edge_test"])
     agreement = float(np.mean((ns["keras_test"] > ns["keras_threshold"]) == (ns["edge_test"] > threshold)))
-    return {"edge_threshold": threshold, "agreement": agreement}
+    return {"recalibrate": recalibrate, "agreement": agreement}
 
 
 def _nb07_farthest_code():
