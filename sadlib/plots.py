@@ -232,9 +232,10 @@ def plot_signal(data: Any, *, labels: Any = None, alarms: Any = None, columns: S
     if own_figure:
         fig.align_ylabels(axes)
     if spans or alarm_x is not None:
-        if own_figure:  # above the top panel, clear of the data and of the event labels
+        spec = axes[0].get_subplotspec()
+        if own_figure or (spec is not None and spec.is_first_row()):  # above the top panel, clear of data and labels
             axes[0].legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2, fontsize="small", borderaxespad=0.2)
-        else:
+        else:  # another panel may sit above
             axes[0].legend(loc="upper right", fontsize="small")
     if title:
         fig.suptitle(title)

@@ -326,3 +326,17 @@ def test_plot_forecast_units():
     fig = plot_forecast(x, x, np.zeros(n), units="mm/s")
     assert fig.axes[2].get_ylabel() == "squared error\n[(mm/s)²]"
     assert plot_forecast(x, x, np.zeros(n)).axes[0].get_ylabel() == "actual"
+
+
+def test_signal_legend_sits_above_the_top_panel(frame):
+    labels = _labels(100, RUNS)
+    for fig in (plot_signal(frame, labels=labels), plot_signal(frame, labels=labels, axes=plt.subplots(4, 1)[1][:3])):
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        top = fig.axes[0]
+        assert top.get_legend().get_window_extent(renderer).y0 >= top.get_window_extent(renderer).y1 - 1
+    fig, axes = plt.subplots(4, 1)
+    plot_signal(frame, labels=labels, axes=axes[1:])  # a panel above: the legend stays inside
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    assert axes[1].get_legend().get_window_extent(renderer).y1 <= axes[1].get_window_extent(renderer).y1 + 1
