@@ -64,8 +64,9 @@ WRONG = {
     ("nb03", 4): lambda: {**_nb03(("train", "val", "sensors")), "flagged_share": 0.1, "val_share": 0.1},
     ("nb04", 1): lambda: {"scaler": _fitted_minmax(all_rows=True)},
     ("nb04", 2): lambda: {"latent": 4},
-    ("nb04", 3): lambda: _nb04_leaky_threshold(),
-    ("nb04", 4): lambda: {"alarms": np.ones(500, bool)},
+    ("nb04", 3): lambda: _nb04_leaky_pipeline(),
+    ("nb04", 4): lambda: {"detect": _nb04_leaky_z_score},  # the tutorial one-liner over all rows
+    ("nb04", 5): lambda: _nb04_uncompiled(),
     ("nb05", 1): lambda: {"train_end": 800, "test_start": 700},  # the tutorial's overlap
     ("nb05", 2): lambda: _nb05_per_split_scaling(),
     ("nb05", 3): lambda: _nb05_eps_from_test(),
@@ -79,8 +80,8 @@ WRONG = {
     ("nb07", 2): lambda: _nb07_farthest_code(),
     ("nb07", 3): lambda: {"dead": np.array([0, 2, 3, 5, 6])},  # the used codes
     ("nb07", 4): lambda: _nb07_straight_through_only(),
-    ("nb09", 1): lambda: {"reason": "b", "input_shape": (None, 24, 4)},  # Keras's open batch
     ("nb07", 5): lambda: {"my_quantizer": lambda z, codebook: z},  # no quantization: the value is z, not q
+    ("nb09", 1): lambda: {"reason": "b", "input_shape": (None, 24, 4)},  # Keras's open batch
     ("nb09", 2): lambda: _nb09_inverted_ratio(),
     ("nb09", 3): lambda: _nb09_threshold_from_test(),
     ("nb09", 4): lambda: {"my_alarms": lambda scores, threshold, min_duration: np.asarray(scores) > threshold},
@@ -201,10 +202,36 @@ def _fitted_minmax(all_rows):
     return MinMaxScaler().fit(toy if all_rows else toy[:400])
 
 
-def _nb04_leaky_threshold():
-    rng = np.random.default_rng(0)
-    val_errors, test_errors = rng.random(100), rng.random(500)
-    return {"threshold": np.percentile(test_errors, 95), "val_errors": val_errors, "test_errors": test_errors}
+def _nb04_leaky_pipeline():
+    from sklearn.preprocessing import MinMaxScaler
+
+    from sadlib.exercises import nb04
+
+    ns = nb04._context()
+
+    def fit_and_calibrate(X_train, X_val, X_test):  # scaler and model see every row, test rows included
+        rows = np.vstack([X_train, X_val, X_test])
+        scaler = MinMaxScaler().fit(rows)
+        model = ns["train_autoencoder"](scaler.transform(rows), 1, epochs=5)
+        return scaler, model, ns["errors"](model, scaler.transform(X_val)).max()
+
+    return {"fit_and_calibrate": fit_and_calibrate}
+
+
+def _nb04_leaky_z_score(X_train, X_val, X_test):
+    x = np.vstack([X_train, X_val, X_test])
+    return (np.abs((x - x.mean(axis=0)) / x.std(axis=0)).max(axis=1) > 3)[len(X_train) + len(X_val):]
+
+
+def _nb04_uncompiled():
+    import keras
+
+    def build_autoencoder(n_inputs, latent):  # forgets model.compile
+        return keras.Sequential([keras.Input(shape=(n_inputs,)), keras.layers.Dense(16, activation="relu"),
+                                 keras.layers.Dense(latent), keras.layers.Dense(16, activation="relu"),
+                                 keras.layers.Dense(n_inputs)])
+
+    return {"build_autoencoder": build_autoencoder}
 
 
 def _nb03(names=("test", "test_events", "zscore_alarms")):
