@@ -76,6 +76,7 @@ WRONG = {
     ("nb06", 2): lambda: _nb06_windows_then_split(),
     ("nb06", 3): lambda: _nb06_wrong_culprit(),
     ("nb06", 4): lambda: _nb06_far_over_all_samples(),
+    ("nb06", 5): lambda: _nb06_dense_builder(),
     ("nb07", 1): lambda: {"ppl": 4.0},  # the number of codes used, not the perplexity
     ("nb07", 2): lambda: _nb07_farthest_code(),
     ("nb07", 3): lambda: {"dead": np.array([0, 2, 3, 5, 6])},  # the used codes
@@ -156,8 +157,23 @@ def _nb06_far_over_all_samples():
     rng = np.random.default_rng(0)
     val_scores, test_scores = rng.random(200), rng.random(n_test) + y  # anomalies score higher
     threshold = np.percentile(val_scores, 99)
-    return {"threshold": threshold, "far": float(np.mean(test_scores > threshold)),  # anomalies included
+    return {"pick_threshold": lambda v, t: np.percentile(v, 99), "threshold": threshold,
+            "far": float(np.mean(test_scores > threshold)),  # anomalies included
             "val_scores": val_scores, "test_scores": test_scores}
+
+
+def _nb06_dense_builder():
+    import keras
+    from keras import layers
+
+    def build(window, n_features, latent):  # the dense autoencoder of notebook 04, not a sequence model
+        inputs = keras.Input(shape=(window, n_features))
+        code = layers.Dense(latent)(layers.Flatten()(inputs))
+        model = keras.Model(inputs, layers.Reshape((window, n_features))(layers.Dense(window * n_features)(code)))
+        model.compile(optimizer="adam", loss="mse")
+        return model
+
+    return {"build_sequence_ae": build, "model": build(24, 4, 8)}
 
 
 def _nb05_per_split_scaling():
