@@ -19,7 +19,8 @@ NOTEBOOK = ROOT / "exercises" / "05_lstm_forecaster_dbscan_exercises.ipynb"
 def _setup_namespace() -> dict:
     """The namespace after the exercise notebook's setup cell (the committed one, not SETUP alone)."""
     nb = nbformat.read(NOTEBOOK, as_version=4)
-    setup = next(c.source for c in nb.cells if c.cell_type == "code" and "from sadlib.exercises.nb05 import" in c.source)
+    setup = next(c.source for c in nb.cells
+                 if c.cell_type == "code" and "from sadlib.exercises.nb05 import" in c.source)
     ns: dict = {}
     exec(setup, ns)
     return ns

@@ -74,7 +74,8 @@ def _values() -> np.ndarray:
 
 
 def _as_int(value, name: str) -> int:
-    expect_true(isinstance(value, (int, np.integer)) and not isinstance(value, bool), f"`{name}` should be an integer row number.")
+    expect_true(isinstance(value, (int, np.integer)) and not isinstance(value, bool),
+                f"`{name}` should be an integer (a Python or NumPy int).")
     return int(value)
 
 
@@ -133,7 +134,8 @@ def _check_scaling(scaler, test_scaled):
     if not same(values[:n]):
         raise Incorrect("fit the scaler on the first rows of `values` (the training rows), e.g. `values[:600]`.")
     if n > _BURST:
-        raise Incorrect(f"the scaler saw rows 0-{n - 1}, which include the burst (800-849). Fit it on the training rows only.")
+        raise Incorrect(f"the scaler saw rows 0-{n - 1}, which include the burst (800-849). Fit it on the training "
+                        "rows only.")
     test_scaled = np.asarray(test_scaled, dtype=float)
     expect_true(test_scaled.ndim == 2 and test_scaled.shape[1] == 1 and 150 <= len(test_scaled) <= 600,
                 "`test_scaled` should be the test rows (from `test_start` to the end), shape (n, 1).")
@@ -307,8 +309,9 @@ def _check_alarms(alarm_rule):
                             f"{high:.3g} to between {lo2:.3g} and {hi2:.3g}): it depends on the errors it judges "
                             "(leakage). Take it from `val_errors` only.")
     if high < np.quantile(val, 0.9):
-        raise Incorrect(f"your threshold is below the 90th percentile of the validation errors ({np.quantile(val, 0.9):.3g}): "
-                        "it flags normal rows by the dozen. Take a high percentile, the maximum or POT.")
+        raise Incorrect(f"your threshold is below the 90th percentile of the validation errors "
+                        f"({np.quantile(val, 0.9):.3g}): it flags normal rows by the dozen. Take a high percentile, "
+                        "the maximum or POT.")
     if low > 3 * val.max():
         raise Incorrect("your threshold is far above every validation error: take it from `val_errors` "
                         "(a high percentile, the maximum, or POT).")
@@ -414,26 +417,27 @@ def _check_forecaster(build_forecaster):
     x, y = _q5_data(window, n_features)
     pred = np.asarray(model.predict_on_batch(x[:8]))
     expect_true(pred.shape == (8, n_features) and np.isfinite(pred).all(),
-                f"a forward pass on 8 windows gave {pred.shape} {'finite' if np.isfinite(pred).all() else 'non-finite'} "
-                f"values; expected (8, {n_features}) finite forecasts.")
+                f"a forward pass on 8 windows gave shape {pred.shape}"
+                f"{'' if np.isfinite(pred).all() else ' with NaN or infinite values'}; expected (8, {n_features}) "
+                "finite forecasts.")
     before = float(np.mean((np.asarray(model.predict_on_batch(x)) - y) ** 2))
     model.fit(x, y, epochs=_Q5_EPOCHS, batch_size=32, shuffle=False, verbose=0)
     after = float(np.mean((np.asarray(model.predict_on_batch(x)) - y) ** 2))
     if not after < 0.8 * before:
         raise Incorrect(f"{_Q5_EPOCHS} epochs on a small sine series took the mean squared error only from "
-                        f"{before:.3f} to {after:.3f}; a working forecaster lowers it clearly. Check the optimizer and its learning "
-                        "rate (Adam with 1e-3 works).")
-    return (f"a stacked LSTM of {len(lstms)} layers, {model.count_params():,} weights for window {window}; {_Q5_EPOCHS} epochs "
-            f"on a small sine series lowered its squared error from {before:.3f} to {after:.3f}.")
+                        f"{before:.3f} to {after:.3f}; a working forecaster lowers it clearly. Check the optimizer "
+                        "and its learning rate (Adam with 1e-3 works).")
+    return (f"a stacked LSTM of {len(lstms)} layers, {model.count_params():,} weights for window {window}; "
+            f"{_Q5_EPOCHS} epochs on a small sine series lowered its squared error from {before:.3f} to {after:.3f}.")
 
 
 q5 = _Question(
     5,
     "Build the model of section 4 yourself. Complete `build_forecaster(window, n_features)`: it returns a compiled "
     "`keras.Model` that reads `(batch, window, n_features)` windows and predicts the next value of every sensor, "
-    "`(batch, n_features)`, with at least two stacked LSTM layers (the first returns its sequence), a linear Dense "
-    "output, Adam and the mean squared error. The checker builds it for two shapes, counts its weights, runs it "
-    "and trains it briefly on a small sine series.",
+    "`(batch, n_features)`, with at least two stacked LSTM layers (the first returns its sequence) and a linear "
+    "Dense output, compiled with the mean squared error as its loss (and Adam, as in the notebook). The checker "
+    "builds it for two shapes, counts its weights, runs it and trains it briefly on a small sine series.",
     ("build_forecaster",),
     _check_forecaster,
     ["`inputs = keras.Input(shape=(window, n_features))`, then `x = layers.LSTM(64, return_sequences=True)(inputs)`.",
