@@ -190,3 +190,19 @@ def test_q5_a_sequential_model_with_other_sizes_passes():
 def test_q5_not_a_function_or_not_a_model_is_incorrect():
     assert _result(5, build_forecaster=3).status == "incorrect"
     assert _result(5, build_forecaster=lambda w, n: "model").status == "incorrect"
+
+
+# ----------------------------------------------------------------------------- Q1, Q2: answers of the right kind
+def test_q1_numpy_integers_pass_and_the_overlap_fails():
+    assert _result(1, train_end=np.int64(600), test_start=np.int64(750)).passed
+    assert _result(1, train_end=600.0, test_start=750.0).status == "incorrect"  # row numbers are integers
+    assert _result(1, train_end=800, test_start=700).status == "incorrect"
+
+
+def test_q2_a_scaler_fitted_on_all_rows_fails():
+    from sklearn.preprocessing import MinMaxScaler
+
+    values = nb05._values()
+    scaler = MinMaxScaler().fit(values)
+    result = _result(2, scaler=scaler, test_scaled=scaler.transform(values[750:]))
+    assert result.status == "incorrect" and "1000 rows" in result.message
