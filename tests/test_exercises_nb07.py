@@ -23,7 +23,8 @@ NOTEBOOK = ROOT / "exercises" / "07_vqvae_exercises.ipynb"
 def _setup_namespace() -> dict:
     """The namespace after the notebook's own setup cell (imports, ____ and the module's SETUP)."""
     nb = nbformat.read(NOTEBOOK, as_version=4)
-    setup = next(c.source for c in nb.cells if c.cell_type == "code" and "from sadlib.exercises.nb07 import" in c.source)
+    setup = next(c.source for c in nb.cells
+                 if c.cell_type == "code" and "from sadlib.exercises.nb07 import" in c.source)
     ns: dict = {}
     exec(setup, ns)
     return ns
@@ -104,7 +105,8 @@ def test_q5_right_answers_pass(name):
 
 
 # --------------------------------------------------------------------------- Q5: wrong answers
-_D = "    d = ops.sum(z**2, axis=1, keepdims=True) - 2 * ops.matmul(z, ops.transpose(codebook)) + ops.sum(codebook**2, axis=1)\n"
+_D = ("    d = ops.sum(z**2, axis=1, keepdims=True) - 2 * ops.matmul(z, ops.transpose(codebook))"
+      " + ops.sum(codebook**2, axis=1)\n")
 _Q = ("    one_hot = ops.cast(ops.equal(d, ops.min(d, axis=1, keepdims=True)), 'float32')\n"
       "    q = ops.matmul(one_hot, codebook)\n")
 
@@ -166,7 +168,8 @@ def test_q1_accepts_numpy_and_python_floats():
     assert nb07.q1.result(ppl=np.float32(ppl)).passed
 
 
-@pytest.mark.parametrize("kind", [list, tuple, set, lambda a: np.asarray(a, np.int64), lambda a: np.asarray(a, np.int32)])
+@pytest.mark.parametrize("kind", [list, tuple, set, lambda a: np.asarray(a, np.int64),
+                                  lambda a: np.asarray(a, np.int32)])
 def test_q3_accepts_any_collection_of_indices(kind):
     ns = nb07._context()
     dead = np.setdiff1d(np.arange(8), np.unique(ns["batch_codes"]))
