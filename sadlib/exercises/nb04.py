@@ -329,6 +329,7 @@ q4 = _FunctionQuestion(
     ["You can call your `fit_and_calibrate` from question 3 inside `detect`.",
      "`scaler, model, threshold = fit_and_calibrate(X_train, X_val, X_test)`, then "
      "`errors(model, scaler.transform(X_test)) > threshold`."],
+    "# one honest pipeline: the scaler and the model from X_train, the threshold from X_val\n"
     "def detect(X_train, X_val, X_test):\n"
     "    scaler = MinMaxScaler().fit(X_train)\n"
     "    model = train_autoencoder(scaler.transform(X_train), latent=1)\n"
@@ -430,6 +431,7 @@ q5 = _FunctionQuestion(
     ["`keras.Sequential([keras.Input(shape=(n_inputs,)), layers.Dense(32, activation=\"relu\"), ...])`.",
      "The bottleneck is `layers.Dense(latent)` (linear); the last layer is `layers.Dense(n_inputs)`.",
      "Call `model.compile(optimizer=\"adam\", loss=\"mse\")` and return the model."],
+    "# the model of section 3 of the notebook, for any number of inputs and any latent size\n"
     "def build_autoencoder(n_inputs, latent):\n"
     "    model = keras.Sequential([\n"
     "        keras.Input(shape=(n_inputs,)),\n"
