@@ -81,11 +81,11 @@ only inside the functions that need them, so ``import sadlib.edge`` stays fast.
 
 from __future__ import annotations
 
+import re
 import tempfile
 import time
 import warnings
 from numbers import Integral, Real
-import re
 from pathlib import Path
 from typing import Any, Callable, Literal
 

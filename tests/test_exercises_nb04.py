@@ -15,8 +15,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from sadlib.exercises import ____
-from sadlib.exercises import nb04
+from sadlib.exercises import ____, nb04
 
 if importlib.util.find_spec("keras") is None:  # checked without importing it (that would load TensorFlow)
     pytest.skip("keras is not installed: pip install 'sadlib[deep]'", allow_module_level=True)
@@ -105,7 +104,8 @@ Q3_LEAKS = {
         "def fit_and_calibrate(X_train, X_val, X_test):\n"
         "    scaler = MinMaxScaler().fit(X_train)\n"
         "    model = train_autoencoder(scaler.transform(X_train), 1, epochs=5)\n"
-        "    val_errors, test_errors = errors(model, scaler.transform(X_val)), errors(model, scaler.transform(X_test))\n"
+        "    val_errors = errors(model, scaler.transform(X_val))\n"
+        "    test_errors = errors(model, scaler.transform(X_test))\n"
         "    return scaler, model, val_errors.max() * np.median(test_errors) / np.median(val_errors)",
         "test rows changed the threshold"),
     "model trained on training and validation rows": (
@@ -175,7 +175,8 @@ Q4_WRONG = {
         "statistics of the test rows"),
     "flag everything": ("def detect(X_train, X_val, X_test):\n    return np.ones(len(X_test), bool)", "F1 ="),
     "scores instead of alarms": (
-        "def detect(X_train, X_val, X_test):\n    return np.abs(X_test - X_train.mean(axis=0)).max(axis=1)", "booleans"),
+        "def detect(X_train, X_val, X_test):\n"
+        "    return np.abs(X_test - X_train.mean(axis=0)).max(axis=1)", "booleans"),
 }
 
 
@@ -234,7 +235,8 @@ def test_q5_other_right_answers_pass(ns, name):
 
 _STACK = ("def build_autoencoder(n_inputs, latent):\n"
           "    model = keras.Sequential([keras.Input(shape=({n},)), layers.Dense({h}, activation='relu'),\n"
-          "                              layers.Dense({code}), layers.Dense({h}, activation='relu'), layers.Dense({out})])\n"
+          "                              layers.Dense({code}), layers.Dense({h}, activation='relu'),\n"
+          "                              layers.Dense({out})])\n"
           "    {compile}\n"
           "    return model")
 _COMPILE = "model.compile(optimizer='adam', loss='mse')"

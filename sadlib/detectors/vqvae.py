@@ -24,14 +24,16 @@ the JAX backend):
   and a code unused for ``reset_after`` consecutive batches is re-initialised to a random
   encoder output of the current batch.
 
-Design choice, EMA between batches in NumPy. A layer may ``assign`` to its variables inside
-``call`` on the TensorFlow backend, but on JAX the training step is a stateless function and
-only the optimizer's and the metrics' state changes come back out of it. The EMA update is
-therefore done *between* ``train_on_batch`` calls: the encoder outputs of the batch (one extra
-forward pass of the encoder) are assigned to codes in NumPy, the moving averages are updated
-and the new codebook is written into the model's variable. This is backend-neutral, exact (the
-same z that the training step quantized, computed from the weights before the step) and easy to
-read; it costs about one encoder pass per batch.
+Design choice, EMA between batches in NumPy. A layer could update the codebook inside ``call``
+(``self.codebook.assign(...)`` when ``training=True``, as ``BatchNormalization`` updates its moving
+statistics); Keras keeps such updates on every backend (on JAX, ``stateless_call`` returns the
+updated non-trainable variables and the trainer writes them back). This course does the update
+*between* ``train_on_batch`` calls instead, by choice: it is plain NumPy that notebook 07 shows and
+tests line by line, and the random dead-code resets stay out of the traced step. The encoder
+outputs of the batch (one extra forward pass of the encoder) are assigned to codes in NumPy, the
+moving averages are updated and the new codebook is written into the model's variable. This is
+backend-neutral, exact (the same z that the training step quantized, computed from the weights
+before the step) and easy to read; it costs about one encoder pass per batch.
 
 Everything else is the pipeline of :class:`~sadlib.detectors.sequence_ae.SequenceAutoencoder`
 (scaler on the training part only, chronological early-stopping split, window scores mapped to
