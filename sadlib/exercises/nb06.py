@@ -101,7 +101,8 @@ def _check_causal(point_scores):
                              "window - 1 steps later: it looks into the future"),
                      ("mean", "the mean over the windows containing t, which also end after t")):
         if np.allclose(got, windows_to_points(s, Q1_SAMPLES, Q1_WINDOW, how=how)):
-            raise Incorrect(f"this is the `{how}` mapping, {why}. A live system at t only has the window that ends at t.")
+            raise Incorrect(f"this is the `{how}` mapping, {why}. A live system at t only has the window that "
+                            "ends at t.")
     starting = np.concatenate([s, np.full(Q1_WINDOW - 1, s[-1])])
     if np.allclose(got, starting):
         raise Incorrect("you gave timestamp t the window that *starts* at t; that window ends window - 1 steps in "
@@ -154,7 +155,8 @@ def _check_split(train_windows, val_windows):
                         f"{Q2_ROWS - Q2_VAL}..{Q2_ROWS - 1}, chronologically after the training rows; yours holds rows "
                         f"{min(va_rows)}..{max(va_rows)}.")
     X = np.column_stack([np.arange(float(Q2_ROWS)), np.sin(np.arange(Q2_ROWS) / 5)])
-    want_tr, want_va = sliding_windows(X[: Q2_ROWS - Q2_VAL], Q2_WINDOW), sliding_windows(X[Q2_ROWS - Q2_VAL :], Q2_WINDOW)
+    want_tr = sliding_windows(X[: Q2_ROWS - Q2_VAL], Q2_WINDOW)
+    want_va = sliding_windows(X[Q2_ROWS - Q2_VAL :], Q2_WINDOW)
     expect_shape(tr, want_tr.shape, "`train_windows`")
     expect_shape(va, want_va.shape, "`val_windows`")
     expect_true(np.allclose(tr, want_tr) and np.allclose(va, want_va),
@@ -202,7 +204,8 @@ def _check_culprit(sensor_error, culprit):
                         f"not {culprit!r}.{extra} Take the argmax over the sensors of row `t_alarm`.")
     if culprit != injected:
         raise Incorrect(f"{culprit!r} has the largest error in your array at its strongest alarm, but the level "
-                        "shift is in another sensor: is `sensor_error` the detector's `sensor_errors` of the test part?")
+                        "shift is in another sensor: is `sensor_error` the detector's `sensor_errors` of the test "
+                        "part?")
     return "that is the sensor with the injected level shift (see `events`)."
 
 
@@ -347,8 +350,9 @@ def _check_model(model, window: int, n_features: int, latent: int, what: str) ->
                              f"trained to rebuild its input; it has {model.output_shape}.")
     kinds = _layer_names(model)
     expect_true(bool(kinds & set(Q5_SEQUENCE_LAYERS)),
-                f"{what} has no {', '.join(Q5_SEQUENCE_LAYERS[:-1])} or {Q5_SEQUENCE_LAYERS[-1]} layer ({sorted(kinds)}): "
-                "that is the dense autoencoder of notebook 04. A sequence autoencoder reads the window as a sequence.")
+                f"{what} has no {', '.join(Q5_SEQUENCE_LAYERS[:-1])} or {Q5_SEQUENCE_LAYERS[-1]} layer "
+                f"({sorted(kinds)}): that is the dense autoencoder of notebook 04. A sequence autoencoder reads the "
+                "window as a sequence.")
     sizes = _output_sizes(model)
     values = window * n_features
     narrowest = min(sizes) if sizes else values
