@@ -384,38 +384,29 @@ def detection_delays(y_true: Any, y_pred: Any, index: Any = None) -> pd.DataFram
     return out
 
 
-def _duration(n: int, index: pd.DatetimeIndex | None, sampling_period: Any) -> pd.Timedelta:
-    """Time covered by n samples: n periods, or the index span plus one period."""
-    if index is None:
-        return n * _as_period(sampling_period)
-    if sampling_period is not None:
-        step = _as_period(sampling_period)
-    elif n >= 2:
-        step = pd.Series(index).diff().median()  # resolution-independent (pandas 3 may use "us")
-    else:
-        raise ValueError(
-            "index has a single timestamp, so its span is zero; also pass sampling_period "
-            "(e.g. '1min') to say how long one sample lasts."
-        )
-    return (index[-1] - index[0]) + step
+def _time_info(n: int, index: Any, sampling_period: Any, what: str) -> tuple[pd.Timedelta, float]:
+    """Duration of one sample and the number of days covered by ``n`` samples.
 
-
-def _time_info(t: np.ndarray, index: Any, sampling_period: Any, what: str):
+    With an index the days are its span plus one sampling period (``sampling_period`` if
+    given, else the median spacing); without one, ``n`` sampling periods.
+    """
     if index is None and sampling_period is None:
         raise ValueError(
             f"{what} needs time information: pass index=df.index (a DatetimeIndex) "
             f"or sampling_period='1min' (a Timedelta, string or seconds)."
         )
-    idx = _time_index(index, t.shape[0]) if index is not None else None
-    step = _as_period(sampling_period) if sampling_period is not None else None
-    if step is None:
-        if t.shape[0] < 2:
-            raise ValueError(
-                "index has a single timestamp, so its span is zero; also pass sampling_period "
-                "(e.g. '1min') to say how long one sample lasts."
-            )
-        step = pd.Series(idx).diff().median()
-    return idx, step
+    idx = _time_index(index, n) if index is not None else None
+    if sampling_period is not None:
+        step = _as_period(sampling_period)
+    elif n >= 2:
+        step = pd.Series(idx).diff().median()  # resolution-independent (pandas 3 may use "us")
+    else:
+        raise ValueError(
+            "index has a single timestamp, so its span is zero; also pass sampling_period "
+            "(e.g. '1min') to say how long one sample lasts."
+        )
+    duration = n * step if idx is None else (idx[-1] - idx[0]) + step
+    return step, duration / _DAY
 
 
 def false_alarm_count(y_true: Any, y_pred: Any, rearm_samples: int | None) -> int:
@@ -500,10 +491,9 @@ def false_alarms_per_day(
         if neither ``index`` nor ``sampling_period`` is given.
     """
     t, p = _label_pair(y_true, y_pred)
-    idx, step = _time_info(t, index, sampling_period, "false_alarms_per_day")
+    step, days = _time_info(t.shape[0], index, sampling_period, "false_alarms_per_day")
     rearm_samples = None if rearm is None else max(1, int(round(_as_period(rearm) / step)))
-    n_false = false_alarm_count(t, p, rearm_samples)
-    return float(n_false) / (_duration(t.shape[0], idx, sampling_period) / _DAY)
+    return float(false_alarm_count(t, p, rearm_samples)) / days
 
 
 def false_alarm_hours_per_day(
@@ -515,8 +505,7 @@ def false_alarm_hours_per_day(
     scores 24 times the normal share of the data; a perfect detector scores 0.
     """
     t, p = _label_pair(y_true, y_pred)
-    idx, step = _time_info(t, index, sampling_period, "false_alarm_hours_per_day")
-    days = _duration(t.shape[0], idx, sampling_period) / _DAY
+    step, days = _time_info(t.shape[0], index, sampling_period, "false_alarm_hours_per_day")
     return float(np.count_nonzero(p & ~t)) * (step / pd.Timedelta(hours=1)) / days
 
 
