@@ -15,7 +15,7 @@ import platform
 import sys
 from typing import Iterator
 
-__all__ = ["silenced_stderr", "import_tensorflow", "versions", "report"]
+__all__ = ["silenced_stderr", "import_tensorflow", "import_keras", "versions", "report"]
 
 PACKAGES = ("numpy", "pandas", "scipy", "sklearn", "matplotlib", "pooch", "sadlib")
 
@@ -47,6 +47,19 @@ def import_tensorflow():
         tf = importlib.import_module("tensorflow")
         tf.config.list_physical_devices("GPU")  # CUDA probing logs errors on machines without a GPU
     return tf
+
+
+def import_keras():
+    """Import and return ``keras``; with the TensorFlow backend, TensorFlow first and quietly.
+
+    The detectors call this when they build a model, so ``import sadlib.detectors``
+    stays fast. The backend is Keras's (``KERAS_BACKEND``, TensorFlow by default).
+    """
+    if "keras" not in sys.modules and os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
+        tf = import_tensorflow()
+        with silenced_stderr():  # the first device query logs a CUDA error on CPU-only machines
+            tf.config.list_physical_devices()
+    return importlib.import_module("keras")
 
 
 def versions(deep: bool = True) -> dict[str, str]:

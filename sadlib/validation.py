@@ -6,12 +6,18 @@ whose message names the problem *and* the fix, and never modifies its input.
 
 from __future__ import annotations
 
+from numbers import Integral, Real
 from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 
 __all__ = [
+    "InvalidParameterError",
+    "check_int",
+    "check_number",
+    "check_choice",
+    "check_bool",
     "as_2d_float",
     "as_1d_float",
     "as_labels",
@@ -193,3 +199,87 @@ def check_min_length(n: int, window: int, *, name: str = "X") -> None:
             f"{name} has {n} samples but the window needs {window}; pass a longer series "
             f"or choose window <= {n}."
         )
+
+
+# --------------------------------------------------------------------------- #
+# scalar parameters (the one home for "must be an integer >= 1" and friends)
+# --------------------------------------------------------------------------- #
+class InvalidParameterError(ValueError, TypeError):
+    """A parameter has the wrong type or value.
+
+    Both a :class:`ValueError` and a :class:`TypeError` (as scikit-learn's error of the
+    same name), so ``except ValueError`` and ``except TypeError`` both catch it.
+    """
+
+
+def check_int(name: str, value: Any, low: int | None = None, high: int | None = None, *, hint: str = "") -> int:
+    """``value`` as an ``int``, or an :class:`InvalidParameterError` naming ``name`` and the valid range.
+
+    Accepts Python and NumPy integers, rejects ``bool`` (``True`` is not a window
+    length) and floats such as ``10.0``. ``low`` and ``high`` are inclusive; ``hint``
+    is appended to the message (e.g. what the parameter means).
+    """
+    bad_type = isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral)
+    if bad_type or (low is not None and value < low) or (high is not None and value > high):
+        if low is not None and high is not None:
+            wanted = f"an integer in [{low}, {high}]"
+        elif low is not None:
+            wanted = f"an integer >= {low}"
+        elif high is not None:
+            wanted = f"an integer <= {high}"
+        else:
+            wanted = "an integer"
+        raise InvalidParameterError(f"{name} must be {wanted}, got {value!r}.{' ' + hint if hint else ''}")
+    return int(value)
+
+
+def check_number(
+    name: str,
+    value: Any,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+    hint: str = "",
+) -> float:
+    """``value`` as a finite ``float`` inside the interval, or an :class:`InvalidParameterError`.
+
+    ``low`` / ``high`` bound the interval (``None``: unbounded); ``low_open`` /
+    ``high_open`` exclude the bound itself, e.g. ``check_number("q", q, 0, 100,
+    low_open=True)`` for ``0 < q <= 100``. Rejects ``bool``, NaN and infinities.
+    """
+    ok = isinstance(value, Real) and not isinstance(value, (bool, np.bool_)) and np.isfinite(value)
+    if ok:
+        v = float(value)
+        ok = (low is None or (v > low if low_open else v >= low)) and (
+            high is None or (v < high if high_open else v <= high))
+    if not ok:
+        if low is None and high is None:
+            wanted = "a finite number"
+        elif high is None:
+            wanted = f"a number {'>' if low_open else '>='} {low}"
+        elif low is None:
+            wanted = f"a number {'<' if high_open else '<='} {high}"
+        else:
+            wanted = f"a number in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+        raise InvalidParameterError(f"{name} must be {wanted}, got {value!r}.{' ' + hint if hint else ''}")
+    return float(value)
+
+
+def check_choice(name: str, value: Any, choices: Sequence[Any]) -> Any:
+    """``value`` if it is one of ``choices``, else an :class:`InvalidParameterError` listing them."""
+    try:
+        valid = value in choices
+    except TypeError:  # an unhashable value tested against a set or dict
+        valid = False
+    if not valid:
+        raise InvalidParameterError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}.")
+    return value
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """``value`` as a ``bool`` if it is ``True`` or ``False`` (NumPy's too), else an :class:`InvalidParameterError`."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise InvalidParameterError(f"{name} must be True or False, got {value!r}.")
+    return bool(value)
