@@ -34,14 +34,13 @@ gaps between normal clusters treated as anomalous too).
 
 from __future__ import annotations
 
-from numbers import Integral, Real
 from typing import Any, Literal
 
 import numpy as np
 from sklearn.cluster import DBSCAN
 from sklearn.neighbors import NearestNeighbors
 
-from .validation import as_2d_float
+from .validation import as_2d_float, check_choice, check_int, check_number
 
 __all__ = ["k_distance", "suggest_eps", "dbscan_outliers"]
 
@@ -57,14 +56,6 @@ def _points(values: Any, name: str) -> np.ndarray:
                 f"rows); drop them first, e.g. {name}[~np.isnan({name}).any(axis=1)] or {name}[window:]."
             ) from None
         raise
-
-
-def _check_k(k: Any, n: int, name: str = "k") -> int:
-    if isinstance(k, bool) or not isinstance(k, Integral) or k < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {k!r}.")
-    if k > n:
-        raise ValueError(f"{name}={k} is larger than the {n} points; pass more points or a smaller {name}.")
-    return int(k)
 
 
 def k_distance(values: Any, k: int = 5) -> np.ndarray:
@@ -85,8 +76,10 @@ def k_distance(values: Any, k: int = 5) -> np.ndarray:
     -------
     ndarray (n,), ascending.
     """
+    k = check_int("k", k, 1, hint="k is the neighbour rank, min_samples of the DBSCAN to tune.")
     pts = _points(values, "values")
-    k = _check_k(k, len(pts))
+    if k > len(pts):
+        raise ValueError(f"k={k} is larger than the {len(pts)} points; pass more points or a smaller k.")
     dist, _ = NearestNeighbors(n_neighbors=k).fit(pts).kneighbors(pts)
     return np.sort(dist[:, k - 1])
 
@@ -119,13 +112,12 @@ def suggest_eps(
     -------
     float, > 0 when the values are not all equal.
     """
+    check_choice("method", method, ("quantile", "knee"))
+    if method == "quantile":
+        q = check_number("q", q, 0, 1, low_open=True, hint="q is the quantile of the k-distances, e.g. 0.99.")
     d = k_distance(values, k)
     if method == "quantile":
-        if isinstance(q, bool) or not isinstance(q, Real) or not 0 < q <= 1:
-            raise ValueError(f"q must be in (0, 1], got {q!r}.")
         return float(np.quantile(d, q))
-    if method != "knee":
-        raise ValueError(f"method must be 'knee' or 'quantile', got {method!r}.")
     span = d[-1] - d[0]
     if len(d) < 3 or span <= 0:
         return float(d[-1])
@@ -158,17 +150,15 @@ def dbscan_outliers(
     -------
     ndarray of bool, shape (n,)
     """
+    eps = check_number("eps", eps, 0, low_open=True, hint="Choose it with suggest_eps() on normal validation errors.")
+    min_samples = check_int("min_samples", min_samples, 1)
     pts = _points(errors, "errors")
-    if isinstance(eps, bool) or not isinstance(eps, Real) or not eps > 0:
-        raise ValueError(f"eps must be a positive number, got {eps!r}; see suggest_eps().")
-    if isinstance(min_samples, bool) or not isinstance(min_samples, Integral) or min_samples < 1:
-        raise ValueError(f"min_samples must be an integer >= 1, got {min_samples!r}.")
     if reference is None:
-        return DBSCAN(eps=float(eps), min_samples=int(min_samples)).fit_predict(pts) == -1
+        return DBSCAN(eps=eps, min_samples=min_samples).fit_predict(pts) == -1
     ref = _points(reference, "reference")
     if ref.shape[1] != pts.shape[1]:
         raise ValueError(f"reference has {ref.shape[1]} columns but errors have {pts.shape[1]}; pass the same sensors.")
-    db = DBSCAN(eps=float(eps), min_samples=int(min_samples)).fit(ref)
+    db = DBSCAN(eps=eps, min_samples=min_samples).fit(ref)
     core = ref[db.core_sample_indices_]
     if len(core) == 0:
         raise ValueError(

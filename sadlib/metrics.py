@@ -36,7 +36,14 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from sadlib.validation import as_1d_float, as_labels, check_time_index
+from sadlib.validation import (
+    as_1d_float,
+    as_labels,
+    check_choice,
+    check_int,
+    check_number,
+    check_time_index,
+)
 
 __all__ = [
     "point_metrics",
@@ -112,10 +119,10 @@ def _time_index(index: Any, n: int) -> pd.DatetimeIndex:
 
 def _as_period(sampling_period: Any) -> pd.Timedelta:
     """Parse a sampling period given as Timedelta, string ("1min") or seconds."""
-    if isinstance(sampling_period, (bool, np.bool_)):
-        raise TypeError("sampling_period must be a duration such as '1min', pd.Timedelta(...) or seconds, not a bool.")
-    if isinstance(sampling_period, Real):
-        period = pd.Timedelta(seconds=float(sampling_period))
+    if isinstance(sampling_period, (Real, np.bool_)):  # seconds (a bool is rejected by check_number)
+        seconds = check_number("sampling_period", sampling_period, 0, low_open=True,
+                               hint="Pass the duration of one sample in seconds, or as '1min' or a pd.Timedelta.")
+        period = pd.Timedelta(seconds=seconds)
     elif isinstance(sampling_period, (str, pd.Timedelta, _dt.timedelta, np.timedelta64)):
         try:
             period = pd.Timedelta(sampling_period)
@@ -429,11 +436,9 @@ def false_alarm_count(y_true: Any, y_pred: Any, rearm_samples: int | None) -> in
     int
     """
     t, p = _label_pair(y_true, y_pred)
-    if rearm_samples is not None and (
-        isinstance(rearm_samples, (bool, np.bool_)) or not isinstance(rearm_samples, (int, np.integer))
-        or rearm_samples < 1
-    ):
-        raise ValueError(f"rearm_samples must be a positive integer or None, got {rearm_samples!r}.")
+    if rearm_samples is not None:
+        rearm_samples = check_int("rearm_samples", rearm_samples, 1,
+                                  hint="It is the re-arm period in samples; pass None to count onsets only.")
     outside = p & ~t
     starts, ends = _runs(outside)
     if not starts.size:
@@ -581,8 +586,7 @@ def point_adjusted_f1(
         * ``flagged_fraction``: fraction of samples flagged.
     """
     t, s = _labels_scores(y_true, scores)
-    if isinstance(threshold, (bool, np.bool_)) or not isinstance(threshold, Real) or not np.isfinite(threshold):
-        raise ValueError(f"threshold must be a finite number, got {threshold!r}; e.g. np.quantile(train_scores, 0.99).")
+    threshold = check_number("threshold", threshold, hint="E.g. np.quantile(train_scores, 0.99).")
     pred = s > threshold
     k = int(np.count_nonzero(pred))
     rng = np.random.default_rng(seed)
@@ -665,10 +669,7 @@ def evaluate(
     return out
 
 
-def _check_n(n: Any) -> int:
-    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive integer (the number of samples), got {n!r}; e.g. n=len(y_true).")
-    return int(n)
+_N_HINT = "n is the number of samples, e.g. n=len(y_true)."
 
 
 def random_scores(n: int, seed: int = 0) -> np.ndarray:
@@ -676,7 +677,7 @@ def random_scores(n: int, seed: int = 0) -> np.ndarray:
 
     Their ROC AUC is about 0.5 and their PR AUC about the anomaly fraction.
     """
-    return np.random.default_rng(seed).random(_check_n(n))
+    return np.random.default_rng(seed).random(check_int("n", n, 1, hint=_N_HINT))
 
 
 def trivial_predictions(n: int, kind: Literal["all", "none"]) -> np.ndarray:
@@ -686,12 +687,9 @@ def trivial_predictions(n: int, kind: Literal["all", "none"]) -> np.ndarray:
     ``f1 = 2p / (1 + p)``: a model's F1 below that is worse than doing nothing
     clever. Flag-nothing has ``far = 0`` and F1 = 0.
     """
-    n = _check_n(n)
-    if kind == "all":
-        return np.ones(n, dtype=bool)
-    if kind == "none":
-        return np.zeros(n, dtype=bool)
-    raise ValueError(f"kind must be 'all' or 'none', got {kind!r}.")
+    n = check_int("n", n, 1, hint=_N_HINT)
+    check_choice("kind", kind, ("all", "none"))
+    return np.full(n, kind == "all", dtype=bool)
 
 
 def random_alarms(n: int, fraction: float, seed: int = 0) -> np.ndarray:
@@ -701,10 +699,9 @@ def random_alarms(n: int, fraction: float, seed: int = 0) -> np.ndarray:
     pass ``fraction=alarms.mean()``. A detector's event recall means something
     only when it is clearly above the recall of these alarms.
     """
-    n = _check_n(n)
-    if isinstance(fraction, (bool, np.bool_)) or not isinstance(fraction, Real) or not 0 <= fraction <= 1:
-        raise ValueError(f"fraction must be a share of samples in [0, 1], got {fraction!r}; e.g. alarms.mean().")
-    k = int(round(float(fraction) * n))
+    n = check_int("n", n, 1, hint=_N_HINT)
+    fraction = check_number("fraction", fraction, 0, 1, hint="It is the share of samples to flag, e.g. alarms.mean().")
+    k = int(round(fraction * n))
     out = np.zeros(n, dtype=bool)
     out[np.random.default_rng(seed).permutation(n)[:k]] = True
     return out
@@ -748,7 +745,8 @@ def baselines(
                                  index=index, sampling_period=sampling_period),
     }
     if alarm_rate is not None:
+        alarm_rate = check_number("alarm_rate", alarm_rate, 0, 1, hint="It is the share of samples the detectors flag.")
         rand = random_alarms(n, alarm_rate, seed=seed)
-        rows[f"random ({float(alarm_rate):.1%} alarms)"] = evaluate(
+        rows[f"random ({alarm_rate:.1%} alarms)"] = evaluate(
             t, random_scores(n, seed=seed), rand, index=index, sampling_period=sampling_period)
     return pd.DataFrame(rows).T

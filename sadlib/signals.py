@@ -25,7 +25,7 @@ Event ``start`` and ``end`` are both **inclusive** index labels, so
 from __future__ import annotations
 
 import math
-from numbers import Integral, Real
+from numbers import Integral
 from typing import Any, NamedTuple, Sequence
 
 import numpy as np
@@ -33,7 +33,7 @@ import pandas as pd
 from pandas.tseries.frequencies import to_offset
 from scipy.signal import lfilter
 
-from .validation import as_1d_float, check_time_index
+from .validation import as_1d_float, check_choice, check_int, check_number, check_time_index
 
 __all__ = ["SENSORS", "UNITS", "ANOMALY_TYPES", "DEFAULT_MAGNITUDES", "EVENT_COLUMNS", "REGIMES", "SyntheticData",
            "make_normal", "inject", "generate", "make_tutorial_toy", "operating_regime", "regime_table"]
@@ -87,12 +87,6 @@ def _step(freq: Any) -> pd.Timedelta:
     return step
 
 
-def _check_kind(kind: Any) -> str:
-    if kind not in ANOMALY_TYPES:
-        raise ValueError(f"Unknown anomaly type {kind!r}; choose one of {', '.join(ANOMALY_TYPES)}.")
-    return kind
-
-
 def _ema(x: np.ndarray, tau: float) -> np.ndarray:
     """First-order lag (exponential moving average) with time constant ``tau`` samples."""
     a = 1.0 - math.exp(-1.0 / max(tau, 1e-9))
@@ -128,8 +122,7 @@ def make_normal(
     DataFrame, shape (n_samples, 4)
         Float columns :data:`SENSORS`, DatetimeIndex named ``"timestamp"``.
     """
-    if isinstance(n_days, bool) or not isinstance(n_days, Real) or not math.isfinite(n_days) or n_days <= 0:
-        raise ValueError(f"n_days must be a positive number of days, got {n_days!r}.")
+    n_days = check_number("n_days", n_days, 0, low_open=True, hint="It is the length of the series in days.")
     step = _step(freq)
     n = int(round(n_days * pd.Timedelta(days=1) / step))
     if n < 2:
@@ -286,7 +279,7 @@ def inject(
         ``start``, ``end`` (inclusive index labels), ``type``, ``sensor``, ``magnitude``
         (the value used, NaN for ``stuck``/``dropout``).
     """
-    kind = _check_kind(kind)
+    kind = check_choice("kind", kind, ANOMALY_TYPES)
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}.")
     if sensor not in data.columns:
@@ -294,8 +287,7 @@ def inject(
     check_time_index(data)
     x = as_1d_float(data[sensor], name=f"data[{sensor!r}]", allow_nan=True)
     pos = _position(data, start)
-    if isinstance(duration, bool) or not isinstance(duration, Integral) or duration < 1:
-        raise ValueError(f"duration must be a positive number of samples, got {duration!r}.")
+    duration = check_int("duration", duration, 1, hint="It is the number of anomalous samples.")
     if pos + duration > len(x):
         raise ValueError(f"The event (rows {pos} to {pos + duration - 1}) runs past the end of data ({len(x)} rows); "
                          f"shorten it or start earlier.")
@@ -304,11 +296,11 @@ def inject(
         mag = float("nan")
     else:
         mag = default if magnitude is None else magnitude
-        if isinstance(mag, bool) or not isinstance(mag, Real) or not math.isfinite(mag):
-            raise ValueError(f"magnitude must be a finite number, got {magnitude!r}.")
-        if kind == "correlation_break" and not 0 <= mag <= 1:
-            raise ValueError(f"correlation_break magnitude is the replaced fraction, in [0, 1]; got {mag}.")
-        mag = float(mag)
+        if kind == "correlation_break":
+            mag = check_number("magnitude", mag, 0, 1,
+                               hint="For correlation_break it is the fraction of the signal that is replaced.")
+        else:
+            mag = check_number("magnitude", mag, hint="It is in units of the sensor's standard deviation.")
 
     rng = np.random.default_rng(seed)
     std = float(np.nanstd(x)) if np.isfinite(x).any() else 0.0
@@ -353,14 +345,13 @@ def _types(anomalies: int | str | Sequence[str] | None) -> list[str]:
     if anomalies is None:
         return list(ANOMALY_TYPES)
     if isinstance(anomalies, Integral) and not isinstance(anomalies, bool):
-        if anomalies < 0:
-            raise ValueError(f"anomalies must be >= 0 events, got {anomalies}.")
-        return [ANOMALY_TYPES[i % len(ANOMALY_TYPES)] for i in range(int(anomalies))]
+        n = check_int("anomalies", anomalies, 0, hint="An int is the number of events, cycling through the types.")
+        return [ANOMALY_TYPES[i % len(ANOMALY_TYPES)] for i in range(n)]
     if isinstance(anomalies, str):
-        anomalies = [anomalies]
+        return [check_choice("anomalies", anomalies, ANOMALY_TYPES)]
     if not isinstance(anomalies, Sequence):
         raise TypeError(f"anomalies must be None, an int or a list of type names, got {type(anomalies).__name__}.")
-    return [_check_kind(a) for a in anomalies]
+    return [check_choice(f"anomalies[{i}]", a, ANOMALY_TYPES) for i, a in enumerate(anomalies)]
 
 
 def generate(
@@ -393,8 +384,8 @@ def generate(
     a slot. Magnitudes are :data:`DEFAULT_MAGNITUDES`; the sensor is drawn per type.
     """
     types = _types(anomalies)
-    if isinstance(clean_fraction, bool) or not isinstance(clean_fraction, Real) or not 0 <= clean_fraction < 1:
-        raise ValueError(f"clean_fraction must be in [0, 1), got {clean_fraction!r}.")
+    clean_fraction = check_number("clean_fraction", clean_fraction, 0, 1, high_open=True,
+                                  hint="It is the leading share of the series that has no anomaly.")
     data = make_normal(n_days, freq=freq, start=start, seed=seed)
     data["anomaly"] = np.zeros(len(data), dtype=np.int64)
     rng = np.random.default_rng(None if seed is None else [seed, 1])  # not the make_normal stream
@@ -436,8 +427,7 @@ def make_tutorial_toy(n: int = 1000, *, seed: int = 0) -> pd.DataFrame:
     DataFrame of shape (n, 3): ``temperature``, ``vibration`` and the 0/1 label ``anomaly``,
     indexed by a RangeIndex named ``t``.
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 100:
-        raise ValueError(f"n must be an integer >= 100, got {n!r}.")
+    n = check_int("n", n, 100, hint="It is the number of time steps; the toy needs room for its two anomalies.")
     rng = np.random.default_rng(seed)
     t = np.arange(n)
     temperature = 25 + np.sin(2 * np.pi * t / 200) + rng.normal(0, 0.1, n)

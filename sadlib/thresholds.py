@@ -22,7 +22,7 @@ from scipy import stats
 from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
 
-from .validation import as_1d_float
+from .validation import as_1d_float, check_int, check_number
 
 __all__ = [
     "Threshold", "PercentileThreshold", "MeanStdThreshold", "MaxThreshold",
@@ -41,16 +41,7 @@ def _as_scores(x: Any, name: str) -> np.ndarray:
     return as_1d_float(x, name=name)
 
 
-def _check_number(name: str, value: Any, low: float, high: float, *, low_open: bool, high_open: bool) -> float:
-    """Raise a clear error unless ``value`` is a real number inside the given interval."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {value!r} ({type(value).__name__}).")
-    v = float(value)
-    ok = (v > low if low_open else v >= low) and (v < high if high_open else v <= high)
-    if not ok:
-        lo, hi = ("(" if low_open else "["), (")" if high_open else "]")
-        raise ValueError(f"{name}={value!r} is out of range; expected {name} in {lo}{low}, {high}{hi}.")
-    return v
+_MARGIN_HINT = "The threshold is margin times the fitted statistic."
 
 
 class Threshold(BaseEstimator):
@@ -118,8 +109,8 @@ class PercentileThreshold(Threshold):
         self.margin = margin
 
     def _check_params(self) -> None:
-        _check_number("q", self.q, 0, 100, low_open=True, high_open=False)
-        _check_number("margin", self.margin, 0, np.inf, low_open=True, high_open=True)
+        check_number("q", self.q, 0, 100, low_open=True, hint="q is the percentile of the normal scores, e.g. 99.")
+        check_number("margin", self.margin, 0, low_open=True, hint=_MARGIN_HINT)
 
     def _compute(self, s: np.ndarray) -> float:
         return float(np.percentile(s, self.q)) * self.margin
@@ -133,7 +124,7 @@ class MeanStdThreshold(Threshold):
         self.k = k
 
     def _check_params(self) -> None:
-        _check_number("k", self.k, 0, np.inf, low_open=False, high_open=True)
+        check_number("k", self.k, 0, hint="k is the number of standard deviations above the mean.")
 
     def _compute(self, s: np.ndarray) -> float:
         return s.mean() + self.k * s.std()
@@ -147,7 +138,7 @@ class MaxThreshold(Threshold):
         self.margin = margin
 
     def _check_params(self) -> None:
-        _check_number("margin", self.margin, 0, np.inf, low_open=True, high_open=True)
+        check_number("margin", self.margin, 0, low_open=True, hint=_MARGIN_HINT)
 
     def _compute(self, s: np.ndarray) -> float:
         return s.max() * self.margin
@@ -176,9 +167,11 @@ class POTThreshold(Threshold):
         self.min_peaks = min_peaks
 
     def _check_params(self) -> None:
-        _check_number("risk", self.risk, 0, 1, low_open=True, high_open=True)
-        _check_number("init_level", self.init_level, 0, 1, low_open=True, high_open=True)
-        _check_number("min_peaks", self.min_peaks, 2, np.inf, low_open=False, high_open=True)
+        check_number("risk", self.risk, 0, 1, low_open=True, high_open=True,
+                     hint="risk is the probability that a normal score exceeds the threshold, e.g. 1e-3.")
+        check_number("init_level", self.init_level, 0, 1, low_open=True, high_open=True,
+                     hint="init_level is the quantile used as the initial threshold t, e.g. 0.98.")
+        check_int("min_peaks", self.min_peaks, 2, hint="It is the fewest peaks above t needed to fit the tail.")
         if self.risk >= 1 - self.init_level:
             raise ValueError(
                 f"risk={self.risk} must be smaller than the tail fraction 1 - init_level = "
@@ -214,7 +207,7 @@ class FixedThreshold(Threshold):
         self.value = value
 
     def _check_params(self) -> None:
-        _check_number("value", self.value, -np.inf, np.inf, low_open=True, high_open=True)
+        check_number("value", self.value, hint="value is the fixed threshold on the scores.")
 
     def fit(self, normal_scores: Any = None) -> "FixedThreshold":
         """Set ``threshold_ = value``; ``normal_scores`` (optional) are only validated."""

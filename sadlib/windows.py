@@ -17,7 +17,16 @@ import numpy as np
 import pandas as pd
 from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
 
-from .validation import as_1d_float, as_2d_float, check_min_length, check_not_constant, check_time_index
+from .validation import (
+    as_1d_float,
+    as_2d_float,
+    check_choice,
+    check_int,
+    check_min_length,
+    check_not_constant,
+    check_number,
+    check_time_index,
+)
 
 __all__ = [
     "window_starts",
@@ -29,13 +38,6 @@ __all__ = [
 ]
 
 
-def _check_window_params(window: int, stride: int) -> None:
-    if not isinstance(window, (int, np.integer)) or window < 1:
-        raise ValueError(f"window must be a positive integer, got {window!r}.")
-    if not isinstance(stride, (int, np.integer)) or stride < 1:
-        raise ValueError(f"stride must be a positive integer, got {stride!r}.")
-
-
 def window_starts(n_samples: int, window: int, stride: int = 1) -> np.ndarray:
     """Start positions of the windows over a series of ``n_samples``, shape ``(n_windows,)``.
 
@@ -43,7 +45,9 @@ def window_starts(n_samples: int, window: int, stride: int = 1) -> np.ndarray:
     uncovered, one extra window aligned to the end is added, so every sample is
     covered by at least one window.
     """
-    _check_window_params(window, stride)
+    n_samples = check_int("n_samples", n_samples, 0, hint="It is the length of the series, e.g. len(X).")
+    window = check_int("window", window, 1, hint="It is the number of consecutive samples per window.")
+    stride = check_int("stride", stride, 1, hint="It is the step between window starts; 1 gives every window.")
     check_min_length(n_samples, window)
     starts = np.arange(0, n_samples - window + 1, stride)
     if starts[-1] != n_samples - window:
@@ -96,7 +100,9 @@ def windows_to_points(
     -------
     scores : ndarray of shape (n_samples,)
     """
+    check_choice("how", how, ("max", "mean", "last"))
     starts = window_starts(n_samples, window, stride)
+    n_samples, window = int(n_samples), int(window)
     s = as_1d_float(window_scores, name="window_scores")
     if len(s) != len(starts):
         raise ValueError(
@@ -113,18 +119,16 @@ def windows_to_points(
             seg = out[start : start + window]
             np.maximum(seg, value, out=seg)
         return out
-    if how == "mean":
-        total = np.zeros(n_samples)
-        count = np.zeros(n_samples)
-        # difference arrays: add value at start, remove it after the window ends
-        np.add.at(total, starts, s)
-        np.add.at(count, starts, 1.0)
-        ends = starts + window
-        keep = ends < n_samples
-        np.add.at(total, ends[keep], -s[keep])
-        np.add.at(count, ends[keep], -1.0)
-        return np.cumsum(total) / np.cumsum(count)
-    raise ValueError(f"how must be 'max', 'mean' or 'last', got {how!r}.")
+    total = np.zeros(n_samples)
+    count = np.zeros(n_samples)
+    # difference arrays: add value at start, remove it after the window ends
+    np.add.at(total, starts, s)
+    np.add.at(count, starts, 1.0)
+    ends = starts + window
+    keep = ends < n_samples
+    np.add.at(total, ends[keep], -s[keep])
+    np.add.at(count, ends[keep], -1.0)
+    return np.cumsum(total) / np.cumsum(count)  # how == "mean"
 
 
 class Split(NamedTuple):
@@ -142,8 +146,11 @@ def chronological_split(data: Any, train: float = 0.6, val: float = 0.2) -> Spli
     same type. Use the train part to fit models and scalers, the validation part to
     calibrate thresholds, and the test part only to score.
     """
-    if not (0 < train < 1) or not (0 <= val < 1) or train + val >= 1:
-        raise ValueError(f"need 0 < train < 1, 0 <= val < 1 and train + val < 1; got train={train}, val={val}.")
+    train = check_number("train", train, 0, 1, low_open=True, high_open=True,
+                         hint="It is the share of samples to train on.")
+    val = check_number("val", val, 0, 1, high_open=True, hint="It is the share of samples for validation (0: none).")
+    if train + val >= 1:
+        raise ValueError(f"need train + val < 1 to leave a test part; got train={train}, val={val}.")
     n = len(data)
     if n == 0:
         raise ValueError("data is empty; nothing to split.")
@@ -166,8 +173,7 @@ def fit_scaler(train: Any, kind: Literal["standard", "minmax", "robust"] = "stan
     test data; fitting it on all data lets test statistics leak into the model.
     Constant training columns are rejected (they cannot be scaled meaningfully).
     """
-    if kind not in _SCALERS:
-        raise ValueError(f"kind must be one of {sorted(_SCALERS)}, got {kind!r}.")
+    check_choice("kind", kind, tuple(_SCALERS))
     columns = list(train.columns) if isinstance(train, pd.DataFrame) else None
     arr = as_2d_float(train, name="train", min_rows=2)
     check_not_constant(arr, columns=columns, name="train")

@@ -322,8 +322,10 @@ def test_false_alarms_per_day_no_false_alarm():
 def test_false_alarms_per_day_errors():
     with pytest.raises(ValueError, match="index=.*sampling_period="):
         false_alarms_per_day(Y_TRUE, Y_PRED)
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(ValueError, match="sampling_period must be a number > 0, got 0"):
         false_alarms_per_day(Y_TRUE, Y_PRED, sampling_period=0)
+    with pytest.raises(ValueError, match="positive duration"):
+        false_alarms_per_day(Y_TRUE, Y_PRED, sampling_period="-1min")
     with pytest.raises(ValueError, match="not a duration"):
         false_alarms_per_day(Y_TRUE, Y_PRED, sampling_period="often")
     with pytest.raises(TypeError, match="sampling_period"):
@@ -436,10 +438,10 @@ def test_random_scores_and_trivial_predictions():
     assert not np.array_equal(s, random_scores(100, seed=8))
     assert trivial_predictions(3, "all").tolist() == [True, True, True]
     assert trivial_predictions(3, "none").tolist() == [False, False, False]
-    with pytest.raises(ValueError, match="'all' or 'none'"):
+    with pytest.raises(ValueError, match="kind must be one of 'all', 'none'; got 'some'"):
         trivial_predictions(3, "some")
     for bad in (0, -1, 2.5, True):
-        with pytest.raises(ValueError, match="positive integer"):
+        with pytest.raises(ValueError, match="n must be an integer >= 1"):
             random_scores(bad)
 
 

@@ -47,8 +47,8 @@ def test_windows_to_points_with_stride_matches_brute_force():
     "args, match",
     [
         ((np.arange(3.0), 5), "window needs 5"),
-        ((np.arange(10.0), 0), "window must be a positive integer"),
-        ((np.arange(10.0), 3, 0), "stride must be a positive integer"),
+        ((np.arange(10.0), 0), "window must be an integer >= 1, got 0"),
+        ((np.arange(10.0), 3, 0), "stride must be an integer >= 1, got 0"),
         ((np.zeros((2, 3, 4)), 2), "expected 2-D"),
         ((np.array(["a", "b", "c"]), 2), "expected numbers"),
         ((np.empty((0, 2)), 1), "empty"),
@@ -62,7 +62,7 @@ def test_sliding_windows_bad_input(args, match):
 def test_windows_to_points_wrong_count():
     with pytest.raises(ValueError, match="has 3 windows"):
         windows_to_points(np.ones(4), 5, 3)
-    with pytest.raises(ValueError, match="how must be"):
+    with pytest.raises(ValueError, match="how must be one of 'max', 'mean', 'last'; got 'median'"):
         windows_to_points(np.ones(3), 5, 3, how="median")
 
 
