@@ -67,6 +67,13 @@ Traps (TensorFlow 2.21, Keras 3.15, ai-edge-litert 2.3) and what this module doe
   needed: unrolling changes the graph, not the weights, so
   ``build_lstm_autoencoder(window, n_features, units=..., unroll=True)`` followed by
   ``.set_weights(detector.model_.get_weights())`` gives the same model, unrolled.
+* On a machine with a GPU, Keras 3 traces an LSTM or GRU (``use_cudnn="auto"``) to one
+  ``CudnnRNNV3`` op, a GPU-only kernel that neither the LiteRT converter nor ``tf2onnx``
+  accepts (tensorflow-onnx#2359; tf2onnx writes the file anyway). Every trace here runs
+  with ``use_cudnn=False`` on the recurrent layers (restored afterwards), so the file is
+  the same portable graph with or without a GPU; ``tf.device("/CPU:0")`` would not be
+  enough, Keras asks whether a GPU is *visible*. A traced graph or .onnx file that still
+  holds cuDNN ops, or ops tf2onnx could not convert, is refused with an error.
 * ``keras.ops.argmax`` / ``argmin`` on floats need a TensorFlow op with no LiteRT
   builtin (a Flex op); compute them outside the model, in NumPy.
 * ``tf.lite.Interpreter`` is deprecated; files are run with
@@ -81,17 +88,17 @@ only inside the functions that need them, so ``import sadlib.edge`` stays fast.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import tempfile
 import time
 import warnings
-from numbers import Integral, Real
 from pathlib import Path
 from typing import Any, Callable, Literal
 
 import numpy as np
 
-from .validation import as_1d_float
+from .validation import InvalidParameterError, as_1d_float, check_int, check_number
 
 __all__ = [
     "export_litert",
@@ -109,6 +116,8 @@ _MAX_REPRESENTATIVE = 300  # calibration inputs used for int8 (evenly spread ove
 _LOOP_OPS = frozenset({"While", "StatelessWhile"})
 _INT8 = 9  # TensorType.INT8 in the .tflite schema
 _INSTALL_HINT = 'pip install "sadlib[edge]"'
+_BATCH_HINT = "It is the fixed batch of the exported file (1: one window per call, as a streaming detector)."
+_THREADS_HINT = "It is the number of CPU threads of the runtime (1: what a small device has to spare)."
 
 
 # --------------------------------------------------------------------------- #
@@ -141,10 +150,9 @@ def _import_onnxruntime():
 
 def _import_keras_tf():
     """``(keras, tensorflow)``; the LiteRT converter needs Keras's TensorFlow backend."""
-    from .detectors.dense_ae import _import_keras
-    from .environment import import_tensorflow
+    from .environment import import_keras, import_tensorflow
 
-    keras = _import_keras()
+    keras = import_keras()
     if keras.backend.backend() != "tensorflow":
         raise ValueError(
             f"exporting needs Keras's TensorFlow backend, this process uses {keras.backend.backend()!r}. "
@@ -156,12 +164,6 @@ def _import_keras_tf():
 # --------------------------------------------------------------------------- #
 # argument checks
 # --------------------------------------------------------------------------- #
-def _check_int(name: str, value: Any, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
-    return int(value)
-
-
 def _check_out_path(path: Any, suffix: str) -> Path:
     out = Path(path)
     if out.suffix != suffix:
@@ -222,15 +224,6 @@ def _check_representative(
         centre = (rep.min() + rep.max()) / 2
         rep = np.concatenate([rep, (rep - centre) * np.float32(1 + headroom) + centre]).astype(np.float32)
     return rep
-
-
-def _check_headroom(headroom: Any) -> float:
-    if isinstance(headroom, bool) or not isinstance(headroom, Real) or not np.isfinite(headroom) or headroom < 0:
-        raise ValueError(
-            f"headroom must be a number >= 0 (0.25: calibrate int8 ranges 25 % wider than the representative "
-            f"windows'; 0: exactly theirs); got {headroom!r}."
-        )
-    return float(headroom)
 
 
 def _check_keep_float(keep_float: Any, model, quantization: str) -> list[str]:
@@ -318,25 +311,97 @@ def flex_ops(path: Any) -> list[str]:
 
 
 # --------------------------------------------------------------------------- #
+# GPU safety: the same portable graph with or without a GPU (issue 11)
+# --------------------------------------------------------------------------- #
+@contextlib.contextmanager
+def _portable_trace(model):
+    """While this context is open, ``model`` traces to the portable graph even when a GPU is visible.
+
+    Keras 3's TensorFlow backend picks the LSTM/GRU implementation *while it traces*:
+    with ``use_cudnn="auto"`` (the default), cuDNN-compatible arguments (tanh/sigmoid,
+    ``unroll=False``, ...) and a visible GPU (``tf.config.list_logical_devices("GPU")``,
+    asked by ``keras.src.backend.tensorflow.rnn.cudnn_ok``), the layer becomes one
+    ``CudnnRNNV3`` op, a GPU-only kernel that neither the LiteRT converter nor ``tf2onnx``
+    accepts (tensorflow-onnx#2359: tf2onnx even writes the .onnx file with the op left
+    in). Without a GPU the same layer becomes a ``While`` loop (or, unrolled, plain ops).
+    ``tf.device("/CPU:0")`` does not help: it chooses where ops run, not which ops are
+    traced, so the trace still holds ``CudnnRNNV3``. What does help is the layer's own
+    switch: every recurrent layer of ``model`` (nested ones, e.g. inside
+    ``Bidirectional``, included) gets ``use_cudnn=False`` until the context closes, and
+    its previous value back afterwards, also after an error. Weights, variables and
+    layer names are untouched (no clone), and a model without recurrent layers is not
+    changed at all. Not thread-safe: do not call the model from another thread meanwhile.
+    """
+    # Keras's own recursive walk (Model.layers lists one level only)
+    layers = [
+        layer for layer in model._flatten_layers(include_self=True, recursive=True)
+        if getattr(layer, "use_cudnn", False) is not False  # LSTM and GRU: "auto" or True
+    ]
+    before = [layer.use_cudnn for layer in layers]
+    try:
+        for layer in layers:
+            layer.use_cudnn = False
+        yield
+    finally:
+        for layer, value in zip(layers, before):
+            layer.use_cudnn = value
+
+
+def _graph_ops(concrete_function) -> set[str]:
+    """Op types of a traced concrete function, with those of the functions it calls (loop bodies)."""
+    graph_def = concrete_function.graph.as_graph_def()
+    ops = {node.op for node in graph_def.node}
+    return ops | {node.op for function in graph_def.library.function for node in function.node_def}
+
+
+def _check_portable(ops: set[str] | list[str], target: str) -> None:
+    """Refuse a traced graph or converted file that still holds cuDNN ops (see :func:`_portable_trace`)."""
+    cudnn = sorted(op for op in ops if "Cudnn" in op)
+    if cudnn:
+        raise ValueError(
+            f"the traced model holds GPU-only cuDNN ops ({', '.join(cudnn)}) that {target} cannot run. "
+            f"Recurrent layers are exported with use_cudnn=False; a custom layer that calls cuDNN itself needs "
+            f"a portable code path (or export on a machine without a GPU)."
+        )
+
+
+# --------------------------------------------------------------------------- #
 # export
 # --------------------------------------------------------------------------- #
 def _has_loop(model, spec) -> bool:
     """Whether the traced graph of ``model`` on ``spec`` contains a while loop (e.g. an LSTM with unroll=False)."""
     _, tf = _import_keras_tf()
-    graph = tf.function(lambda x: model(x, training=False), input_signature=[spec]).get_concrete_function().graph
-    graph_def = graph.as_graph_def()
-    ops = {node.op for node in graph_def.node}
-    ops |= {node.op for function in graph_def.library.function for node in function.node_def}
-    return bool(ops & _LOOP_OPS)
+    with _portable_trace(model):  # on a GPU the loop would hide inside a CudnnRNNV3 op
+        function = tf.function(lambda x: model(x, training=False), input_signature=[spec]).get_concrete_function()
+    return bool(_graph_ops(function) & _LOOP_OPS)
 
 
 def _write_saved_model(model, spec, directory: str) -> None:
-    """Write ``model`` as a SavedModel with one ``serve`` endpoint of fixed input ``spec`` (inference mode)."""
+    """Write ``model`` as a SavedModel with one ``serve`` endpoint of fixed input ``spec`` (inference mode).
+
+    The endpoint is traced to the portable graph also on a GPU machine (:func:`_portable_trace`).
+    """
     keras, _ = _import_keras_tf()
     archive = keras.export.ExportArchive()
     archive.track(model)
-    archive.add_endpoint("serve", lambda x: model(x, training=False), input_signature=[spec])
-    archive.write_out(directory, verbose=False)
+    with _portable_trace(model):
+        endpoint = archive.add_endpoint("serve", lambda x: model(x, training=False), input_signature=[spec])
+        _check_portable(_graph_ops(endpoint.get_concrete_function()), "the LiteRT converter")
+        archive.write_out(directory, verbose=False)
+
+
+def _unconverted_onnx_ops(path: Path) -> list[str]:
+    """Op types in an .onnx file's default domain that ONNX does not define: ops tf2onnx left unconverted."""
+    import onnx
+
+    graphs, unknown = [onnx.load(str(path), load_external_data=False).graph], set()
+    while graphs:  # the main graph and the bodies of its Loop / If nodes (a While becomes a Loop)
+        for node in graphs.pop().node:
+            if node.domain in ("", "ai.onnx") and not onnx.defs.has(node.op_type):
+                unknown.add(node.op_type)
+            for attr in node.attribute:
+                graphs.extend([attr.g] if attr.type == onnx.AttributeProto.GRAPH else attr.graphs)
+    return sorted(unknown)
 
 
 def _converter(
@@ -449,15 +514,18 @@ def export_litert(
         ``unroll=False``), which would crash the converter; a conversion that
         fails or needs Flex/custom ops (the file is then removed).
     """
-    if quantization not in QUANTIZATIONS:
-        raise ValueError(
+    if quantization not in QUANTIZATIONS:  # check_choice, with the levels explained
+        raise InvalidParameterError(
             f"quantization must be one of {', '.join(map(repr, QUANTIZATIONS))}; got {quantization!r}. "
             f"'float32' keeps the numbers, 'dynamic' stores int8 weights, 'int8' also runs int8 activations, "
             f"'int16x8' runs int16 activations with int8 weights."
         )
-    batch_size = _check_int("batch_size", batch_size, 1)
+    batch_size = check_int("batch_size", batch_size, 1, hint=_BATCH_HINT)
     shape = _sample_shape(model)
-    headroom = _check_headroom(headroom)
+    headroom = check_number(
+        "headroom", headroom, 0,
+        hint="0.25 calibrates the int8 ranges 25 % wider than the representative windows'; 0 exactly theirs.",
+    )
     keep = _check_keep_float(keep_float, model, quantization)
     rep = None
     if quantization in _INTEGER:
@@ -519,6 +587,9 @@ def export_onnx(model, path: Any, *, batch_size: int = 1) -> Path:
     ------
     ImportError
         ``tf2onnx`` or ``onnx`` is not installed (``pip install tf2onnx onnx``).
+    ValueError
+        Bad arguments; a converted graph with ops ONNX does not define (``tf2onnx``
+        leaves ops it cannot convert in the file; it is then removed).
     """
     for package in ("tf2onnx", "onnx"):
         try:
@@ -527,14 +598,22 @@ def export_onnx(model, path: Any, *, batch_size: int = 1) -> Path:
             raise ImportError(
                 f"ONNX export needs {package}: pip install tf2onnx onnx (or {_INSTALL_HINT})."
             ) from err
-    batch_size = _check_int("batch_size", batch_size, 1)
+    batch_size = check_int("batch_size", batch_size, 1, hint=_BATCH_HINT)
     shape = _sample_shape(model)
     out = _check_out_path(path, ".onnx")
     keras, _ = _import_keras_tf()
     spec = keras.InputSpec(shape=(batch_size, *shape), dtype="float32")
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _portable_trace(model):  # no cuDNN ops on a GPU machine either (issue 11)
         warnings.simplefilter("ignore", FutureWarning)  # tf2onnx probes np.object, gone in NumPy 2
         model.export(str(out), format="onnx", input_signature=[spec], verbose=False)
+    unconverted = _unconverted_onnx_ops(out)
+    if unconverted:  # tf2onnx logs "is not supported" and still writes the file
+        out.unlink()
+        _check_portable(unconverted, "ONNX runtimes")
+        raise ValueError(
+            f"tf2onnx could not convert these TensorFlow ops: {', '.join(unconverted)}; no file was kept. "
+            f"Move them out of the model (into NumPy after it) or use export_litert."
+        )
     return out
 
 
@@ -618,7 +697,7 @@ class LiteRTModel(_FixedBatchModel):
 
     def __init__(self, path: Any, *, num_threads: int = 1):
         self.path = _check_in_path(path, ".tflite")
-        num_threads = _check_int("num_threads", num_threads, 1)
+        num_threads = check_int("num_threads", num_threads, 1, hint=_THREADS_HINT)
         interpreter_cls = _import_litert().interpreter.Interpreter
         self._interpreter = interpreter_cls(model_path=str(self.path), num_threads=num_threads)
         self._interpreter.allocate_tensors()
@@ -657,7 +736,7 @@ class ONNXModel(_FixedBatchModel):
 
     def __init__(self, path: Any, *, num_threads: int = 1):
         self.path = _check_in_path(path, ".onnx")
-        num_threads = _check_int("num_threads", num_threads, 1)
+        num_threads = check_int("num_threads", num_threads, 1, hint=_THREADS_HINT)
         ort = _import_onnxruntime()
         options = ort.SessionOptions()
         options.intra_op_num_threads = num_threads
@@ -717,8 +796,7 @@ def parity(reference_scores: Any, edge_scores: Any, threshold_ref: float, thresh
     for name, value in (("threshold_ref", threshold_ref), ("threshold_edge", threshold_edge)):
         if name == "threshold_edge" and value is None:
             continue
-        if isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(value):
-            raise ValueError(f"{name} must be a finite number (e.g. detector.threshold_), got {value!r}.")
+        check_number(name, value, hint="Pass the alarm threshold of those scores, e.g. detector.threshold_.")
     threshold_edge = threshold_ref if threshold_edge is None else threshold_edge
     alarms_ref, alarms_edge = ref > threshold_ref, edge > threshold_edge
     constant = len(ref) < 2 or np.ptp(ref) == 0 or np.ptp(edge) == 0
@@ -752,8 +830,8 @@ def latency(fn: Callable[[Any], Any], sample: Any, *, warmup: int = 20, repeats:
     """
     if not callable(fn):
         raise ValueError(f"fn must be a callable such as model.predict_one, got {type(fn).__name__}.")
-    warmup = _check_int("warmup", warmup, 0)
-    repeats = _check_int("repeats", repeats, 1)
+    warmup = check_int("warmup", warmup, 0, hint="It is the number of untimed calls before the timed ones.")
+    repeats = check_int("repeats", repeats, 1, hint="It is the number of timed calls.")
     for _ in range(warmup):
         fn(sample)
     times = np.empty(repeats)
