@@ -256,6 +256,13 @@ def test_export_arguments_are_checked(dense, tmp_path):
         edge.export_litert(model, tmp_path / "m.tflite", batch_size=0)
     with pytest.raises(ValueError, match="headroom must be a number >= 0"):
         edge.export_litert(model, tmp_path / "m.tflite", quantization="int8", representative=train, headroom=-0.1)
+    with pytest.raises(ValueError, match=r"headroom must be a number >= 0, got nan\. 0\.25 calibrates"):
+        edge.export_litert(model, tmp_path / "m.tflite", quantization="int8", representative=train,
+                           headroom=float("nan"))
+    with pytest.raises(TypeError, match=r"batch_size must be an integer >= 1, got True\. It is the fixed batch"):
+        edge.export_litert(model, tmp_path / "m.tflite", batch_size=True)  # a bool is not a batch size
+    with pytest.raises(TypeError, match=r"batch_size must be an integer >= 1, got 1\.0"):
+        edge.export_onnx(model, tmp_path / "m.onnx", batch_size=1.0)
     with pytest.raises(ValueError, match="quantization='int8'"):
         edge.export_litert(model, tmp_path / "m.tflite", keep_float=[model.layers[1].name])
     with pytest.raises(ValueError, match=r"does not have: \['nope'\]; its layers are \["):
@@ -274,6 +281,8 @@ def test_runner_checks_the_input_shape(dense):
         runner.predict(test[:0])
     with pytest.raises(ValueError, match="predict for a batch"):
         runner.predict_one(test[:2])
+    with pytest.raises(ValueError, match="num_threads must be an integer >= 1, got 0. It is the number of CPU threads"):
+        edge.LiteRTModel(path, num_threads=0)
 
 
 # --------------------------------------------------------------------------- #
@@ -295,8 +304,10 @@ def test_parity_of_identical_and_shifted_scores():
 def test_parity_rejects_mismatched_inputs():
     with pytest.raises(ValueError, match="same windows"):
         edge.parity(np.ones(5), np.ones(4), 0.5)
-    with pytest.raises(ValueError, match="threshold_ref"):
+    with pytest.raises(ValueError, match="threshold_ref must be a finite number, got None. .*detector.threshold_"):
         edge.parity(np.ones(5), np.ones(5), None)
+    with pytest.raises(ValueError, match="threshold_edge must be a finite number, got inf"):
+        edge.parity(np.ones(5), np.ones(5), 0.5, threshold_edge=float("inf"))
 
 
 def test_latency_returns_per_call_statistics():
@@ -306,7 +317,9 @@ def test_latency_returns_per_call_statistics():
     assert set(result) == {"median_s", "p90_s", "mean_s", "min_s", "repeats"}
     assert result["repeats"] == 25
     assert 0 <= result["min_s"] <= result["median_s"] <= result["p90_s"]
-    with pytest.raises(ValueError, match="repeats"):
+    with pytest.raises(ValueError, match="repeats must be an integer >= 1, got 0. It is the number of timed calls"):
         edge.latency(calls.append, 1.0, repeats=0)
+    with pytest.raises(ValueError, match="warmup must be an integer >= 0, got -1"):
+        edge.latency(calls.append, 1.0, warmup=-1)
     with pytest.raises(ValueError, match="callable"):
         edge.latency("model", 1.0)
