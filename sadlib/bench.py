@@ -52,6 +52,7 @@ import math
 import sys
 import time
 from importlib.resources import files
+from numbers import Integral, Real
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -62,6 +63,7 @@ from tqdm.auto import tqdm
 from . import datasets, metrics
 from . import detectors as _detectors
 from .detectors.base import Detector
+from .validation import InvalidParameterError, check_int, check_number
 
 __all__ = [
     "BenchmarkError",
@@ -406,18 +408,18 @@ def nab_train_rows(n: int, probation: str | float | int = "nab") -> int:
     labelled window (567 anomalous rows), which is then neither detected nor scored;
     with NAB's 750 rows no window touches the training period.
     """
+    n = check_int("n", n, 1, hint="It is the number of rows of the series.")
+    if isinstance(probation, (bool, np.bool_)) or not isinstance(probation, (str, Real)) or (
+            isinstance(probation, str) and probation != "nab"):
+        raise InvalidParameterError(
+            f"probation must be 'nab', a fraction in (0, 1) or a number of rows, got {probation!r}.")
     if isinstance(probation, str):
-        if probation != "nab":
-            raise ValueError(f"probation must be 'nab', a fraction in (0, 1) or a number of rows, got {probation!r}.")
         rows = min(math.floor(0.15 * n), 750)
-    elif isinstance(probation, (bool, np.bool_)):
-        raise TypeError("probation must be 'nab', a fraction or a number of rows, not a bool.")
-    elif isinstance(probation, (int, np.integer)):
-        rows = int(probation)
-    elif isinstance(probation, float) and 0 < probation < 1:
-        rows = math.floor(probation * n)
+    elif isinstance(probation, Integral):
+        rows = check_int("probation", probation, 1, hint="An int is the number of training rows.")
     else:
-        raise ValueError(f"probation must be 'nab', a fraction in (0, 1) or a number of rows, got {probation!r}.")
+        rows = math.floor(n * check_number("probation", probation, 0, 1, low_open=True, high_open=True,
+                                           hint="A float is the fraction of rows used for training."))
     if not 0 < rows < n:
         raise ValueError(f"the training period has {rows} of {n} rows; it must leave rows to score.")
     return rows

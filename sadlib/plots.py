@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from .signals import UNITS as _PUMP_UNITS
-from .validation import as_1d_float, as_2d_float, as_labels, check_time_index
+from .validation import as_1d_float, as_2d_float, as_labels, check_bool, check_int, check_number, check_time_index
 
 __all__ = ["COLORS", "STYLE", "UNITS", "apply_style", "plot_signal", "plot_scores", "plot_event_timeline",
            "plot_score_hist", "plot_forecast"]
@@ -306,7 +306,7 @@ def _threshold_value(threshold: Any) -> float | None:
         if not hasattr(threshold, "threshold_"):
             raise ValueError(f"{threshold!r} is not fitted; call .fit(normal_scores) before plotting it.")
         return float(threshold.threshold_)
-    return float(as_1d_float([threshold], name="threshold")[0])
+    return check_number("threshold", threshold, hint="Pass a number or a fitted sadlib.thresholds.Threshold.")
 
 
 @_styled
@@ -329,6 +329,7 @@ def plot_scores(scores: Any, *, threshold: Any = None, labels: Any = None, index
     xlabel : str, optional
         Default "time" for a DatetimeIndex, else "sample" (left off on axes above another panel).
     """
+    log = check_bool("log", log)
     if index is None and isinstance(scores, pd.Series):
         index = scores.index if not isinstance(scores.index, pd.RangeIndex) else None
     s = as_1d_float(scores, name="scores")
@@ -418,6 +419,7 @@ def plot_score_hist(normal_scores: Any, anomalous_scores: Any = None, threshold:
     bins : int
         Number of bins shared by both histograms.
     """
+    bins = check_int("bins", bins, 1, hint="It is the number of bins shared by both histograms.")
     s0 = as_1d_float(normal_scores, name="normal_scores")
     s1 = as_1d_float(anomalous_scores, name="anomalous_scores") if anomalous_scores is not None else None
     thr = _threshold_value(threshold)

@@ -82,7 +82,7 @@ def test_shapes_clone_and_threshold_from_fit_data_only():
     "kwargs, match",
     [
         ({"n_components": 4}, "between 1 and n_features - 1"),
-        ({"n_components": 0}, "between 1"),
+        ({"n_components": 0}, "n_components must be an integer >= 1, got 0"),
         ({"n_components": 1.5}, "variance fraction"),
         ({"n_components": True}, "variance fraction"),
         ({"statistic": "spe"}, "statistic must be one of"),

@@ -24,8 +24,9 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
 from ..thresholds import Threshold, make_threshold
-from ..validation import as_1d_float, as_2d_float, check_time_index
+from ..validation import as_1d_float, as_2d_float, check_choice, check_number, check_time_index
 
+# check_choice is re-exported for modules that still import it from here; its home is sadlib.validation.
 __all__ = ["Detector", "DEFAULT_THRESHOLD", "SENSOR_AGGREGATES", "check_choice", "combine_sensors"]
 
 
@@ -61,12 +62,6 @@ DEFAULT_THRESHOLD = ("percentile", _FrozenParams(q=99.0))
 
 #: ways to combine per-sensor scores into one score per timestamp
 SENSOR_AGGREGATES = ("max", "mean", "l2")
-
-
-def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
-    """Raise a ValueError naming the parameter and its valid values if ``value`` is not one of them."""
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}.")
 
 
 def combine_sensors(z: np.ndarray, how: str) -> np.ndarray:
@@ -111,6 +106,9 @@ class Detector(BaseEstimator):
         self.calibration = calibration
 
     # -- to implement -----------------------------------------------------------------
+    def _check_params(self) -> None:
+        """Validate the subclass's parameters; :meth:`fit` calls it before it looks at the data."""
+
     def _fit(self, X: np.ndarray) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -125,8 +123,9 @@ class Detector(BaseEstimator):
         calibrate ``threshold_``. ``y`` is ignored (accepted for scikit-learn
         compatibility); never pass test data here.
         """
-        if not 0 <= self.calibration < 1:
-            raise ValueError(f"calibration must be in [0, 1), got {self.calibration!r}.")
+        check_number("calibration", self.calibration, 0, 1, high_open=True,
+                     hint="It is the share of the fitting data held out to calibrate the threshold.")
+        self._check_params()
         arr = self._validate(X, fitting=True)
         n_cal = int(round(len(arr) * self.calibration))
         n_train = len(arr) - n_cal
@@ -180,7 +179,8 @@ class Detector(BaseEstimator):
     def set_threshold(self, value: float) -> "Detector":
         """Use a hand-chosen ``threshold_`` (no refit, no calibration)."""
         self._check_fitted()
-        return self.calibrate(np.asarray([float(value)]), threshold=float(value))
+        value = check_number("value", value, hint="It is the new threshold on the scores.")
+        return self.calibrate(np.asarray([value]), threshold=value)
 
     # -- plumbing ---------------------------------------------------------------------
     def _check_fitted(self) -> None:

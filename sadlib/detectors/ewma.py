@@ -8,13 +8,12 @@ cannot tell from noise adds up over many samples until it crosses the limit
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import numpy as np
 from scipy.signal import lfilter
 
-from ..validation import check_not_constant
+from ..validation import check_not_constant, check_number
 from .base import DEFAULT_THRESHOLD, Detector
 
 
@@ -72,10 +71,12 @@ class EWMAChart(Detector):
         super().__init__(threshold=threshold, calibration=calibration)
         self.lam = lam
 
+    def _check_params(self) -> None:
+        check_number("lam", self.lam, 0, 1, low_open=True,
+                     hint="It is the weight of the newest sample; small values remember longer, 1 is a Shewhart chart.")
+
     def _fit(self, X: np.ndarray) -> None:
-        lam = self.lam
-        if isinstance(lam, bool) or not isinstance(lam, numbers.Real) or not 0 < lam <= 1:
-            raise ValueError(f"lam must be a number in (0, 1], got {lam!r}.")
+        lam = float(self.lam)
         check_not_constant(X, columns=getattr(self, "feature_names_in_", None), name="X (training part)")
         self.mean_ = X.mean(axis=0)
         self.scale_ = X.std(axis=0)

@@ -9,12 +9,13 @@ patterns and relations between sensors, not only single values.
 
 from __future__ import annotations
 
-import numbers
+from numbers import Integral, Real
 from typing import Any, Literal
 
 import numpy as np
 from sklearn.ensemble import IsolationForest
 
+from ..validation import InvalidParameterError, check_int, check_number
 from .base import DEFAULT_THRESHOLD
 from .windowed import WindowedDetector
 
@@ -82,23 +83,18 @@ class IsolationForestDetector(WindowedDetector):
         self.random_state = random_state
 
     def _check_params(self) -> None:
-        n = self.n_estimators
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"n_estimators must be a positive integer, got {n!r}.")
+        super()._check_params()
+        check_int("n_estimators", self.n_estimators, 1, hint="It is the number of trees.")
         m = self.max_samples
-        ok = (
-            m == "auto"
-            if isinstance(m, str)
-            else not isinstance(m, bool)
-            and (
-                (isinstance(m, (int, np.integer)) and m >= 1)
-                or (isinstance(m, numbers.Real) and not isinstance(m, (int, np.integer)) and 0 < m <= 1)
-            )
-        )
-        if not ok:
-            raise ValueError(
-                f"max_samples must be 'auto', an integer >= 1 or a fraction in (0, 1], got {m!r}."
-            )
+        hint = "It is the number of windows each tree is grown on, a fraction of them, or 'auto' (256 at most)."
+        if isinstance(m, bool) or not isinstance(m, Real):
+            if m != "auto":
+                raise InvalidParameterError(
+                    f"max_samples must be 'auto', an integer >= 1 or a fraction in (0, 1], got {m!r}. {hint}")
+        elif isinstance(m, Integral):
+            check_int("max_samples", m, 1, hint=hint)
+        else:
+            check_number("max_samples", m, 0, 1, low_open=True, hint=hint)
 
     def _fit_windows(self, F: np.ndarray) -> None:
         max_samples = self.max_samples

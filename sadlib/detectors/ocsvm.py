@@ -8,12 +8,12 @@ isolation forest (see :mod:`.windowed`).
 
 from __future__ import annotations
 
-import numbers
 from typing import Any, Literal
 
 import numpy as np
 from sklearn.svm import OneClassSVM
 
+from ..validation import check_choice, check_int, check_number
 from .base import DEFAULT_THRESHOLD
 from .windowed import WindowedDetector
 
@@ -75,18 +75,15 @@ class OneClassSVMDetector(WindowedDetector):
         self.max_train = max_train
 
     def _check_params(self) -> None:
-        nu = self.nu
-        if isinstance(nu, bool) or not isinstance(nu, numbers.Real) or not 0 < nu <= 1:
-            raise ValueError(f"nu must be a number in (0, 1], got {nu!r}.")
-        g = self.gamma
-        if isinstance(g, str):
-            if g not in ("scale", "auto"):
-                raise ValueError(f"gamma must be 'scale', 'auto' or a positive number, got {g!r}.")
-        elif isinstance(g, bool) or not isinstance(g, numbers.Real) or not g > 0:
-            raise ValueError(f"gamma must be 'scale', 'auto' or a positive number, got {g!r}.")
-        m = self.max_train
-        if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 2:
-            raise ValueError(f"max_train must be an integer >= 2, got {m!r}.")
+        super()._check_params()
+        check_number("nu", self.nu, 0, 1, low_open=True,
+                     hint="It bounds the share of training windows outside the boundary.")
+        if isinstance(self.gamma, str):
+            check_choice("gamma", self.gamma, ("scale", "auto"))
+        else:
+            check_number("gamma", self.gamma, 0, low_open=True,
+                         hint="gamma must be 'scale', 'auto' or a positive number (the RBF kernel width).")
+        check_int("max_train", self.max_train, 2, hint="It is the most training windows the SVM is fitted on.")
 
     def _fit_windows(self, F: np.ndarray) -> None:
         if len(F) > self.max_train:  # evenly spaced, first and last window included

@@ -16,13 +16,13 @@ The SKAB leaderboard's "T-squared+Q (PCA-based)" row is this method.
 
 from __future__ import annotations
 
-import numbers
+from numbers import Integral
 from typing import Any, Literal
 
 import numpy as np
 
-from ..validation import check_not_constant
-from .base import DEFAULT_THRESHOLD, Detector, check_choice
+from ..validation import check_choice, check_int, check_not_constant, check_number
+from .base import DEFAULT_THRESHOLD, Detector
 
 __all__ = ["PCADetector", "PCA_STATISTICS"]
 
@@ -70,19 +70,23 @@ class PCADetector(Detector):
         self.n_components = n_components
         self.statistic = statistic
 
-    def _fit(self, X: np.ndarray) -> None:
+    def _check_params(self) -> None:
         check_choice("statistic", self.statistic, PCA_STATISTICS)
+        hint = "An int is the number of components kept, a float in (0, 1) the variance fraction they explain."
+        if isinstance(self.n_components, Integral) and not isinstance(self.n_components, bool):
+            check_int("n_components", self.n_components, 1, hint=hint)
+        else:
+            check_number("n_components", self.n_components, 0, 1, low_open=True, high_open=True, hint=hint)
+
+    def _fit(self, X: np.ndarray) -> None:
         k = self.n_components
         n_features = X.shape[1]
         if n_features < 2:
             raise ValueError("PCA monitoring needs at least 2 sensors (columns); got 1.")
-        is_int = isinstance(k, (int, np.integer)) and not isinstance(k, bool)
-        if is_int:
-            if not 1 <= k < n_features:
-                raise ValueError(f"n_components={k} must be between 1 and n_features - 1 = {n_features - 1} "
-                                 f"(at least one component is left out for Q).")
-        elif isinstance(k, bool) or not isinstance(k, numbers.Real) or not 0 < k < 1:
-            raise ValueError(f"n_components must be an integer >= 1 or a variance fraction in (0, 1), got {k!r}.")
+        is_int = isinstance(k, Integral)
+        if is_int and k >= n_features:
+            raise ValueError(f"n_components={k} must be between 1 and n_features - 1 = {n_features - 1} "
+                             f"(at least one component is left out for Q).")
         check_not_constant(X, columns=getattr(self, "feature_names_in_", None), name="X (training part)")
         self.mean_ = X.mean(axis=0)
         self.scale_ = X.std(axis=0)

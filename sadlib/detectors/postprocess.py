@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from .base import DEFAULT_THRESHOLD, Detector, check_choice
+from ..validation import check_choice, check_int
+from .base import DEFAULT_THRESHOLD, Detector
 from .pca import PCADetector
 from .robust_z import RobustZScore
 
@@ -67,10 +68,7 @@ def with_names(det: Detector, X: np.ndarray) -> Any:
     return X if names is None else pd.DataFrame(X, columns=list(names))
 
 
-def _check_window(window: Any) -> int:
-    if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
-        raise ValueError(f"window must be a positive integer number of samples (1 = no smoothing), got {window!r}.")
-    return int(window)
+_WINDOW_HINT = "It is the number of samples smoothed over, the present one included; 1 = no smoothing."
 
 
 def rolling_past(scores: np.ndarray, window: int, statistic: str = "mean") -> np.ndarray:
@@ -84,7 +82,7 @@ def rolling_past(scores: np.ndarray, window: int, statistic: str = "mean") -> np
     exactly when the last ``k`` scores all exceeded ``thr``.
     """
     check_choice("statistic", statistic, SMOOTHING_STATISTICS)
-    w = _check_window(window)
+    w = check_int("window", window, 1, hint=_WINDOW_HINT)
     s = np.asarray(scores, dtype=np.float64)
     if w == 1:
         return s.copy()
@@ -146,11 +144,13 @@ class Smoothed(Detector):
         """As many rows as the wrapped detector needs."""
         return max(2, int(getattr(self.detector, "min_samples", 2)))
 
-    def _fit(self, X: np.ndarray) -> None:
-        inner = resolve_detector(self.detector)
-        _check_window(self.window)
+    def _check_params(self) -> None:
+        resolve_detector(self.detector)
+        check_int("window", self.window, 1, hint=_WINDOW_HINT)
         check_choice("statistic", self.statistic, SMOOTHING_STATISTICS)
-        self.detector_ = inner.fit(with_names(self, X))
+
+    def _fit(self, X: np.ndarray) -> None:
+        self.detector_ = resolve_detector(self.detector).fit(with_names(self, X))
 
     def _score(self, X: np.ndarray) -> np.ndarray:
         return rolling_past(self.detector_.score(with_names(self, X)), int(self.window), self.statistic)
@@ -218,10 +218,12 @@ class Ensemble(Detector):
         except (TypeError, ValueError):  # bad members: reported by _fit
             return 2
 
-    def _fit(self, X: np.ndarray) -> None:
-        members = self._members()
+    def _check_params(self) -> None:
+        self._members()
         check_choice("combine", self.combine, ENSEMBLE_COMBINE)
-        self.detectors_ = [d.fit(with_names(self, X)) for d in members]
+
+    def _fit(self, X: np.ndarray) -> None:
+        self.detectors_ = [d.fit(with_names(self, X)) for d in self._members()]
         normal = [d.calibration_scores_ for d in self.detectors_]
         self.centers_ = np.array([np.median(s) for s in normal])
         mad = np.array([1.4826 * np.median(np.abs(s - c)) for s, c in zip(normal, self.centers_)])

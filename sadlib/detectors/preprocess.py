@@ -34,13 +34,13 @@ to the wrapped detectors so their models are fitted on the whole training part.
 
 from __future__ import annotations
 
-import numbers
 from typing import Any, Literal, Sequence
 
 import numpy as np
 import pandas as pd
 
-from .base import DEFAULT_THRESHOLD, Detector, check_choice
+from ..validation import InvalidParameterError, check_choice, check_int, check_number
+from .base import DEFAULT_THRESHOLD, Detector
 from .postprocess import resolve_detector, with_names
 
 __all__ = ["MovingAverage", "SlowSensors", "moving_average_z", "moving_average", "lagged_difference", "autocorrelation"]
@@ -49,10 +49,8 @@ __all__ = ["MovingAverage", "SlowSensors", "moving_average_z", "moving_average",
 SLOW_HANDLING = ("difference", "drop")
 
 
-def _check_int(name: str, value: Any, low: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
-    return int(value)
+_WINDOW_HINT = "It is the number of samples averaged, the present one included; 1 leaves the data unchanged."
+_LAG_HINT = "It is the number of samples between the two values of a difference."
 
 
 def moving_average(X: np.ndarray, window: int) -> np.ndarray:
@@ -61,7 +59,7 @@ def moving_average(X: np.ndarray, window: int) -> np.ndarray:
     Same shape as ``X`` (n_samples, n_features); the first ``window - 1`` rows average
     the rows available so far.
     """
-    w = _check_int("window", window)
+    w = check_int("window", window, 1, hint=_WINDOW_HINT)
     X = np.asarray(X, dtype=np.float64)
     return X.copy() if w == 1 else pd.DataFrame(X).rolling(w, min_periods=1).mean().to_numpy()
 
@@ -72,8 +70,9 @@ def lagged_difference(X: np.ndarray, lag: int) -> np.ndarray:
     The first ``lag`` rows of a series have no row ``lag`` steps back; they are
     differenced with the first row instead (row 0 becomes 0).
     """
+    lag = check_int("lag", lag, 1, hint=_LAG_HINT)
     X = np.asarray(X, dtype=np.float64)
-    return X - X[np.maximum(np.arange(len(X)) - _check_int("lag", lag), 0)]
+    return X - X[np.maximum(np.arange(len(X)) - lag, 0)]
 
 
 def autocorrelation(X: np.ndarray, lag: int = 1) -> np.ndarray:
@@ -81,8 +80,9 @@ def autocorrelation(X: np.ndarray, lag: int = 1) -> np.ndarray:
 
     A constant column gets 0; ``lag`` must be smaller than the number of rows.
     """
+    lag = check_int("lag", lag, 1, hint="It is the lag of the autocorrelation, in samples.")
     X = np.asarray(X, dtype=np.float64)
-    if not 1 <= lag < len(X):
+    if lag >= len(X):
         raise ValueError(f"lag={lag} must be between 1 and the number of rows - 1 = {len(X) - 1}.")
     d = X - X.mean(axis=0)
     den = (d**2).sum(axis=0)
@@ -100,9 +100,12 @@ class _Transformed(Detector):
         """As many rows as the wrapped detector needs."""
         return max(2, int(getattr(self.detector, "min_samples", 2)))
 
-    def _setup(self, X: np.ndarray) -> None:  # pragma: no cover - abstract
-        """Check parameters and learn what the transform needs from the training part."""
-        raise NotImplementedError
+    def _check_params(self) -> None:
+        """Check ``detector``; subclasses extend it (calling ``super()``) for their own parameters."""
+        resolve_detector(self.detector)
+
+    def _setup(self, X: np.ndarray) -> None:
+        """Learn what the transform needs from the training part (nothing by default)."""
 
     def _transform(self, X: np.ndarray) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -153,8 +156,9 @@ class MovingAverage(_Transformed):
         self.detector = detector
         self.window = window
 
-    def _setup(self, X: np.ndarray) -> None:
-        _check_int("window", self.window)
+    def _check_params(self) -> None:
+        super()._check_params()
+        check_int("window", self.window, 1, hint=_WINDOW_HINT)
 
     def _transform(self, X: np.ndarray) -> Any:
         return with_names(self, moving_average(X, int(self.window)))
@@ -226,14 +230,9 @@ class SlowSensors(_Transformed):
 
     def _slow_mask(self, X: np.ndarray) -> np.ndarray:
         cols, n = self.columns, X.shape[1]
-        if isinstance(cols, str):
-            if cols != "auto":
-                raise ValueError(f"columns must be 'auto' or a list of column names or positions, got {cols!r}.")
-            m = self.max_autocorr
-            if isinstance(m, bool) or not isinstance(m, numbers.Real) or not -1 < m < 1:
-                raise ValueError(f"max_autocorr must be a number in (-1, 1), got {m!r}.")
-            self.autocorr_ = autocorrelation(X, _check_int("autocorr_lag", self.autocorr_lag))
-            return self.autocorr_ > m
+        if isinstance(cols, str):  # "auto", checked in _check_params
+            self.autocorr_ = autocorrelation(X, int(self.autocorr_lag))
+            return self.autocorr_ > self.max_autocorr
         names = [str(c) for c in getattr(self, "feature_names_in_", [])]
         mask = np.zeros(n, dtype=bool)
         for c in cols:
@@ -248,9 +247,18 @@ class SlowSensors(_Transformed):
                 raise ValueError(f"unknown column {c!r} in columns; {known}.")
         return mask
 
-    def _setup(self, X: np.ndarray) -> None:
+    def _check_params(self) -> None:
+        super()._check_params()
         check_choice("how", self.how, SLOW_HANDLING)
-        _check_int("lag", self.lag)
+        check_int("lag", self.lag, 1, hint=_LAG_HINT)
+        cols = self.columns
+        if cols != "auto" if isinstance(cols, str) else not isinstance(cols, (Sequence, np.ndarray, pd.Index)):
+            raise InvalidParameterError(f"columns must be 'auto' or a list of column names or positions, got {cols!r}.")
+        check_int("autocorr_lag", self.autocorr_lag, 1, hint="It is the lag of the autocorrelation that 'auto' uses.")
+        check_number("max_autocorr", self.max_autocorr, -1, 1, low_open=True, high_open=True,
+                     hint="With columns='auto', columns whose autocorrelation is above it are slow.")
+
+    def _setup(self, X: np.ndarray) -> None:
         if "autocorr_" in vars(self):
             del self.autocorr_
         self.slow_ = self._slow_mask(X)

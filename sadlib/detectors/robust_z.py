@@ -9,13 +9,12 @@ scores are on the same scale as the ordinary z-score.
 
 from __future__ import annotations
 
-import numbers
 from typing import Any, Literal
 
 import numpy as np
 
-from ..validation import check_not_constant
-from .base import DEFAULT_THRESHOLD, SENSOR_AGGREGATES, Detector, check_choice, combine_sensors
+from ..validation import check_choice, check_int, check_not_constant, check_number
+from .base import DEFAULT_THRESHOLD, SENSOR_AGGREGATES, Detector, combine_sensors
 
 #: 1 / Phi^-1(3/4): makes the MAD a consistent estimator of the std for Gaussian data
 MAD_TO_STD = 1.4826
@@ -81,14 +80,15 @@ class RobustZScore(Detector):
         self.min_scale = min_scale
         self.aggregate = aggregate
 
-    def _fit(self, X: np.ndarray) -> None:
-        w = self.window
-        if w is not None and (isinstance(w, bool) or not isinstance(w, (int, np.integer)) or w < 2):
-            raise ValueError(f"window must be an integer >= 2 or None, got {w!r}.")
-        m = self.min_scale
-        if isinstance(m, bool) or not isinstance(m, numbers.Real) or not 0 < m < np.inf:
-            raise ValueError(f"min_scale must be a positive number, got {m!r}.")
+    def _check_params(self) -> None:
+        if self.window is not None:
+            check_int("window", self.window, 2,
+                      hint="It is the number of past samples of the rolling median and MAD; None: the training ones.")
+        check_number("min_scale", self.min_scale, 0, low_open=True,
+                     hint="The rolling scale is floored at min_scale times the training scale.")
         check_choice("aggregate", self.aggregate, SENSOR_AGGREGATES)
+
+    def _fit(self, X: np.ndarray) -> None:
         check_not_constant(X, columns=getattr(self, "feature_names_in_", None), name="X (training part)")
         self.median_, mad = _mad(X, axis=0)
         self.mad_fallback_ = mad == 0

@@ -20,7 +20,7 @@ from typing import Any, Literal
 import numpy as np
 from sklearn.preprocessing import StandardScaler
 
-from ..validation import check_min_length, check_not_constant
+from ..validation import check_choice, check_int, check_min_length, check_not_constant
 from ..windows import sliding_windows, windows_to_points
 from .base import DEFAULT_THRESHOLD, Detector
 
@@ -108,20 +108,16 @@ class WindowedDetector(Detector):
         """One score per window, shape (n_windows,), higher = more anomalous."""
         raise NotImplementedError
 
-    def _check_params(self) -> None:
-        """Validate subclass parameters (called first in ``_fit``)."""
-
     # -- Detector hooks ---------------------------------------------------------------
+    def _check_params(self) -> None:
+        """Check ``window`` and ``aggregate``; subclasses extend it (calling ``super()``) for their own."""
+        check_int("window", self.window, 1, hint="It is the number of samples per window; 1 scores each on its own.")
+        check_choice("aggregate", self.aggregate, _HOW)
+
     def _fit(self, X: np.ndarray) -> None:
-        w = self.window
-        if isinstance(w, bool) or not isinstance(w, (int, np.integer)) or w < 1:
-            raise ValueError(f"window must be a positive integer (1 = point-wise), got {w!r}.")
-        if self.aggregate not in _HOW:
-            raise ValueError(f"aggregate must be 'last', 'max' or 'mean', got {self.aggregate!r}.")
-        self._check_params()
         check_not_constant(X, columns=getattr(self, "feature_names_in_", None), name="X (training part)")
         self.scaler_ = StandardScaler().fit(X)
-        self._fit_windows(window_features(self.scaler_.transform(X), int(w)))
+        self._fit_windows(window_features(self.scaler_.transform(X), int(self.window)))
 
     def _score(self, X: np.ndarray) -> np.ndarray:
         w = int(self.window)
@@ -129,6 +125,3 @@ class WindowedDetector(Detector):
         s = self._score_windows(window_features(self.scaler_.transform(X), w))
         return windows_to_points(s, len(X), w, how=self.aggregate)
 
-
-#: the name used in the design notes; same function
-_window_features = window_features

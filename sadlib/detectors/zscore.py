@@ -12,8 +12,11 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from ..validation import check_not_constant
-from .base import DEFAULT_THRESHOLD, SENSOR_AGGREGATES, Detector, check_choice, combine_sensors
+from ..validation import check_bool, check_choice, check_int, check_not_constant, check_number
+from .base import DEFAULT_THRESHOLD, SENSOR_AGGREGATES, Detector, combine_sensors
+
+_WINDOW_HINT = "It is the number of past samples of the rolling statistics; None uses the training mean and std."
+_MIN_SCALE_HINT = "The rolling std is floored at min_scale times the training std."
 
 
 class RollingZScore(Detector):
@@ -58,10 +61,14 @@ class RollingZScore(Detector):
         self.min_scale = min_scale
         self.aggregate = aggregate
 
-    def _fit(self, X: np.ndarray) -> None:
-        if self.window is not None and (not isinstance(self.window, (int, np.integer)) or self.window < 2):
-            raise ValueError(f"window must be an integer >= 2 or None, got {self.window!r}.")
+    def _check_params(self) -> None:
+        if self.window is not None:
+            check_int("window", self.window, 2, hint=_WINDOW_HINT)
+        check_bool("center", self.center)
+        check_number("min_scale", self.min_scale, 0, low_open=True, hint=_MIN_SCALE_HINT)
         check_choice("aggregate", self.aggregate, SENSOR_AGGREGATES)
+
+    def _fit(self, X: np.ndarray) -> None:
         check_not_constant(X, columns=getattr(self, "feature_names_in_", None), name="X (training part)")
         self.mean_ = X.mean(axis=0)
         self.scale_ = X.std(axis=0)
