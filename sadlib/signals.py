@@ -33,7 +33,7 @@ import pandas as pd
 from pandas.tseries.frequencies import to_offset
 from scipy.signal import lfilter
 
-from .validation import as_1d_float, check_choice, check_int, check_number, check_time_index
+from .validation import InvalidParameterError, as_1d_float, check_choice, check_int, check_number, check_time_index
 
 __all__ = ["SENSORS", "UNITS", "ANOMALY_TYPES", "DEFAULT_MAGNITUDES", "EVENT_COLUMNS", "REGIMES", "SyntheticData",
            "make_normal", "inject", "generate", "make_tutorial_toy", "operating_regime", "regime_table"]
@@ -350,7 +350,8 @@ def _types(anomalies: int | str | Sequence[str] | None) -> list[str]:
     if isinstance(anomalies, str):
         return [check_choice("anomalies", anomalies, ANOMALY_TYPES)]
     if not isinstance(anomalies, Sequence):
-        raise TypeError(f"anomalies must be None, an int or a list of type names, got {type(anomalies).__name__}.")
+        raise InvalidParameterError(
+            f"anomalies must be None, an int or a list of type names, got {type(anomalies).__name__}.")
     return [check_choice(f"anomalies[{i}]", a, ANOMALY_TYPES) for i, a in enumerate(anomalies)]
 
 

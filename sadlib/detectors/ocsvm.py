@@ -82,7 +82,7 @@ class OneClassSVMDetector(WindowedDetector):
             check_choice("gamma", self.gamma, ("scale", "auto"))
         else:
             check_number("gamma", self.gamma, 0, low_open=True,
-                         hint="gamma must be 'scale', 'auto' or a positive number (the RBF kernel width).")
+                         hint="Pass 'scale', 'auto' or a positive RBF kernel width.")
         check_int("max_train", self.max_train, 2, hint="It is the most training windows the SVM is fitted on.")
 
     def _fit_windows(self, F: np.ndarray) -> None:

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from ..validation import check_choice, check_int
+from ..validation import InvalidParameterError, check_choice, check_int
 from .base import DEFAULT_THRESHOLD, Detector
 from .pca import PCADetector
 from .robust_z import RobustZScore
@@ -49,12 +49,15 @@ def default_detector() -> Detector:
 
 
 def resolve_detector(det: Any, name: str = "detector") -> Detector:
-    """An unfitted clone of ``det`` (or of :func:`default_detector` for ``None``); TypeError otherwise."""
+    """An unfitted clone of ``det`` (or of :func:`default_detector` for ``None``).
+
+    Raises :class:`~sadlib.validation.InvalidParameterError` (a TypeError) otherwise.
+    """
     if det is None:
         return default_detector()
     if not isinstance(det, Detector):
-        raise TypeError(f"{name} must be an unfitted sadlib Detector, e.g. RobustZScore(window=None), or None; "
-                        f"got {type(det).__name__}.")
+        raise InvalidParameterError(f"{name} must be an unfitted sadlib Detector, e.g. RobustZScore(window=None), "
+                                    f"or None; got {type(det).__name__}.")
     return clone(det)
 
 
@@ -206,8 +209,8 @@ class Ensemble(Detector):
         if members is None:
             return [RobustZScore(window=None), PCADetector()]
         if isinstance(members, Detector) or not isinstance(members, (list, tuple)) or not members:
-            raise ValueError("detectors must be a non-empty list of unfitted detectors, "
-                             "e.g. [RobustZScore(window=None), PCADetector()], or None.")
+            raise InvalidParameterError("detectors must be a non-empty list of unfitted detectors, "
+                                        "e.g. [RobustZScore(window=None), PCADetector()], or None.")
         return [resolve_detector(d, f"detectors[{i}]") for i, d in enumerate(members)]
 
     @property
