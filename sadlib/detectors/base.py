@@ -8,6 +8,9 @@ without refitting). A subclass implements two methods:
 * ``_score(X)``: return one anomaly score per row of ``(n, n_features)``, higher
   meaning more anomalous, shape ``(n,)``.
 
+and, where it has parameters of its own, ``_check_params()``: check them with
+:mod:`sadlib.validation` (``check_int``, ``check_number``, ``check_choice``, ...).
+
 :meth:`Detector.fit` does the rest the same way for every detector: it checks the
 input, keeps the chronological tail of the (normal) fitting data apart, fits the
 model on the head only, and calibrates ``threshold_`` on the scores of the held-out
@@ -122,6 +125,13 @@ class Detector(BaseEstimator):
         The last ``calibration`` fraction of ``X`` is held out and used only to
         calibrate ``threshold_``. ``y`` is ignored (accepted for scikit-learn
         compatibility); never pass test data here.
+
+        Raises
+        ------
+        InvalidParameterError
+            if a parameter is invalid (checked before ``X`` is looked at).
+        ValueError, TypeError
+            if ``X`` is not numeric, empty, contains NaN/inf or is too short.
         """
         check_number("calibration", self.calibration, 0, 1, high_open=True,
                      hint="It is the share of the fitting data held out to calibrate the threshold.")
