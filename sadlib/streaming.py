@@ -9,7 +9,9 @@ path makes *the same decisions* as the batch path of the notebooks:
 * :class:`StreamingScorer` keeps the last ``window`` scaled samples in a ring
   buffer, runs any model callable on that one window (a Keras model, or an
   exported :class:`sadlib.edge.LiteRTModel`'s ``predict_one``), turns the
-  reconstruction into a score with the detector's own formula, and raises an
+  reconstruction into a score with the detector's own formula
+  (:func:`sadlib.detectors.keras_base.reconstruction_errors`, which the detectors'
+  ``window_errors`` and ``score`` use too), and raises an
   alarm only after ``min_duration`` consecutive scores above the threshold;
 * :func:`min_duration_alarms` is the same alarm rule for a whole score array
   (the batch path), and :func:`batch_scores` the batch scores with the first
@@ -33,77 +35,36 @@ missing score (NaN) counts as "not above". ``min_duration=1`` is the plain rule
 
 from __future__ import annotations
 
-from numbers import Integral, Real
 from typing import Any, Callable, Iterator, NamedTuple
 
 import numpy as np
 import pandas as pd
+from sklearn.utils.validation import check_is_fitted
 
-from .validation import as_1d_float, as_2d_float
+from .detectors.keras_base import ERRORS, WindowAutoencoder, reconstruction_errors
+from .validation import as_1d_float, as_2d_float, check_choice, check_int, check_number
 
 __all__ = ["stream", "min_duration_alarms", "batch_scores", "StreamStep", "StreamingScorer"]
-
-_ERRORS = ("mse", "mae")
-
 
 # --------------------------------------------------------------------------- #
 # argument checks
 # --------------------------------------------------------------------------- #
-def _check_int(name: str, value: Any, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
-    return int(value)
-
-
 def _check_threshold(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(value):
-        raise ValueError(f"threshold must be a finite number (e.g. detector.threshold_), got {value!r}.")
-    return float(value)
+    return check_number("threshold", value, hint="Pass e.g. detector.threshold_.")
 
 
-def _detector_parts(detector) -> dict:
-    """What scoring needs from a fitted reconstruction detector: scaler, window, error, flatten, error scale."""
-    from .detectors.base import Detector
-
-    if not isinstance(detector, Detector):
-        raise ValueError(f"detector must be a fitted sadlib detector such as dense_ae or lstm_ae, "
-                         f"got {type(detector).__name__}.")
-    detector._check_fitted()
-    missing = [a for a in ("model_", "scaler_", "window", "error") if not hasattr(detector, a)]
-    if missing:
+def _check_detector(detector) -> WindowAutoencoder:
+    """A fitted reconstruction detector on windows whose timestamp scores a stream can reproduce."""
+    if not isinstance(detector, WindowAutoencoder):
+        raise ValueError(f"detector must be a fitted reconstruction detector on windows (a WindowAutoencoder "
+                         f"such as dense_ae, lstm_ae or conv_ae), got {type(detector).__name__}.")
+    check_is_fitted(detector, "model_")
+    if detector.aggregate != "last":
         raise ValueError(
-            f"{type(detector).__name__} is not a reconstruction detector on windows (no {', '.join(missing)}); "
-            f"streaming replay supports autoencoders such as dense_ae, lstm_ae and conv_ae."
+            f"the detector maps window scores to timestamps with aggregate={detector.aggregate!r}, which uses "
+            f"windows that end after t: a stream cannot do that. Fit it with aggregate='last' (the default)."
         )
-    aggregate = getattr(detector, "aggregate", "last")
-    if aggregate != "last":
-        raise ValueError(
-            f"the detector maps window scores to timestamps with aggregate={aggregate!r}, which uses windows that "
-            f"end after t: a stream cannot do that. Fit it with aggregate='last' (the default)."
-        )
-    normalize = bool(getattr(detector, "normalize", False))
-    return {
-        "window": int(detector.window),
-        "scaler": detector.scaler_,
-        "error": detector.error,
-        "flatten": len(detector.model_.inputs[0].shape) == 2,  # dense: (batch, window * n_features)
-        "error_scale": np.asarray(detector.error_scale_, dtype=np.float64) if normalize else None,
-        "n_features": int(detector.n_features_in_),
-    }
-
-
-def _window_errors(reconstruction: np.ndarray, inputs: np.ndarray, error: str,
-                   error_scale: np.ndarray | None) -> np.ndarray:
-    """Score per window, ``(n,)``, from reconstructions and inputs of shape ``(n, window, n_features)``.
-
-    The formula of the detectors' batch path: float64 difference, squared or absolute,
-    divided by the per-sensor error scale when given, averaged over the window's values.
-    """
-    diff = reconstruction.astype(np.float64) - inputs
-    err = diff**2 if error == "mse" else np.abs(diff)
-    if error_scale is not None:
-        err = err / error_scale
-    return err.mean(axis=(1, 2))
+    return detector
 
 
 # --------------------------------------------------------------------------- #
@@ -145,7 +106,7 @@ def min_duration_alarms(scores: Any, threshold: float, min_duration: int = 1) ->
     """
     s = as_1d_float(scores, name="scores", allow_nan=True)
     threshold = _check_threshold(threshold)
-    min_duration = _check_int("min_duration", min_duration, 1)
+    min_duration = check_int("min_duration", min_duration, 1)
     above = np.zeros(len(s), dtype=bool)
     np.greater(s, threshold, out=above, where=~np.isnan(s))
     if min_duration == 1:
@@ -173,23 +134,16 @@ def batch_scores(detector, X: Any, predict: Callable[[np.ndarray], Any] | None =
     -------
     ndarray of shape (n_samples,), float64; NaN for the first ``window - 1`` samples
     """
-    parts = _detector_parts(detector)
-    w = parts["window"]
+    detector = _check_detector(detector)
+    w = int(detector.window)
     if predict is None:
         scores = detector.score(X)
     else:
         if not callable(predict):
             raise ValueError(f"predict must be a callable such as LiteRTModel(path).predict, "
                              f"got {type(predict).__name__}.")
-        from .windows import sliding_windows
-
-        arr = detector._validate(X, fitting=False)
-        if len(arr) < w:
-            raise ValueError(f"X has {len(arr)} rows; scoring needs at least window = {w}.")
-        windows = sliding_windows(parts["scaler"].transform(arr), w).astype(np.float32)
-        inputs = windows.reshape(len(windows), -1) if parts["flatten"] else windows
-        out = np.asarray(predict(inputs), dtype=np.float64).reshape(windows.shape)
-        per_window = _window_errors(out, windows, parts["error"], parts["error_scale"])
+        inputs = detector.model_inputs(X)
+        per_window = detector.window_errors(inputs, np.asarray(predict(inputs)))
         scores = np.concatenate([np.full(w - 1, per_window[0]), per_window])  # the "last" mapping, stride 1
     scores = np.array(scores, dtype=np.float64)
     scores[: w - 1] = np.nan
@@ -243,20 +197,19 @@ class StreamingScorer:
         if not callable(predict):
             raise ValueError(f"predict must be a callable such as LiteRTModel(path).predict_one, "
                              f"got {type(predict).__name__}.")
-        if error not in _ERRORS:
-            raise ValueError(f"error must be one of {', '.join(map(repr, _ERRORS))}; got {error!r}.")
+        check_choice("error", error, ERRORS)
         if scaler is not None and not hasattr(scaler, "transform"):
             raise ValueError(f"scaler must be a fitted scikit-learn scaler (the detector's scaler_) or None, "
                              f"got {type(scaler).__name__}.")
         self.predict = predict
-        self.window = _check_int("window", window, 1)
+        self.window = check_int("window", window, 1)
         self.threshold = _check_threshold(threshold)
-        self.min_duration = _check_int("min_duration", min_duration, 1)
+        self.min_duration = check_int("min_duration", min_duration, 1)
         self.scaler = scaler
         self.error = error
         self.flatten = bool(flatten)
         self.error_scale = None if error_scale is None else np.asarray(error_scale, dtype=np.float64).reshape(-1)
-        self.n_features = None if n_features is None else _check_int("n_features", n_features, 1)
+        self.n_features = None if n_features is None else check_int("n_features", n_features, 1)
         if self.error_scale is not None and self.n_features is not None and len(self.error_scale) != self.n_features:
             raise ValueError(f"error_scale has {len(self.error_scale)} values for {self.n_features} features.")
         self.reset()
@@ -276,15 +229,16 @@ class StreamingScorer:
             threshold of a quantized model here.
         min_duration : int >= 1, see :func:`min_duration_alarms`
         """
-        parts = _detector_parts(detector)
+        detector = _check_detector(detector)
         if predict is None:
             model = detector.model_
 
             def predict(x, model=model):  # predict_on_batch: traced once, fast for LSTMs (no eager loop)
                 return np.asarray(model.predict_on_batch(x[None]))[0]
 
-        return cls(predict, window=parts["window"], scaler=parts["scaler"], error=parts["error"],
-                   flatten=parts["flatten"], error_scale=parts["error_scale"], n_features=parts["n_features"],
+        return cls(predict, window=int(detector.window), scaler=detector.scaler_, error=detector.error,
+                   flatten=detector.flat_inputs, error_scale=detector.error_scale_ if detector.normalize else None,
+                   n_features=detector.n_features_in_,
                    threshold=detector.threshold_ if threshold is None else threshold, min_duration=min_duration)
 
     def reset(self) -> "StreamingScorer":
@@ -342,7 +296,8 @@ class StreamingScorer:
         if out.size != win.size:
             raise ValueError(f"predict returned {out.size} values for a window of {win.size}; it should return "
                              f"the reconstruction of one window (use predict_one, not predict).")
-        score = float(_window_errors(out.reshape(1, *win.shape), win[None], self.error, self.error_scale)[0])
+        score = float(reconstruction_errors(win[None], out[None], window=self.window, error=self.error,
+                                            error_scale=self.error_scale)[0])
         above = score > self.threshold
         self._run = self._run + 1 if above else 0
         return StreamStep(score, bool(above), self._run >= self.min_duration)

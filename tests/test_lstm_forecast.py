@@ -134,9 +134,9 @@ def test_scaler_on_training_part_and_no_overlap_between_training_and_validation(
     seen = {}
 
     class Spy(LSTMForecaster):
-        def _train(self, train, val):
+        def _after_fit(self, train, val):
             seen["train"], seen["val"] = train, val
-            return super()._train(train, val)
+            return super()._after_fit(train, val)
 
     n = 200
     X = np.column_stack([np.arange(n, dtype=float), np.sin(np.arange(n) / 4)])  # column 0 = row number

@@ -9,7 +9,6 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from sadlib.detectors import sequence_ae
 from sadlib.detectors.sequence_ae import (
     AttentionLSTMAutoencoder,
     CNNLSTMAutoencoder,
@@ -21,6 +20,7 @@ from sadlib.detectors.sequence_ae import (
     build_conv_autoencoder,
     build_lstm_autoencoder,
 )
+from sadlib.windows import sliding_windows
 
 if importlib.util.find_spec("keras") is None:  # checked without importing it (that would load TensorFlow)
     pytest.skip("keras is not installed: pip install 'sadlib[deep]'", allow_module_level=True)
@@ -111,9 +111,12 @@ def test_fit_score_shapes_and_fitted_attributes(fitted, pump):
     assert len(det.history_["loss"]) == len(det.history_["val_loss"]) == det.n_epochs_
     assert min(det.history_["val_loss"]) < det.history_["val_loss"][0]  # it learned something
     assert det.error_scale_.shape == (4,) and np.all(det.error_scale_ > 0)
-    # model_ alone rebuilds windows as the detector scores them
-    windows = sequence_ae.sliding_windows(det.scaler_.transform(test.iloc[:20].to_numpy()), 8).astype(np.float32)
-    np.testing.assert_allclose(np.asarray(det.model_(windows)), det._reconstruct(windows), rtol=1e-4, atol=1e-5)
+    # model_ alone, called on model_inputs, gives the scores through window_errors (as an edge device does)
+    inputs = det.model_inputs(test.iloc[:20])
+    windows = sliding_windows(det.scaler_.transform(test.iloc[:20].to_numpy()), 8).astype(np.float32)
+    np.testing.assert_array_equal(inputs, windows)
+    per_window = det.window_errors(inputs, np.asarray(det.model_(inputs)))
+    np.testing.assert_allclose(per_window, det.score(test.iloc[:20])[7:], rtol=1e-4, atol=1e-7)
 
 
 def test_detects_an_obvious_level_shift_and_names_the_sensor(fitted, pump):
@@ -153,16 +156,19 @@ def test_deterministic_given_random_state(cls, pump):
     np.testing.assert_allclose(a.score(test), b.score(test), rtol=0, atol=1e-6)  # c did not touch a or b
 
 
-def test_shared_trainer_gives_the_same_model_as_a_fresh_one(pump):
-    """A fit that traces a new trainer and one that reuses it (dropout seeds included) agree."""
+def test_no_state_shared_between_detectors(pump):
+    """Each fit trains its own model_: refitting one detector leaves another's weights and scores alone."""
     train, test = pump[0].iloc[:300], pump[1]
     params = dict(window=8, filters=(8,), kernel_size=3, dropout=0.5, epochs=3, random_state=3)
-    sequence_ae._TRAINERS.pop(next((k for k in sequence_ae._TRAINERS if "(8,)" in k[2]), None), None)
-    fresh = ConvAutoencoder(**params).fit(train)
-    reused = ConvAutoencoder(**params).fit(train)
-    np.testing.assert_allclose(fresh.score(test), reused.score(test), rtol=0, atol=1e-6)
-    for w_fresh, w_reused in zip(fresh.model_.get_weights(), reused.model_.get_weights()):
-        np.testing.assert_allclose(w_fresh, w_reused, rtol=0, atol=1e-6)
+    first = ConvAutoencoder(**params).fit(train)
+    weights, scores = [w.copy() for w in first.model_.get_weights()], first.score(test)
+    second = ConvAutoencoder(**params).fit(train)
+    assert second.model_ is not first.model_
+    ConvAutoencoder(**{**params, "random_state": 4}).fit(train)
+    for before, after in zip(weights, first.model_.get_weights()):
+        np.testing.assert_array_equal(before, after)
+    np.testing.assert_array_equal(first.score(test), scores)
+    np.testing.assert_allclose(second.score(test), scores, rtol=0, atol=1e-6)  # same seed, same model
 
 
 def test_scaler_is_fitted_on_the_training_part_only(pump):
@@ -178,13 +184,13 @@ def test_scaler_is_fitted_on_the_training_part_only(pump):
 
 def test_early_stopping_split_is_chronological_and_no_window_straddles(monkeypatch):
     seen = {}
-    original = SequenceAutoencoder._train
+    original = SequenceAutoencoder._after_fit
 
-    def spy(self, model, train, val):
-        seen["train"], seen["val"] = train, val
-        return original(self, model, train, val)
+    def spy(self, train, val):
+        (seen["train"], _), (seen["val"], _) = train, val
+        return original(self, train, val)
 
-    monkeypatch.setattr(SequenceAutoencoder, "_train", spy)
+    monkeypatch.setattr(SequenceAutoencoder, "_after_fit", spy)
     rows = np.arange(200, dtype=float)
     X = np.column_stack([rows, np.sin(rows), np.cos(rows)])  # column 0 tells the row of every value
     det = make(LSTMAutoencoder, epochs=1, validation=0.25, calibration=0.2, scaler="standard").fit(X)

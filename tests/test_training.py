@@ -1,17 +1,37 @@
+"""The one training loop of the Keras detectors (sadlib.detectors.training.fit_loop)."""
+
 import numpy as np
+import pytest
 
-from sadlib.detectors.training import EarlyStopping, batch_indices
+from sadlib.detectors.training import batch_indices, fit_loop, predict_batches
+from sadlib.environment import import_keras
+
+keras = pytest.importorskip("keras")
 
 
-class FakeModel:
-    def __init__(self):
-        self.weights = [np.zeros(2)]
+class ScriptedModel:
+    """A stand-in for a Keras model: its weights are the number of training steps taken, and its
+    predictions are off by a scripted amount per epoch, so the validation loss of each epoch is known."""
+
+    def __init__(self, val_losses, steps_per_epoch):
+        self.offsets = np.sqrt(np.asarray(val_losses, dtype=float))
+        self.steps_per_epoch = steps_per_epoch
+        self.steps = 0
+        self.stop_training = False
 
     def get_weights(self):
-        return [w.copy() for w in self.weights]
+        return [np.array([float(self.steps)])]
 
     def set_weights(self, weights):
-        self.weights = [w.copy() for w in weights]
+        self.steps = int(weights[0][0])
+
+    def train_on_batch(self, x, y):
+        self.steps += 1
+        return 0.5
+
+    def predict_on_batch(self, x):
+        epoch = (self.steps - 1) // self.steps_per_epoch
+        return np.asarray(x) + self.offsets[epoch]
 
 
 def test_batch_indices_equal_sizes_fresh_order():
@@ -24,23 +44,70 @@ def test_batch_indices_equal_sizes_fresh_order():
     assert [len(b) for b in batch_indices(3, 32, rng)] == [3]  # a batch larger than the data
 
 
-def test_early_stopping_keeps_the_best_epoch():
-    model = FakeModel()
-    stopper = EarlyStopping(model, patience=2)
-    losses = [3.0, 1.0, 2.0, 1.5, 0.5]
-    stopped_at = None
-    for epoch, loss in enumerate(losses):
-        model.weights = [np.full(2, float(epoch))]
-        if stopper.update(epoch, loss):
-            stopped_at = epoch
-            break
-    assert stopped_at == 3 and stopper.best_epoch == 2
-    stopper.restore()
-    np.testing.assert_array_equal(model.weights[0], [1.0, 1.0])
+def test_early_stopping_stops_after_patience_and_restores_the_best_epoch():
+    x = np.zeros((8, 2), dtype=np.float32)
+    model = ScriptedModel([3.0, 1.0, 2.0, 1.5, 0.5, 0.1], steps_per_epoch=2)  # batches of 4: 2 steps per epoch
+    history, best = fit_loop(model, x, validation_data=(x, x), epochs=6, batch_size=4, patience=2, seed=0)
+    assert len(history["loss"]) == 4  # epochs 3 and 4 did not beat epoch 2: stop after epoch 4
+    np.testing.assert_allclose(history["val_loss"], [3.0, 1.0, 2.0, 1.5])
+    assert best == 2 and model.steps == 4  # the weights after epoch 2 (4 steps) are back
 
 
-def test_restore_without_updates_changes_nothing():
-    model = FakeModel()
-    model.weights = [np.ones(2)]
-    EarlyStopping(model, patience=1).restore()
-    np.testing.assert_array_equal(model.weights[0], [1.0, 1.0])
+def test_without_validation_all_epochs_run_and_the_last_is_kept():
+    x = np.zeros((8, 2), dtype=np.float32)
+    model = ScriptedModel([3.0, 1.0, 2.0], steps_per_epoch=2)
+    history, best = fit_loop(model, x, epochs=3, batch_size=4, patience=0, seed=0)
+    assert list(history) == ["loss"] and len(history["loss"]) == 3 and best == 3 and model.steps == 6
+
+
+def test_step_hook_and_callback_logs_reach_the_history():
+    x = np.zeros((8, 2), dtype=np.float32)
+    seen = []
+
+    def step(model, xb, yb):
+        seen.append(len(xb))
+        return model.train_on_batch(xb, yb) + 1.0
+
+    class Logger(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs["extra"] = 10.0 * epoch
+
+    model = ScriptedModel([1.0, 1.0, 1.0], steps_per_epoch=4)
+    history, _ = fit_loop(model, x, epochs=3, batch_size=2, patience=5, seed=0, step=step, callbacks=[Logger()])
+    assert seen == [2] * 12
+    assert history["loss"] == [1.5, 1.5, 1.5] and history["extra"] == [0.0, 10.0, 20.0]
+
+
+def test_a_generator_seed_is_used_as_it_is():
+    rng = np.random.default_rng(5)
+    expected = list(batch_indices(10, 5, np.random.default_rng(5)))
+    orders = []
+    model = ScriptedModel([1.0], steps_per_epoch=2)
+    fit_loop(model, np.arange(20.0).reshape(10, 2), epochs=1, batch_size=5, patience=0, seed=rng,
+             step=lambda m, xb, yb: orders.append(xb[:, 0] / 2) or 0.0)
+    np.testing.assert_array_equal(np.concatenate(orders), np.concatenate(expected))
+
+
+def test_fit_loop_trains_a_keras_model_like_fit_with_early_stopping():
+    """On a real model: the loss falls, and the kept weights are those of the best validation epoch."""
+    keras_ = import_keras()
+    keras_.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(256, 6)).astype(np.float32)
+    model = keras_.Sequential([keras_.Input((6,)), keras_.layers.Dense(3), keras_.layers.Dense(6)])
+    model.compile(optimizer=keras_.optimizers.Adam(1e-2), loss="mse")
+    val = rng.normal(size=(64, 6)).astype(np.float32)
+    history, best = fit_loop(model, x, validation_data=(val, val), epochs=20, batch_size=32, patience=3, seed=0)
+    assert history["loss"][-1] < history["loss"][0]
+    kept = float(np.mean((predict_batches(model, val) - val) ** 2))
+    assert kept == pytest.approx(min(history["val_loss"]), rel=1e-5)
+    assert history["val_loss"][best - 1] == min(history["val_loss"])
+
+
+def test_predict_batches_chunks_and_empty_input():
+    model = ScriptedModel([0.0], steps_per_epoch=1)
+    model.steps = 1
+    model.outputs = [type("T", (), {"shape": (None, 2)})()]
+    x = np.arange(10.0).reshape(5, 2)
+    np.testing.assert_array_equal(predict_batches(model, x, batch_size=2), x)
+    assert predict_batches(model, x[:0]).shape == (0, 2)

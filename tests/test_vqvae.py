@@ -10,6 +10,8 @@ from sklearn.exceptions import NotFittedError
 
 from sadlib.detectors import vqvae
 from sadlib.detectors.vqvae import VQVAE, build_vqvae, nearest_codes, perplexity
+from sadlib.environment import import_keras
+from sadlib.windows import sliding_windows
 
 if importlib.util.find_spec("keras") is None:  # checked without importing it (that would load TensorFlow)
     pytest.skip("keras is not installed: pip install 'sadlib[deep]'", allow_module_level=True)
@@ -44,7 +46,7 @@ def test_import_does_not_load_tensorflow():
 
 
 def test_one_hot_quantizer_equals_argmin_and_straight_through():
-    keras = vqvae._import_keras()
+    keras = import_keras()
     rng = np.random.default_rng(0)
     layer = vqvae.VectorQuantizer(6, 3, name="q")
     z = rng.normal(size=(5, 4, 3)).astype("float32")
@@ -126,7 +128,7 @@ def test_litert_export_has_no_flex_ops(both, tmp_path, pump):
     det = both["ema"]
     path = edge.export_litert(det.model_, tmp_path / "vqvae.tflite")
     assert edge.flex_ops(path) == []
-    windows = vqvae.sliding_windows(det.scaler_.transform(pump[1].to_numpy()), 16).astype(np.float32)[:10]
+    windows = sliding_windows(det.scaler_.transform(pump[1].to_numpy()), 16).astype(np.float32)[:10]
     out = edge.LiteRTModel(path).predict(windows)
     np.testing.assert_allclose(out, np.asarray(det.model_(windows)), atol=1e-4)
 
@@ -138,7 +140,7 @@ def test_int8_with_the_quantizer_kept_in_float(both, tmp_path, pump):
     from sadlib import edge
 
     det = both["ema"]
-    scaled = lambda X: vqvae.sliding_windows(det.scaler_.transform(X.to_numpy()), 16).astype(np.float32)
+    scaled = lambda X: sliding_windows(det.scaler_.transform(X.to_numpy()), 16).astype(np.float32)
     train, test = scaled(pump[0]), scaled(pump[1])
     full = edge.export_litert(det.model_, tmp_path / "int8.tflite", quantization="int8", representative=train)
     mixed = edge.export_litert(det.model_, tmp_path / "mixed.tflite", quantization="int8", representative=train,

@@ -14,9 +14,10 @@ The course pipeline, step by step:
    is ``(x[t-window:t], x[t])``; no pair of one part uses a row of the other
    (:func:`forecast_windows` on each part separately), unlike Keras's
    ``validation_split`` on a list of overlapping windows.
-3. Training is a ``train_on_batch`` loop with early stopping and the best weights
-   restored (Keras's ``model.fit`` spends most of its time on per-epoch set-up on a
-   few hundred windows), seeded by ``random_state``.
+3. Training is the one path of every Keras detector of the course
+   (:class:`~sadlib.detectors.keras_base.KerasWindowDetector`,
+   :func:`~sadlib.detectors.training.fit_loop`): shuffled mini-batches, early stopping
+   with the best weights restored, seeded by ``random_state``.
 4. The score at timestamp ``t`` is the squared error of the prediction of ``x[t]``
    from ``x[t-window:t]``, per sensor (in scaled units), optionally divided by that
    sensor's typical error on the training windows (``normalize``), combined over the
@@ -44,17 +45,18 @@ tutorial that notebook 05 takes apart; :mod:`sadlib.clustering` has the DBSCAN s
 
 from __future__ import annotations
 
-from numbers import Integral, Real
+from numbers import Integral
 from typing import Any, Literal, Sequence
 
 import numpy as np
 import pandas as pd
 
-from ..validation import as_2d_float
-from ..windows import fit_scaler, sliding_windows
-from .base import DEFAULT_THRESHOLD, SENSOR_AGGREGATES, Detector, check_choice, combine_sensors
-from .dense_ae import _check_int, _import_keras
-from .training import EarlyStopping, batch_indices
+from ..environment import import_keras
+from ..validation import as_2d_float, check_bool, check_choice, check_int, check_number
+from ..windows import sliding_windows
+from .base import DEFAULT_THRESHOLD, SENSOR_AGGREGATES, combine_sensors
+from .keras_base import KerasWindowDetector, compile_model
+from .training import predict_batches
 
 __all__ = ["LSTMForecaster", "build_lstm_forecaster", "forecast_windows", "make_forecast_toy"]
 
@@ -77,10 +79,8 @@ def make_forecast_toy(n: int = 1000, *, noise: float = 0.1, seed: int = 0) -> pd
     -------
     DataFrame of shape (n, 2): ``value`` and the 0/1 label ``anomaly``, RangeIndex named ``t``.
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 200:
-        raise ValueError(f"n must be an integer >= 200, got {n!r}.")
-    if isinstance(noise, bool) or not isinstance(noise, Real) or noise < 0:
-        raise ValueError(f"noise must be a number >= 0, got {noise!r}.")
+    n = check_int("n", n, 200)
+    noise = check_number("noise", noise, 0)
     rng = np.random.default_rng(seed)
     t = np.arange(n) / 100.0
     value = np.sin(4 * np.pi * t) + np.sin(2 * np.pi * t) + rng.normal(0.0, noise, n)
@@ -111,7 +111,7 @@ def forecast_windows(X: Any, window: int) -> tuple[np.ndarray, np.ndarray]:
     splitting the pairs) keeps every row in one part only.
     """
     arr = as_2d_float(X, name="X", allow_nan=True)
-    window = _check_int("window", window, 1)
+    window = check_int("window", window, 1)
     if len(arr) < window + 1:
         raise ValueError(f"X has {len(arr)} rows; forecasting pairs need at least window + 1 = {window + 1}.")
     inputs = sliding_windows(arr[:-1], window).astype(np.float32)
@@ -146,26 +146,23 @@ def build_lstm_forecaster(
     -------
     keras.Model, compiled, input named ``"window"``.
     """
-    window = _check_int("window", window, 1)
-    n_features = _check_int("n_features", n_features, 1)
-    n_outputs = n_features if n_outputs is None else _check_int("n_outputs", n_outputs, 1)
+    window = check_int("window", window, 1)
+    n_features = check_int("n_features", n_features, 1)
+    n_outputs = n_features if n_outputs is None else check_int("n_outputs", n_outputs, 1)
     if isinstance(units, (Integral, str)) or not isinstance(units, Sequence) or len(units) == 0:
         raise ValueError(f"units must be a non-empty sequence of LSTM sizes such as (64, 32), got {units!r}.")
-    units = [_check_int("each LSTM size", u, 1) for u in units]
-    keras = _import_keras()
+    units = [check_int("each LSTM size", u, 1) for u in units]
+    keras = import_keras()
     inputs = keras.Input(shape=(window, n_features), name="window")
-    if isinstance(input_noise, bool) or not isinstance(input_noise, Real) or input_noise < 0:
-        raise ValueError(f"input_noise must be a number >= 0, got {input_noise!r}.")
+    input_noise = check_number("input_noise", input_noise, 0)
     x = keras.layers.GaussianNoise(float(input_noise), name="input_noise")(inputs) if input_noise > 0 else inputs
     for i, size in enumerate(units):
         x = keras.layers.LSTM(size, return_sequences=i < len(units) - 1, name=f"lstm_{i}")(x)
     outputs = keras.layers.Dense(n_outputs, activation=None, name="forecast")(x)
-    model = keras.Model(inputs, outputs, name="lstm_forecaster")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss="mse")
-    return model
+    return compile_model(keras.Model(inputs, outputs, name="lstm_forecaster"), learning_rate)
 
 
-class LSTMForecaster(Detector):
+class LSTMForecaster(KerasWindowDetector):
     """Squared error of a stacked LSTM's next-step forecast.
 
     Parameters
@@ -248,47 +245,29 @@ class LSTMForecaster(Detector):
         threshold: Any = DEFAULT_THRESHOLD,
         calibration: float = 0.2,
     ):
-        super().__init__(threshold=threshold, calibration=calibration)
-        self.window = window
+        super().__init__(window, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                         validation=validation, patience=patience, random_state=random_state, threshold=threshold,
+                         calibration=calibration)
         self.units = units
         self.target = target
         self.normalize = normalize
         self.aggregate = aggregate
         self.smooth = smooth
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
         self.input_noise = input_noise
-        self.validation = validation
-        self.patience = patience
-        self.random_state = random_state
 
-    @property
-    def min_samples(self) -> int:  # rows of the training part: training pairs + validation pairs
-        try:
-            w = int(self.window)
-            return 2 * (w + 1) if self.validation > 0 else w + 1
-        except (TypeError, ValueError):  # invalid params are reported by _fit
-            return 2
-
-    # -- fitting ----------------------------------------------------------------------
+    # -- fitting (the path of KerasWindowDetector) ---------------------------------------
     def _check_params(self) -> None:
-        _check_int("window", self.window, 1)
-        _check_int("epochs", self.epochs, 1)
-        _check_int("batch_size", self.batch_size, 1)
-        _check_int("patience", self.patience, 0)
-        _check_int("smooth", self.smooth, 1)
+        super()._check_params()
+        check_int("smooth", self.smooth, 1)
         check_choice("aggregate", self.aggregate, SENSOR_AGGREGATES)
-        if not isinstance(self.normalize, (bool, np.bool_)):
-            raise ValueError(f"normalize must be True or False, got {self.normalize!r}.")
-        if isinstance(self.validation, bool) or not isinstance(self.validation, Real) or not 0 <= self.validation < 1:
-            raise ValueError(f"validation must be a fraction in [0, 1), got {self.validation!r}.")
-        if not isinstance(self.learning_rate, Real) or not self.learning_rate > 0:
-            raise ValueError(f"learning_rate must be a positive number, got {self.learning_rate!r}.")
-        if isinstance(self.input_noise, bool) or not isinstance(self.input_noise, Real) or self.input_noise < 0:
-            raise ValueError(f"input_noise must be a number >= 0, got {self.input_noise!r}.")
-        if self.random_state is not None:
-            _check_int("random_state", self.random_state, 0)
+        check_bool("normalize", self.normalize)
+        check_number("input_noise", self.input_noise, 0)
+
+    def _scaler_kind(self) -> str:
+        return "standard"
+
+    def _min_val_rows(self) -> int:  # one pair: a window and the row after it
+        return int(self.window) + 1
 
     def _resolve_target(self, n_features: int) -> np.ndarray:
         if self.target is None:
@@ -309,75 +288,28 @@ class LSTMForecaster(Detector):
         return np.asarray(out)
 
     def _fit(self, X: np.ndarray) -> None:
-        self._check_params()
         self.target_ = self._resolve_target(X.shape[1])
-        w = self.window
-        n_val = max(int(round(len(X) * self.validation)), w + 1) if self.validation > 0 else 0
-        n_fit = len(X) - n_val
-        if n_fit < w + 1:
-            raise ValueError(
-                f"the training part has {len(X)} rows: {n_val} go to the early-stopping validation pairs, "
-                f"leaving {n_fit}, fewer than window + 1 = {w + 1}. Pass more normal data, a smaller window "
-                f"or a smaller validation={self.validation}."
-            )
-        self.scaler_ = fit_scaler(X, kind="standard")  # training part only, never the calibration tail
-        scaled = self.scaler_.transform(X)
-        # split the rows first, then window each part: no pair uses rows of both parts
-        train = self._pairs(scaled[:n_fit])
-        val = self._pairs(scaled[n_fit:]) if n_val else None
-        self.n_fit_rows_ = n_fit
+        super()._fit(X)
 
-        keras = _import_keras()
-        if self.random_state is not None:
-            keras.utils.set_random_seed(int(self.random_state))
-        self.model_ = build_lstm_forecaster(
-            w, X.shape[1], self.units, n_outputs=len(self.target_), learning_rate=self.learning_rate,
-            input_noise=self.input_noise,
-        )
-        self.history_, self.best_epoch_ = self._train(train, val)
-        self.n_epochs_ = len(self.history_["loss"])
-        pairs = [train] if val is None else [train, val]
-        errors = np.concatenate([(self._forward(x) - y) ** 2 for x, y in pairs])
-        self.error_scale_ = np.maximum(np.median(errors, axis=0), _MIN_ERROR_SCALE)
+    def _build(self, n_features: int):
+        return build_lstm_forecaster(self.window, n_features, self.units, n_outputs=len(self.target_),
+                                     learning_rate=self.learning_rate, input_noise=self.input_noise)
 
-    def _pairs(self, scaled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _examples(self, scaled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         inputs, targets = forecast_windows(scaled, self.window)
         return inputs, targets[:, self.target_]
 
-    def _train(self, train, val) -> tuple[dict[str, list[float]], int]:
-        """Mini-batch training with early stopping on ``val``, restoring the best weights.
-
-        Equivalent to ``model.fit(x, y, validation_data=val, shuffle=True,
-        callbacks=[EarlyStopping(patience=..., restore_best_weights=True)])``, as a loop
-        of ``train_on_batch`` calls (see :class:`~sadlib.detectors.DenseAutoencoder`).
-        Batches have equal sizes (the few left-over pairs change every epoch).
-        """
-        x, y = train
-        rng = np.random.default_rng(self.random_state)
-        history: dict[str, list[float]] = {"loss": []} if val is None else {"loss": [], "val_loss": []}
-        stopper = EarlyStopping(self.model_, self.patience)
-        for epoch in range(self.epochs):
-            losses = [float(self.model_.train_on_batch(x[idx], y[idx]))
-                      for idx in batch_indices(len(x), self.batch_size, rng)]
-            history["loss"].append(float(np.mean(losses)))
-            if val is None:
-                continue
-            val_loss = float(np.mean((self._forward(val[0]) - val[1]) ** 2))
-            history["val_loss"].append(val_loss)
-            if stopper.update(epoch, val_loss):
-                break
-        stopper.restore()
-        return history, stopper.best_epoch if val is not None else len(history["loss"])
+    def _after_fit(self, train, val) -> None:
+        pairs = [train] if val is None else [train, val]
+        errors = np.concatenate([(self._forward(x) - y) ** 2 for x, y in pairs])
+        self.error_scale_ = np.maximum(np.median(errors, axis=0), _MIN_ERROR_SCALE)
 
     # -- forecasting and scoring ------------------------------------------------------
     def _forward(self, inputs: np.ndarray) -> np.ndarray:
         """Forecasts of ``(n, window, n_features)`` float32 inputs, in scaled units, float64."""
         if len(inputs) == 0:
             return np.zeros((0, len(self.target_)))
-        # predict_on_batch runs the compiled graph; calling the model eagerly is ~10x slower for an LSTM
-        parts = [self.model_.predict_on_batch(inputs[i : i + _PREDICT_BATCH])
-                 for i in range(0, len(inputs), _PREDICT_BATCH)]
-        return np.concatenate([np.asarray(p) for p in parts]).astype(np.float64)
+        return predict_batches(self.model_, inputs, _PREDICT_BATCH)
 
     def _scaled_forecast(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(forecasts, actual) of rows ``window ..`` of ``X``, scaled units, shape (n - window, n_targets)."""
@@ -385,7 +317,7 @@ class LSTMForecaster(Detector):
         if len(X) <= self.window:
             empty = np.zeros((0, len(self.target_)))
             return empty, empty
-        inputs, targets = self._pairs(scaled)
+        inputs, targets = self._examples(scaled)
         return self._forward(inputs), targets.astype(np.float64)
 
     def _squared_errors(self, X: np.ndarray, normalized: bool) -> np.ndarray:

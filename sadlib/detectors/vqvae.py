@@ -28,17 +28,18 @@ Design choice, EMA between batches in NumPy. A layer could update the codebook i
 (``self.codebook.assign(...)`` when ``training=True``, as ``BatchNormalization`` updates its moving
 statistics); Keras keeps such updates on every backend (on JAX, ``stateless_call`` returns the
 updated non-trainable variables and the trainer writes them back). This course does the update
-*between* ``train_on_batch`` calls instead, by choice: it is plain NumPy that notebook 07 shows and
-tests line by line, and the random dead-code resets stay out of the traced step. The encoder
-outputs of the batch (one extra forward pass of the encoder) are assigned to codes in NumPy, the
-moving averages are updated and the new codebook is written into the model's variable. This is
-backend-neutral, exact (the same z that the training step quantized, computed from the weights
-before the step) and easy to read; it costs about one encoder pass per batch.
+*between* training steps instead, by choice, in the ``step`` hook of
+:func:`~sadlib.detectors.training.fit_loop` (the one training loop of every Keras detector): it is
+plain NumPy that notebook 07 shows and tests line by line, and the random dead-code resets stay
+out of the traced step. The encoder outputs of the batch (one extra forward pass of the encoder)
+are assigned to codes in NumPy, the moving averages are updated and the new codebook is written
+into the model's variable. This is backend-neutral, exact (the same z that the training step
+quantized, computed from the weights before the step) and easy to read; it costs about one
+encoder pass per batch.
 
 Everything else is the pipeline of :class:`~sadlib.detectors.sequence_ae.SequenceAutoencoder`
 (scaler on the training part only, chronological early-stopping split, window scores mapped to
-timestamps with :func:`~sadlib.windows.windows_to_points`, ``"last"`` by default, shared trainer
-models). Scores (``scoring=``):
+timestamps with :func:`~sadlib.windows.windows_to_points`, ``"last"`` by default). Scores (``scoring=``):
 
 * ``"reconstruction"`` (default): mean squared (or absolute) reconstruction error of the window;
 * ``"latent"``: mean over the window's positions of the squared distance of the encoder output
@@ -50,16 +51,17 @@ models). Scores (``scoring=``):
 
 from __future__ import annotations
 
-from numbers import Real
 from typing import Any, Literal
 
 import numpy as np
 
-from ..windows import sliding_windows, windows_to_points
-from .base import DEFAULT_THRESHOLD, check_choice
-from .dense_ae import _check_int, _import_keras
-from .sequence_ae import _PREDICT_BATCH, _TRAINERS_LOCK, SequenceAutoencoder, _compile, _copy_state
-from .training import EarlyStopping, batch_indices
+from ..environment import import_keras
+from ..validation import check_choice, check_int, check_number
+from ..windows import windows_to_points
+from .base import DEFAULT_THRESHOLD
+from .keras_base import compile_model
+from .sequence_ae import SequenceAutoencoder
+from .training import predict_batches
 
 __all__ = ["VQVAE", "build_vqvae", "VectorQuantizer", "nearest_codes", "perplexity", "SCORES", "CODEBOOKS"]
 
@@ -103,7 +105,7 @@ def perplexity(counts: Any) -> float:
 # the quantizer layer
 # --------------------------------------------------------------------------- #
 def _quantizer_class():
-    keras = _import_keras()
+    keras = import_keras()
     ops = keras.ops
 
     class VectorQuantizer(keras.layers.Layer):
@@ -156,15 +158,6 @@ def VectorQuantizer(*args, **kwargs):  # noqa: N802 - a class, created on first 
     return _VQ_CLASS(*args, **kwargs)
 
 
-def _check_real(name: str, value: Any, low: float, high: float, *, closed_low: bool = False) -> float:
-    ok = isinstance(value, Real) and not isinstance(value, bool) and (low <= value if closed_low else low < value) \
-        and value < high
-    if not ok:
-        bracket = "[" if closed_low else "("
-        raise ValueError(f"{name} must be a number in {bracket}{low}, {high}), got {value!r}.")
-    return float(value)
-
-
 def build_vqvae(window: int, n_features: int, *, n_codes: int = 32, code_dim: int = 8, filters: int = 32,
                 kernel_size: int = 5, downsample: int = 2, beta: float = 0.25, codebook: str = "ema",
                 learning_rate: float = 1e-3):
@@ -176,20 +169,20 @@ def build_vqvae(window: int, n_features: int, *, n_codes: int = 32, code_dim: in
     Conv1DTranspose layers with stride 2 and a last Conv1DTranspose to ``n_features``. The model
     maps windows to reconstructions; the loss is MSE plus the quantizer's losses.
     """
-    window = _check_int("window", window, 2)
-    n_features = _check_int("n_features", n_features, 1)
-    n_codes = _check_int("n_codes", n_codes, 2)
-    code_dim = _check_int("code_dim", code_dim, 1)
-    filters = _check_int("filters", filters, 1)
-    kernel_size = _check_int("kernel_size", kernel_size, 1)
-    downsample = _check_int("downsample", downsample, 1)
-    beta = _check_real("beta", beta, 0.0, np.inf)
+    window = check_int("window", window, 2)
+    n_features = check_int("n_features", n_features, 1)
+    n_codes = check_int("n_codes", n_codes, 2)
+    code_dim = check_int("code_dim", code_dim, 1)
+    filters = check_int("filters", filters, 1)
+    kernel_size = check_int("kernel_size", kernel_size, 1)
+    downsample = check_int("downsample", downsample, 1)
+    beta = check_number("beta", beta, 0, low_open=True)
     check_choice("codebook", codebook, CODEBOOKS)
     step = 2**downsample
     if window % step:
         raise ValueError(f"window={window} must be a multiple of {step} (each of the {downsample} stride-2 encoder "
                          f"layers halves it); try window={max(step, window // step * step)}.")
-    keras = _import_keras()
+    keras = import_keras()
     layers = keras.layers
     inputs = layers.Input(shape=(window, n_features), name="window")
     x = inputs
@@ -201,7 +194,7 @@ def build_vqvae(window: int, n_features: int, *, n_codes: int = 32, code_dim: in
         x = layers.Conv1DTranspose(filters, kernel_size, strides=2, padding="same", activation="relu",
                                    name=f"decoder_{i}")(x)
     outputs = layers.Conv1DTranspose(n_features, kernel_size, padding="same", name="reconstruction")(x)
-    return _compile(keras.Model(inputs, outputs, name="vqvae"), learning_rate)
+    return compile_model(keras.Model(inputs, outputs, name="vqvae"), learning_rate)
 
 
 # --------------------------------------------------------------------------- #
@@ -235,8 +228,6 @@ class VQVAE(SequenceAutoencoder):
     n_resets_ : int, dead codes re-initialised during training
     """
 
-    _NOT_ARCHITECTURE = SequenceAutoencoder._NOT_ARCHITECTURE + ("decay", "reset_after", "scoring")
-
     def __init__(self, window: int = 24, *, n_codes: int = 32, code_dim: int = 8, filters: int = 32,
                  kernel_size: int = 5, downsample: int = 2, beta: float = 0.25,
                  codebook: Literal["ema", "gradient"] = "ema", decay: float = 0.99, reset_after: int = 20,
@@ -261,11 +252,11 @@ class VQVAE(SequenceAutoencoder):
 
     def _check_params(self) -> None:
         super()._check_params()
-        _check_int("n_codes", self.n_codes, 2)
-        _check_int("code_dim", self.code_dim, 1)
-        _check_int("reset_after", self.reset_after, 0)
-        _check_real("beta", self.beta, 0.0, np.inf)
-        _check_real("decay", self.decay, 0.0, 1.0)
+        check_int("n_codes", self.n_codes, 2)
+        check_int("code_dim", self.code_dim, 1)
+        check_int("reset_after", self.reset_after, 0)
+        check_number("beta", self.beta, 0, low_open=True)
+        check_number("decay", self.decay, 0, 1, low_open=True, high_open=True)
         check_choice("codebook", self.codebook, CODEBOOKS)
         check_choice("scoring", self.scoring, SCORES)
 
@@ -274,104 +265,40 @@ class VQVAE(SequenceAutoencoder):
                            kernel_size=self.kernel_size, downsample=self.downsample, beta=self.beta,
                            codebook=self.codebook, learning_rate=self.learning_rate)
 
-    # -- the encoder of a (trainer) model ----------------------------------------------
+    # -- the encoder of the model ---------------------------------------------------------
     @staticmethod
     def _encoder(model):
         """A model sharing ``model``'s layers, windows -> encoder outputs z; cached on ``model``."""
         enc = getattr(model, "_sadlib_encoder", None)
         if enc is None:
-            keras = _import_keras()
+            keras = import_keras()
             enc = keras.Model(model.inputs, model.get_layer("encoder").output, name="vq_encoder")
             object.__setattr__(model, "_sadlib_encoder", enc)  # not tracked as a sub-layer of model
         return enc
 
-    @staticmethod
-    def _codebook_var(model):
-        return model.get_layer("quantizer").codebook
-
     def _z(self, model, windows: np.ndarray) -> np.ndarray:
-        enc = self._encoder(model)
-        parts = [np.asarray(enc.predict_on_batch(windows[i : i + _PREDICT_BATCH]))
-                 for i in range(0, len(windows), _PREDICT_BATCH)]
-        return np.concatenate(parts).astype(np.float64)
+        return predict_batches(self._encoder(model), windows)
 
-    # -- training -------------------------------------------------------------------
-    def _train(self, model, train: np.ndarray, val: np.ndarray | None):
-        """Mini-batch training with early stopping (as in :class:`SequenceAutoencoder`), plus the codebook:
-        EMA updates and dead-code resets between batches (``codebook="ema"``), code usage per epoch."""
-        rng = np.random.default_rng(self.random_state)
-        ema = self.codebook == "ema"
-        var = self._codebook_var(model)
-        K = int(self.n_codes)
-        codes = np.asarray(var.numpy(), dtype=np.float64)
-        ema_n, ema_m = np.ones(K), codes.copy()  # start: every code its own single member (no blow-up)
-        unused = np.zeros(K, dtype=int)
-        history: dict[str, list[float]] = {"loss": [], "perplexity": [], "codes_used": []}
-        if val is not None:
-            history["val_loss"] = []
-        stopper, resets = EarlyStopping(model, self.patience), 0
-        for epoch in range(self.epochs):
-            losses, counts = [], np.zeros(K)
-            for rows in batch_indices(len(train), self.batch_size, rng):
-                xb = train[rows]
-                z = self._z(model, xb).reshape(-1, int(self.code_dim))  # the z this step quantizes
-                idx, _ = nearest_codes(z, codes)
-                n_b = np.bincount(idx, minlength=K)
-                counts += n_b
-                losses.append(float(np.ravel(model.train_on_batch(xb, xb))[0]))
-                if not ema:
-                    codes = np.asarray(var.numpy(), dtype=np.float64)
-                    continue
-                d = float(self.decay)
-                sums = np.zeros_like(codes)
-                np.add.at(sums, idx, z)
-                ema_n = d * ema_n + (1 - d) * n_b
-                ema_m = d * ema_m + (1 - d) * sums
-                total = ema_n.sum()
-                smoothed = (ema_n + _EPS) / (total + K * _EPS) * total  # Laplace smoothing
-                codes = ema_m / smoothed[:, None]
-                unused = np.where(n_b > 0, 0, unused + 1)
-                dead = np.flatnonzero(unused >= self.reset_after) if self.reset_after else np.array([], int)
-                if dead.size:  # re-initialise dead codes to random encoder outputs of this batch
-                    picks = z[rng.choice(len(z), size=dead.size, replace=len(z) < dead.size)]
-                    codes[dead], ema_m[dead], ema_n[dead], unused[dead] = picks, picks, 1.0, 0
-                    resets += int(dead.size)
-                var.assign(codes.astype(np.float32))
-            history["loss"].append(float(np.mean(losses)))
-            history["perplexity"].append(perplexity(counts) if counts.sum() else float("nan"))
-            history["codes_used"].append(int(np.count_nonzero(counts)))
-            if val is None:
-                continue
-            val_loss = float(np.mean((self._forward(model, val) - val) ** 2))
-            history["val_loss"].append(val_loss)
-            if stopper.update(epoch, val_loss):
-                break
-        stopper.restore()
+    # -- training: the codebook hooks of fit_loop ---------------------------------------------
+    def _hooks(self, rng: np.random.Generator):
+        self._codebook_training = _CodebookTraining(self, rng)
+        return [self._codebook_training.logger()], self._codebook_training.step
+
+    def _after_fit(self, train, val) -> None:
+        super()._after_fit(train, val)
+        self.n_resets_ = self._codebook_training.resets
+        del self._codebook_training
         # usage of the kept codebook over all training windows
-        self.codebook_ = np.asarray(var.numpy(), dtype=np.float64)
-        idx, _ = nearest_codes(self._z(model, train), self.codebook_)
-        self.codebook_usage_ = np.bincount(idx.ravel(), minlength=K)
+        self.codebook_ = np.asarray(self.model_.get_layer("quantizer").codebook.numpy(), dtype=np.float64)
+        idx, _ = nearest_codes(self._z(self.model_, train[0]), self.codebook_)
+        self.codebook_usage_ = np.bincount(idx.ravel(), minlength=int(self.n_codes))
         self.perplexity_ = perplexity(self.codebook_usage_)
         self.n_codes_used_ = int(np.count_nonzero(self.codebook_usage_))
-        self.n_resets_ = resets
-        return history, stopper.best_epoch if val is not None else len(history["loss"])
 
     # -- scoring ----------------------------------------------------------------------
-    def _windows(self, X: np.ndarray) -> np.ndarray:
-        if len(X) < self.window:
-            raise ValueError(
-                f"X has {len(X)} rows but this detector scores windows of {self.window} rows; pass at least "
-                f"{self.window} rows (e.g. prepend the last {self.window - 1} rows of the data before it)."
-            )
-        return sliding_windows(self.scaler_.transform(X), self.window).astype(np.float32)
-
     def _latent(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(code index, squared distance to it)`` per window and position, each ``(n_windows, positions)``."""
-        with _TRAINERS_LOCK:
-            trainer, _ = self._trainer(self.n_features_in_)
-            _copy_state(self.model_, trainer)
-            z = self._z(trainer, windows)
-        return nearest_codes(z, self.codebook_)
+        return nearest_codes(self._z(self.model_, windows), self.codebook_)
 
     def _score(self, X: np.ndarray) -> np.ndarray:
         check_choice("scoring", self.scoring, SCORES)
@@ -397,3 +324,71 @@ class VQVAE(SequenceAutoencoder):
         self._check_fitted()
         arr = self._validate(X, fitting=False)
         return self._latent(self._windows(arr))[1]
+
+
+class _CodebookTraining:
+    """The VQ-VAE's codebook during :func:`~sadlib.detectors.training.fit_loop`: the ``step`` hook and a logger.
+
+    ``step`` assigns the batch's encoder outputs to their nearest codes (before the
+    training step, so with the weights the step uses), trains on the batch, and for
+    ``codebook="ema"`` updates the exponential moving averages, re-initialises dead codes
+    and writes the codebook into the model. The logger adds the epoch's code perplexity
+    and the number of codes used to the logs (and so to ``history_``).
+    """
+
+    def __init__(self, detector: "VQVAE", rng: np.random.Generator):
+        self.det, self.rng = detector, rng
+        self.ema = detector.codebook == "ema"
+        self.K, self.D, self.decay = int(detector.n_codes), int(detector.code_dim), float(detector.decay)
+        self.reset_after = int(detector.reset_after)
+        self.var = None
+        self.resets = 0
+        self.counts = np.zeros(self.K)
+
+    def _start(self, model) -> None:
+        self.var = model.get_layer("quantizer").codebook
+        self.codes = np.asarray(self.var.numpy(), dtype=np.float64)
+        self.ema_n, self.ema_m = np.ones(self.K), self.codes.copy()  # every code its own single member: no blow-up
+        self.unused = np.zeros(self.K, dtype=int)
+
+    def step(self, model, xb: np.ndarray, yb: np.ndarray) -> float:
+        if self.var is None:
+            self._start(model)
+        z = self.det._z(model, xb).reshape(-1, self.D)  # the z this step quantizes
+        idx, _ = nearest_codes(z, self.codes)
+        n_b = np.bincount(idx, minlength=self.K)
+        self.counts += n_b
+        loss = float(np.ravel(model.train_on_batch(xb, yb))[0])
+        if not self.ema:
+            self.codes = np.asarray(self.var.numpy(), dtype=np.float64)
+            return loss
+        d = self.decay
+        sums = np.zeros_like(self.codes)
+        np.add.at(sums, idx, z)
+        self.ema_n = d * self.ema_n + (1 - d) * n_b
+        self.ema_m = d * self.ema_m + (1 - d) * sums
+        total = self.ema_n.sum()
+        smoothed = (self.ema_n + _EPS) / (total + self.K * _EPS) * total  # Laplace smoothing
+        self.codes = self.ema_m / smoothed[:, None]
+        self.unused = np.where(n_b > 0, 0, self.unused + 1)
+        dead = np.flatnonzero(self.unused >= self.reset_after) if self.reset_after else np.array([], int)
+        if dead.size:  # re-initialise dead codes to random encoder outputs of this batch
+            picks = z[self.rng.choice(len(z), size=dead.size, replace=len(z) < dead.size)]
+            self.codes[dead], self.ema_m[dead], self.ema_n[dead], self.unused[dead] = picks, picks, 1.0, 0
+            self.resets += int(dead.size)
+        self.var.assign(self.codes.astype(np.float32))
+        return loss
+
+    def logger(self):
+        """A Keras callback adding ``perplexity`` and ``codes_used`` of the epoch's batches to its logs."""
+        keras = import_keras()
+        training = self
+
+        class CodeUsage(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                counts, training.counts = training.counts, np.zeros(training.K)
+                if logs is not None:
+                    logs["perplexity"] = perplexity(counts) if counts.sum() else float("nan")
+                    logs["codes_used"] = int(np.count_nonzero(counts))
+
+        return CodeUsage()

@@ -366,9 +366,9 @@ def _q5_data(window: int, n_features: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _check_forecaster(build_forecaster):
-    from sadlib.detectors.dense_ae import _import_keras
+    from sadlib.environment import import_keras
 
-    keras = _import_keras()
+    keras = import_keras()
     expect_true(callable(build_forecaster), "`build_forecaster` should be a function (window, n_features) -> model.")
     for window, n_features in _Q5_SHAPES:
         keras.utils.set_random_seed(0)
