@@ -124,6 +124,9 @@ class DenseAutoencoder(WindowAutoencoder):
     """
 
     flat_inputs = True
+    # a small dense model runs faster eagerly than it traces a prediction function (one per fit): on 2 cores,
+    # fitting on 6 SKAB files took 6.7 s when run eagerly and 9.4 s with predict_on_batch
+    eager_predict = True
 
     def __init__(
         self,
@@ -163,4 +166,4 @@ class DenseAutoencoder(WindowAutoencoder):
         inputs = self.model_inputs(X)
         keras = import_keras()
         encoder = keras.Model(self.model_.input, self.model_.get_layer("latent").output)
-        return predict_batches(encoder, inputs)
+        return predict_batches(encoder, inputs, eager=self.eager_predict)

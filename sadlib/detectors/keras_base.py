@@ -120,6 +120,9 @@ class KerasWindowDetector(Detector):
 
     #: the smallest window a model accepts
     _min_window = 1
+    #: run predictions eagerly instead of tracing a prediction function once per fit
+    #: (:func:`~sadlib.detectors.training.predict_batches`); True where that is measured to be faster
+    eager_predict: bool = False
 
     def __init__(self, window: int, *, epochs: int, batch_size: int, learning_rate: float, validation: float,
                  patience: int, random_state: int | None, threshold: Any = DEFAULT_THRESHOLD,
@@ -210,7 +213,7 @@ class KerasWindowDetector(Detector):
         callbacks, step = self._hooks(rng)
         self.history_, self.best_epoch_ = fit_loop(
             self.model_, *train, validation_data=val, epochs=self.epochs, batch_size=self.batch_size,
-            patience=self.patience, seed=rng, callbacks=callbacks, step=step)
+            patience=self.patience, seed=rng, callbacks=callbacks, step=step, eager_predict=self.eager_predict)
         self.n_epochs_ = len(self.history_["loss"])
         self._after_fit(train, val)
 
@@ -318,7 +321,8 @@ class WindowAutoencoder(KerasWindowDetector):
 
     def _errors(self, inputs: np.ndarray, *, per_sensor: bool, normalize: bool) -> np.ndarray:
         scale = self.error_scale_ if normalize else None
-        return reconstruction_errors(inputs, predict_batches(self.model_, inputs), window=int(self.window),
+        outputs = predict_batches(self.model_, inputs, eager=self.eager_predict)
+        return reconstruction_errors(inputs, outputs, window=int(self.window),
                                      error=self.error, error_scale=scale, per_sensor=per_sensor)
 
     def _score(self, X: np.ndarray) -> np.ndarray:

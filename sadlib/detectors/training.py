@@ -49,15 +49,23 @@ def batch_indices(n: int, batch_size: int, rng: np.random.Generator) -> Iterator
         yield order[i : i + batch]
 
 
-def predict_batches(model, x: np.ndarray, batch_size: int = PREDICT_BATCH) -> np.ndarray:
+def predict_batches(model, x: np.ndarray, batch_size: int = PREDICT_BATCH, *, eager: bool = False) -> np.ndarray:
     """``model``'s outputs for ``x`` in chunks of ``batch_size``, as float64.
 
-    ``predict_on_batch`` runs the compiled (traced) prediction function; calling an LSTM
-    model eagerly is about ten times slower. An empty ``x`` gives an empty array.
+    By default ``predict_on_batch`` runs the compiled prediction function, traced on the
+    first call: an LSTM called eagerly is about ten times slower. ``eager=True`` calls the
+    model directly (``model(x, training=False)``), which is cheaper for a small dense or
+    convolutional model that is called only a few times than tracing it once per fit.
+    An empty ``x`` gives an empty array.
     """
     if len(x) == 0:
         return np.zeros((0, *model.outputs[0].shape[1:]))
-    parts = [np.asarray(model.predict_on_batch(x[i : i + batch_size])) for i in range(0, len(x), batch_size)]
+    if eager:
+        ops = import_keras().ops
+        parts = [ops.convert_to_numpy(model(x[i : i + batch_size], training=False))
+                 for i in range(0, len(x), batch_size)]
+    else:
+        parts = [np.asarray(model.predict_on_batch(x[i : i + batch_size])) for i in range(0, len(x), batch_size)]
     return np.concatenate(parts).astype(np.float64)
 
 
@@ -77,6 +85,7 @@ def fit_loop(
     seed: int | np.random.Generator | None = None,
     callbacks: Sequence[Any] = (),
     step: Callable[[Any, np.ndarray, np.ndarray], float] | None = None,
+    eager_predict: bool = False,
 ) -> tuple[dict[str, list[float]], int]:
     """Train a compiled model with shuffled mini-batches and early stopping; restore the best weights.
 
@@ -101,6 +110,8 @@ def fit_loop(
         epoch's ``logs`` are recorded in the history.
     step : callable ``(model, x_batch, y_batch) -> loss``, optional
         Trains on one batch; default ``model.train_on_batch``.
+    eager_predict : bool
+        Compute the validation predictions eagerly (see :func:`predict_batches`).
 
     Returns
     -------
@@ -131,7 +142,7 @@ def fit_loop(
         logs = {"loss": float(np.mean(losses))}
         if validation_data is not None:
             x_val, y_val = validation_data
-            logs["val_loss"] = float(np.mean((predict_batches(model, x_val) - y_val) ** 2))
+            logs["val_loss"] = float(np.mean((predict_batches(model, x_val, eager=eager_predict) - y_val) ** 2))
         for hook in hooks:  # one logs dict, as model.fit's CallbackList passes it
             hook.on_epoch_end(epoch, logs)
         for key, value in logs.items():

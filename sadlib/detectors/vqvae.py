@@ -277,7 +277,7 @@ class VQVAE(SequenceAutoencoder):
         return enc
 
     def _z(self, model, windows: np.ndarray) -> np.ndarray:
-        return predict_batches(self._encoder(model), windows)
+        return predict_batches(self._encoder(model), windows, eager=self.eager_predict)
 
     # -- training: the codebook hooks of fit_loop ---------------------------------------------
     def _hooks(self, rng: np.random.Generator):
