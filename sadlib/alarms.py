@@ -684,11 +684,12 @@ class AlarmPolicy(BaseEstimator):
 
     Examples
     --------
-    >>> policy = AlarmPolicy(threshold=("percentile", {"q": 99}), k=3, n=5, hold=10).fit(val_scores)
-    >>> alarms = policy.predict(test_scores)              # batch
-    >>> live = policy.stream()                            # the same decisions, one score at a time
-    >>> [live.update(s) for s in test_scores] == alarms.tolist()
-    True
+    ::
+
+        policy = AlarmPolicy(("percentile", {"q": 99}), k=3, n=5, hold=10).fit(normal_val_scores)
+        alarms = policy.predict(test_scores)            # batch
+        live = policy.stream()                          # the same decisions, one score at a time
+        assert [live.update(s) for s in test_scores] == alarms.tolist()
     """
 
     def __init__(self, threshold: Any = "percentile", *, hysteresis_off: Any = None, k: int = 1, n: Any = 1,
@@ -1008,7 +1009,7 @@ def calibrate_to_budget(
     step = _sampling_step(None, idx, s.size)
     rows, policies = [], []
     for params in grid:
-        policy = AlarmPolicy(**{**base.get_params(), **params})
+        policy = AlarmPolicy(**{**base.get_params(deep=False), **params})
         if policy.sampling_period is None:  # durations in the candidates use the validation index's spacing
             policy.set_params(sampling_period=step)
         try:

@@ -41,8 +41,9 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
+from . import alarms
 from .detectors.keras_base import ERRORS, WindowAutoencoder, reconstruction_errors
-from .validation import as_1d_float, as_2d_float, check_choice, check_int, check_number
+from .validation import as_2d_float, check_choice, check_int, check_number
 
 __all__ = ["stream", "min_duration_alarms", "batch_scores", "StreamStep", "StreamingScorer"]
 
@@ -103,19 +104,13 @@ def min_duration_alarms(scores: Any, threshold: float, min_duration: int = 1) ->
     -------
     ndarray of bool, shape (n,): ``alarm[t]`` is True when ``scores[t - min_duration + 1 : t + 1]``
     are all above the threshold. ``min_duration=1`` gives ``scores > threshold``.
+
+    Notes
+    -----
+    The rule's home is :func:`sadlib.alarms.min_duration_alarms`; this is the same function,
+    kept here next to the :class:`StreamingScorer` that applies it live.
     """
-    s = as_1d_float(scores, name="scores", allow_nan=True)
-    threshold = _check_threshold(threshold)
-    min_duration = check_int("min_duration", min_duration, 1)
-    above = np.zeros(len(s), dtype=bool)
-    np.greater(s, threshold, out=above, where=~np.isnan(s))
-    if min_duration == 1:
-        return above
-    # length of the run of scores above the threshold that ends at t
-    idx = np.arange(len(s))
-    last_below = np.maximum.accumulate(np.where(above, -1, idx))
-    run = idx - last_below
-    return run >= min_duration
+    return alarms.min_duration_alarms(scores, threshold, min_duration)
 
 
 def batch_scores(detector, X: Any, predict: Callable[[np.ndarray], Any] | None = None) -> np.ndarray:
