@@ -403,7 +403,9 @@ def all_windows_alarms(window_scores: Any, limit: float, window: int, *, convent
         ``window_scores[e]`` is the score of the window of samples ``e - window + 1 .. e``
         (indexed by its **last** sample, as :func:`sadlib.streaming.batch_scores` and
         ``aggregate="last"`` give them). The first ``window - 1`` entries have no
-        window and are ignored, whatever they hold.
+        window and are ignored, whatever they hold. Window scores indexed by their
+        *first* sample (``n - window + 1`` of them, as in the SKAB code) become this with
+        ``np.r_[np.full(window - 1, np.nan), scores_by_start]``.
     limit : float, a window score strictly above it is "above"
     window : int, the window length (>= 1, >= 2 for ``"skab"``)
     convention : {"exact", "skab"}
