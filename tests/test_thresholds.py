@@ -155,7 +155,7 @@ def test_make_threshold_variants():
     assert isinstance(p, PercentileThreshold) and p.q == 95
     m = make_threshold({"name": "meanstd", "k": 4})
     assert isinstance(m, MeanStdThreshold) and m.k == 4
-    assert set(THRESHOLDS) == {"percentile", "meanstd", "max", "pot", "fixed"}
+    assert set(THRESHOLDS) == {"percentile", "meanstd", "max", "pot", "spot", "dspot", "fixed"}
     assert all(issubclass(c, Threshold) for c in THRESHOLDS.values())
 
 

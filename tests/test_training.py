@@ -111,3 +111,41 @@ def test_predict_batches_chunks_and_empty_input():
     x = np.arange(10.0).reshape(5, 2)
     np.testing.assert_array_equal(predict_batches(model, x, batch_size=2), x)
     assert predict_batches(model, x[:0]).shape == (0, 2)
+
+
+def _tiny_autoencoder(seed):
+    keras_ = import_keras()
+    keras_.utils.set_random_seed(seed)
+    model = keras_.Sequential([keras_.Input((6,), name="x"), keras_.layers.Dense(3, name="code"),
+                               keras_.layers.Dropout(0.3, name="drop"), keras_.layers.Dense(6, name="out")])
+    model.compile(optimizer=keras_.optimizers.Adam(1e-2), loss="mse")
+    return model
+
+
+def test_trainer_pool_trains_exactly_as_fit_loop_and_shares_one_model_per_architecture():
+    from sadlib.detectors.training import TrainerPool
+
+    rng = np.random.default_rng(1)
+    x, val = rng.normal(size=(128, 6)).astype(np.float32), rng.normal(size=(32, 6)).astype(np.float32)
+    kwargs = dict(validation_data=(val, val), epochs=6, batch_size=16, patience=2, seed=0)
+    direct = _tiny_autoencoder(3)
+    expected = fit_loop(direct, x, **kwargs)
+    pool = TrainerPool(max_size=2)
+    for _ in range(2):  # the second fit reuses the pooled model, whose optimizer has moved on: it is reset
+        model = _tiny_autoencoder(3)
+        got = pool.fit(model, lambda: _tiny_autoencoder(9), x, **kwargs)
+        assert got == expected and len(pool) == 1
+        for a, b in zip(model.get_weights(), direct.get_weights()):
+            np.testing.assert_array_equal(a, b)
+    # predictions through the pool use the model's weights and leave the model alone
+    before = [w.copy() for w in model.get_weights()]
+    out = pool.run(model, lambda: _tiny_autoencoder(9), lambda m: predict_batches(m, val))
+    np.testing.assert_allclose(out, predict_batches(direct, val), rtol=1e-6)
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    keras_ = import_keras()
+    keras_.utils.set_random_seed(0)
+    other = keras_.Sequential([keras_.Input((6,), name="x"), keras_.layers.Dense(2, name="code"),
+                               keras_.layers.Dense(6, name="out")])
+    other.compile(optimizer=keras_.optimizers.Adam(1e-2), loss="mse")
+    assert TrainerPool._key(other) != TrainerPool._key(model)  # another architecture, another pooled model
+    assert TrainerPool._key(_tiny_autoencoder(5)) == TrainerPool._key(model)  # the optimizer's name is ignored

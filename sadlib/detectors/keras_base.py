@@ -15,7 +15,9 @@ pipeline, written once:
    :meth:`Detector.fit <sadlib.detectors.base.Detector.fit>` keeps apart) and apply
    it, unclipped, to both parts;
 4. seed Keras (``keras.utils.set_random_seed``), build the model and train it with
-   :func:`~sadlib.detectors.training.fit_loop` (early stopping, best weights kept).
+   :func:`~sadlib.detectors.training.fit_loop` (early stopping, best weights kept),
+   through :data:`~sadlib.detectors.training.TRAINERS` so that a model of an
+   architecture already trained in this process is not traced again.
 
 A subclass says what its model is (``_build``) and what a training example is
 (``_examples``: inputs and targets cut from scaled rows).
@@ -38,7 +40,7 @@ from ..environment import import_keras
 from ..validation import check_bool, check_choice, check_int, check_number
 from ..windows import fit_scaler, sliding_windows, windows_to_points
 from .base import DEFAULT_THRESHOLD, Detector
-from .training import fit_loop, predict_batches
+from .training import PREDICT_BATCH, TRAINERS, predict_batches
 
 __all__ = ["KerasWindowDetector", "WindowAutoencoder", "reconstruction_errors", "compile_model"]
 
@@ -211,11 +213,22 @@ class KerasWindowDetector(Detector):
         self.model_ = self._build(X.shape[1])
         rng = np.random.default_rng(self.random_state)
         callbacks, step = self._hooks(rng)
-        self.history_, self.best_epoch_ = fit_loop(
-            self.model_, *train, validation_data=val, epochs=self.epochs, batch_size=self.batch_size,
-            patience=self.patience, seed=rng, callbacks=callbacks, step=step, eager_predict=self.eager_predict)
+        self.history_, self.best_epoch_ = TRAINERS.fit(
+            self.model_, lambda: self._build(X.shape[1]), *train, validation_data=val, epochs=self.epochs,
+            batch_size=self.batch_size, patience=self.patience, seed=rng, callbacks=callbacks, step=step)
         self.n_epochs_ = len(self.history_["loss"])
         self._after_fit(train, val)
+
+    def _with_model(self, fn):
+        """``fn(model)`` on a model holding ``model_``'s weights: ``model_`` itself when predictions run eagerly,
+        otherwise the pooled model of its architecture, whose prediction function is traced already."""
+        if self.eager_predict:
+            return fn(self.model_)
+        return TRAINERS.run(self.model_, lambda: self._build(self.n_features_in_), fn)
+
+    def _predict(self, inputs: np.ndarray, batch_size: int = PREDICT_BATCH) -> np.ndarray:
+        """``model_``'s outputs for model inputs, float64 (:func:`~sadlib.detectors.training.predict_batches`)."""
+        return self._with_model(lambda model: predict_batches(model, inputs, batch_size, eager=self.eager_predict))
 
     def _windows(self, X: np.ndarray) -> np.ndarray:
         """Scaled sliding windows of validated rows, ``(n - window + 1, window, n_features)`` float32."""
@@ -321,8 +334,7 @@ class WindowAutoencoder(KerasWindowDetector):
 
     def _errors(self, inputs: np.ndarray, *, per_sensor: bool, normalize: bool) -> np.ndarray:
         scale = self.error_scale_ if normalize else None
-        outputs = predict_batches(self.model_, inputs, eager=self.eager_predict)
-        return reconstruction_errors(inputs, outputs, window=int(self.window),
+        return reconstruction_errors(inputs, self._predict(inputs), window=int(self.window),
                                      error=self.error, error_scale=scale, per_sensor=per_sensor)
 
     def _score(self, X: np.ndarray) -> np.ndarray:

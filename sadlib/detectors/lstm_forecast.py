@@ -56,7 +56,6 @@ from ..validation import as_2d_float, check_bool, check_choice, check_int, check
 from ..windows import sliding_windows
 from .base import DEFAULT_THRESHOLD, SENSOR_AGGREGATES, combine_sensors
 from .keras_base import KerasWindowDetector, compile_model
-from .training import predict_batches
 
 __all__ = ["LSTMForecaster", "build_lstm_forecaster", "forecast_windows", "make_forecast_toy"]
 
@@ -309,7 +308,7 @@ class LSTMForecaster(KerasWindowDetector):
         """Forecasts of ``(n, window, n_features)`` float32 inputs, in scaled units, float64."""
         if len(inputs) == 0:
             return np.zeros((0, len(self.target_)))
-        return predict_batches(self.model_, inputs, _PREDICT_BATCH)
+        return self._predict(inputs, _PREDICT_BATCH)
 
     def _scaled_forecast(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(forecasts, actual) of rows ``window ..`` of ``X``, scaled units, shape (n - window, n_targets)."""

@@ -97,7 +97,7 @@ def build_lstm_autoencoder(window: int, n_features: int, *, units: int = 16, unr
     code = layers.LSTM(units, unroll=unroll, name="encoder")(inputs)
     x = layers.RepeatVector(window, name="repeat")(code)
     x = layers.LSTM(units, return_sequences=True, unroll=unroll, name="decoder")(x)
-    outputs = layers.TimeDistributed(layers.Dense(n_features), name="reconstruction")(x)
+    outputs = layers.TimeDistributed(layers.Dense(n_features, name="step_output"), name="reconstruction")(x)
     return compile_model(import_keras().Model(inputs, outputs, name="lstm_autoencoder"), learning_rate)
 
 

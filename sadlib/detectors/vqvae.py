@@ -290,7 +290,7 @@ class VQVAE(SequenceAutoencoder):
         del self._codebook_training
         # usage of the kept codebook over all training windows
         self.codebook_ = np.asarray(self.model_.get_layer("quantizer").codebook.numpy(), dtype=np.float64)
-        idx, _ = nearest_codes(self._z(self.model_, train[0]), self.codebook_)
+        idx, _ = nearest_codes(self._with_model(lambda model: self._z(model, train[0])), self.codebook_)
         self.codebook_usage_ = np.bincount(idx.ravel(), minlength=int(self.n_codes))
         self.perplexity_ = perplexity(self.codebook_usage_)
         self.n_codes_used_ = int(np.count_nonzero(self.codebook_usage_))
@@ -298,7 +298,7 @@ class VQVAE(SequenceAutoencoder):
     # -- scoring ----------------------------------------------------------------------
     def _latent(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(code index, squared distance to it)`` per window and position, each ``(n_windows, positions)``."""
-        return nearest_codes(self._z(self.model_, windows), self.codebook_)
+        return nearest_codes(self._with_model(lambda model: self._z(model, windows)), self.codebook_)
 
     def _score(self, X: np.ndarray) -> np.ndarray:
         check_choice("scoring", self.scoring, SCORES)
