@@ -14,7 +14,7 @@ results. Run it alone: on a shared machine the times mean little.
 import time
 
 from sadlib import bench, datasets, detectors, signals
-from sadlib.environment import import_keras
+from sadlib.environment import import_tensorflow
 from sadlib.windows import chronological_split
 
 NAMES = ["dense_ae", "lstm_ae", "conv_ae", "cnn_lstm", "attn_lstm", "vqvae", "lstm_forecast"]
@@ -22,7 +22,7 @@ SKAB_KEYS = ["valve1/0", "valve1/5", "valve2/0", "other/1", "other/9", "other/14
 
 
 def main() -> None:
-    import_keras()
+    import_tensorflow()  # (older checkouts have no import_keras)
     data, _ = signals.generate(n_days=21, freq="2min", anomalies=16, seed=3, clean_fraction=2 / 3)
     sensors = list(signals.SENSORS)
     data[sensors] = data[sensors].interpolate(limit_direction="both")
