@@ -74,10 +74,11 @@ from .validation import (
     as_1d_float,
     as_2d_float,
     as_labels,
+    as_period,
+    as_time_index,
     check_choice,
     check_int,
     check_number,
-    check_time_index,
 )
 
 __all__ = [
@@ -593,34 +594,14 @@ def _samples(name: str, value: Any, step: pd.Timedelta | None, low: int) -> int:
 
 def _sampling_step(sampling_period: Any, index: Any, n: int) -> pd.Timedelta | None:
     if sampling_period is not None:
-        if isinstance(sampling_period, (Integral, float)) and not isinstance(sampling_period, bool):
-            seconds = check_number("sampling_period", sampling_period, 0, low_open=True,
-                                   hint="A number is the duration of one sample in seconds.")
-            return pd.Timedelta(seconds=seconds)
-        step = _as_timedelta("sampling_period", sampling_period)
-        if step <= pd.Timedelta(0):
-            raise InvalidParameterError(f"sampling_period must be a positive duration, got {sampling_period!r}.")
-        return step
+        return as_period(sampling_period)
     if index is None:
         return None
-    idx = _datetime_index(index, n)
+    idx = as_time_index(index, n)
     if n < 2:
         raise ValueError("index has a single timestamp, so it gives no sampling period; pass more normal scores "
                          "or set sampling_period on the policy.")
     return pd.Series(idx).diff().median()
-
-
-def _datetime_index(index: Any, n: int, name: str = "index") -> pd.DatetimeIndex:
-    if isinstance(index, (pd.Series, pd.DataFrame)):
-        index = index.index
-    if not isinstance(index, pd.DatetimeIndex):
-        raise InvalidParameterError(f"{name} must be a pandas DatetimeIndex (e.g. df.index), "
-                                    f"got {type(index).__name__}.")
-    if len(index) != n:
-        raise ValueError(f"{name} has {len(index)} timestamps but there are {n} samples; pass the index of exactly "
-                         f"these rows.")
-    check_time_index(index, name=name)
-    return index
 
 
 def _check_k_n(k: Any, n: Any) -> tuple[int, int]:
@@ -999,7 +980,7 @@ def calibrate_to_budget(
         raise InvalidParameterError("candidates is empty; give at least one set of AlarmPolicy parameters.")
     s = _scores(val_scores, name="val_scores")
     y = as_labels(y_val, name="y_val", n=s.size)
-    idx = _datetime_index(index, s.size)
+    idx = as_time_index(index, s.size)
     if normal_scores is None:
         normal = s[~y]
         if normal.size == 0:
@@ -1097,7 +1078,7 @@ def alarm_table(alarms: Any, scores: Any = None, index: Any = None, sensor_error
     s = None if scores is None else _scores(scores)
     if s is not None and s.size != n:
         raise ValueError(f"scores has {s.size} values but alarms has {n}; pass aligned series.")
-    idx = None if index is None else _datetime_index(index, n)
+    idx = None if index is None else as_time_index(index, n)
     errs, names = (None, None) if sensor_errors is None else _sensor_matrix(sensor_errors, sensors, n)
     step = pd.Series(idx).diff().median() if idx is not None and n >= 2 else None
     rows = []
@@ -1153,7 +1134,7 @@ def alarms_per_hour(alarms: Any, index: Any, *, rearm: int | None = None) -> pd.
     pandas.Series of int, one entry per clock hour from the first to the last timestamp
     """
     a = _alarm_vector(alarms)
-    idx = _datetime_index(index, a.size)
+    idx = as_time_index(index, a.size)
     if rearm is not None:
         rearm = check_int("rearm", rearm, 1, hint="It is the re-announce period in samples; None: onsets only.")
     ann = _announce(a, rearm)
@@ -1186,7 +1167,7 @@ def chattering(alarms: Any, index: Any, within: Any = "1min", count: int = 3) ->
     if span <= pd.Timedelta(0):
         raise InvalidParameterError(f"within must be a positive duration such as '1min', got {within!r}.")
     a = _alarm_vector(alarms)
-    idx = _datetime_index(index, a.size)
+    idx = as_time_index(index, a.size)
     starts = np.array([s for s, _ in _ranges(a)], dtype=np.int64)
     times = idx[starts]
     first = times.searchsorted(times - span, side="right")  # first onset inside (time - within, time]

@@ -28,8 +28,6 @@ single class in :func:`evaluate`, a mean delay with no detected event) are NaN.
 
 from __future__ import annotations
 
-import datetime as _dt
-from numbers import Real
 from typing import Any, Literal
 
 import numpy as np
@@ -39,10 +37,11 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from sadlib.validation import (
     as_1d_float,
     as_labels,
+    as_period,
+    as_time_index,
     check_choice,
     check_int,
     check_number,
-    check_time_index,
 )
 
 __all__ = [
@@ -97,47 +96,6 @@ def _require_both_classes(y_true: np.ndarray, what: str) -> None:
             f"contains both normal and anomalous samples, or use point_metrics / "
             f"false_alarms_per_day, which are defined for one class."
         )
-
-
-def _time_index(index: Any, n: int) -> pd.DatetimeIndex:
-    """Return ``index`` (or the index of a Series/DataFrame) as a checked DatetimeIndex of length n."""
-    if isinstance(index, (pd.Series, pd.DataFrame)):
-        index = index.index
-    if not isinstance(index, pd.DatetimeIndex):
-        raise TypeError(
-            f"index must be a pandas DatetimeIndex, got {type(index).__name__}. "
-            f"Pass df.index of the time-indexed data, or pd.to_datetime(timestamps)."
-        )
-    if len(index) != n:
-        raise ValueError(
-            f"index has {len(index)} timestamps but the labels have {n}; "
-            f"pass the index of exactly the evaluated rows."
-        )
-    check_time_index(index, name="index")
-    return index
-
-
-def _as_period(sampling_period: Any) -> pd.Timedelta:
-    """Parse a sampling period given as Timedelta, string ("1min") or seconds."""
-    if isinstance(sampling_period, (Real, np.bool_)):  # seconds (a bool is rejected by check_number)
-        seconds = check_number("sampling_period", sampling_period, 0, low_open=True,
-                               hint="Pass the duration of one sample in seconds, or as '1min' or a pd.Timedelta.")
-        period = pd.Timedelta(seconds=seconds)
-    elif isinstance(sampling_period, (str, pd.Timedelta, _dt.timedelta, np.timedelta64)):
-        try:
-            period = pd.Timedelta(sampling_period)
-        except ValueError as err:
-            raise ValueError(
-                f"sampling_period {sampling_period!r} is not a duration; use e.g. '1min', '10s' or 60 (seconds)."
-            ) from err
-    else:
-        raise TypeError(
-            f"sampling_period has type {type(sampling_period).__name__}; "
-            f"use a pandas Timedelta, a string like '1min', or a number of seconds."
-        )
-    if pd.isna(period) or period <= pd.Timedelta(0):
-        raise ValueError(f"sampling_period must be a positive duration, got {sampling_period!r}.")
-    return period
 
 
 def _ratio(num: float, den: float) -> float:
@@ -367,7 +325,7 @@ def detection_delays(y_true: Any, y_pred: Any, index: Any = None) -> pd.DataFram
           first timestamp to the first alarm's timestamp; NaT if missed.
     """
     t, p = _label_pair(y_true, y_pred)
-    idx = _time_index(index, t.shape[0]) if index is not None else None
+    idx = as_time_index(index, t.shape[0]) if index is not None else None
     starts, ends = _runs(t)
     alarms = np.flatnonzero(p)
     k = np.searchsorted(alarms, starts)  # position of the first alarm at or after each start
@@ -402,9 +360,9 @@ def _time_info(n: int, index: Any, sampling_period: Any, what: str) -> tuple[pd.
             f"{what} needs time information: pass index=df.index (a DatetimeIndex) "
             f"or sampling_period='1min' (a Timedelta, string or seconds)."
         )
-    idx = _time_index(index, n) if index is not None else None
+    idx = as_time_index(index, n) if index is not None else None
     if sampling_period is not None:
-        step = _as_period(sampling_period)
+        step = as_period(sampling_period)
     elif n >= 2:
         step = pd.Series(idx).diff().median()  # resolution-independent (pandas 3 may use "us")
     else:
@@ -497,7 +455,7 @@ def false_alarms_per_day(
     """
     t, p = _label_pair(y_true, y_pred)
     step, days = _time_info(t.shape[0], index, sampling_period, "false_alarms_per_day")
-    rearm_samples = None if rearm is None else max(1, int(round(_as_period(rearm) / step)))
+    rearm_samples = None if rearm is None else max(1, int(round(as_period(rearm) / step)))
     return float(false_alarm_count(t, p, rearm_samples)) / days
 
 

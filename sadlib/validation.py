@@ -6,6 +6,7 @@ whose message names the problem *and* the fix, and never modifies its input.
 
 from __future__ import annotations
 
+import datetime as _dt
 from numbers import Integral, Real
 from typing import Any, Sequence
 
@@ -22,6 +23,8 @@ __all__ = [
     "as_1d_float",
     "as_labels",
     "check_time_index",
+    "as_time_index",
+    "as_period",
     "check_not_constant",
     "check_min_length",
 ]
@@ -178,6 +181,45 @@ def check_time_index(index: Any, *, name: str = "data") -> None:
             f"{name} has duplicate timestamps (first: {dup}). Aggregate them, "
             f"e.g. data.groupby(level=0).mean(), or drop them with data[~data.index.duplicated()]."
         )
+
+
+def as_time_index(index: Any, n: int, *, name: str = "index") -> pd.DatetimeIndex:
+    """``index`` (or the index of a Series/DataFrame) as a checked DatetimeIndex of exactly ``n`` timestamps."""
+    if isinstance(index, (pd.Series, pd.DataFrame)):
+        index = index.index
+    if not isinstance(index, pd.DatetimeIndex):
+        raise InvalidParameterError(
+            f"{name} must be a pandas DatetimeIndex (e.g. df.index, or pd.to_datetime(timestamps)), "
+            f"got {type(index).__name__}."
+        )
+    if len(index) != n:
+        raise ValueError(f"{name} has {len(index)} timestamps but there are {n} samples; pass the index of exactly "
+                         f"these rows.")
+    check_time_index(index, name=name)
+    return index
+
+
+def as_period(sampling_period: Any, *, name: str = "sampling_period") -> pd.Timedelta:
+    """A positive duration from a Timedelta, a string such as ``"1min"`` or a number of seconds."""
+    if isinstance(sampling_period, (Real, np.bool_)):  # seconds (a bool is rejected by check_number)
+        seconds = check_number(name, sampling_period, 0, low_open=True,
+                               hint="Pass the duration of one sample in seconds, or as '1min' or a pd.Timedelta.")
+        period = pd.Timedelta(seconds=seconds)
+    elif isinstance(sampling_period, (str, pd.Timedelta, _dt.timedelta, np.timedelta64)):
+        try:
+            period = pd.Timedelta(sampling_period)
+        except ValueError as err:
+            raise InvalidParameterError(
+                f"{name} {sampling_period!r} is not a duration; use e.g. '1min', '10s' or 60 (seconds)."
+            ) from err
+    else:
+        raise InvalidParameterError(
+            f"{name} has type {type(sampling_period).__name__}; "
+            f"use a pandas Timedelta, a string like '1min', or a number of seconds."
+        )
+    if pd.isna(period) or period <= pd.Timedelta(0):
+        raise InvalidParameterError(f"{name} must be a positive duration, got {sampling_period!r}.")
+    return period
 
 
 def check_not_constant(X: np.ndarray, *, columns: Sequence[Any] | None = None, name: str = "X") -> None:
