@@ -6,6 +6,9 @@ Command line::
     python -m sadlib.bench --dataset skab --detectors zscore --params '{"zscore": {"window": 120}}'
     python -m sadlib.bench --dataset nab --detectors zscore \\
         --nab-file realKnownCause/machine_temperature_system_failure
+    python -m sadlib.bench --dataset skab --detectors zscore --alarm-policy default
+    python -m sadlib.bench --dataset nab --detectors zscore \\
+        --alarm-policy '{"threshold": ["percentile", {"q": 99}], "min_duration": "15min"}'
 
 From Python (notebooks)::
 
@@ -13,6 +16,7 @@ From Python (notebooks)::
     res = bench.run_skab(["zscore", "iforest"])     # one row per detector
     bench.skab_comparison(res)                       # + trivial rows + published SKAB leaderboard
     bench.run_nab(["zscore"])                        # one NAB series, event metrics
+    bench.run_skab(["zscore"], policy="default")     # alarms from an AlarmPolicy instead
 
 A detector is named by its registry name (``sadlib.detectors.available()``; per-name
 keyword arguments go in ``params={"zscore": {"window": 120}}``), or given as a
@@ -40,6 +44,24 @@ Protocol ``nab`` (one NAB series)
 The first rows of the series are the training ("probationary") period, the rest
 is scored; see :func:`nab_train_rows` for the choice of its length. Reported:
 PR-AUC, event recall and precision, false alarms per day, point F1, FAR, MAR.
+
+Alarm policies (``policy=``, ``--alarm-policy``)
+------------------------------------------------
+By default the alarms are the detector's own (``score > threshold_``, or its own
+``predict``). With a policy (a name in :data:`sadlib.alarms.POLICIES`, a JSON object
+or dict of :class:`~sadlib.alarms.AlarmPolicy` parameters, or an AlarmPolicy; see
+:func:`sadlib.alarms.make_policy`) the alarms are instead ``policy.predict(test
+scores)``, where per file (or series) a fresh clone of the policy is fitted on the
+detector's ``calibration_scores_``, the scores of the held-out normal tail of its
+training rows (``det.score(train)`` for a detector without that attribute), with the
+timestamps of those rows as ``index``, so durations such as ``"5min"`` work. The
+policy sees no test row and no label. Both tables get a ``policy`` column
+(:func:`sadlib.alarms.policy_label`; ``"none"`` without a policy). The scores are
+the same, so PR-AUC does not change.
+
+``keep_scores=True`` keeps, per detector and file, the calibration scores, test
+scores, labels and timestamps in ``result.attrs["scores"]`` (see :func:`run_skab`),
+so that alarm policies can be compared offline without fitting the detectors again.
 """
 
 from __future__ import annotations
@@ -53,7 +75,7 @@ import sys
 import time
 from importlib.resources import files
 from numbers import Integral, Real
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
@@ -62,11 +84,13 @@ from tqdm.auto import tqdm
 
 from . import datasets, metrics
 from . import detectors as _detectors
+from .alarms import POLICIES, AlarmPolicy, make_policy, policy_label
 from .detectors.base import Detector
 from .validation import InvalidParameterError, check_int, check_number
 
 __all__ = [
     "BenchmarkError",
+    "FileScores",
     "SKAB_TRAIN_ROWS",
     "DEFAULT_NAB_FILE",
     "SKAB_CITATION",
@@ -93,11 +117,11 @@ SKAB_CITATION = (
 RANDOM_ALARM_FRACTION = 0.5  # the random baseline flags about half of the rows
 
 SKAB_COLUMNS = ["detector", "f1", "far", "mar", "precision", "recall", "pr_auc",
-                "fit_seconds", "score_seconds", "n_files", "n_test_rows", "protocol"]
+                "fit_seconds", "score_seconds", "n_files", "n_test_rows", "protocol", "policy"]
 NAB_COLUMNS = ["detector", "pr_auc", "event_recall", "event_precision", "false_alarms_per_day",
                "false_alarm_hours_per_day", "f1",
                "precision", "recall", "far", "mar", "n_events", "fit_seconds", "score_seconds",
-               "series", "n_train", "n_test", "train_anomaly_rows", "protocol"]
+               "series", "n_train", "n_test", "train_anomaly_rows", "protocol", "policy"]
 
 
 class BenchmarkError(RuntimeError):
@@ -153,27 +177,83 @@ def _resolve(specs: Any, params: Mapping[str, Mapping[str, Any]] | None) -> list
     return out
 
 
-def _fit_and_score(label: str, factory: Factory, train: pd.DataFrame, test: pd.DataFrame,
-                   where: str) -> tuple[np.ndarray, np.ndarray, float, float]:
-    """Fit a fresh detector on ``train``; return scores, alarms and the two durations (s).
+class FileScores(dict):
+    """What ``keep_scores=True`` keeps for one detector on one file: a dict of arrays.
 
-    Any exception is re-raised as :class:`BenchmarkError` naming detector, file and stage.
+    Keys: ``calibration`` (the detector's ``calibration_scores_``, or its scores of all
+    training rows when it has none), ``calibration_index`` (their timestamps),
+    ``test`` (scores of the test rows), ``y`` (their labels, bool), ``index`` (their
+    timestamps) and ``alarms`` (the alarms the benchmark counted: the detector's own,
+    or the policy's). It compares by identity, so that pandas, which compares the
+    ``attrs`` of frames it concatenates, does not fail on the arrays.
+    """
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    __hash__ = object.__hash__
+
+
+class _FileRun(NamedTuple):
+    scores: np.ndarray
+    alarms: np.ndarray
+    fit_seconds: float
+    score_seconds: float
+    calibration: np.ndarray | None
+    calibration_index: pd.Index | None
+
+
+def _normal_scores(det: Any, train: pd.DataFrame) -> tuple[np.ndarray, pd.Index]:
+    """Scores of normal training rows only (never test rows) and their index.
+
+    The detector's ``calibration_scores_`` (the held-out tail of ``train``) when it has
+    them, else its scores of all of ``train``.
+    """
+    cal = getattr(det, "calibration_scores_", None)
+    if cal is not None:
+        cal = np.asarray(cal, dtype=np.float64).ravel()
+        if 0 < cal.size <= len(train):
+            return cal, train.index[len(train) - cal.size:]
+    return np.asarray(det.score(train), dtype=np.float64).ravel(), train.index
+
+
+def _fit_and_score(label: str, factory: Factory, train: pd.DataFrame, test: pd.DataFrame, where: str,
+                   policy: AlarmPolicy | None = None, keep: bool = False) -> _FileRun:
+    """Fit a fresh detector on ``train``; score ``test``; alarms from the detector or from ``policy``.
+
+    With ``policy``, a clone of it is fitted on the detector's normal training scores
+    (:func:`_normal_scores`) and predicts on the test scores; its fitting time counts
+    as fitting, its prediction as scoring. ``keep`` (or a policy) also returns the
+    normal training scores and their index. Any exception is re-raised as
+    :class:`BenchmarkError` naming detector, file and stage.
     """
     stage = "create"
+    calibration = calibration_index = None
     try:
         det = factory()
         stage = "fit"
         t0 = time.perf_counter()
         det.fit(train)
-        t1 = time.perf_counter()
+        if policy is not None:
+            stage = "fit the alarm policy"
+            calibration, calibration_index = _normal_scores(det, train)
+            index = calibration_index if isinstance(calibration_index, pd.DatetimeIndex) else None
+            fitted = clone(policy).fit(calibration, index=index)
+        t_policy = time.perf_counter()
         stage = "score"
         scores = np.asarray(det.score(test), dtype=np.float64)
-        if isinstance(det, Detector) and type(det).predict is Detector.predict:
+        if policy is not None:
+            stage = "apply the alarm policy"
+            alarms = fitted.predict(scores)
+        elif isinstance(det, Detector) and type(det).predict is Detector.predict:
             alarms = scores > det.threshold_  # what Detector.predict does, without scoring twice
         else:  # the detector has its own alarm rule
             stage = "predict"
             alarms = np.asarray(det.predict(test))
         t2 = time.perf_counter()
+        if keep and calibration is None:
+            stage = "keep the scores"
+            calibration, calibration_index = _normal_scores(det, train)
     except Exception as exc:
         raise BenchmarkError(f"detector {label!r} failed to {stage} on {where}: "
                              f"{type(exc).__name__}: {exc}") from exc
@@ -184,7 +264,12 @@ def _fit_and_score(label: str, factory: Factory, train: pd.DataFrame, test: pd.D
     if not np.isfinite(scores).all():
         raise BenchmarkError(f"detector {label!r} on {where}: {int((~np.isfinite(scores)).sum())} of {n} "
                              f"scores are NaN or infinite.")
-    return scores, alarms.astype(bool), t1 - t0, t2 - t1
+    return _FileRun(scores, alarms.astype(bool), t_policy - t0, t2 - t_policy, calibration, calibration_index)
+
+
+def _keep(run: _FileRun, y: np.ndarray, index: pd.Index) -> FileScores:
+    return FileScores(calibration=run.calibration, calibration_index=run.calibration_index, test=run.scores,
+                      y=y, index=index, alarms=run.alarms)
 
 
 def _summary(y: np.ndarray, scores: np.ndarray, alarms: np.ndarray) -> dict[str, float]:
@@ -236,6 +321,8 @@ def run_skab(
     keys: Iterable[str] | None = None,
     params: Mapping[str, Mapping[str, Any]] | None = None,
     progress: bool = True,
+    policy: Any = None,
+    keep_scores: bool = False,
 ) -> pd.DataFrame:
     """Evaluate detectors under the SKAB outlier-detection protocol (see the module docstring).
 
@@ -251,13 +338,25 @@ def run_skab(
         Keyword arguments per registry name, e.g. ``{"zscore": {"window": 120}}``.
     progress : bool
         Show a tqdm progress bar over files x detectors.
+    policy : str, dict, AlarmPolicy or None
+        Alarm policy instead of the detectors' own alarms (:func:`sadlib.alarms.make_policy`:
+        a name in :data:`sadlib.alarms.POLICIES`, a JSON object, a dict or an AlarmPolicy;
+        ``None`` or ``"none"``: the detectors' own). Per file a fresh clone is fitted on
+        the detector's ``calibration_scores_`` (normal training rows only, with their
+        timestamps) and predicts on the test scores; see the module docstring.
+    keep_scores : bool
+        Keep the scores for offline work in ``result.attrs["scores"]``:
+        ``{detector label: {file key: FileScores}}``, a :class:`FileScores` holding the
+        ``calibration`` scores (and ``calibration_index``), ``test`` scores, labels ``y``,
+        test ``index`` and the ``alarms`` counted.
 
     Returns
     -------
     pandas.DataFrame
         One row per detector, columns ``detector, f1, far, mar, precision, recall,
-        pr_auc, fit_seconds, score_seconds, n_files, n_test_rows, protocol``;
-        ``far`` and ``mar`` in **percent**, the other rates in [0, 1].
+        pr_auc, fit_seconds, score_seconds, n_files, n_test_rows, protocol, policy``;
+        ``far`` and ``mar`` in **percent**, the other rates in [0, 1]; ``policy`` is
+        :func:`sadlib.alarms.policy_label` of ``policy`` (``"none"`` without one).
 
     Notes
     -----
@@ -269,30 +368,38 @@ def run_skab(
     Raises
     ------
     ValueError
-        for an unknown detector name (the message lists the available ones).
+        for an unknown detector name (the message lists the available ones) or a bad
+        policy (:class:`~sadlib.validation.InvalidParameterError`).
     BenchmarkError
         when a detector fails on a file; the message names the detector and the file.
     """
     specs = _resolve(detectors, params)
+    alarm_policy, label_of_policy = make_policy(policy), policy_label(policy)
     data = _skab_data(data, keys)
-    rows = []
+    rows, kept = [], {}
     with tqdm(total=len(specs) * len(data), desc="SKAB", unit="fit", disable=not progress) as bar:
         for label, factory in specs:
             ys, ss, ps, fit_s, score_s = [], [], [], 0.0, 0.0
             for key, df in data.items():
                 bar.set_postfix_str(f"{label} on {key}", refresh=False)
                 train, test, y = _skab_split(df)
-                s, p, tf, ts = _fit_and_score(label, factory, train, test, where=f"SKAB file {key!r}")
+                run = _fit_and_score(label, factory, train, test, where=f"SKAB file {key!r}",
+                                     policy=alarm_policy, keep=keep_scores)
                 ys.append(y)
-                ss.append(s)
-                ps.append(p)
-                fit_s, score_s = fit_s + tf, score_s + ts
+                ss.append(run.scores)
+                ps.append(run.alarms)
+                fit_s, score_s = fit_s + run.fit_seconds, score_s + run.score_seconds
+                if keep_scores:
+                    kept.setdefault(label, {})[key] = _keep(run, y, test.index)
                 bar.update()
             y = np.concatenate(ys)
             rows.append({"detector": label, **_summary(y, np.concatenate(ss), np.concatenate(ps)),
                          "fit_seconds": fit_s, "score_seconds": score_s, "n_files": len(data),
-                         "n_test_rows": len(y), "protocol": "skab"})
-    return pd.DataFrame(rows, columns=SKAB_COLUMNS)
+                         "n_test_rows": len(y), "protocol": "skab", "policy": label_of_policy})
+    out = pd.DataFrame(rows, columns=SKAB_COLUMNS)
+    if keep_scores:
+        out.attrs["scores"] = kept
+    return out
 
 
 def _trivial_cases(n: int, seed: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
@@ -322,7 +429,7 @@ def skab_trivial(data: Mapping[str, pd.DataFrame] | None = None, *, keys: Iterab
     y = np.concatenate([_skab_split(df)[2] for df in data.values()])
     df = pd.DataFrame([{"detector": label, **_summary(y, sc, al), "fit_seconds": 0.0, "score_seconds": 0.0}
                        for label, sc, al in _trivial_cases(len(y), seed)])
-    df["n_files"], df["n_test_rows"], df["protocol"] = len(data), len(y), "skab"
+    df["n_files"], df["n_test_rows"], df["protocol"], df["policy"] = len(data), len(y), "skab", "none"
     return df[SKAB_COLUMNS]
 
 
@@ -470,6 +577,8 @@ def run_nab(
     probation: str | float | int = "nab",
     params: Mapping[str, Mapping[str, Any]] | None = None,
     progress: bool = True,
+    policy: Any = None,
+    keep_scores: bool = False,
 ) -> pd.DataFrame:
     """Evaluate detectors on one NAB series (protocol ``nab``).
 
@@ -479,7 +588,11 @@ def run_nab(
 
     Parameters
     ----------
-    detectors, params, progress : as in :func:`run_skab`.
+    detectors, params, progress, policy : as in :func:`run_skab`; the policy is fitted on
+        the normal tail of the training period, with its timestamps (so ``"15min"`` is
+        three samples of a 5-minute series).
+    keep_scores : bool
+        As in :func:`run_skab`; the file key is ``name``.
     data : DataFrame, optional
         ``load_nab(name)``'s output; loaded when omitted.
     name : str
@@ -493,21 +606,30 @@ def run_nab(
         One row per detector with ``pr_auc, event_recall, event_precision,
         false_alarms_per_day`` (from the DatetimeIndex of the scored rows), point
         ``f1, precision, recall``, ``far, mar`` in percent, ``n_events``, timings,
-        ``series, n_train, n_test, train_anomaly_rows, protocol``.
-        ``df.attrs["notes"]`` holds :func:`nab_notes`.
+        ``series, n_train, n_test, train_anomaly_rows, protocol, policy``.
+        ``df.attrs["notes"]`` holds :func:`nab_notes` (and ``df.attrs["scores"]`` the
+        kept scores).
     """
     specs = _resolve(detectors, params)
+    alarm_policy, label_of_policy = make_policy(policy), policy_label(policy)
     df = _nab_data(data, name)
     n_train, train, test, y = _nab_split(df, probation)
-    rows = []
+    rows, kept = [], {}
     for label, factory in tqdm(specs, desc="NAB", unit="fit", disable=not progress):
-        s, p, tf, ts = _fit_and_score(label, factory, train, test, where=f"NAB series {name!r}")
-        rows.append({**_nab_row(label, y, s, p, test.index), "fit_seconds": tf, "score_seconds": ts})
+        run = _fit_and_score(label, factory, train, test, where=f"NAB series {name!r}", policy=alarm_policy,
+                             keep=keep_scores)
+        rows.append({**_nab_row(label, y, run.scores, run.alarms, test.index), "fit_seconds": run.fit_seconds,
+                     "score_seconds": run.score_seconds})
+        if keep_scores:
+            kept[label] = {name: _keep(run, y, test.index)}
     out = pd.DataFrame(rows)
     out["series"], out["n_train"], out["n_test"] = name, n_train, len(test)
     out["train_anomaly_rows"], out["protocol"] = int(df["anomaly"].iloc[:n_train].sum()), "nab"
+    out["policy"] = label_of_policy
     out = out[NAB_COLUMNS]
     out.attrs["notes"] = nab_notes(df, name=name, probation=probation)
+    if keep_scores:
+        out.attrs["scores"] = kept
     return out
 
 
@@ -526,6 +648,7 @@ def nab_trivial(data: pd.DataFrame | None = None, *, name: str = DEFAULT_NAB_FIL
     out = pd.DataFrame(rows)
     out["series"], out["n_train"], out["n_test"] = name, n_train, len(test)
     out["train_anomaly_rows"], out["protocol"] = int(df["anomaly"].iloc[:n_train].sum()), "nab"
+    out["policy"] = "none"
     return out[NAB_COLUMNS]
 
 
@@ -578,6 +701,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--nab-file", default=DEFAULT_NAB_FILE, help=f"nab: series name (default {DEFAULT_NAB_FILE})")
     p.add_argument("--nab-probation", default="nab",
                    help="nab: training rows: 'nab' = min(floor(0.15 n), 750) (default), a fraction or a row count")
+    p.add_argument("--alarm-policy", metavar="NAME_OR_JSON", default="none",
+                   help="alarms from an AlarmPolicy fitted per file on the detector's normal training scores "
+                        f"instead of its own threshold: a name ({', '.join(POLICIES)}; default none) or a JSON "
+                        'object of AlarmPolicy parameters, e.g. \'{"threshold": ["percentile", {"q": 99}], '
+                        '"k": 3, "n": 5}\'; see sadlib.alarms.POLICIES')
     p.add_argument("--seed", type=int, default=0, help="seed of the random baseline (default 0)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
@@ -603,6 +731,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         params = _parse_params(args.params)
         _resolve(names, params)  # fail on unknown names before loading any data
         probation = _probation_arg(args.nab_probation)
+        policy = make_policy(args.alarm_policy)
+        policy_text = policy_label(args.alarm_policy)
     except (ValueError, TypeError) as exc:
         parser.error(str(exc))
     t0 = time.perf_counter()
@@ -610,7 +740,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.dataset == "skab":
             keys = [k.strip() for k in args.files.split(",")] if args.files else None
             data = _skab_data(None, keys)
-            results = run_skab(names, data, params=params, progress=not args.no_progress)
+            results = run_skab(names, data, params=params, progress=not args.no_progress, policy=args.alarm_policy)
             table = skab_comparison(results, data, include_published=not args.no_leaderboard, seed=args.seed)
             n_rows = int(results["n_test_rows"].iloc[0])
             frac = float(np.mean(np.concatenate([_skab_split(df)[2] for df in data.values()])))
@@ -626,7 +756,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             data = datasets.load_nab(args.nab_file)
             results = run_nab(names, data, name=args.nab_file, probation=probation, params=params,
-                              progress=not args.no_progress)
+                              progress=not args.no_progress, policy=args.alarm_policy)
             trivial = nab_trivial(data, name=args.nab_file, probation=probation, seed=args.seed)
             table = pd.concat([results.assign(source="this course"), trivial.assign(source="trivial")],
                               ignore_index=True)
@@ -636,10 +766,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(format_table(table, ["detector", "source", "pr_auc", "event_recall", "event_precision",
                                        "false_alarms_per_day", "f1", "far", "mar", "fit_seconds",
                                        "score_seconds"]))
-            notes = results.attrs["notes"] or [f"No labelled window overlaps the {r['n_train']}-row training period."]
+            notes = list(results.attrs["notes"]) or [
+                f"No labelled window overlaps the {r['n_train']}-row training period."]
     except (BenchmarkError, datasets.DatasetError, ValueError) as exc:
         print(f"sadlib.bench: error: {exc}", file=sys.stderr)
         return 1
+    if policy is not None:
+        spelled = f"{policy_text} = {policy_label(policy)}" if policy_text in POLICIES else policy_text
+        notes.append(f"alarm policy {spelled}, fitted per file on each detector's normal training scores; "
+                     f"the trivial and published rows use no policy.")
     for note in notes:
         print(f"note: {note}")
     print(f"({time.perf_counter() - t0:.1f} s)")
