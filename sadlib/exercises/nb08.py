@@ -1,0 +1,735 @@
+"""Exercises for notebook 08: alarm rules written by hand and checked against :mod:`sadlib.alarms`.
+
+Every question asks for a *function*; the checker calls it on many inputs and compares its decisions
+with the course's implementation, then names the typical mistake when they differ:
+
+* Q1 ``k_of_n(above, k, n)``: k-of-n persistence (causal, fewer samples at the start), against
+  :func:`sadlib.alarms.k_of_n_alarms`;
+* Q2 ``hysteresis(scores, on, off)``: the on/off latch, NaN and scores equal to a level included,
+  against :func:`sadlib.alarms.hysteresis_alarms`;
+* Q3 ``alarm_pipeline(train_scores, test_scores, q, min_duration)``: a percentile threshold fitted on
+  training scores plus a minimum duration; called again with test scores changed far away and scaled,
+  a threshold or decision that moves is leakage;
+* Q4 ``pot_threshold(normal_scores, level, q)``: the initial SPOT / POT threshold ``z_q`` of Siffer et
+  al. (KDD 2017) from a generalized Pareto fit of the excesses, against an independent computation,
+  with the exponential limit and monotonicity in ``q``;
+* Q5 ``alarms_per_shift(alarm_vector, index)``: announcements per 8-hour shift with standing alarms
+  re-counted every hour, against :func:`sadlib.alarms.announcements`.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from sadlib.exercises.checker import NOT_ATTEMPTED, CheckResult, Incorrect, Question, ____, expect_true
+
+__all__ = ["q1", "q2", "q3", "q4", "q5"]
+
+#: the setup cell of the exercise notebook, also used by the tests
+SETUP = """\
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sadlib import alarms, thresholds
+
+rng = np.random.default_rng(8)
+
+# Q1 and Q2: a noisy detector score with a real excursion on samples 300-339
+scores = rng.gamma(2.0, 0.5, 600)
+scores[300:340] += 3.0
+threshold = 2.5
+
+# Q3: scores on normal training data, and on a test period with an event on samples 1500-1579
+train_scores = rng.lognormal(0.0, 0.5, 3000)
+test_scores = rng.lognormal(0.0, 0.5, 2000)
+test_scores[1500:1580] *= 4
+
+# Q4: normal scores whose upper tail the peaks-over-threshold method models
+normal_scores = rng.lognormal(0.0, 0.5, 5000)
+
+# Q5: two days of alarms at one sample per 10 s: 40 short alarms, and a standing alarm from 12:30 to 16:05
+# on the first day, across the 14:00 change of shift (the shifts start at 06:00, 14:00 and 22:00)
+index = pd.date_range("2024-03-04", periods=2 * 8640, freq="10s")
+alarm_vector = np.zeros(len(index), dtype=bool)
+for start in rng.choice(len(index) - 30, size=40, replace=False):
+    alarm_vector[start:start + rng.integers(1, 30)] = True
+alarm_vector[(index >= "2024-03-04 12:30") & (index < "2024-03-04 16:05")] = True
+"""
+
+#: answer cells that differ from ``name = ____``
+ANSWER_CELLS = {
+    1: "def k_of_n(above, k, n):\n"
+       "    above = np.asarray(above, dtype=bool)\n"
+       "    alarms = np.zeros(above.size, dtype=bool)\n"
+       "    for t in range(above.size):\n"
+       "        recent = ____  # the values of `above` from t - n + 1 to t (fewer at the start)\n"
+       "        alarms[t] = ____  # at least k of them True\n"
+       "    return ____\n\n\n"
+       "print(k_of_n(scores > threshold, 3, 5).sum(), \"alarm samples with 3 of 5\")",
+    2: "def hysteresis(scores, on, off):\n"
+       "    alarms = np.zeros(len(scores), dtype=bool)\n"
+       "    state = False\n"
+       "    for t, s in enumerate(scores):\n"
+       "        ____  # switch on above `on`; switch off at or below `off` or at NaN; otherwise keep the state\n"
+       "        alarms[t] = state\n"
+       "    return ____",
+    3: "def alarm_pipeline(train_scores, test_scores, q, min_duration):\n"
+       "    threshold = ____  # the q-th percentile of ...?\n"
+       "    alarms = ____  # min_duration test scores in a row strictly above the threshold\n"
+       "    return alarms, threshold",
+    4: "def pot_threshold(normal_scores, level, q):\n"
+       "    t = ____  # the initial threshold: quantile `level` of the normal scores\n"
+       "    excesses = ____  # the peaks above t, minus t\n"
+       "    gamma, _, sigma = ____  # stats.genpareto.fit(..., floc=0)\n"
+       "    return ____  # z_q (mind gamma close to 0)",
+    5: "def alarms_per_shift(alarm_vector, index):\n"
+       "    return ____  # a pandas Series: announcements per shift, indexed by the shift's start time",
+}
+
+
+def _context() -> dict:
+    namespace: dict = {}
+    exec(SETUP, namespace)
+    return namespace
+
+
+# --------------------------------------------------------------------------- functions as answers
+class _Unwritten(BaseException):
+    """Raised inside a check when the learner's function still returns ``____``.
+
+    A ``BaseException``, so that :meth:`Question._evaluate` (which reports any ``Exception`` of a
+    broken answer as incorrect) lets it through to :class:`_Question`.
+    """
+
+
+class _Question(Question):
+    """A question whose answer is a function: one that still returns ``____`` is "not attempted"."""
+
+    def _evaluate(self, values):
+        try:
+            return super()._evaluate(values)
+        except _Unwritten as blank:
+            return CheckResult(NOT_ATTEMPTED, f"{self.label}: not attempted yet — {blank} (it still returns ____), "
+                                              f"then run q{self.number}.check() again.")
+
+
+def _is_blank(value) -> bool:
+    return value is ____ or (isinstance(value, (tuple, list)) and any(v is ____ for v in value))
+
+
+def _call(fn, name: str, *args):
+    """``fn`` called on copies of ``args`` (warnings silenced); :class:`_Unwritten` when it returns ``____``."""
+    expect_true(callable(fn), f"`{name}` should be a function; define it with `def {name}(...):`.")
+    copies = [a.copy() if hasattr(a, "copy") else a for a in args]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = fn(*copies)
+    if _is_blank(out):
+        raise _Unwritten(f"write the body of `{name}`")
+    return out
+
+
+def _decisions(out, size: int, name: str, what: str = "decisions") -> np.ndarray:
+    """A learner's alarm vector as bool, with a clear message for a wrong shape or non-0/1 values."""
+    arr = np.asarray(out)
+    expect_true(arr.shape == (size,), f"for an input of {size} samples `{name}` should return {size} {what} "
+                                      f"(one per sample), but it returned shape {arr.shape}.")
+    if arr.dtype != bool:
+        ok = arr.dtype.kind in "iuf" and np.isin(arr, (0, 1)).all()
+        expect_true(ok, f"`{name}` should return True/False (or 0/1) per sample; it returned values such as "
+                        f"{np.unique(arr)[:5].tolist()}.")
+    return arr.astype(bool)
+
+
+def _show(x: np.ndarray, limit: int = 14) -> str:
+    vals = x.astype(int).tolist() if x.dtype == bool else np.round(x, 2).tolist()
+    return str(vals[:limit])[:-1] + (", ...]" if len(vals) > limit else "]")
+
+
+# --------------------------------------------------------------------------- Q1
+def _k_of_n_variant(above: np.ndarray, k: int, n: int, kind: str) -> np.ndarray:
+    """Typical wrong versions of k-of-n, to name the learner's mistake."""
+    b = above.astype(int)
+    m = b.size
+    out = np.zeros(m, dtype=bool)
+    for t in range(m):
+        if kind == "centred":
+            lo = t - n // 2
+            win = b[max(lo, 0):lo + n]
+        elif kind == "ahead":
+            win = b[t:t + n]
+        elif kind == "full only":
+            win = b[t - n + 1:t + 1] if t >= n - 1 else np.zeros(0, int)
+        elif kind == "n+1":
+            win = b[max(t - n, 0):t + 1]
+        elif kind == "n-1":
+            win = b[max(t - n + 2, 0):t + 1]
+        else:  # "> k"
+            win = b[max(t - n + 1, 0):t + 1]
+            out[t] = win.sum() > k
+            continue
+        out[t] = win.sum() >= k
+    return out
+
+
+_K_OF_N_MISTAKES = {
+    "centred": "your window is centred on t, so the decision at t uses samples after t. An alarm rule must be "
+               "causal: use `above[t - n + 1 : t + 1]` (the present sample and the n - 1 before it).",
+    "ahead": "your window starts at t and looks n - 1 samples ahead. An alarm at t can only use the samples up to "
+             "t: `above[max(0, t - n + 1) : t + 1]`.",
+    "full only": "your rule never alarms in the first n - 1 samples. There, count the samples seen so far "
+                 "(fewer than n): at least k of them True is an alarm, as in alarms.k_of_n_alarms.",
+    "n+1": "your window holds n + 1 samples. The last n samples are `above[t - n + 1 : t + 1]`.",
+    "n-1": "your window holds n - 1 samples. The last n samples are `above[t - n + 1 : t + 1]` (t included).",
+    "> k": "you require more than k samples above. 'At least k' is `count >= k`.",
+}
+
+
+def _q1_cases():
+    rng = np.random.default_rng(81)
+    cases = [(np.array([1, 1, 0, 1, 0, 0, 1, 1, 1, 0, 0, 0], bool), 2, 3),
+             (np.array([1, 0, 1, 1, 0, 1], bool), 3, 4),
+             (np.array([1, 1, 0, 1], bool), 1, 1),
+             (np.array([0, 1, 1, 1, 1, 0], bool), 3, 3),
+             (np.array([1], bool), 1, 1),
+             (np.array([1, 1], bool), 2, 5)]
+    for k, n in [(1, 1), (1, 3), (2, 3), (3, 3), (3, 5), (5, 5), (4, 10), (1, 8), (7, 12)]:
+        for density in (0.2, 0.5, 0.8):
+            cases.append((rng.random(int(rng.integers(20, 120))) < density, k, n))
+    return cases
+
+
+def _check_k_of_n(k_of_n):
+    from sadlib.alarms import k_of_n_alarms
+
+    for above, k, n in _q1_cases():
+        want = k_of_n_alarms(above.astype(float), 0.5, k, n)
+        got = _decisions(_call(k_of_n, "k_of_n", above, k, n), above.size, "k_of_n")
+        if np.array_equal(got, want):
+            continue
+        for kind, message in _K_OF_N_MISTAKES.items():
+            if np.array_equal(got, _k_of_n_variant(above, k, n, kind)):
+                raise Incorrect(f"with k={k}, n={n}: {message}")
+        first = int(np.argmax(got != want))
+        raise Incorrect(f"with k={k}, n={n} and above = {_show(above)}: first wrong decision at t={first} (yours "
+                        f"{bool(got[first])}, expected {bool(want[first])}; the window there is "
+                        f"{above[max(0, first - n + 1):first + 1].astype(int).tolist()}).")
+    return (f"it agrees with alarms.k_of_n_alarms on {len(_q1_cases())} series, k = n and n = 1 included. "
+            "k = n is the minimum-duration rule; k = 1 holds every exceedance for n - 1 samples.")
+
+
+q1 = _Question(
+    1,
+    "Write `k_of_n(above, k, n)`: `above` is a boolean array (a score above its threshold or not); return a boolean "
+    "array `alarms` of the same length with `alarms[t]` True when at least `k` of the last `n` values "
+    "`above[t - n + 1], ..., above[t]` are True. The rule is causal (nothing after t); at the start, where fewer than "
+    "n values exist, count those there are. The check compares your function with `alarms.k_of_n_alarms` on many "
+    "random series and (k, n) pairs.",
+    ("k_of_n",),
+    _check_k_of_n,
+    ["The last n values up to t are `above[max(0, t - n + 1) : t + 1]`: the slice includes t and never looks ahead.",
+     "`alarms[t] = recent.sum() >= k`.",
+     "Without a loop: a cumulative sum `c = np.concatenate(([0], np.cumsum(above)))` gives the count in the window "
+     "as `c[t + 1] - c[max(0, t - n + 1)]`; that is how sadlib.alarms does it."],
+    "import numpy as np\n\n\n"
+    "def k_of_n(above, k, n):\n"
+    "    above = np.asarray(above, dtype=bool)\n"
+    "    alarms = np.zeros(above.size, dtype=bool)\n"
+    "    for t in range(above.size):\n"
+    "        recent = above[max(0, t - n + 1):t + 1]\n"
+    "        alarms[t] = recent.sum() >= k\n"
+    "    return alarms",
+    setup=_context,
+)
+
+
+# --------------------------------------------------------------------------- Q2
+def _latch_variant(scores: np.ndarray, on: float, off: float, kind: str) -> np.ndarray:
+    out = np.zeros(scores.size, dtype=bool)
+    state = False
+    for t, s in enumerate(scores.tolist()):
+        if kind == "plain":
+            state = s > on
+        elif kind == ">= on":
+            if s >= on:
+                state = True
+            elif not s > off:
+                state = False
+        elif kind == "< off":
+            if s > on:
+                state = True
+            elif s < off or s != s:
+                state = False
+        elif kind == "nan keeps":
+            if s > on:
+                state = True
+            elif s <= off:
+                state = False
+        out[t] = state
+    return out
+
+
+_LATCH_MISTAKES = {
+    "plain": "your alarms are plain `score > on`: no latch. Once on, the alarm must stay on until a score at or "
+             "below `off`.",
+    ">= on": "a score exactly equal to `on` switches your alarm on. 'Above' is strict: `s > on`.",
+    "< off": "a score exactly equal to `off` keeps your alarm on. It is not above `off`, so it switches the "
+             "alarm off: `s <= off`, or better `not s > off`.",
+    "nan keeps": "a missing score (NaN) keeps your alarm on. NaN is not above any level, so it switches the alarm "
+                 "off; but `nan <= off` is False. Test `not s > off` (True for NaN) or `np.isnan(s)`.",
+}
+
+
+def _q2_cases():
+    rng = np.random.default_rng(82)
+    nan = np.nan
+    cases = [(np.array([0, 3, 2, 2, 0.5, 2]), 2.5, 1.0),
+             (np.array([0, 2.5, 3, 2.5, 1, 1, 3, 0.5]), 2.5, 1.0),  # equal to on: not above; equal to off: off
+             (np.array([3, 2, nan, 2, 3, 2, 1.5]), 2.5, 1.0),  # NaN switches off
+             (np.array([nan, nan, 3, nan]), 2.5, 1.0),
+             (np.array([3, 1, 2, 3, 2.5, 2.5]), 2.5, 2.5),  # off == on: plain rule
+             (np.array([0.5, 1.5, 1.0, 1.2]), 1.0, 1.0)]
+    for on, off in [(2.0, 1.0), (1.5, 1.4), (2.5, 0.5), (1.0, 1.0)]:
+        s = np.round(rng.gamma(2.0, 0.6, 150), 1)  # rounded: many scores equal a level exactly
+        s[rng.random(150) < 0.08] = nan
+        cases.append((s, on, off))
+    return cases
+
+
+def _check_hysteresis(hysteresis):
+    from sadlib.alarms import hysteresis_alarms
+
+    for scores, on, off in _q2_cases():
+        want = hysteresis_alarms(scores, on, off)
+        got = _decisions(_call(hysteresis, "hysteresis", scores, on, off), scores.size, "hysteresis")
+        if np.array_equal(got, want):
+            continue
+        for kind, message in _LATCH_MISTAKES.items():
+            if np.array_equal(got, _latch_variant(scores, on, off, kind)):
+                raise Incorrect(f"with on={on}, off={off} and scores {_show(scores)}: {message}")
+        first = int(np.argmax(got != want))
+        raise Incorrect(f"with on={on}, off={off} and scores {_show(scores)}: first wrong decision at t={first} "
+                        f"(score {scores[first]}, yours {bool(got[first])}, expected {bool(want[first])}).")
+    return ("it agrees with alarms.hysteresis_alarms, NaN and scores equal to a level included. The gap between on "
+            "and off is what stops a score that hovers around one level from chattering.")
+
+
+q2 = _Question(
+    2,
+    "Write `hysteresis(scores, on, off)` with a loop over the scores: the alarm starts off, switches **on** at a "
+    "score strictly above `on`, stays on while the scores stay above `off`, and switches **off** at a score at or "
+    "below `off`. A missing score (NaN) is not above any level, so it switches an alarm off. Return one boolean per "
+    "score. The check compares your function with `alarms.hysteresis_alarms` on random scores with NaN and with "
+    "scores exactly equal to a level.",
+    ("hysteresis",),
+    _check_hysteresis,
+    ["Keep a `state`: `if s > on: state = True`, `elif ...: state = False`, else it stays as it was.",
+     "Every comparison with NaN is False: `nan <= off` is False, so a NaN would keep the alarm on. Write the off "
+     "test as `not s > off`, which is True for NaN."],
+    "import numpy as np\n\n\n"
+    "def hysteresis(scores, on, off):\n"
+    "    alarms = np.zeros(len(scores), dtype=bool)\n"
+    "    state = False\n"
+    "    for t, s in enumerate(scores):\n"
+    "        if s > on:\n"
+    "            state = True\n"
+    "        elif not s > off:  # at or below off, or NaN\n"
+    "            state = False\n"
+    "        alarms[t] = state\n"
+    "    return alarms",
+    setup=_context,
+)
+
+
+# --------------------------------------------------------------------------- Q3
+def _min_duration_reference(scores: np.ndarray, threshold: float, d: int) -> np.ndarray:
+    from sadlib.alarms import min_duration_alarms
+
+    return min_duration_alarms(scores, threshold, d)
+
+
+def _q3_data():
+    ns = _context()
+    return ns["train_scores"], ns["test_scores"]
+
+
+def _pipeline_out(alarm_pipeline, train, test, q, d):
+    out = _call(alarm_pipeline, "alarm_pipeline", train, test, q, d)
+    expect_true(isinstance(out, (tuple, list)) and len(out) == 2,
+                "`alarm_pipeline` should return two values: `return alarms, threshold`.")
+    alarms, threshold = out
+    expect_true(np.ndim(threshold) == 0 and isinstance(np.asarray(threshold).item(), (int, float)),
+                f"the threshold should be one number; yours is {threshold!r}.")
+    return _decisions(alarms, len(test), "alarm_pipeline", "alarms"), float(threshold)
+
+
+def _check_pipeline(alarm_pipeline):
+    train, test = _q3_data()
+    for q, d in [(99.0, 3), (95.0, 1), (99.5, 6)]:
+        alarms, thr = _pipeline_out(alarm_pipeline, train, test, q, d)
+        # 1. test scores changed far away from most samples: an extreme burst, then the event removed
+        planted = test.copy()
+        planted[1000:1100] = test.max() * 50
+        calm = test.copy()
+        calm[1500:1580] = train[:80]
+        for what, changed, lo, hi in [("given an extreme burst on samples 1000-1099", planted, 1000, 1100),
+                                      ("with the event on samples 1500-1579 replaced by normal scores", calm,
+                                       1500, 1580)]:
+            alarms2, thr2 = _pipeline_out(alarm_pipeline, train, changed, q, d)
+            if thr2 != thr:
+                raise Incorrect(f"leakage: with the test scores {what}, your threshold moves from {thr:.4g} to "
+                                f"{thr2:.4g}. The threshold must come from `train_scores` only; the test scores are "
+                                "what it judges.")
+            far = np.ones(len(test), dtype=bool)
+            far[lo:hi + d - 1] = False  # the changed samples and the d - 1 decisions that look back at them
+            moved = np.flatnonzero((alarms2 != alarms) & far)
+            if moved.size:
+                before = moved[moved < lo]
+                where = (f"{before.size} decisions *before* sample {lo}" if before.size else
+                         f"{moved.size} decisions after sample {hi + d - 2}")
+                raise Incorrect(f"leakage: with the test scores {what}, {where} change (first at {moved[0]}). A "
+                                "decision at t may use the threshold and the scores up to t only; yours depends on "
+                                "scores it cannot have seen yet, or on statistics of the whole test period.")
+        # 2. scaled test scores: the threshold stays, so the alarms must follow the new scores
+        scaled_alarms, scaled_thr = _pipeline_out(alarm_pipeline, train, test * 10, q, d)
+        if scaled_thr != thr:
+            raise Incorrect(f"leakage: multiplying the test scores by 10 moves your threshold from {thr:.4g} to "
+                            f"{scaled_thr:.4g}. Fit it on `train_scores` only.")
+        if np.array_equal(scaled_alarms, alarms) and not np.array_equal(
+                alarms, _min_duration_reference(test * 10, thr, d)):
+            raise Incorrect("leakage: multiplying the test scores by 10 leaves your alarms unchanged, so your "
+                            "pipeline rescales the test scores with their own statistics (z-score, min-max, rank). "
+                            "Compare the raw test scores with the threshold from the training scores.")
+        # 3. values
+        right_thr = float(np.percentile(train, q))
+        if np.isclose(thr, np.percentile(test, q)):
+            raise Incorrect("leakage: your threshold is the percentile of the *test* scores. Fit it on `train_scores`.")
+        if np.isclose(thr, np.percentile(np.concatenate([train, test]), q)):
+            raise Incorrect("leakage: your threshold is the percentile of training and test scores together. Fit it "
+                            "on `train_scores` only.")
+        if np.isclose(thr, np.percentile(train, q / 100)):
+            raise Incorrect(f"`q` is a percentile in 0-100 (q={q}); `np.percentile(train_scores, q)` takes it as it "
+                            "is, `np.quantile` needs `q / 100`.")
+        if not np.isclose(thr, right_thr, rtol=1e-9, atol=0.0):
+            raise Incorrect(f"with q={q} the threshold should be `np.percentile(train_scores, q)` = {right_thr:.4g}; "
+                            f"yours is {thr:.4g}.")
+        want = _min_duration_reference(test, thr, d)
+        if np.array_equal(alarms, want):
+            continue
+        above = test > thr
+        if np.array_equal(alarms, above) and d > 1:
+            raise Incorrect(f"with min_duration={d} your alarms are plain `test_scores > threshold`; an alarm needs "
+                            f"{d} scores in a row above the threshold.")
+        if np.array_equal(alarms, _min_duration_reference(test, np.nextafter(thr, -np.inf), d)):
+            raise Incorrect("a score equal to the threshold counts as above in your pipeline; use a strict `>`.")
+        first = int(np.argmax(alarms != want))
+        raise Incorrect(f"with q={q}, min_duration={d}: first wrong alarm decision at test sample {first} (yours "
+                        f"{bool(alarms[first])}, expected {bool(want[first])}). `alarms[t]` is True when the scores "
+                        f"t - {d - 1} .. t are all strictly above the threshold.")
+    return ("the threshold comes from the training scores only, and each decision uses the scores up to its own "
+            "time: changing or rescaling test scores moves only the decisions that see them. alarms.AlarmPolicy "
+            "(threshold='percentile', min_duration=...) is the same pipeline as an estimator.")
+
+
+q3 = _Question(
+    3,
+    "Write a leak-free `alarm_pipeline(train_scores, test_scores, q, min_duration)` that returns `(alarms, "
+    "threshold)`: `threshold` is the `q`-th percentile (q in 0-100) of the training scores, and `alarms[t]` is True "
+    "when the test scores at `t - min_duration + 1, ..., t` are all strictly above it. The checker calls your "
+    "function again with some test scores changed far away from the others and with all test scores scaled: a "
+    "threshold that moves, or a decision that changes away from the changed scores, is leakage.",
+    ("alarm_pipeline",),
+    _check_pipeline,
+    ["The threshold only ever sees `train_scores`: `np.percentile(train_scores, q)`.",
+     "For the minimum duration walk through the test scores with a counter `run` of scores in a row above the "
+     "threshold (reset to 0 at a score at or below it): `alarms[t] = run >= min_duration`. "
+     "`alarms.min_duration_alarms` is the library's version.",
+     "Do not normalise the test scores with their own mean, maximum or ranks: that is leakage too."],
+    "import numpy as np\n\n\n"
+    "def alarm_pipeline(train_scores, test_scores, q, min_duration):\n"
+    "    threshold = float(np.percentile(train_scores, q))  # the training scores only\n"
+    "    alarms, run = np.zeros(len(test_scores), dtype=bool), 0\n"
+    "    for t, s in enumerate(test_scores):\n"
+    "        run = run + 1 if s > threshold else 0\n"
+    "        alarms[t] = run >= min_duration\n"
+    "    return alarms, threshold",
+    setup=_context,
+)
+
+
+# --------------------------------------------------------------------------- Q4
+def _gpd_fit(excesses: np.ndarray, **kwargs) -> tuple[float, float, float]:
+    from scipy import stats
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        c, loc, scale = stats.genpareto.fit(excesses, **kwargs)
+    return float(c), float(loc), float(scale)
+
+
+def _z(t: float, gamma: float, sigma: float, r: float) -> float:
+    """``t + sigma / gamma * (r ** -gamma - 1)`` with ``r = q n / n_t``, ``t - sigma log r`` in the limit gamma -> 0."""
+    if abs(gamma) < 1e-8:
+        return float(t - sigma * np.log(r))
+    return float(t + sigma / gamma * (r ** (-gamma) - 1.0))
+
+
+def _pot_reference(scores: np.ndarray, level: float, q: float) -> float:
+    """Siffer et al. (KDD 2017), equation (1) with the GPD fitted by maximum likelihood, location 0."""
+    t = float(np.quantile(scores, level))
+    peaks = scores[scores > t]
+    gamma, _, sigma = _gpd_fit(peaks - t, floc=0)
+    return _z(t, gamma, sigma, q * scores.size / peaks.size)
+
+
+def _pot_mistakes(scores: np.ndarray, level: float, q: float) -> dict[str, float]:
+    """The values of typical wrong answers, with the message that names each."""
+    t = float(np.quantile(scores, level))
+    peaks = scores[scores > t]
+    n, n_t = scores.size, peaks.size
+    gamma, _, sigma = _gpd_fit(peaks - t, floc=0)
+    out = {
+        "that is the initial threshold t (the quantile `level`). z_q extrapolates beyond it with the fitted tail.": t,
+        "the exponent has the wrong sign: it is `(q * n / n_t) ** (-gamma)`.": _z(t, -gamma, sigma, q * n / n_t)
+        if abs(gamma) >= 1e-8 else np.nan,
+        "you used q as the tail probability among the peaks. z_q is exceeded with probability q among *all* n "
+        "scores; among the n_t peaks that is q * n / n_t, the ratio in the formula.": _z(t, gamma, sigma, q),
+        "the ratio is upside down: `q * n / n_t`, with n the number of normal scores and n_t the peaks above t.":
+            _z(t, gamma, sigma, q * n_t / n),
+    }
+    g2, loc2, s2 = _gpd_fit(peaks - t)
+    out["the GPD was fitted with a free location. The excesses start at 0: fix it with `floc=0`."] = \
+        _z(t, g2, s2, q * n / n_t)
+    g3, _, s3 = _gpd_fit(peaks, floc=0)
+    out["the GPD was fitted to the peaks themselves. Fit it to the excesses `peaks - t`, which start at 0."] = \
+        _z(t, g3, s3, q * n / n_t)
+    t4 = float(np.percentile(scores, level))
+    p4 = scores[scores > t4]
+    g4, _, s4 = _gpd_fit(p4 - t4, floc=0)
+    out["your t is the `level`-th *percentile*, far too low (`np.percentile` takes 0-100). Use "
+        "`np.quantile(normal_scores, level)`."] = \
+        _z(t4, g4, s4, q * n / p4.size)
+    return out
+
+
+def _q4_cases():
+    rng = np.random.default_rng(84)
+    return [(rng.lognormal(0.0, 0.5, 5000), 0.98, 1e-3),  # heavy tail: gamma > 0
+            (rng.beta(2.0, 5.0, 4000), 0.95, 1e-3),  # bounded: gamma < 0
+            (rng.exponential(1.0, 6000), 0.98, 1e-4),  # gamma close to 0
+            (rng.gamma(3.0, 1.0, 3000), 0.9, 5e-3)]
+
+
+class _ShapeZero:
+    """Within ``with``: ``scipy.stats.genpareto.fit`` returns shape 0 (the exponential limit), and records calls."""
+
+    def __enter__(self):
+        from scipy import stats
+
+        self.dist, self.calls = stats.genpareto, 0
+        original = type(self.dist).fit.__get__(self.dist)
+
+        def fit(data, *args, **kwargs):
+            self.calls += 1
+            kwargs.pop("floc", None)
+            c, loc, scale = original(data, *args, floc=0, **kwargs)
+            self.scale = float(scale)
+            return 0.0, loc, scale
+
+        self.dist.fit = fit
+        return self
+
+    def __exit__(self, *exc):
+        del self.dist.fit
+
+
+def _check_pot(pot_threshold):
+    def z_of(scores, level, q):
+        out = _call(pot_threshold, "pot_threshold", scores, level, q)
+        expect_true(np.ndim(out) == 0, "`pot_threshold` should return one number, z_q.")
+        return float(out)
+
+    for scores, level, q in _q4_cases():
+        got, want = z_of(scores, level, q), _pot_reference(scores, level, q)
+        if np.isclose(got, want, rtol=1e-3):
+            continue
+        if not np.isfinite(got):
+            raise Incorrect(f"your z_q is {got}. If the fitted shape gamma is close to 0, sigma / gamma blows up: use "
+                            "the exponential limit `t - sigma * log(q * n / n_t)` there.")
+        for message, value in _pot_mistakes(scores, level, q).items():
+            if np.isclose(got, value, rtol=1e-6):
+                raise Incorrect(f"with level={level}, q={q}: {message}")
+        raise Incorrect(f"with level={level}, q={q} on {scores.size} scores: z_q should be about {want:.5g}, yours is "
+                        f"{got:.5g}. Check t (np.quantile), the excesses (peaks - t), the fit "
+                        "(`stats.genpareto.fit(excesses, floc=0)` returns gamma, loc, sigma) and the formula.")
+    scores, level, _ = _q4_cases()[0]
+    risks = [1e-2, 3e-3, 1e-3, 3e-4, 1e-4]
+    zs = [z_of(scores, level, r) for r in risks]
+    expect_true(all(a < b for a, b in zip(zs, zs[1:])),
+                f"for q = {risks} your thresholds are {np.round(zs, 3).tolist()}: a smaller risk q must give a higher "
+                "threshold (a rarer exceedance).")
+    with _ShapeZero() as patched:
+        got = z_of(scores, level, 1e-3)
+    if patched.calls:  # the learner fits with stats.genpareto.fit: check the exponential limit
+        t = float(np.quantile(scores, level))
+        n_t = int(np.sum(scores > t))
+        want = t - patched.scale * np.log(1e-3 * scores.size / n_t)
+        expect_true(np.isfinite(got) and np.isclose(got, want, rtol=1e-6),
+                    f"when the fit returns gamma = 0 exactly, your function gives {got} instead of {want:.5g}: "
+                    "sigma / gamma divides by zero. For |gamma| < 1e-8 use the exponential limit "
+                    "`t - sigma * np.log(q * n / n_t)`.")
+    from sadlib.thresholds import SPOTThreshold
+
+    scores, level, q = _q4_cases()[0]
+    spot = SPOTThreshold(risk=q, init_level=level).fit(scores).threshold_
+    return (f"on the lognormal scores your z_q = {z_of(scores, level, q):.4g} and "
+            f"SPOTThreshold(risk={q}, init_level={level}).fit(scores).threshold_ = {spot:.4g}: that is SPOT's "
+            "starting point. SPOT then refits the tail on every new peak between t and z_q (POTThreshold keeps it "
+            "fixed).")
+
+
+q4 = _Question(
+    4,
+    "The peaks-over-threshold start of SPOT (Siffer et al., KDD 2017). Write `pot_threshold(normal_scores, level, q)`: "
+    "(1) the initial threshold `t` is the quantile `level` (e.g. 0.98) of the `n` normal scores; (2) fit a "
+    "generalized Pareto distribution to the excesses `s - t` of the `n_t` scores above t with "
+    "`stats.genpareto.fit(excesses, floc=0)`, which returns `(gamma, loc, sigma)`; (3) return "
+    "`z_q = t + sigma / gamma * ((q * n / n_t) ** (-gamma) - 1)`, the level a normal score exceeds with probability "
+    "`q`, and `t - sigma * log(q * n / n_t)` in the exponential limit `gamma -> 0` (take |gamma| < 1e-8). The check "
+    "compares your values with an independent computation on four score distributions and wants a higher z_q for a "
+    "smaller q.",
+    ("pot_threshold",),
+    _check_pot,
+    ["`t = np.quantile(normal_scores, level)`, `peaks = normal_scores[normal_scores > t]`, `excesses = peaks - t`; "
+     "`n = len(normal_scores)`, `n_t = len(peaks)`.",
+     "`r = q * n / n_t` is the tail probability among the peaks; `z = t + sigma / gamma * (r ** (-gamma) - 1)`, and "
+     "`t - sigma * np.log(r)` when `abs(gamma) < 1e-8` (the limit of (r^-g - 1) / g is -log r).",
+     "This z_q is what `thresholds.SPOTThreshold(risk=q, init_level=level).fit(normal_scores).threshold_` (and "
+     "POTThreshold) computes; SPOT then updates it on each new peak above t, POT keeps it."],
+    "import numpy as np\nfrom scipy import stats\n\n\n"
+    "def pot_threshold(normal_scores, level, q):\n"
+    "    t = np.quantile(normal_scores, level)\n"
+    "    excesses = normal_scores[normal_scores > t] - t\n"
+    "    gamma, _, sigma = stats.genpareto.fit(excesses, floc=0)\n"
+    "    r = q * len(normal_scores) / len(excesses)\n"
+    "    if abs(gamma) < 1e-8:  # the exponential limit\n"
+    "        return t - sigma * np.log(r)\n"
+    "    return t + sigma / gamma * (r ** (-gamma) - 1)",
+    setup=_context,
+)
+
+
+# --------------------------------------------------------------------------- Q5
+SHIFT_STARTS = ("06:00", "14:00", "22:00")
+
+
+def _shift_reference(alarm_vector: np.ndarray, index: pd.DatetimeIndex) -> pd.Series:
+    from sadlib.alarms import announcements
+
+    rearm = int(round(pd.Timedelta("1h") / (index[1] - index[0])))
+    ann = announcements(alarm_vector, rearm=rearm)
+    return pd.Series(ann.astype(np.int64), index=index).resample("8h", offset="6h").sum()
+
+
+def _q5_cases():
+    ns = _context()
+    rng = np.random.default_rng(85)
+    index = pd.date_range("2024-05-06 05:00", periods=3 * 1440 - 7, freq="1min")
+    a = np.zeros(len(index), dtype=bool)
+    a[:50] = True  # on from the first sample
+    for start in rng.choice(len(index) - 10, size=60, replace=False):
+        a[start:start + rng.integers(1, 10)] = True
+    a[(index >= "2024-05-07 20:10") & (index < "2024-05-08 07:20")] = True  # a standing alarm over two changes
+    return [(ns["alarm_vector"], ns["index"]), (a, index)]
+
+
+def _per_shift_variant(a: np.ndarray, index: pd.DatetimeIndex, kind: str) -> pd.Series:
+    from sadlib.alarms import announcements
+
+    step = index[1] - index[0]
+    rearm = int(round(pd.Timedelta("1h") / step))
+    if kind == "onsets":
+        counted = announcements(a)
+    elif kind == "samples":
+        counted = a.copy()
+    elif kind == "onset shift":  # all of an alarm's re-announcements in the shift where it started
+        counted = np.zeros(a.size, dtype=np.int64)
+        starts = np.flatnonzero(announcements(a))
+        ends = np.append(np.flatnonzero(np.diff(a.astype(int)) == -1) + 1, a.size)
+        for s in starts:
+            e = ends[ends > s][0]
+            counted[s] = -(-(e - s) // rearm)
+    else:  # "midnight": the right announcements, shifts from 00:00
+        return pd.Series(announcements(a, rearm=rearm).astype(np.int64), index=index).resample("8h").sum()
+    return pd.Series(np.asarray(counted, dtype=np.int64), index=index).resample("8h", offset="6h").sum()
+
+
+_SHIFT_MISTAKES = {
+    "onsets": "you count onsets only. A standing alarm is announced again every hour while it stays on, so an "
+              "alarm of 2 h 30 min counts 3 times (`alarms.announcements(..., rearm=...)`).",
+    "samples": "you count alarm *samples*, not announcements. An alarm counts at its onset and again every hour it "
+               "stays on.",
+    "onset shift": "you book all the re-announcements of an alarm in the shift where it started. Each "
+                   "re-announcement belongs to the shift in which it happens: a standing alarm across a change of "
+                   "shift is counted by both shifts.",
+    "midnight": "your shifts start at 00:00, 08:00 and 16:00; this plant's start at 06:00, 14:00 and 22:00: "
+                "`.resample('8h', offset='6h')`.",
+}
+
+
+def _check_shifts(alarms_per_shift):
+    for a, index in _q5_cases():
+        want = _shift_reference(a, index)
+        got = _call(alarms_per_shift, "alarms_per_shift", a, index)
+        expect_true(isinstance(got, pd.Series), "`alarms_per_shift` should return a pandas Series indexed by the "
+                                                "start time of each shift.")
+        expect_true(isinstance(got.index, pd.DatetimeIndex), "index your Series by the shift start times (a "
+                                                             "DatetimeIndex), as `.resample(...).sum()` does.")
+        step = index[1] - index[0]
+        for kind, message in _SHIFT_MISTAKES.items():
+            variant = _per_shift_variant(a, index, kind)
+            if (got.index.equals(variant.index) and np.array_equal(got.to_numpy(), variant.to_numpy())
+                    and not np.array_equal(variant.to_numpy(), want.to_numpy())):
+                raise Incorrect(f"with one sample every {step}: {message}")
+        if not got.index.equals(want.index):
+            raise Incorrect(f"your Series has {len(got)} entries from {got.index.min()} to {got.index.max()}; "
+                            f"expected one per shift that holds data, {len(want)} from {want.index[0]} to "
+                            f"{want.index[-1]} (shifts start at 06:00, 14:00 and 22:00).")
+        if not np.array_equal(got.to_numpy(), want.to_numpy()):
+            bad = int(np.argmax(got.to_numpy() != want.to_numpy()))
+            raise Incorrect(f"with one sample every {step}: the shift from {want.index[bad]} has {got.iloc[bad]} "
+                            f"announcements in your count, {want.iloc[bad]} expected. Count every onset and every "
+                            "hour an alarm stays on (the re-arm period in samples is 1 h / the sampling period).")
+    ns = _context()
+    per_shift = _shift_reference(ns["alarm_vector"], ns["index"])
+    worst = per_shift.idxmax()
+    return (f"the busiest shift of the setup data starts at {worst} with {per_shift.max()} announcements; "
+            "ISA-18.2 / EEMUA 191's acceptable rate of about one alarm per 10 minutes per operator allows 48 in an "
+            "8-hour shift (for all the plant's alarms, not one detector's).")
+
+
+q5 = _Question(
+    5,
+    "Alarm load per shift. Write `alarms_per_shift(alarm_vector, index)`: `alarm_vector` is one boolean per "
+    "timestamp of the regular `index` (a DatetimeIndex). Count the **announcements** an operator gets: one at each "
+    "alarm onset, and one more every hour while the alarm stays on (a standing alarm is re-announced, ISA-18.2's "
+    "re-alarm: an alarm of L samples is announced at its start, then 1 h, 2 h, ... later while on). Return a pandas "
+    "Series of these counts per 8-hour shift, indexed by the shift start; the shifts start at 06:00, 14:00 and "
+    "22:00. The check compares with `alarms.announcements` on two sampling periods.",
+    ("alarms_per_shift",),
+    _check_shifts,
+    ["The re-arm period in samples: `rearm = int(pd.Timedelta('1h') / (index[1] - index[0]))`. "
+     "`alarms.announcements(alarm_vector, rearm=rearm)` marks every announcement.",
+     "`pd.Series(marks.astype(int), index=index).resample('8h', offset='6h').sum()` counts them per shift "
+     "(bins from 06:00, 14:00 and 22:00)."],
+    "import pandas as pd\n\nfrom sadlib import alarms\n\n\n"
+    "def alarms_per_shift(alarm_vector, index):\n"
+    "    rearm = int(round(pd.Timedelta(\"1h\") / (index[1] - index[0])))  # samples per hour\n"
+    "    marks = alarms.announcements(alarm_vector, rearm=rearm)\n"
+    "    return pd.Series(marks.astype(int), index=index).resample(\"8h\", offset=\"6h\").sum()",
+    setup=_context,
+)
