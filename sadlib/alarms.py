@@ -1330,7 +1330,8 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (pd.Timedelta, _dt.timedelta, np.timedelta64)):
-        return str(pd.Timedelta(value))
+        td = pd.Timedelta(value)  # "30s" or "1500ms", which pd.Timedelta reads back
+        return f"{td // pd.Timedelta('1s')}s" if td % pd.Timedelta("1s") == pd.Timedelta(0) else f"{td.value}ns"
     if isinstance(value, np.generic):
         return value.item()
     return value

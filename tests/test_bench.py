@@ -5,7 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sadlib import alarms as al
 from sadlib import bench, detectors
+from sadlib.alarms import AlarmPolicy
 from sadlib.datasets import SKAB_SENSORS
 from sadlib.detectors import Detector, RollingZScore
 
@@ -208,3 +210,216 @@ def test_run_nab_machine_temperature():
     res15 = bench.run_nab("zscore", probation=0.15, progress=False)
     assert res15.loc[0, "train_anomaly_rows"] == 567 and res15.loc[0, "n_events"] == 3
     assert "2013-12-10" in res15.attrs["notes"][0]
+
+
+# --------------------------------------------------------------------------- #
+# alarm policies (policy=, --alarm-policy) and keep_scores
+# --------------------------------------------------------------------------- #
+class SpyPolicy(AlarmPolicy):
+    """Records what every (cloned) policy was fitted on, and the fitted policy itself."""
+
+    fits: list = []
+
+    def fit(self, normal_scores, *, index=None):
+        super().fit(normal_scores, index=index)
+        SpyPolicy.fits.append((self, np.array(normal_scores, dtype=float), index))
+        return self
+
+
+class NoCalibration:
+    """A detector that is not a sadlib Detector and has no calibration_scores_."""
+
+    def fit(self, X):
+        self.mu_ = X.to_numpy().mean(axis=0)
+        return self
+
+    def score(self, X):
+        return np.abs(X.to_numpy() - self.mu_).max(axis=1)
+
+    def predict(self, X):
+        return self.score(X) > 10.0
+
+
+SPIKE_ROWS = (420, 440, 470, 500, 530, 640, 660, 680)
+
+
+def spiky_skab(n_files=2, seed=1):
+    """fake_skab plus single-row spikes in the test part: noise that one-sample alarms pick up."""
+    data = fake_skab(n_files=n_files, seed=seed)
+    for df in data.values():
+        for row in SPIKE_ROWS:
+            df.iloc[row, :8] += 8.0
+    return data
+
+
+def fake_nab(n=3000, seed=0):
+    """A NAB-like series, 5-minute samples: a labelled 30-sample shift and unlabelled 1- and 2-sample spikes."""
+    rng = np.random.default_rng(seed)
+    idx = pd.date_range("2014-01-01", periods=n, freq="5min", name="timestamp")
+    value = rng.normal(size=n)
+    anomaly = np.zeros(n, dtype=int)
+    value[2000:2030] += 6.0
+    anomaly[1990:2040] = 1
+    for start, length in ((800, 1), (1200, 2), (1500, 1), (2500, 2), (2800, 1)):
+        value[start:start + length] += 9.0
+    return pd.DataFrame({"value": value, "anomaly": anomaly}, index=idx)
+
+
+STATIC_Z = {"zscore": {"window": None}}
+
+
+def test_without_a_policy_the_policy_column_says_none_and_nothing_else_changes():
+    data = fake_skab(n_files=2)
+    plain = bench.run_skab("zscore", data, params=STATIC_Z, progress=False)
+    named = bench.run_skab("zscore", data, params=STATIC_Z, progress=False, policy="none")
+    assert list(plain.columns) == bench.SKAB_COLUMNS and plain.loc[0, "policy"] == "none"
+    timing = ["fit_seconds", "score_seconds"]
+    pd.testing.assert_frame_equal(plain.drop(columns=timing), named.drop(columns=timing))
+    assert "scores" not in plain.attrs
+    assert set(bench.skab_trivial(data)["policy"]) == {"none"}
+    nab = bench.run_nab("zscore", fake_nab(), name="fake", params=STATIC_Z, progress=False)
+    assert list(nab.columns) == bench.NAB_COLUMNS and nab.loc[0, "policy"] == "none"
+    assert set(bench.nab_trivial(fake_nab(), name="fake")["policy"]) == {"none"}
+
+
+def test_policy_column_holds_the_name_or_the_json():
+    data = fake_skab(n_files=2)
+    res = bench.run_skab("zscore", data, params=STATIC_Z, progress=False, policy="default")
+    assert res.loc[0, "policy"] == "default"
+    spec = {"threshold": ("percentile", {"q": 99}), "k": 2, "n": 4}
+    res = bench.run_skab("zscore", data, params=STATIC_Z, progress=False, policy=spec)
+    assert res.loc[0, "policy"] == '{"k":2,"n":4,"threshold":["percentile",{"q":99}]}'
+    with pytest.raises(ValueError, match="Did you mean 'default'"):
+        bench.run_skab("zscore", data, progress=False, policy="Default")
+
+
+def test_k_of_n_policy_removes_the_spike_alarms_and_keeps_the_event():
+    data = spiky_skab()
+    level = {"threshold": ["percentile", {"q": 99}]}
+    one = bench.run_skab("zscore", data, params=STATIC_Z, progress=False, policy=level, keep_scores=True)
+    k_of_n = bench.run_skab("zscore", data, params=STATIC_Z, progress=False, policy={**level, "k": 3, "n": 5},
+                            keep_scores=True)
+    # each isolated spike raises an alarm with the plain level, none with 3 of 5
+    near = np.zeros(300, dtype=bool)
+    for row in SPIKE_ROWS:
+        near[row - 400 : row - 400 + 5] = True
+    for f_one, f_kn in zip(one.attrs["scores"]["zscore"].values(), k_of_n.attrs["scores"]["zscore"].values()):
+        assert f_one["alarms"][np.array(SPIKE_ROWS) - 400].all()
+        assert not f_kn["alarms"][near].any()
+    assert k_of_n.loc[0, "far"] < one.loc[0, "far"]
+    assert k_of_n.loc[0, "recall"] > 0.9 and k_of_n.loc[0, "f1"] > one.loc[0, "f1"]
+    assert k_of_n.loc[0, "pr_auc"] == one.loc[0, "pr_auc"]  # same scores
+
+
+def test_the_policy_is_fitted_on_normal_training_scores_only(monkeypatch):
+    """No leakage: the policy sees the calibration tail of the first 400 rows, never a test row or a label."""
+    monkeypatch.setattr(SpyPolicy, "fits", [])
+    data = spiky_skab(n_files=2)
+    spy = SpyPolicy(("percentile", {"q": 95}), hold="5s")
+    bench.run_skab("zscore", data, params=STATIC_Z, progress=False, policy=spy)
+    assert not hasattr(spy, "threshold_")  # the given policy is cloned, not fitted
+    assert len(SpyPolicy.fits) == 2 and SpyPolicy.fits[0][0] is not SpyPolicy.fits[1][0]
+    for (fitted, scores, index), df in zip(SpyPolicy.fits, data.values()):
+        det = RollingZScore(window=None).fit(df[list(SKAB_SENSORS)].iloc[:400])
+        np.testing.assert_array_equal(scores, det.calibration_scores_)
+        assert index.equals(df.index[400 - len(scores) : 400])  # timestamps of the held-out normal tail
+        assert fitted.hold_ == 5  # "5s" at SKAB's 1 s sampling
+    thresholds = [f.threshold_ for f, _, _ in SpyPolicy.fits]
+    # wreck the test part: huge scores, flipped labels; the fitted levels must not move
+    for df in data.values():
+        df.iloc[400:, :8] *= 50.0
+        df.iloc[400:, df.columns.get_loc("anomaly")] = 1 - df["anomaly"].iloc[400:]
+    SpyPolicy.fits.clear()
+    bench.run_skab("zscore", data, params=STATIC_Z, progress=False, policy=spy)
+    assert [f.threshold_ for f, _, _ in SpyPolicy.fits] == thresholds
+
+
+def test_a_detector_without_calibration_scores_fits_the_policy_on_its_training_scores(monkeypatch):
+    monkeypatch.setattr(SpyPolicy, "fits", [])
+    data = fake_skab(n_files=1)
+    bench.run_skab({"plain": NoCalibration}, data, progress=False, policy=SpyPolicy(2.0))
+    (_, scores, index), = SpyPolicy.fits
+    train = data["fake/0"][list(SKAB_SENSORS)].iloc[:400]
+    np.testing.assert_allclose(scores, NoCalibration().fit(train).score(train))
+    assert index.equals(train.index)
+
+
+def test_nab_with_a_duration_policy():
+    df = fake_nab()
+    level = {"threshold": ["percentile", {"q": 99}]}
+    kw = dict(name="fake", params=STATIC_Z, progress=False, keep_scores=True)
+    plain = bench.run_nab("zscore", df, policy=level, **kw)
+    lasting = bench.run_nab("zscore", df, policy={**level, "min_duration": "15min"}, **kw)
+    assert lasting.loc[0, "policy"] == '{"min_duration":"15min","threshold":["percentile",{"q":99}]}'
+    assert lasting.loc[0, "event_recall"] == 1.0 and plain.loc[0, "event_recall"] == 1.0
+    assert lasting.loc[0, "false_alarms_per_day"] < plain.loc[0, "false_alarms_per_day"]
+    kept = lasting.attrs["scores"]["zscore"]["fake"]
+    assert kept["index"].freq == pd.Timedelta("5min") or kept["index"].to_series().diff().iloc[1:].eq(
+        pd.Timedelta("5min")).all()
+    # "15min" at 5-minute samples is 3 consecutive samples above the level fitted on the calibration tail
+    threshold = np.percentile(kept["calibration"], 99)
+    np.testing.assert_array_equal(kept["alarms"], al.min_duration_alarms(kept["test"], threshold, 3))
+    assert not al.min_duration_alarms(kept["test"], threshold, 3)[~kept["y"]].any()  # the spikes are gone
+
+
+def test_keep_scores_holds_what_the_benchmark_used():
+    data = fake_skab(n_files=2)
+    res = bench.run_skab({"z": RollingZScore(window=None), "z30": RollingZScore(window=30)}, data,
+                         progress=False, keep_scores=True)
+    kept = res.attrs["scores"]
+    assert set(kept) == {"z", "z30"} and all(set(v) == set(data) for v in kept.values())
+    for key, df in data.items():
+        f = kept["z"][key]
+        assert set(f) == {"calibration", "calibration_index", "test", "y", "index", "alarms"}
+        X = df[list(SKAB_SENSORS)]
+        det = RollingZScore(window=None).fit(X.iloc[:400])
+        np.testing.assert_array_equal(f["calibration"], det.calibration_scores_)
+        assert f["calibration_index"].equals(X.index[400 - len(det.calibration_scores_) : 400])
+        np.testing.assert_array_equal(f["test"], det.score(X.iloc[400:]))
+        np.testing.assert_array_equal(f["y"], df["anomaly"].to_numpy()[400:].astype(bool))
+        assert f["index"].equals(X.index[400:])
+        np.testing.assert_array_equal(f["alarms"], f["test"] > det.threshold_)  # the detector's own rule
+    # the kept alarms are the ones the row counts
+    for label in ("z", "z30"):
+        y = np.concatenate([f["y"] for f in kept[label].values()])
+        a = np.concatenate([f["alarms"] for f in kept[label].values()])
+        row = res.set_index("detector").loc[label]
+        assert row["recall"] == pytest.approx(a[y].mean())
+        assert row["far"] == pytest.approx(100 * a[~y].mean())
+    # frames that carry kept scores can still be concatenated
+    both = pd.concat([res, bench.run_skab("zscore", data, progress=False, keep_scores=True)])
+    assert len(both) == 3
+    nab = bench.run_nab("zscore", fake_nab(), name="fake", progress=False, keep_scores=True)
+    assert set(nab.attrs["scores"]["zscore"]) == {"fake"} and nab.attrs["notes"] == []
+
+
+def test_cli_bad_alarm_policy_exits_2_before_loading_data(capsys, monkeypatch):
+    def no_loading(*args, **kwargs):
+        raise AssertionError("data loaded")
+
+    monkeypatch.setattr(bench.datasets, "load_skab", no_loading)
+    for arg, expected in (("defualt", "Did you mean 'default'?"), ('{"k": 3, n: 5}', "not valid JSON")):
+        with pytest.raises(SystemExit) as exc:
+            bench.main(["--alarm-policy", arg, "--no-progress"])
+        assert exc.value.code == 2
+        assert expected in capsys.readouterr().err
+
+
+@pytest.mark.needs_data
+def test_cli_alarm_policy_writes_the_policy_column(tmp_path):
+    out = tmp_path / "res.csv"
+    assert bench.main(["--detectors", "zscore", "--files", "valve1/0", "--no-leaderboard", "--alarm-policy",
+                       "default", "--csv", str(out), "--no-progress"]) == 0
+    res = pd.read_csv(out)
+    assert list(res.columns) == bench.SKAB_COLUMNS and list(res["policy"]) == ["default"]
+
+
+def test_old_csvs_without_a_policy_column_still_read():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "benchmarks"
+    for name in ("skab.csv", "skab_variants.csv", "skab_deep_margin.csv"):
+        old = pd.read_csv(root / name)
+        assert set(bench.SKAB_COLUMNS) - set(old.columns) <= {"policy"}
+        table = bench.skab_comparison(old.assign(source="x"), fake_skab(n_files=1), include_published=False)
+        assert set(old["detector"]) <= set(table["detector"])
