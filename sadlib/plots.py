@@ -28,7 +28,7 @@ from .signals import UNITS as _PUMP_UNITS
 from .validation import as_1d_float, as_2d_float, as_labels, check_bool, check_int, check_number, check_time_index
 
 __all__ = ["COLORS", "STYLE", "UNITS", "apply_style", "plot_signal", "plot_scores", "plot_event_timeline",
-           "plot_score_hist", "plot_forecast"]
+           "plot_alarm_timeline", "plot_score_hist", "plot_forecast"]
 
 #: Units that :func:`plot_signal` writes on the y axes by column name: the synthetic pump
 #: (:data:`sadlib.signals.UNITS`) and SKAB's sensors (units from the SKAB documentation,
@@ -401,6 +401,64 @@ def plot_event_timeline(y_true: Any, y_pred: Any, *, index: Any = None, ax: Axes
     ax.legend(handles=[Patch(color=COLORS[k], label=v) for k, v in names.items()],
               loc="upper center", bbox_to_anchor=(0.5, 0.0), borderaxespad=3.8, ncol=4, fontsize="small")
     ax.set_title(f"{hits.sum()}/{len(ev)} events detected, {(~true_alarm).sum()} false alarm(s)")
+    _finish_x(ax, is_date, xlabel)
+    return ax
+
+
+@_styled
+def plot_alarm_timeline(alarms: Mapping[str, Any], y_true: Any = None, *, index: Any = None, ax: Axes | None = None,
+                        xlabel: str | None = None) -> Axes:
+    """One lane of alarm bars per policy, the labelled events shaded behind all of them.
+
+    The figure of alarm management: the same scores turned into alarms by different rules,
+    one above the other, so floods, chattering (many short bars) and standing alarms (one
+    long bar outside the events) are seen at a glance. Bars that touch a labelled event are
+    drawn in the "alarm" colour, the others in the "false_alarm" colour; each lane's label
+    gives its number of alarms (onsets).
+
+    Parameters
+    ----------
+    alarms : dict of str to bool/0-1 array of shape (n,)
+        Alarm state per sample for each policy, top lane first.
+    y_true : bool/0-1 array of shape (n,), optional
+        Labelled anomalies, shaded.
+    index : DatetimeIndex or array of shape (n,), optional
+    xlabel : str, optional
+        Default "time" for a DatetimeIndex, else "sample".
+    """
+    if not isinstance(alarms, Mapping) or not alarms:
+        raise TypeError("alarms must be a non-empty dict {policy name: alarm array}, e.g. {'raw': scores > t}.")
+    names = list(alarms)
+    first = as_labels(alarms[names[0]], name=f"alarms[{names[0]!r}]")
+    lanes = {names[0]: first, **{k: as_labels(alarms[k], name=f"alarms[{k!r}]", n=first.size) for k in names[1:]}}
+    t = None if y_true is None else as_labels(y_true, name="y_true", n=first.size)
+    x, is_date = _x(index, first.size)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(10, 0.45 * len(lanes) + 1.2))
+    if t is not None:
+        _shade(ax, _spans(x, _runs(t)))
+    min_width = 0.003 * (_edges(x)[-1] - x[0])
+    labels = []
+    for row, (name, a) in enumerate(lanes.items()):
+        lane = len(lanes) - 1 - row  # the first policy on top
+        runs = _runs(a)
+        on_event = _any_inside(t, runs) if t is not None else np.ones(len(runs), bool)
+        for mask, key in ((on_event, "alarm"), (~on_event, "false_alarm")):
+            if mask.any():
+                bars = [(left, max(right - left, min_width)) for left, right in _spans(x, runs[mask])]
+                ax.broken_barh(bars, (lane - 0.32, 0.64), facecolors=COLORS[key])
+        labels.append((lane, f"{name} ({len(runs)})"))
+    ax.set_yticks([lane for lane, _ in labels], [text for _, text in labels])
+    ax.set_ylim(-0.7, len(lanes) - 0.3)
+    ax.set_xlim(x[0], _edges(x)[-1])
+    ax.grid(axis="y", visible=False)
+    handles = [Patch(color=COLORS["alarm"], label="alarm on an event"),
+               Patch(color=COLORS["false_alarm"], label="false alarm")]
+    if t is not None:
+        handles.append(Patch(color=COLORS["anomaly"], alpha=SHADE_ALPHA, label="labelled anomaly"))
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), borderaxespad=3.8, ncol=3,
+              fontsize="small")
+    ax.set_title("alarms per policy (number of alarms in brackets)")
     _finish_x(ax, is_date, xlabel)
     return ax
 

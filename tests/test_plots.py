@@ -340,3 +340,33 @@ def test_signal_legend_sits_above_the_top_panel(frame):
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     assert axes[1].get_legend().get_window_extent(renderer).y1 <= axes[1].get_window_extent(renderer).y1 + 1
+
+
+def test_plot_alarm_timeline_lanes_and_colours():
+    from sadlib.plots import COLORS, plot_alarm_timeline
+
+    y = np.zeros(100, bool)
+    y[40:50] = True
+    raw = np.zeros(100, bool)
+    raw[[5, 7, 9]] = True  # three false alarms
+    raw[42:48] = True  # one on the event
+    held = np.zeros(100, bool)
+    held[41:60] = True
+    ax = plot_alarm_timeline({"raw": raw, "held": held}, y)
+    lanes = dict(zip(ax.get_yticks(), [t.get_text() for t in ax.get_yticklabels()]))
+    assert lanes == {1: "raw (4)", 0: "held (1)"}  # the first policy is the top lane
+    colours = [tuple(np.round(c.get_facecolor()[0][:3], 3)) for c in ax.collections]
+    from matplotlib.colors import to_rgb
+
+    assert tuple(np.round(to_rgb(COLORS["false_alarm"]), 3)) in colours
+    assert tuple(np.round(to_rgb(COLORS["alarm"]), 3)) in colours
+    plt.close("all")
+
+
+def test_plot_alarm_timeline_errors():
+    from sadlib.plots import plot_alarm_timeline
+
+    with pytest.raises(TypeError, match="non-empty dict"):
+        plot_alarm_timeline(np.zeros(5, bool))
+    with pytest.raises(ValueError):
+        plot_alarm_timeline({"a": np.zeros(5, bool), "b": np.zeros(6, bool)})
