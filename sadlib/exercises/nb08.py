@@ -38,7 +38,8 @@ from sadlib import alarms, thresholds
 
 rng = np.random.default_rng(8)
 
-# Q1 and Q2: a noisy detector score with a real excursion on samples 300-339
+# to try your functions of Q1 and Q2 on: a noisy detector score with a real excursion on samples 300-339,
+# e.g. k_of_n(scores > threshold, 3, 5) or hysteresis(scores, threshold, 1.5)
 scores = rng.gamma(2.0, 0.5, 600)
 scores[300:340] += 3.0
 threshold = 2.5
@@ -64,28 +65,27 @@ alarm_vector[(index >= "2024-03-04 12:30") & (index < "2024-03-04 16:05")] = Tru
 ANSWER_CELLS = {
     1: "def k_of_n(above, k, n):\n"
        "    above = np.asarray(above, dtype=bool)\n"
-       "    alarms = np.zeros(above.size, dtype=bool)\n"
+       "    out = np.zeros(above.size, dtype=bool)\n"
        "    for t in range(above.size):\n"
        "        recent = ____  # the values of `above` from t - n + 1 to t (fewer at the start)\n"
-       "        alarms[t] = ____  # at least k of them True\n"
-       "    return ____\n\n\n"
-       "print(k_of_n(scores > threshold, 3, 5).sum(), \"alarm samples with 3 of 5\")",
+       "        out[t] = ____  # at least k of them True\n"
+       "    return ____",
     2: "def hysteresis(scores, on, off):\n"
-       "    alarms = np.zeros(len(scores), dtype=bool)\n"
+       "    out = np.zeros(len(scores), dtype=bool)\n"
        "    state = False\n"
        "    for t, s in enumerate(scores):\n"
        "        ____  # switch on above `on`; switch off at or below `off` or at NaN; otherwise keep the state\n"
-       "        alarms[t] = state\n"
+       "        out[t] = state\n"
        "    return ____",
     3: "def alarm_pipeline(train_scores, test_scores, q, min_duration):\n"
        "    threshold = ____  # the q-th percentile of ...?\n"
-       "    alarms = ____  # min_duration test scores in a row strictly above the threshold\n"
-       "    return alarms, threshold",
+       "    test_alarms = ____  # min_duration test scores in a row strictly above the threshold\n"
+       "    return test_alarms, threshold",
     4: "def pot_threshold(normal_scores, level, q):\n"
-       "    t = ____  # the initial threshold: quantile `level` of the normal scores\n"
-       "    excesses = ____  # the peaks above t, minus t\n"
-       "    gamma, _, sigma = ____  # stats.genpareto.fit(..., floc=0)\n"
-       "    return ____  # z_q (mind gamma close to 0)",
+       "    # 1. t: the quantile `level` of the normal scores\n"
+       "    # 2. the excesses over t of the scores above t, fitted with stats.genpareto.fit(..., floc=0)\n"
+       "    # 3. z_q from t, sigma, gamma, q, n and n_t (the exponential limit when gamma is close to 0)\n"
+       "    return ____",
     5: "def alarms_per_shift(alarm_vector, index):\n"
        "    return ____  # a pandas Series: announcements per shift, indexed by the shift's start time",
 }
@@ -225,24 +225,24 @@ def _check_k_of_n(k_of_n):
 q1 = _Question(
     1,
     "Write `k_of_n(above, k, n)`: `above` is a boolean array (a score above its threshold or not); return a boolean "
-    "array `alarms` of the same length with `alarms[t]` True when at least `k` of the last `n` values "
+    "array `out` of the same length with `out[t]` True when at least `k` of the last `n` values "
     "`above[t - n + 1], ..., above[t]` are True. The rule is causal (nothing after t); at the start, where fewer than "
     "n values exist, count those there are. The check compares your function with `alarms.k_of_n_alarms` on many "
     "random series and (k, n) pairs.",
     ("k_of_n",),
     _check_k_of_n,
     ["The last n values up to t are `above[max(0, t - n + 1) : t + 1]`: the slice includes t and never looks ahead.",
-     "`alarms[t] = recent.sum() >= k`.",
+     "`out[t] = recent.sum() >= k`.",
      "Without a loop: a cumulative sum `c = np.concatenate(([0], np.cumsum(above)))` gives the count in the window "
      "as `c[t + 1] - c[max(0, t - n + 1)]`; that is how sadlib.alarms does it."],
     "import numpy as np\n\n\n"
     "def k_of_n(above, k, n):\n"
     "    above = np.asarray(above, dtype=bool)\n"
-    "    alarms = np.zeros(above.size, dtype=bool)\n"
+    "    out = np.zeros(above.size, dtype=bool)\n"
     "    for t in range(above.size):\n"
     "        recent = above[max(0, t - n + 1):t + 1]\n"
-    "        alarms[t] = recent.sum() >= k\n"
-    "    return alarms",
+    "        out[t] = recent.sum() >= k\n"
+    "    return out",
     setup=_context,
 )
 
@@ -332,15 +332,15 @@ q2 = _Question(
      "test as `not s > off`, which is True for NaN."],
     "import numpy as np\n\n\n"
     "def hysteresis(scores, on, off):\n"
-    "    alarms = np.zeros(len(scores), dtype=bool)\n"
+    "    out = np.zeros(len(scores), dtype=bool)\n"
     "    state = False\n"
     "    for t, s in enumerate(scores):\n"
     "        if s > on:\n"
     "            state = True\n"
     "        elif not s > off:  # at or below off, or NaN\n"
     "            state = False\n"
-    "        alarms[t] = state\n"
-    "    return alarms",
+    "        out[t] = state\n"
+    "    return out",
     setup=_context,
 )
 
@@ -360,11 +360,55 @@ def _q3_data():
 def _pipeline_out(alarm_pipeline, train, test, q, d):
     out = _call(alarm_pipeline, "alarm_pipeline", train, test, q, d)
     expect_true(isinstance(out, (tuple, list)) and len(out) == 2,
-                "`alarm_pipeline` should return two values: `return alarms, threshold`.")
+                "`alarm_pipeline` should return two values: `return test_alarms, threshold`.")
     alarms, threshold = out
     expect_true(np.ndim(threshold) == 0 and isinstance(np.asarray(threshold).item(), (int, float)),
                 f"the threshold should be one number; yours is {threshold!r}.")
     return _decisions(alarms, len(test), "alarm_pipeline", "alarms"), float(threshold)
+
+
+def _whole_runs(above: np.ndarray, d: int) -> np.ndarray:
+    """Every sample of a run of at least ``d`` True values (the non-causal, back-dated minimum duration)."""
+    out = np.zeros_like(above)
+    padded = np.concatenate(([0], above.astype(np.int8), [0]))
+    starts, ends = np.flatnonzero(np.diff(padded) == 1), np.flatnonzero(np.diff(padded) == -1)
+    for start, end in zip(starts, ends):
+        if end - start >= d:
+            out[start:end] = True
+    return out
+
+
+def _check_pipeline_values(alarms, thr, train, test, q, d):
+    """Raise :class:`Incorrect` unless the threshold is the q-th percentile of ``train`` and the alarms follow."""
+    right_thr = float(np.percentile(train, q))
+    if np.isclose(thr, np.percentile(test, q)):
+        raise Incorrect("leakage: your threshold is the percentile of the *test* scores. Fit it on `train_scores`.")
+    if np.isclose(thr, np.percentile(np.concatenate([train, test]), q)):
+        raise Incorrect("leakage: your threshold is the percentile of training and test scores together. Fit it "
+                        "on `train_scores` only.")
+    if np.isclose(thr, np.percentile(train, q / 100)):
+        raise Incorrect(f"`q` is a percentile in 0-100 (q={q}); `np.percentile(train_scores, q)` takes it as it "
+                        "is, `np.quantile` needs `q / 100`.")
+    if not np.isclose(thr, right_thr, rtol=1e-9, atol=0.0):
+        raise Incorrect(f"with q={q} the threshold should be `np.percentile(train_scores, q)` = {right_thr:.4g}; "
+                        f"yours is {thr:.4g}.")
+    want = _min_duration_reference(test, thr, d)
+    if np.array_equal(alarms, want):
+        return
+    above = test > thr
+    if np.array_equal(alarms, above) and d > 1:
+        raise Incorrect(f"with min_duration={d} your alarms are plain `test_scores > threshold`; an alarm needs "
+                        f"{d} scores in a row above the threshold.")
+    if np.array_equal(alarms, _min_duration_reference(test, np.nextafter(thr, -np.inf), d)):
+        raise Incorrect("a score equal to the threshold counts as above in your pipeline; use a strict `>`.")
+    if np.array_equal(alarms, _whole_runs(above, d)):
+        raise Incorrect(f"your alarms cover whole runs of {d} or more scores above the threshold, their first {d - 1} "
+                        "samples included. At those samples nobody knows yet that the run will last (that looks "
+                        f"ahead): the alarm starts at score number {d} of the run.")
+    first = int(np.argmax(alarms != want))
+    raise Incorrect(f"with q={q}, min_duration={d}: first wrong alarm decision at test sample {first} (yours "
+                    f"{bool(alarms[first])}, expected {bool(want[first])}). `test_alarms[t]` is True when the scores "
+                    f"t - {d - 1} .. t are all strictly above the threshold.")
 
 
 def _check_pipeline(alarm_pipeline):
@@ -404,32 +448,12 @@ def _check_pipeline(alarm_pipeline):
             raise Incorrect("leakage: multiplying the test scores by 10 leaves your alarms unchanged, so your "
                             "pipeline rescales the test scores with their own statistics (z-score, min-max, rank). "
                             "Compare the raw test scores with the threshold from the training scores.")
-        # 3. values
-        right_thr = float(np.percentile(train, q))
-        if np.isclose(thr, np.percentile(test, q)):
-            raise Incorrect("leakage: your threshold is the percentile of the *test* scores. Fit it on `train_scores`.")
-        if np.isclose(thr, np.percentile(np.concatenate([train, test]), q)):
-            raise Incorrect("leakage: your threshold is the percentile of training and test scores together. Fit it "
-                            "on `train_scores` only.")
-        if np.isclose(thr, np.percentile(train, q / 100)):
-            raise Incorrect(f"`q` is a percentile in 0-100 (q={q}); `np.percentile(train_scores, q)` takes it as it "
-                            "is, `np.quantile` needs `q / 100`.")
-        if not np.isclose(thr, right_thr, rtol=1e-9, atol=0.0):
-            raise Incorrect(f"with q={q} the threshold should be `np.percentile(train_scores, q)` = {right_thr:.4g}; "
-                            f"yours is {thr:.4g}.")
-        want = _min_duration_reference(test, thr, d)
-        if np.array_equal(alarms, want):
-            continue
-        above = test > thr
-        if np.array_equal(alarms, above) and d > 1:
-            raise Incorrect(f"with min_duration={d} your alarms are plain `test_scores > threshold`; an alarm needs "
-                            f"{d} scores in a row above the threshold.")
-        if np.array_equal(alarms, _min_duration_reference(test, np.nextafter(thr, -np.inf), d)):
-            raise Incorrect("a score equal to the threshold counts as above in your pipeline; use a strict `>`.")
-        first = int(np.argmax(alarms != want))
-        raise Incorrect(f"with q={q}, min_duration={d}: first wrong alarm decision at test sample {first} (yours "
-                        f"{bool(alarms[first])}, expected {bool(want[first])}). `alarms[t]` is True when the scores "
-                        f"t - {d - 1} .. t are all strictly above the threshold.")
+        _check_pipeline_values(alarms, thr, train, test, q, d)
+    # a test period with scores exactly equal to the threshold (91.0, the 90th percentile of 1, 2, ..., 101)
+    train, test = np.arange(1.0, 102.0), np.array([91.0, 95.0, 95.0, 91.0, 92.0, 93.0, 91.0, 91.0, 91.0, 99.0, 99.0])
+    for d in (1, 2):
+        alarms, thr = _pipeline_out(alarm_pipeline, train, test, 90.0, d)
+        _check_pipeline_values(alarms, thr, train, test, 90.0, d)
     return ("the threshold comes from the training scores only, and each decision uses the scores up to its own "
             "time: changing or rescaling test scores moves only the decisions that see them. alarms.AlarmPolicy "
             "(threshold='percentile', min_duration=...) is the same pipeline as an estimator.")
@@ -437,8 +461,9 @@ def _check_pipeline(alarm_pipeline):
 
 q3 = _Question(
     3,
-    "Write a leak-free `alarm_pipeline(train_scores, test_scores, q, min_duration)` that returns `(alarms, "
-    "threshold)`: `threshold` is the `q`-th percentile (q in 0-100) of the training scores, and `alarms[t]` is True "
+    "Write a leak-free `alarm_pipeline(train_scores, test_scores, q, min_duration)` that returns `(test_alarms, "
+    "threshold)`: `threshold` is the `q`-th percentile (q in 0-100) of the training scores, and `test_alarms[t]` is "
+    "True "
     "when the test scores at `t - min_duration + 1, ..., t` are all strictly above it. The checker calls your "
     "function again with some test scores changed far away from the others and with all test scores scaled: a "
     "threshold that moves, or a decision that changes away from the changed scores, is leakage.",
@@ -446,17 +471,17 @@ q3 = _Question(
     _check_pipeline,
     ["The threshold only ever sees `train_scores`: `np.percentile(train_scores, q)`.",
      "For the minimum duration walk through the test scores with a counter `run` of scores in a row above the "
-     "threshold (reset to 0 at a score at or below it): `alarms[t] = run >= min_duration`. "
+     "threshold (reset to 0 at a score at or below it): `test_alarms[t] = run >= min_duration`. "
      "`alarms.min_duration_alarms` is the library's version.",
      "Do not normalise the test scores with their own mean, maximum or ranks: that is leakage too."],
     "import numpy as np\n\n\n"
     "def alarm_pipeline(train_scores, test_scores, q, min_duration):\n"
     "    threshold = float(np.percentile(train_scores, q))  # the training scores only\n"
-    "    alarms, run = np.zeros(len(test_scores), dtype=bool), 0\n"
+    "    test_alarms, run = np.zeros(len(test_scores), dtype=bool), 0\n"
     "    for t, s in enumerate(test_scores):\n"
     "        run = run + 1 if s > threshold else 0\n"
-    "        alarms[t] = run >= min_duration\n"
-    "    return alarms, threshold",
+    "        test_alarms[t] = run >= min_duration\n"
+    "    return test_alarms, threshold",
     setup=_context,
 )
 
@@ -494,8 +519,8 @@ def _pot_mistakes(scores: np.ndarray, level: float, q: float) -> dict[str, float
     gamma, _, sigma = _gpd_fit(peaks - t, floc=0)
     out = {
         "that is the initial threshold t (the quantile `level`). z_q extrapolates beyond it with the fitted tail.": t,
-        "the exponent has the wrong sign: it is `(q * n / n_t) ** (-gamma)`.": _z(t, -gamma, sigma, q * n / n_t)
-        if abs(gamma) >= 1e-8 else np.nan,
+        "the exponent has the wrong sign: it is `(q * n / n_t) ** (-gamma)`.":
+            t + sigma / gamma * ((q * n / n_t) ** gamma - 1.0) if abs(gamma) >= 1e-8 else np.nan,
         "you used q as the tail probability among the peaks. z_q is exceeded with probability q among *all* n "
         "scores; among the n_t peaks that is q * n / n_t, the ratio in the formula.": _z(t, gamma, sigma, q),
         "the ratio is upside down: `q * n / n_t`, with n the number of normal scores and n_t the peaks above t.":
@@ -518,7 +543,7 @@ def _pot_mistakes(scores: np.ndarray, level: float, q: float) -> dict[str, float
 
 def _q4_cases():
     rng = np.random.default_rng(84)
-    return [(rng.lognormal(0.0, 0.5, 5000), 0.98, 1e-3),  # heavy tail: gamma > 0
+    return [(np.abs(rng.standard_t(3, 5000)), 0.98, 1e-3),  # heavy tail: gamma > 0
             (rng.beta(2.0, 5.0, 4000), 0.95, 1e-3),  # bounded: gamma < 0
             (rng.exponential(1.0, 6000), 0.98, 1e-4),  # gamma close to 0
             (rng.gamma(3.0, 1.0, 3000), 0.9, 5e-3)]
@@ -573,7 +598,10 @@ def _check_pot(pot_threshold):
                 f"for q = {risks} your thresholds are {np.round(zs, 3).tolist()}: a smaller risk q must give a higher "
                 "threshold (a rarer exceedance).")
     with _ShapeZero() as patched:
-        got = z_of(scores, level, 1e-3)
+        try:
+            got = z_of(scores, level, 1e-3)
+        except ZeroDivisionError:
+            got = np.nan
     if patched.calls:  # the learner fits with stats.genpareto.fit: check the exponential limit
         t = float(np.quantile(scores, level))
         n_t = int(np.sum(scores > t))
@@ -586,7 +614,7 @@ def _check_pot(pot_threshold):
 
     scores, level, q = _q4_cases()[0]
     spot = SPOTThreshold(risk=q, init_level=level).fit(scores).threshold_
-    return (f"on the lognormal scores your z_q = {z_of(scores, level, q):.4g} and "
+    return (f"on |Student-t| scores your z_q = {z_of(scores, level, q):.4g} and "
             f"SPOTThreshold(risk={q}, init_level={level}).fit(scores).threshold_ = {spot:.4g}: that is SPOT's "
             "starting point. SPOT then refits the tail on every new peak between t and z_q (POTThreshold keeps it "
             "fixed).")
@@ -681,6 +709,11 @@ _SHIFT_MISTAKES = {
 }
 
 
+def _period(step: pd.Timedelta) -> str:
+    seconds = int(step.total_seconds())
+    return f"{seconds // 60} min" if seconds % 60 == 0 else f"{seconds} s"
+
+
 def _check_shifts(alarms_per_shift):
     for a, index in _q5_cases():
         want = _shift_reference(a, index)
@@ -694,16 +727,17 @@ def _check_shifts(alarms_per_shift):
             variant = _per_shift_variant(a, index, kind)
             if (got.index.equals(variant.index) and np.array_equal(got.to_numpy(), variant.to_numpy())
                     and not np.array_equal(variant.to_numpy(), want.to_numpy())):
-                raise Incorrect(f"with one sample every {step}: {message}")
+                raise Incorrect(f"with one sample every {_period(step)}: {message}")
         if not got.index.equals(want.index):
             raise Incorrect(f"your Series has {len(got)} entries from {got.index.min()} to {got.index.max()}; "
                             f"expected one per shift that holds data, {len(want)} from {want.index[0]} to "
                             f"{want.index[-1]} (shifts start at 06:00, 14:00 and 22:00).")
         if not np.array_equal(got.to_numpy(), want.to_numpy()):
             bad = int(np.argmax(got.to_numpy() != want.to_numpy()))
-            raise Incorrect(f"with one sample every {step}: the shift from {want.index[bad]} has {got.iloc[bad]} "
-                            f"announcements in your count, {want.iloc[bad]} expected. Count every onset and every "
-                            "hour an alarm stays on (the re-arm period in samples is 1 h / the sampling period).")
+            raise Incorrect(f"with one sample every {_period(step)}: the shift from {want.index[bad]} has "
+                            f"{got.iloc[bad]} announcements in your count, {want.iloc[bad]} expected. Count every "
+                            "onset and every hour an alarm stays on (the re-arm period in samples is 1 h / the "
+                            "sampling period).")
     ns = _context()
     per_shift = _shift_reference(ns["alarm_vector"], ns["index"])
     worst = per_shift.idxmax()
