@@ -927,9 +927,10 @@ def calibrate_to_budget(
     and false alarms per day (:func:`sadlib.metrics.false_alarms_per_day`, standing
     alarms re-counted every ``rearm``) are measured against ``y_val``. The chosen one
     has the highest event recall among those with at most ``budget_per_day`` false
-    alarms per day; ties go to fewer false alarms, then the shorter mean delay, then the
-    earlier candidate. The function takes **only validation data**: there is no test
-    argument, so the estimate it makes can be checked on a test part it never saw.
+    alarms per day; ties go to the shorter mean detection delay (the budget buys earlier
+    alarms), then to fewer false alarms, then to the earlier candidate. The function takes
+    **only validation data**: there is no test argument, so the estimate it makes can be
+    checked on a test part it never saw.
 
     Parameters
     ----------
@@ -1022,7 +1023,7 @@ def calibrate_to_budget(
                       f"budget or add stricter candidates (higher thresholds, longer min_duration).", stacklevel=2)
         pool = table
     order = pool.assign(_delay=pool["mean_delay_samples"].fillna(np.inf), _pos=np.arange(len(pool))).sort_values(
-        ["event_recall", "false_alarms_per_day", "_delay", "_pos"], ascending=[False, True, True, True], kind="stable")
+        ["event_recall", "_delay", "false_alarms_per_day", "_pos"], ascending=[False, True, True, True], kind="stable")
     best = int(order.index[0])
     table["chosen"] = False
     table.loc[best, "chosen"] = True

@@ -531,3 +531,22 @@ def test_module_exports_exist():
         assert hasattr(al, name), name
     assert set(itertools.chain.from_iterable(c.keys() for c in al.DEFAULT_CANDIDATES)) <= set(
         al.AlarmPolicy().get_params())
+
+
+def test_calibrate_to_budget_spends_the_budget_on_earlier_alarms():
+    """Equal recall: within the budget the earlier detection wins, not the fewer false alarms."""
+    n = 3 * 1440  # three days of 1-min samples
+    idx = pd.date_range("2024-01-01", periods=n, freq="1min")
+    rng = np.random.default_rng(0)
+    s = rng.normal(size=n)
+    y = np.zeros(n, bool)
+    for start in (600, 2000, 3500):  # three events whose scores ramp up slowly
+        y[start:start + 60] = True
+        s[start:start + 60] += np.linspace(1, 8, 60)
+    cands = [{"threshold": [("percentile", {"q": 99.0}), ("percentile", {"q": 100.0, "margin": 1.6})]}]
+    loose, table = al.calibrate_to_budget(s, y, 100.0, index=idx, candidates=cands)
+    assert table["event_recall"].eq(1.0).all()
+    assert table["false_alarms_per_day"].iloc[0] > table["false_alarms_per_day"].iloc[1]
+    assert loose.threshold_ == table["threshold_"].iloc[0]  # lower threshold: earlier, more false alarms
+    strict, _ = al.calibrate_to_budget(s, y, float(table["false_alarms_per_day"].iloc[1]), index=idx, candidates=cands)
+    assert strict.threshold_ == table["threshold_"].iloc[1]
