@@ -25,6 +25,7 @@ from .postprocess import Ensemble, Smoothed
 from .preprocess import MovingAverage, SlowSensors, moving_average_z
 from .robust_z import RobustZScore
 from .sequence_ae import AttentionLSTMAutoencoder, CNNLSTMAutoencoder, ConvAutoencoder, LSTMAutoencoder
+from .skab_conv_ae import SKABConvAE
 from .vqvae import VQVAE
 from .windowed import WindowedDetector
 from .zscore import RollingZScore
@@ -46,6 +47,7 @@ __all__ = [
     "CNNLSTMAutoencoder",
     "AttentionLSTMAutoencoder",
     "VQVAE",
+    "SKABConvAE",
     "Smoothed",
     "Ensemble",
     "MovingAverage",
@@ -102,3 +104,4 @@ register("conv_ae", ConvAutoencoder)
 register("cnn_lstm", CNNLSTMAutoencoder)
 register("attn_lstm", AttentionLSTMAutoencoder)
 register("vqvae", VQVAE)
+register("skab_conv_ae", SKABConvAE)
