@@ -3,12 +3,13 @@
 import importlib
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from sadlib import signals
 from sadlib.exercises import ____, questions
 
-MODULES = ["nb00", "nb01", "nb02", "nb03", "nb04", "nb05", "nb06", "nb07", "nb09"]
+MODULES = ["nb00", "nb01", "nb02", "nb03", "nb04", "nb05", "nb06", "nb07", "nb08", "nb09"]
 NEEDS_DATA = {("nb00", 3), ("nb00", 4), ("nb01", 2), ("nb01", 3)}
 
 
@@ -85,6 +86,13 @@ WRONG = {
     ("nb09", 1): lambda: {"reason": "b", "input_shape": (None, 24, 4)},  # Keras's open batch
     ("nb09", 2): lambda: _nb09_inverted_ratio(),
     ("nb09", 3): lambda: _nb09_threshold_from_test(),
+    ("nb08", 1): lambda: {"k_of_n": lambda above, k, n: np.convolve(np.asarray(above, int), np.ones(n), "same") >= k},
+    ("nb08", 2): lambda: {"hysteresis": lambda scores, on, off: np.asarray(scores) > on},  # no latch
+    ("nb08", 3): lambda: {"alarm_pipeline": lambda train, test, q, d: (test > np.percentile(test, q),
+                                                                       np.percentile(test, q))},  # fitted on test
+    ("nb08", 4): lambda: {"pot_threshold": lambda scores, level, q: float(np.quantile(scores, level))},  # t, not z_q
+    ("nb08", 5): lambda: {"alarms_per_shift": lambda a, index: pd.Series(np.asarray(a, int), index=index)
+                          .resample("8h", offset="6h").sum()},  # alarm samples, not announcements
     ("nb09", 4): lambda: {"my_alarms": lambda scores, threshold, min_duration: np.asarray(scores) > threshold},
     ("nb09", 5): lambda: {"export_int8": lambda model, windows: model.to_json().encode()},  # not a LiteRT file
 }
