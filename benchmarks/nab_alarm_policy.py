@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from sadlib import bench, datasets, detectors, metrics
-from sadlib.alarms import AlarmPolicy
+from sadlib.alarms import POLICIES, make_policy
 
 CLASSICAL = ["zscore", "robust_z", "ewma", "iforest", "ocsvm", "pca", "ma_z"]
 DEEP = ["dense_ae", "lstm_forecast", "lstm_ae", "conv_ae", "cnn_lstm", "attn_lstm", "vqvae"]
@@ -133,7 +133,7 @@ def candidates() -> list[dict[str, Any]]:
     Thresholds are relative to the calibration scores: a percentile, the maximum times
     a margin (meaningful for scores >= 0 only) or ``mean + k std``, which moves with any
     shift and scale of the scores and so means the same for every detector.
-    Thresholds are given as dicts, so ``AlarmPolicy(**json.loads(policy))`` rebuilds a
+    Thresholds are given as dicts, so ``sadlib.alarms.make_policy(policy)`` rebuilds a
     policy from the ``policy`` column of the CSV.
     """
     levels: list[Any] = [{"name": "percentile", "q": q} for q in (99.0, 99.5)]
@@ -153,7 +153,10 @@ def candidates() -> list[dict[str, Any]]:
 
 
 def policy_json(params: dict[str, Any] | None) -> str:
-    """A policy's parameters as one JSON string (``"none"``: the detector's own alarms)."""
+    """A policy's parameters as one JSON string (``"none"``: the detector's own alarms).
+
+    ``sadlib.alarms.make_policy`` reads it back (``python -m sadlib.bench --alarm-policy``).
+    """
     return "none" if params is None else json.dumps(params, sort_keys=True)
 
 
@@ -204,7 +207,7 @@ def evaluate(names: Sequence[str], series: Sequence[str], cache: Path,
             rows.append({**base, "role": "none", "with_policy": False, "policy": policy_json(None),
                          **event_row(y, z["own_alarms"], test.index)})
             for role, params in zip(roles, policies):
-                policy = AlarmPolicy(**params).fit(z["calibration_scores"], index=cal_index)
+                policy = make_policy(params).fit(z["calibration_scores"], index=cal_index)
                 rows.append({**base, "role": role, "with_policy": True, "policy": policy_json(params),
                              **event_row(y, policy.predict(z["test_scores"]), test.index)})
     out = pd.DataFrame(rows)
@@ -244,16 +247,17 @@ COLUMNS = ["detector", "series", "tuned_on", "role", "with_policy", "policy", "e
 def run(names: Sequence[str], cache: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Stage ``evaluate``: every candidate on the tuning series, the choice, the check series.
 
-    Returns the table of the candidates on the tuning series and the result table
-    (the chosen policy, the first rule's policy and no policy, on every series).
+    Returns the table of the candidates on the tuning series and the result table, on
+    every series: no policy, the chosen policy, the first rule's policy and, for
+    comparison, the named policies of :data:`sadlib.alarms.POLICIES` (not tuned here).
     """
     grid = candidates()
     tune = evaluate(names, [TUNE_SERIES], cache, grid)
     chosen, first = choose(tune), choose(tune, keep_recall=False)
-    policies = [json.loads(chosen)] + ([json.loads(first)] if first != chosen else [])
-    roles = ["chosen", "first_rule"][:len(policies)]
-    result = evaluate(names, [TUNE_SERIES, *check_series()], cache, policies, roles=roles)
-    order = {"none": 0, "chosen": 1, "first_rule": 2}
+    named = {f"POLICIES[{k!r}]": v for k, v in POLICIES.items() if v is not None}
+    specs = {"chosen": json.loads(chosen), "first_rule": json.loads(first), **named}
+    result = evaluate(names, [TUNE_SERIES, *check_series()], cache, list(specs.values()), roles=list(specs))
+    order = {role: i for i, role in enumerate(["none", *specs])}
     result = result.assign(_o=result["role"].map(order)).sort_values(
         ["tuned_on", "series", "detector", "_o"], ascending=[False, True, True, True], kind="stable")
     return tune, result[COLUMNS].reset_index(drop=True)
@@ -292,10 +296,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     tune, result = run(names, args.cache)
     n_cand = tune["policy"].nunique() - 1
-    for role in ("chosen", "first_rule"):
-        pol = result.loc[result["role"] == role, "policy"]
-        if len(pol):
-            print(f"{role}: {pol.iloc[0]}")
+    for role, pol in result.groupby("role", sort=False)["policy"].first().items():
+        print(f"{role}: {pol}")
     print(f"({n_cand} candidates on {TUNE_SERIES}, {tune['detector'].nunique()} detectors)")
     result.to_csv(args.csv, index=False, float_format="%.4g")
     with pd.option_context("display.width", 250, "display.max_rows", 500, "display.precision", 3):
