@@ -149,9 +149,11 @@ class SKABConvAE(Detector):
     ``fit`` does and ``fit_loop`` deliberately does differently, namely
     ``validation_split`` on the list of windows (``fit_loop`` splits the rows first), a
     smaller last batch in every epoch (``fit_loop`` keeps batches equal) and no
-    best-weight restore. The price is that every fit traces its own model (about one
-    second on two cores) instead of re-using one from
-    :data:`~sadlib.detectors.training.TRAINERS`.
+    best-weight restore. The price is that every fit traces its own model instead of
+    re-using one from :data:`~sadlib.detectors.training.TRAINERS`, and ``fit`` feeds the
+    windows through a ``tf.data`` pipeline: on the SKAB protocol (34 files, 2 shared
+    cores, another heavy job running) fitting took 793 s in all with ``decoder_channels="one"``
+    and 619 s with ``"all"``, 18-23 s per file.
     """
 
     def __init__(self, window: int = 60, *, decoder_channels: Literal["one", "all"] = "one",
