@@ -33,7 +33,8 @@ the held-out ``calibration_scores_``) and of the test rows.
 
 Step 2, the policy grid (:func:`policies`). ``AlarmPolicy`` with a percentile threshold
 ``("percentile", {"q": q, "margin": m})``, q in {99, 99.9, 100}, m in
-:data:`MARGINS` (4/3 is the SKAB authors'), fitted either on the 80 held-out calibration
+:data:`MARGINS` (4/3 is the SKAB authors'; 4-6 were added after the in-sample bound on
+all 34 files showed that squared errors need more than 3), fitted either on the 80 held-out calibration
 scores ("cal") or on the scores of all 400 training rows ("all": the file's own training
 rows, in-sample for the model, as the SKAB authors fit their limit), ``min_duration`` in
 {1, 10, 20, 30, 45, 60}, ``hold`` in {0, 30}. A *candidate* is (fit variant, scoring,
@@ -67,6 +68,46 @@ recall, n_files, n_rows, beats_published``; ``params`` are all constructor param
 that differ from the defaults, JSON; ``policy`` is the AlarmPolicy's parameters, JSON,
 as ``sadlib.alarms.make_policy`` reads them; ``fit_on`` says which training scores it is
 fitted on).
+
+How the menu grew (the selection rules never changed): the first variants were the
+SKAB-like ones (windows of 60, ``conv_ae/w60``, ``dense_ae/w60``); the later ones
+(training on all 400 rows, the SKAB authors' training, windows of 10-32, narrower
+bottlenecks) and the margins 4-6 were added after looking at the in-sample bound of each
+scoring on all 34 files and at a first run of the rules for conv_ae and dense_ae. That
+is a mild leak (the menu saw every file), which makes the numbers below, if anything,
+optimistic.
+
+Results (2026-12-01, 2-core CPU; caching the 21 fit variants took 19-153 s each, 24 min
+in all; the selection from the cache 2 min). No detector beats the published row, under
+either rule. Cross-fitted over the 34 files (primary rule / secondary rule):
+
+=============  ======================  ======================
+detector       F1, FAR %, MAR %        F1, FAR %, MAR %
+=============  ======================  ======================
+conv_ae        0.655, 15.09, 44.95     0.676, 12.60, 43.36
+dense_ae       0.603, 14.84, 51.33     0.619, 15.44, 49.16
+attn_lstm      0.616, 14.75, 49.82     same choice
+lstm_ae        0.589, 13.83, 53.25     same choice
+cnn_lstm       0.591, 17.36, 51.72     same choice
+vqvae          0.525, 12.90, 60.43     same choice
+lstm_forecast  0.513, 14.17, 61.30     same choice
+=============  ======================  ======================
+
+A choice made on valve1 raises 22-31 % false alarms on valve2+other; one made on
+valve2+other misses 53-94 % of valve1's faults. Even chosen in-sample on all 34 files
+(rule "oracle") the best F1 at FAR < 13.55 % is 0.72 (conv_ae, windows of 32, MAR 37.7 %);
+only on valve1 alone do conv_ae and dense_ae beat the row in-sample. Why, measured on
+the cache: (1) a window score stays high for up to ``window - 1`` rows after a fault
+ends, and 1838 of the 11030 normal test rows lie within 59 rows after a fault (1947
+within 59 rows before one, reached by ``aggregate="mean"``/``"max"``): windows of 60
+cost up to 17 % FAR by themselves; shorter windows help (dense_ae's in-sample bound: F1
+0.64 with windows of 60, 0.71 with windows of 10); (2) the published rule (a row alarms
+only when the windows covering it are all above the limit) is not causal, it looks 58
+rows ahead: applied to the scores of conv_ae/w60 (MAE, "last", limit 4/3 x q99.9 of the
+training scores) it gives F1 0.78 / FAR 22.5 % / MAR 23.7 %, its causal form
+(``min_duration=60`` on the same scores) 0.70 / 31.2 / 31.2; (3) on 9 files the normal
+test rows score as high as the faults (conv_ae/w60_cal0_e100, MSE, "max": per-file
+ROC-AUC 0.47-0.73).
 """
 
 from __future__ import annotations
@@ -91,21 +132,40 @@ FAR_BOUND = 10.0  # percent, primary rule
 PUBLISHED = "Conv-AE"
 
 _SKAB_LIKE = {"window": 60, "scaler": "standard", "error": "mae", "aggregate": "mean"}
+#: the SKAB authors' training: all 400 rows, up to 100 epochs, Adam 1e-3, a tenth for early stopping
+_SKAB_TRAINING = {"calibration": 0.0, "epochs": 100, "learning_rate": 1e-3, "validation": 0.1}
 #: fit variant -> (detector, constructor parameters that change the trained model)
 FITS: dict[str, tuple[str, dict]] = {
     "conv_ae/w60": ("conv_ae", _SKAB_LIKE),
     "dense_ae/w60": ("dense_ae", _SKAB_LIKE),
     "conv_ae/w60_cal0": ("conv_ae", {**_SKAB_LIKE, "calibration": 0.0}),
     "dense_ae/w60_cal0": ("dense_ae", {**_SKAB_LIKE, "calibration": 0.0}),
-    "lstm_ae/w60": ("lstm_ae", _SKAB_LIKE),
-    "cnn_lstm/w60": ("cnn_lstm", _SKAB_LIKE),
-    "attn_lstm/w60": ("attn_lstm", _SKAB_LIKE),
-    "vqvae/w60": ("vqvae", _SKAB_LIKE),
-    "lstm_forecast/w60": ("lstm_forecast", {"window": 60, "aggregate": "mean"}),
+    "conv_ae/w60_cal0_e100": ("conv_ae", {**_SKAB_LIKE, **_SKAB_TRAINING}),
+    "dense_ae/w60_cal0_e100": ("dense_ae", {**_SKAB_LIKE, **_SKAB_TRAINING}),
+    # shorter windows: a window score stays high for up to window - 1 rows after a fault ends (false alarms)
+    "conv_ae/w20_cal0_e100": ("conv_ae", {**_SKAB_LIKE, **_SKAB_TRAINING, "window": 20}),
+    "dense_ae/w10_cal0_e100": ("dense_ae", {**_SKAB_LIKE, **_SKAB_TRAINING, "window": 10}),
+    "conv_ae/w32_cal0_e100": ("conv_ae", {**_SKAB_LIKE, **_SKAB_TRAINING, "window": 32}),
+    "dense_ae/w20_cal0_e100": ("dense_ae", {**_SKAB_LIKE, **_SKAB_TRAINING, "window": 20}),
+    # narrower bottlenecks: a model that cannot rebuild every sensor freely does not follow a level shift
+    # (the published Conv-AE's decoder has one output channel for 8 sensors)
+    "dense_ae/w10_lat1_cal0_e100": ("dense_ae", {**_SKAB_LIKE, **_SKAB_TRAINING, "window": 10, "latent": 1}),
+    "dense_ae/w10_lat2_cal0_e100": ("dense_ae", {**_SKAB_LIKE, **_SKAB_TRAINING, "window": 10, "latent": 2}),
+    "conv_ae/w20_f2_cal0_e100": ("conv_ae", {**_SKAB_LIKE, **_SKAB_TRAINING, "window": 20, "filters": (16, 2)}),
+    "conv_ae/w20_f1_cal0_e100": ("conv_ae", {**_SKAB_LIKE, **_SKAB_TRAINING, "window": 20, "filters": (8, 1)}),
+    # the other detectors: windows of 60 with the training part of all 400 rows, then the best recipe of
+    # conv_ae / dense_ae in-sample (windows of 20, all 400 rows, the SKAB authors' training)
+    "cnn_lstm/w60_cal0": ("cnn_lstm", {**_SKAB_LIKE, "calibration": 0.0}),
+    "vqvae/w60_cal0": ("vqvae", {**_SKAB_LIKE, "calibration": 0.0}),
+    "lstm_ae/w20_cal0_e100": ("lstm_ae", {**_SKAB_LIKE, **_SKAB_TRAINING, "window": 20}),
+    "cnn_lstm/w20_cal0_e100": ("cnn_lstm", {**_SKAB_LIKE, **_SKAB_TRAINING, "window": 20}),
+    "attn_lstm/w20_cal0_e100": ("attn_lstm", {**_SKAB_LIKE, **_SKAB_TRAINING, "window": 20}),
+    "vqvae/w20_cal0_e100": ("vqvae", {**_SKAB_LIKE, **_SKAB_TRAINING, "window": 20}),
+    "lstm_forecast/w20_cal0_e100": ("lstm_forecast", {"window": 20, "aggregate": "mean", **_SKAB_TRAINING}),
 }
 _AE_SCORINGS = [{"error": "mae", "aggregate": a, "normalize": n}
                 for n in (False, True) for a in ("mean", "max", "last")]
-_AE_SCORINGS += [{"error": "mse", "aggregate": a, "normalize": False} for a in ("mean", "max")]
+_AE_SCORINGS += [{"error": "mse", "aggregate": a, "normalize": False} for a in ("mean", "max", "last")]
 #: detector -> scorings: parameters applied with set_params to the fitted model (they do not change training);
 #: normalize=True only with the error the model was fitted with (its error_scale_ is in that error's units)
 SCORINGS: dict[str, list[dict]] = {
@@ -116,7 +176,7 @@ KERAS = ["dense_ae", "lstm_forecast", "lstm_ae", "conv_ae", "cnn_lstm", "attn_ls
 
 FIT_ON = ("cal", "all")
 QS = (99.0, 99.9, 100.0)
-MARGINS = (1.0, 1.1, 1.25, 4 / 3, 1.5, 1.75, 2.0, 2.5, 3.0)
+MARGINS = (1.0, 1.1, 1.25, 4 / 3, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0)
 MIN_DURATIONS = (1, 10, 20, 30, 45, 60)
 HOLDS = (0, 30)
 COLUMNS = ["rule", "detector", "selected_on", "reported_on", "fit", "params", "policy", "fit_on", "f1", "far",
@@ -186,17 +246,22 @@ def load_cache(path: Path) -> tuple[list[str], list[dict], list[list[dict]]]:
 
 
 def check_scoring(variant: str, data: dict[str, pd.DataFrame], cache: Path) -> None:
-    """On the first file: the cached scores of the last scoring equal a detector constructed with that scoring."""
+    """On the first file: cached set_params scorings equal a detector constructed with them (a fresh fit).
+
+    Checked: the last scoring and the first with ``normalize=True`` (if any).
+    """
     name, params = FITS[variant]
     keys, scorings, files = load_cache(cache_path(cache, variant))
     key, n = keys[0], bench.SKAB_TRAIN_ROWS
     X = data[key][list(datasets.SKAB_SENSORS)]
-    det = detectors.make(name, **{**params, **scorings[-1]}).fit(X.iloc[:n])
-    fresh = np.asarray(det.score(X.iloc[n:]), dtype=np.float64)
-    diff = float(np.nanmax(np.abs(fresh - files[-1][0]["test"])))
-    print(f"{variant} {key} scoring {scorings[-1]}: largest difference to a fresh fit {diff:.3g}")
-    if not np.allclose(fresh, files[-1][0]["test"], rtol=1e-6, atol=1e-9, equal_nan=True):
-        raise RuntimeError(f"set_params scoring differs from a fresh fit of {variant} on {key}.")
+    picks = {len(scorings) - 1, *[i for i, sc in enumerate(scorings) if sc.get("normalize")][:1]}
+    for s in sorted(picks):
+        det = detectors.make(name, **{**params, **scorings[s]}).fit(X.iloc[:n])
+        fresh = np.asarray(det.score(X.iloc[n:]), dtype=np.float64)
+        diff = float(np.nanmax(np.abs(fresh - files[s][0]["test"])))
+        print(f"{variant} {key} scoring {scorings[s]}: largest difference to a fresh fit {diff:.3g}")
+        if not np.allclose(fresh, files[s][0]["test"], rtol=1e-6, atol=1e-9, equal_nan=True):
+            raise RuntimeError(f"set_params scoring {scorings[s]} differs from a fresh fit of {variant} on {key}.")
 
 
 # --------------------------------------------------------------------------- #
@@ -230,7 +295,7 @@ def grid_counts(files: list[dict], pols: list[dict]) -> np.ndarray:
     out = np.zeros((len(pols), len(files), 4), dtype=np.int64)
     pos = {(p["fit_on"], policy_json(p["policy"])): i for i, p in enumerate(pols)}
     for j, f in enumerate(files):
-        for fit_on, q, m in itertools.product(FIT_ON, QS, MARGINS):
+        for fit_on, q, m in itertools.product(sorted({p["fit_on"] for p in pols}), QS, MARGINS):
             normal = f[fit_on][~np.isnan(f[fit_on])]
             level = float(np.percentile(normal, q)) * m
             above = np.asarray(f["test"] > level, dtype=np.float64)
