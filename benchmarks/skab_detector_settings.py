@@ -1,5 +1,6 @@
 """Detector settings and an alarm policy for the course's Keras detectors on SKAB, chosen on other files.
 
+    python benchmarks/skab_detector_settings.py --build all              # fit and cache every missing variant
     python benchmarks/skab_detector_settings.py --build conv_ae/w60      # fit one variant, cache its scores
     python benchmarks/skab_detector_settings.py --check conv_ae/w60      # set_params scoring == a fresh fit?
     python benchmarks/skab_detector_settings.py                          # select and report from the caches
@@ -449,7 +450,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help=f"score cache directory (default {DEFAULT_CACHE})")
     p.add_argument("--csv", type=Path, default=DEFAULT_CSV, help=f"output table (default {DEFAULT_CSV.name} here)")
-    p.add_argument("--build", nargs="+", metavar="VARIANT", choices=list(FITS), help="fit and cache these variants")
+    p.add_argument("--build", nargs="+", metavar="VARIANT", choices=[*FITS, "all"],
+                   help="fit and cache these variants ('all': every variant of FITS whose cache is missing)")
     p.add_argument("--check", nargs="+", metavar="VARIANT", choices=list(FITS),
                    help="compare a cached set_params scoring with a fresh fit on one file")
     p.add_argument("--detectors", nargs="+", default=KERAS, choices=KERAS, help="detectors to select for")
@@ -458,7 +460,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.build or args.check:
         data = labelled_files()
         args.cache.mkdir(parents=True, exist_ok=True)
-        for v in args.build or []:
+        build = args.build or []
+        if "all" in build:
+            build = [v for v in FITS if not cache_path(args.cache, v).exists()]
+        for v in build:
             t1 = time.perf_counter()
             build_cache(v, cache_path(args.cache, v), data)
             print(f"== {v}: {len(data)} files cached in {time.perf_counter() - t1:.0f} s", flush=True)
