@@ -23,7 +23,7 @@ def test_readme_own_sensors_example_runs(tmp_path, monkeypatch):
 
 
 def test_readme_skab_table_is_the_one_in_benchmarks():
-    """The course rows of the README's SKAB table are those `make bench` wrote to benchmarks/."""
+    """The course rows of the README's SKAB tables are those `make bench` and `make bench-alarms` wrote to benchmarks/."""
     import re
 
     import pandas as pd
@@ -33,7 +33,8 @@ def test_readme_skab_table_is_the_one_in_benchmarks():
     rows = {}
     for m in re.finditer(r"^[ \t]+(\S+)[ \t]+this course\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)", text, re.M):
         rows.setdefault(m.group(1), []).append(tuple(float(v) for v in m.groups()[1:]))
-    files = ("skab.csv", "skab_variants.csv", "skab_deep_margin.csv")
+    files = ("skab.csv", "skab_variants.csv", "skab_deep_margin.csv", "skab_conv_ae.csv", "skab_conv_ae_all.csv",
+             "skab_alarms.csv")
     csv = pd.concat([pd.read_csv(root / "benchmarks" / f) for f in files])
     assert set(rows) == set(csv["detector"])
     for _, r in csv.iterrows():
