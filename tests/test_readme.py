@@ -23,7 +23,7 @@ def test_readme_own_sensors_example_runs(tmp_path, monkeypatch):
 
 
 def test_readme_skab_table_is_the_one_in_benchmarks():
-    """The course rows of the README's SKAB tables are those `make bench` and `make bench-alarms` wrote to benchmarks/."""
+    """The course rows of the README's SKAB tables are those `make bench` and `make bench-alarms` wrote."""
     import re
 
     import pandas as pd
