@@ -508,7 +508,8 @@ def page_minutes_markdown(name: str, minutes: dict, plan: dict) -> str:
     """One notebook's minutes per section, for its instructor page."""
     rates = check_rates(plan["rates"])
     e = minutes[name]
-    lines = [f"Code run time: {e['mode']} mode, {e['timing']} (`{e['file']}`).", "",
+    lines = [f"Code run time: {e['timing']}, {e['mode']} mode (the kernel's timestamps of each cell of `{e['file']}`); "
+             f"live and shown minutes by the formula in [README.md](README.md#how-the-minutes-are-measured).", "",
              "| section | words | code lines | figures + tables | code run | live | shown |",
              "|---|---:|---:|---:|---:|---:|---:|"]
     for p in e["sections"]:

@@ -201,3 +201,13 @@ def test_the_formula_on_the_page_follows_the_rates():
     del plan["rates"]["minutes_per_question"]
     with pytest.raises(schedule.PlanError, match="minutes_per_question"):
         schedule.formula_markdown(plan)
+
+
+def test_every_table_of_the_instructor_pages_renders():
+    markdown_it = pytest.importorskip("markdown_it")
+    md = markdown_it.MarkdownIt("commonmark").enable("table")
+    for path in sorted((ROOT / "instructors").glob("*.md")):
+        text = path.read_text(encoding="utf-8")
+        written = sum(1 for line in text.splitlines() if line.startswith("|---"))
+        rendered = sum(token.type == "table_open" for token in md.parse(text))
+        assert written == rendered, f"{path.name}: {written} tables written, {rendered} render"
