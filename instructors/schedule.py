@@ -46,6 +46,7 @@ TREATMENTS = ("live", "show", "skip")
 HEADING = re.compile(r"^## +(.+?)\s*$", re.M)
 NUMBERED = re.compile(r"^(\d+)\.\s+(.*)$")
 QUESTION = re.compile(r"^## +Question +(\d+)", re.M)
+PLANNED = re.compile(r"teaching ≈ (\d+) min · exercises ≈ (\d+) min")
 COMMENT = re.compile(r"<!--.*?-->", re.S)
 LINK_TARGET = re.compile(r"\]\([^)]*\)")
 WORD = re.compile(r"[^\W_]", re.U)
@@ -189,8 +190,11 @@ def measure_notebook(nb: dict, path: str, *, rel_exercises: str | None = None, e
     """minutes.json's entry for one notebook (and its exercise notebook)."""
     title_cell = next((_source(c) for c in nb.get("cells", []) if c.get("cell_type") == "markdown"), "")
     m = re.search(r"^# +(?:\d+\s*·\s*)?(.+)$", title_cell, re.M)
+    planned = PLANNED.search(title_cell)
     entry = {"file": path, "title": m.group(1).strip() if m else path, "timing": source,
-             "mode": run_mode(nb), "sections": sections(nb, path)}
+             "mode": run_mode(nb),
+             "planned": {"teaching": int(planned.group(1)), "exercises": int(planned.group(2))} if planned else None,
+             "sections": sections(nb, path)}
     if ex is not None:
         questions = len(QUESTION.findall("\n".join(_source(c) for c in ex.get("cells", [])
                                                     if c.get("cell_type") == "markdown")))
@@ -480,8 +484,8 @@ def totals_markdown(minutes: dict, plan: dict) -> str:
     """Per notebook: measured run time, sizes, minutes all live / all shown, exercises, self-paced hours."""
     rates = check_rates(plan["rates"])
     lines = ["| notebook | timing from | code run | words | code lines | figures + tables | all live | all shown "
-             "| exercises | self-paced |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| exercises | header's plan | self-paced |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     tot = [0.0] * 5
     for nb, e in minutes.items():
         parts = e["sections"]
@@ -494,13 +498,17 @@ def totals_markdown(minutes: dict, plan: dict) -> str:
         for i, v in enumerate((run / 60, live, show, exm, selfp)):
             tot[i] += v
         q = f"{ex['questions']} q, " if ex else ""
+        plan_h = e.get("planned")
+        header = f"{plan_h['teaching']} + {plan_h['exercises']} min" if plan_h else "–"
         lines.append(
             f"| {nb[:2]} {e['title']} | {e['mode']} mode, {e['timing']} | {_dur_s(run)} "
             f"| {sum(p['words'] for p in parts)} | {sum(p['code_lines'] for p in parts)} "
             f"| {sum(p['outputs'] for p in parts)} | {live:.0f} min | {show:.0f} min | {q}{exm:.0f} min "
-            f"| {selfp / 60:.1f} h |")
+            f"| {header} | {selfp / 60:.1f} h |")
+    plans = [e["planned"] for e in minutes.values() if e.get("planned")]
+    planned_total = f"{sum(x['teaching'] + x['exercises'] for x in plans) / 60:.1f} h" if plans else "–"
     lines.append(f"| **all** | | {tot[0]:.1f} min | | | | {tot[1] / 60:.1f} h | {tot[2] / 60:.1f} h "
-                 f"| {tot[3] / 60:.1f} h | {tot[4] / 60:.1f} h |")
+                 f"| {tot[3] / 60:.1f} h | {planned_total} | {tot[4] / 60:.1f} h |")
     return "\n".join(lines)
 
 
@@ -620,6 +628,9 @@ def stale(recorded: dict, current: dict) -> list[str]:
                                 f"{r['run_s']} s in minutes.json")
         extra = set(rec) - {p["key"] for p in current[name]["sections"]}
         problems += [f"{name}: minutes.json has section {k}, the notebook does not" for k in sorted(extra)]
+        if recorded[name].get("planned") != current[name].get("planned"):
+            problems.append(f"{name}: the header's planned minutes are {current[name].get('planned')} in the notebook, "
+                            f"{recorded[name].get('planned')} in minutes.json")
         rq = (recorded[name].get("exercises") or {}).get("questions")
         cq = (current[name].get("exercises") or {}).get("questions")
         if rq != cq:

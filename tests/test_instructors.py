@@ -110,8 +110,11 @@ def test_stale_finds_a_changed_notebook_and_tolerates_a_rerun():
     edited["02_evaluating_detectors"]["sections"][2]["words"] += 40
     edited["02_evaluating_detectors"]["sections"].append(
         {"key": "9", "title": "New", "words": 1, "code_lines": 1, "outputs": 0, "run_s": 0.0})
+    assert current["02_evaluating_detectors"]["planned"] == {"teaching": 50, "exercises": 30}  # from its header
+    edited["02_evaluating_detectors"]["planned"] = {"teaching": 40, "exercises": 30}
     problems = schedule.stale(current, edited)
     assert any("words" in p for p in problems) and any("section 9" in p for p in problems)
+    assert any("planned minutes" in p for p in problems)
 
 
 def test_generated_schedules_and_pages_are_what_the_generator_writes():
