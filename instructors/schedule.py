@@ -136,8 +136,25 @@ def section_key(heading: str) -> tuple[str, str]:
 def sections(nb: dict, path: str = "notebook") -> list[dict]:
     """The notebook split at its ``## `` headings: words, code lines, outputs and run seconds of each part.
 
-    The part before the first ``## `` heading (title, header table, setup cell) is ``intro``.
-    Raises ValueError when a code cell has no execution timestamps (the notebook was not run and saved).
+    Parameters
+    ----------
+    nb : dict
+        The notebook as JSON (``json.load`` of the ``.ipynb`` file), outputs and cell metadata included.
+    path : str, default "notebook"
+        Its path, for the error messages.
+
+    Returns
+    -------
+    list of dict
+        One dict per part, in order: ``key`` (``"intro"`` for what precedes the first ``## `` heading,
+        the number for ``## N. title``, else the lower-cased heading, e.g. ``"key points"``), ``title``,
+        ``words``, ``code_lines``, ``outputs`` and ``run_s``. ``###`` subsections belong to their section.
+
+    Raises
+    ------
+    ValueError
+        When a non-empty code cell has no execution timestamps (the notebook was not run and saved), or
+        when a heading occurs twice.
     """
     parts = [{"key": "intro", "title": "Title, questions and setup", "words": 0, "code_lines": 0,
               "outputs": 0, "run_s": 0.0}]
@@ -243,7 +260,23 @@ def check_rates(rates: dict) -> dict:
 
 
 def section_minutes(part: dict, treatment: str, rates: dict) -> float:
-    """Minutes of one section taught ``live`` (code typed) or shown (``show``: pre-written cells run and read)."""
+    """Minutes of one section at the plan's rates.
+
+    Parameters
+    ----------
+    part : dict
+        A section as :func:`sections` returns it.
+    treatment : {"live", "show", "skip"}
+        ``live``: the instructor types the code; ``show``: pre-written cells are run and read; ``skip``: 0.
+    rates : dict
+        The checked rates of ``plan.json`` (:func:`check_rates`).
+
+    Returns
+    -------
+    float
+        words / words_per_minute + code lines x minutes per line (live or shown) + outputs x
+        minutes_per_output + run seconds / 60.
+    """
     if treatment == "skip":
         return 0.0
     per_line = rates["live_minutes_per_line"] if treatment == "live" else rates["show_minutes_per_line"]
@@ -430,7 +463,29 @@ def _clock_minutes(text: str, where: str) -> int:
 # --------------------------------------------------------------------------- Markdown
 
 def schedule_markdown(minutes: dict, plan: dict, name: str) -> str:
-    """The Markdown schedule of one workshop format (``plan['formats'][name]``)."""
+    """The Markdown schedule of one workshop format.
+
+    Parameters
+    ----------
+    minutes : dict
+        ``minutes.json``'s ``notebooks``.
+    plan : dict
+        ``plan.json``: its ``rates`` and ``formats[name]`` (days of blocks, the day's teaching minutes,
+        start time, breaks).
+    name : str
+        The format, e.g. ``"1-day"``.
+
+    Returns
+    -------
+    str
+        One table per day (start, end, what, minutes) with its teaching total.
+
+    Raises
+    ------
+    PlanError
+        When a day holds more teaching than ``teaching_minutes``, or the plan names a notebook, a section or
+        an exercise question that does not exist.
+    """
     rates = check_rates(plan["rates"])
     fmt = plan["formats"][name]
     out = []
@@ -603,7 +658,23 @@ def generated_files(minutes: dict, plan: dict) -> dict[Path, str]:
 # --------------------------------------------------------------------------- staleness
 
 def stale(recorded: dict, current: dict) -> list[str]:
-    """What in minutes.json no longer matches the notebooks: sections, sizes, questions, run times."""
+    """What in minutes.json no longer matches the notebooks.
+
+    Parameters
+    ----------
+    recorded : dict
+        ``minutes.json``'s ``notebooks``.
+    current : dict
+        :func:`measure_all` of the notebooks as they are now.
+
+    Returns
+    -------
+    list of str
+        One line per problem: a section added, removed or renamed; words, code lines, outputs, exercise
+        questions or the header's planned minutes changed; or a section's committed run time moved by more
+        than ``RUN_TOLERANCE_S`` seconds and ``RUN_TOLERANCE_REL`` of itself (a rerun on the same machine
+        stays inside). Empty when everything matches.
+    """
     problems = []
     for name in sorted(set(recorded) | set(current)):
         if name not in current:
