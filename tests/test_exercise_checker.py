@@ -205,3 +205,17 @@ def test_expect_helpers():
         expect_between(np.float64(2.0), hi=1)
     with pytest.raises(Incorrect, match="boom"):
         expect_true(False, "boom")
+
+
+def test_solutions_hidden_for_a_session(plain, capsys, monkeypatch):
+    monkeypatch.setenv("SADLIB_HIDE_SOLUTIONS", "1")
+    q2.solution()
+    out = capsys.readouterr().out
+    assert q2.solution_code not in out
+    assert "Q2 solution: hidden" in out and "instructor" in out and "q2.hint()" in out
+    q3.hint()  # hints stay
+    assert capsys.readouterr().out.strip() == "Q3a hint: 2 works."
+    assert q2.check_solution().passed  # the tests of the reference solutions are not affected
+    monkeypatch.setenv("SADLIB_HIDE_SOLUTIONS", "0")  # read at each call: switched back at once
+    q2.solution()
+    assert q2.solution_code in capsys.readouterr().out

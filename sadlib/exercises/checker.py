@@ -10,6 +10,11 @@ A question module (e.g. ``sadlib/exercises/nb02.py``) defines :class:`Question` 
     q1.hint()               # next hint on each call
     q1.solution()           # shows the reference code
 
+A teacher can hide the solutions for a session: with the environment variable
+``SADLIB_HIDE_SOLUTIONS=1`` (e.g. ``SADLIB_HIDE_SOLUTIONS=1 make lab``), ``solution()``
+says that the instructor will show it later; checks and hints work as usual. This is a
+classroom convenience, not a lock: the reference code ships with the package.
+
 ``check()``, ``hint()`` and ``solution()`` *display* their output (HTML in Jupyter/Colab,
 ``print`` elsewhere) and return ``None``, so the message appears exactly once wherever the
 call sits in a cell. Use :meth:`Question.result` to get a :class:`CheckResult` without
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import html
 import inspect
+import os
 import sys
 import types
 from collections import ChainMap
@@ -29,10 +35,20 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["____", "Incorrect", "CheckResult", "Question", "questions", "solve_all", "expect_close",
-           "expect_equal", "expect_shape", "expect_between", "expect_type", "expect_true"]
+__all__ = ["____", "Incorrect", "CheckResult", "Question", "questions", "solve_all", "solutions_hidden",
+           "expect_close", "expect_equal", "expect_shape", "expect_between", "expect_type", "expect_true"]
 
 CORRECT, INCORRECT, NOT_ATTEMPTED = "correct", "incorrect", "not attempted"
+HIDE_SOLUTIONS_ENV = "SADLIB_HIDE_SOLUTIONS"
+
+
+def solutions_hidden() -> bool:
+    """True when ``SADLIB_HIDE_SOLUTIONS`` is set to anything but ``0``/``false``/``no``/``off``.
+
+    Read at each :meth:`Question.solution` call, so setting ``os.environ`` in a running
+    kernel takes effect at once.
+    """
+    return os.environ.get(HIDE_SOLUTIONS_ENV, "").strip().lower() not in {"", "0", "false", "no", "off"}
 
 
 class _Placeholder:
@@ -199,7 +215,15 @@ class Question:
               _box(NOT_ATTEMPTED, f"<b>{head}:</b> {html.escape(self.hints[i])}"))
 
     def solution(self) -> None:
-        """Display the reference solution as code."""
+        """Display the reference solution as code, or, while solutions are hidden, when to expect it.
+
+        See :func:`solutions_hidden`; :meth:`check_solution` is not affected.
+        """
+        if solutions_hidden():
+            text = (f"{self.label} solution: hidden for this session, your instructor will show it later. "
+                    f"Stuck? q{self.number}.hint() gives a hint.")
+            _show(text, _box(NOT_ATTEMPTED, html.escape(text)))
+            return
         _show(f"{self.label} solution:\n{self.solution_code}",
               _box(CORRECT, f"<b>{self.label} solution:</b><pre><code>"
                             f"{html.escape(self.solution_code)}</code></pre>"))
