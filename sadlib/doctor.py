@@ -237,11 +237,12 @@ def _check_python() -> Iterator[Check]:
                 "" if ok is not False else fix)
 
 
-def _check_package(distribution: str, module: str, minimum: dict[str, str], required: bool,
-                   broken: dict[str, str]) -> Check:
+def _check_package(distribution: str, module: str, minimum: dict[str, str], broken: dict[str, str],
+                   optional: str = "") -> Check:
+    """One package; ``optional`` says why a failure is only a warning (``""``: required)."""
     name, spec = f"package {distribution}", minimum.get(_normalise(distribution), "")
-    want = f"{distribution}{spec}"
-    extra = "" if required else " (optional: notebook 09, edge deployment)"
+    want, required = f"{distribution}{spec}", not optional
+    extra = f" ({optional})" if optional else ""
     try:
         mod = _import(module)
     except Exception as exc:
@@ -270,12 +271,24 @@ def _import_failure(name: str, module: str, want: str, extra: str, required: boo
                  _pip("--force-reinstall", want), required)
 
 
+def _on_colab() -> bool:
+    """Whether this runs on Google Colab, whose notebooks need neither JupyterLab nor our kernel."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("google.colab") is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def _check_packages(broken: dict[str, str]) -> Iterator[Check]:
     minimum, _ = _requirements()
+    colab = _on_colab()
     for distribution, module in REQUIRED_PACKAGES:
-        yield _check_package(distribution, module, minimum, True, broken)
+        optional = "not needed on Colab" if colab and module == "jupyterlab" else ""
+        yield _check_package(distribution, module, minimum, broken, optional)
     for distribution, module in EDGE_PACKAGES:
-        yield _check_package(distribution, module, minimum, False, broken)
+        yield _check_package(distribution, module, minimum, broken, "optional: notebook 09, edge deployment")
 
 
 def _same_environment(command: str) -> bool:
@@ -291,6 +304,9 @@ def _check_kernel() -> Iterator[Check]:
     install = (f"{py} -m ipykernel install --sys-prefix --name {KERNEL_NAME} "
                f"--display-name {shlex.quote(KERNEL_DISPLAY_NAME)}")
     name = f"jupyter kernel {KERNEL_NAME}"
+    if _on_colab():
+        yield Check(name, True, "not needed on Colab, which runs the notebooks in its own kernel")
+        return
     try:
         kernelspec = _import("jupyter_client.kernelspec")
         spec = kernelspec.KernelSpecManager().get_kernel_spec(KERNEL_NAME)
@@ -365,21 +381,22 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _prefetch(datasets, rows: list[dict[str, str]]) -> list[str]:
-    """Fetch every row through :func:`sadlib.datasets.fetch`; the error messages of the failures."""
-    errors: list[str] = []
-    in_a_row = 0
+def _prefetch(datasets, rows: list[dict[str, str]], failures: list[int]) -> str:
+    """Fetch every row through :func:`sadlib.datasets.fetch`; ``""`` or what went wrong first.
+
+    ``failures[0]`` counts failures in a row across calls: after :data:`_PREFETCH_GIVE_UP`
+    (no network and no mirror, typically) the rest is not tried.
+    """
+    first = ""
     for row in rows:
+        if failures[0] >= _PREFETCH_GIVE_UP:
+            return first or f"not tried, --prefetch gave up after {_PREFETCH_GIVE_UP} failures in a row"
         try:
             datasets.fetch(row["dataset"], row["repo_path"])
-            in_a_row = 0
+            failures[0] = 0
         except datasets.DatasetError as exc:
-            errors.append(str(exc))
-            in_a_row += 1
-            if in_a_row >= _PREFETCH_GIVE_UP:
-                errors.append(f"gave up after {_PREFETCH_GIVE_UP} failures in a row")
-                break
-    return errors
+            first, failures[0] = first or str(exc), failures[0] + 1
+    return first
 
 
 def _check_data(prefetch: bool, broken: dict[str, str]) -> Iterator[Check]:
@@ -395,11 +412,11 @@ def _check_data(prefetch: bool, broken: dict[str, str]) -> Iterator[Check]:
         yield Check("data", False, f"cannot check the data, sadlib.datasets does not import: {_error(exc)}",
                     _first(culprit) if culprit else _pip("--force-reinstall", "pandas", "pooch"))
         return
-    rows = _registry()
+    rows, failures = _registry(), [0]
     for dataset in sorted({r["dataset"] for r in rows}):
         mine = [r for r in rows if r["dataset"] == dataset]
         name = f"data {dataset}"
-        errors = _prefetch(datasets, mine) if prefetch else []
+        error = _prefetch(datasets, mine, failures) if prefetch else ""
         missing, damaged = [], []
         for row in mine:
             path = cache / dataset / row["repo_path"]
@@ -416,13 +433,13 @@ def _check_data(prefetch: bool, broken: dict[str, str]) -> Iterator[Check]:
             parts.append(f"{len(missing)} of {len(mine)} files not in the cache {cache} (e.g. {missing[0]})")
         if damaged:
             parts.append(f"{len(damaged)} damaged (size or sha256 differ: {', '.join(damaged[:3])})")
-        if errors:
-            parts.append(f"--prefetch failed: {errors[0]}")
+        if error:
+            parts.append(f"--prefetch failed: {error}")
         if mirror_value:
             fix = f"{py} -m sadlib.doctor --prefetch   (copies them from SADLIB_DATA_DIR={mirror_value})"
         else:
             fix = (f"{py} -m sadlib.doctor --prefetch   (downloads {size_mb:.0f} MB; without internet point "
-                   f"SADLIB_DATA_DIR at an offline mirror first, e.g. export SADLIB_DATA_DIR=../shared/datasets)")
+                   f"SADLIB_DATA_DIR at an offline mirror first, e.g. export SADLIB_DATA_DIR=/path/to/mirror)")
         yield Check(name, False, "; ".join(parts), fix)
 
 
