@@ -18,6 +18,8 @@ DEFAULT_MIRROR = REPO.parent / "shared" / "datasets"
 
 if not os.environ.get("SADLIB_DATA_DIR") and DEFAULT_MIRROR.is_dir():
     os.environ["SADLIB_DATA_DIR"] = str(DEFAULT_MIRROR)
+# a teacher's classroom setting must not change what the exercise tests see
+os.environ.pop("SADLIB_HIDE_SOLUTIONS", None)
 
 
 def _data_available() -> tuple[bool, str]:
