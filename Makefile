@@ -18,12 +18,13 @@ export OMP_WAIT_POLICY ?= PASSIVE
 # pytest workers for the notebook/unit suite (2 cores on the reference machine)
 WORKERS ?= 2
 
-.PHONY: lab test course bench bench-alarms install install-test clean help
+.PHONY: lab test course bench bench-alarms doctor install install-test clean help
 
 help:
 	@echo "make lab     install the course into $(VENV) and start JupyterLab (notebooks/, exercises/)"
 	@echo "make test    install the course and test tools, run unit tests, exercises and notebooks (fast mode)"
 	@echo "make course  run every notebook headless in full mode and print a timing table"
+	@echo "make doctor  check that this machine is ready for the course (packages, kernel, data, disk, speed)"
 	@echo "make bench   run every course detector on SKAB (defaults) and write benchmarks/skab.csv"
 	@echo "make bench-alarms  notebook 08's benchmark rows: the SKAB Conv-AE reproduced, the recommended alarm policy on SKAB and NAB"
 
@@ -51,6 +52,11 @@ test: install-test
 	$(BIN)/ruff check sadlib tests
 	SADLIB_FAST=1 $(BIN)/python -m pytest -n $(WORKERS) --dist loadfile \
 		tests notebooks exercises --nbval-lax --nbval-current-env -p no:cacheprovider
+
+# One PASS/WARN/FAIL line per item with the command that fixes it; DOCTOR_ARGS="--prefetch" fills the data cache.
+DOCTOR_ARGS ?=
+doctor: install
+	$(BIN)/python -m sadlib.doctor $(DOCTOR_ARGS)
 
 # Full mode, whatever SADLIB_FAST says in the shell. COURSE_ARGS="--save --update-headers --readme README.md"
 # is how maintainers refresh the committed outputs, header times and the README table.
