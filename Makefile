@@ -18,12 +18,13 @@ export OMP_WAIT_POLICY ?= PASSIVE
 # pytest workers for the notebook/unit suite (2 cores on the reference machine)
 WORKERS ?= 2
 
-.PHONY: lab test course bench bench-alarms doctor install install-test clean help
+.PHONY: lab test course bench bench-alarms doctor book install install-test clean help
 
 help:
 	@echo "make lab     install the course into $(VENV) and start JupyterLab (notebooks/, exercises/)"
 	@echo "make test    install the course and test tools, run unit tests, exercises and notebooks (fast mode)"
 	@echo "make course  run every notebook headless in full mode and print a timing table"
+	@echo "make book    build the course site (notebooks as committed, instructor pages, cheat sheet) into docs/_build/html"
 	@echo "make doctor  check that this machine is ready for the course (packages, kernel, data, disk, speed)"
 	@echo "make bench   run every course detector on SKAB (defaults) and write benchmarks/skab.csv"
 	@echo "make bench-alarms  notebook 08's benchmark rows: the SKAB Conv-AE reproduced, the recommended alarm policy on SKAB and NAB"
@@ -52,6 +53,17 @@ test: install-test
 	$(BIN)/ruff check sadlib tests instructors benchmarks
 	SADLIB_FAST=1 $(BIN)/python -m pytest -n $(WORKERS) --dist loadfile \
 		tests notebooks exercises --nbval-lax --nbval-current-env -p no:cacheprovider
+
+# The course site from the committed notebooks (not re-executed), the instructor pages and the cheat sheet:
+# docs/_build/html/index.html. Every warning is an error, so a broken link to a notebook, section or figure
+# fails it. Sphinx and its MyST extensions come with the docs extra (docs/conf.py says how the site is laid out).
+$(VENV)/.installed-docs: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[docs]"
+	@touch $@
+
+book: $(VENV)/.installed-docs
+	$(BIN)/python -m sphinx -W --keep-going -E -q -c docs -b html -d docs/_build/doctrees . docs/_build/html
+	@echo "The course site: docs/_build/html/index.html"
 
 # One PASS/WARN/FAIL line per item with the command that fixes it; DOCTOR_ARGS="--prefetch" fills the data cache.
 DOCTOR_ARGS ?=
