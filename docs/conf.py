@@ -51,7 +51,8 @@ project = "Anomaly detection in industrial sensor data"
 author = "Sensor anomaly detection course team"
 copyright = "the course authors, MIT License"
 
-extensions = ["myst_nb"]
+# githubpages writes .nojekyll, so GitHub Pages serves the _static and _images folders
+extensions = ["myst_nb", "sphinx.ext.githubpages"]
 
 # Only these files are pages of the site; everything else in the repository is ignored.
 root_doc = "README"

@@ -57,6 +57,7 @@ def test_every_notebook_and_instructor_page_is_on_the_site(site):
 
 def test_entry_page_leads_to_the_readme_with_the_syllabus(site):
     assert 'url=README.html"' in (site / "index.html").read_text(encoding="utf-8")
+    assert (site / ".nojekyll").is_file()  # GitHub Pages would hide _static/ and _images/ without it
     home = (site / "README.html").read_text(encoding="utf-8")
     assert "Syllabus" in home
     for notebook in NOTEBOOKS:  # the syllabus table and the navigation link every notebook's page
