@@ -140,10 +140,15 @@ def _minutes(seconds: float) -> str:
 
 
 def runtime_note(seconds: float) -> str:
+    """The header line with the measured time, between markers on lines of their own.
+
+    A Markdown line that *starts* with an HTML comment is raw HTML to CommonMark (so a site
+    builder would show its ``**`` literally); markers alone on their lines are not.
+    """
     mode = "fast" if is_fast() else "full"
     return (
-        f"<!-- runtime -->**Measured run time** ({mode} mode, `make course`, {os.cpu_count()}-core CPU): "
-        f"{_minutes(seconds)}<!-- /runtime -->"
+        f"<!-- runtime -->\n**Measured run time** ({mode} mode, `make course`, {os.cpu_count()}-core CPU): "
+        f"{_minutes(seconds)}\n<!-- /runtime -->"
     )
 
 
