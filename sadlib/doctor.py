@@ -2,7 +2,7 @@
 
 One command for the first minutes of a workshop. It checks, one line each:
 
-* the Python version (``Requires-Python`` of the installed package, 3.10 or later);
+* the Python version (``Requires-Python`` of the installed package, 3.11 or later);
 * every package the notebooks import, with its version against the minimum in
   ``pyproject.toml`` (numpy, pandas, SciPy, scikit-learn, Matplotlib, pooch, TensorFlow,
   Keras, JupyterLab, ipykernel); the edge packages of notebook 09 (LiteRT, ONNX Runtime,
@@ -138,7 +138,7 @@ def _requirements() -> tuple[dict[str, str], str]:
         lines = importlib.metadata.requires("sadlib") or []
         from packaging.requirements import Requirement  # a dependency of pooch and matplotlib
     except Exception:  # not installed, or packaging missing: check importability only
-        return {}, ">=3.10"
+        return {}, ">=3.11"
     minimum: dict[str, str] = {}
     for line in lines:
         try:
@@ -147,7 +147,7 @@ def _requirements() -> tuple[dict[str, str], str]:
             continue
         if req.name != "sadlib" and str(req.specifier):
             minimum[_normalise(req.name)] = str(req.specifier)
-    return minimum, meta.get("Requires-Python") or ">=3.10"
+    return minimum, meta.get("Requires-Python") or ">=3.11"
 
 
 def _normalise(name: str) -> str:

@@ -125,7 +125,7 @@ def test_python_version(monkeypatch):
     assert doctor.run_checks(items=["python"])[0].status == "PASS"
     monkeypatch.setattr(platform, "python_version", lambda: "3.9.18")
     found = doctor.run_checks(items=["python"])[0]
-    assert found.status == "FAIL" and "3.9.18" in found.detail and ">=3.10" in found.detail
+    assert found.status == "FAIL" and "3.9.18" in found.detail and ">=3.11" in found.detail
     assert "make lab PYTHON=" in found.fix
 
 
