@@ -50,7 +50,7 @@ lab: install
 	$(BIN)/jupyter lab --notebook-dir=. $(ROOT_ARGS) $(LAB_ARGS) notebooks/00_setup_and_tour.ipynb
 
 test: install-test
-	$(BIN)/ruff check sadlib tests instructors benchmarks
+	$(BIN)/ruff check sadlib tests instructors benchmarks docs
 	SADLIB_FAST=1 $(BIN)/python -m pytest -n $(WORKERS) --dist loadfile \
 		tests notebooks exercises --nbval-lax --nbval-current-env -p no:cacheprovider
 
