@@ -18,7 +18,7 @@ export OMP_WAIT_POLICY ?= PASSIVE
 # pytest workers for the notebook/unit suite (2 cores on the reference machine)
 WORKERS ?= 2
 
-.PHONY: lab test course bench bench-alarms doctor book install install-test clean help
+.PHONY: lab test test-browser course bench bench-alarms doctor book install install-test clean help
 
 help:
 	@echo "make lab     install the course into $(VENV) and start JupyterLab (notebooks/, exercises/)"
@@ -64,6 +64,12 @@ $(VENV)/.installed-docs: pyproject.toml | $(BIN)/python
 book: $(VENV)/.installed-docs
 	$(BIN)/python -m sphinx -W --keep-going -E -q -c docs -b html -d docs/_build/doctrees . docs/_build/html
 	@echo "The course site: docs/_build/html/index.html"
+
+# The course in a real browser: Playwright drives the machine's Chromium (.ci/install-chromium installs Debian's)
+# through JupyterLab started as `make lab` starts it (notebooks 00 and 04, every cell through the menus, fast mode)
+# and through every page of the site that `make book` builds. Screenshots go to browser-screenshots/.
+test-browser: install-test book
+	SADLIB_FAST=1 $(BIN)/python -m pytest tests_browser -v -p no:cacheprovider
 
 # One PASS/WARN/FAIL line per item with the command that fixes it; DOCTOR_ARGS="--prefetch" fills the data cache.
 DOCTOR_ARGS ?=
