@@ -7,7 +7,8 @@ Playwright's own browser downloads are not used). The tests
 * open notebook 00 and notebook 04 (its SKAB and NAB runs show tqdm progress bars), clear the stored
   outputs and run every cell through the menus (Edit, Run);
 * check that the "Python 3 (sadlib)" kernel starts, every code cell ran, no cell shows a traceback,
-  every figure is a loaded image, and tqdm's bars render as widgets rather than as "HBox(...)" text;
+  every figure is a loaded image (as many as the committed outputs hold), and tqdm's bars render as
+  finished progress-bar widgets rather than as text ("HBox(...)" or the bar's plain-text repr);
 * open every page of the built site (``make book`` writes ``docs/_build/html``) and check that it
   loads, that nothing it asks the server for is missing and that its images load.
 
@@ -24,6 +25,8 @@ Run with ``make test-browser``. Environment variables:
     the ``jupyter`` executable to start (default: the one beside this Python, else ``.venv/bin``).
 ``SADLIB_SITE_DIR``
     the built site (default: ``docs/_build/html``).
+``SADLIB_BROWSER_NOTEBOOKS``
+    comma-separated notebooks (in ``notebooks/``) to run instead of 00 and 04.
 ``SADLIB_BROWSER_TIMEOUT``
     seconds allowed for one notebook to run all its cells (default: 900).
 """
