@@ -25,6 +25,7 @@ help:
 	@echo "make test    install the course and test tools, run unit tests, exercises and notebooks (fast mode)"
 	@echo "make course  run every notebook headless in full mode and print a timing table"
 	@echo "make book    build the course site (notebooks as committed, instructor pages, cheat sheet) into docs/_build/html"
+	@echo "make test-browser  run notebooks 00 and 04 through JupyterLab in Chromium and check every page of the built site"
 	@echo "make doctor  check that this machine is ready for the course (packages, kernel, data, disk, speed)"
 	@echo "make bench   run every course detector on SKAB (defaults) and write benchmarks/skab.csv"
 	@echo "make bench-alarms  notebook 08's benchmark rows: the SKAB Conv-AE reproduced, the recommended alarm policy on SKAB and NAB"
@@ -50,7 +51,7 @@ lab: install
 	$(BIN)/jupyter lab --notebook-dir=. $(ROOT_ARGS) $(LAB_ARGS) notebooks/00_setup_and_tour.ipynb
 
 test: install-test
-	$(BIN)/ruff check sadlib tests instructors benchmarks docs
+	$(BIN)/ruff check sadlib tests instructors benchmarks docs tests_browser
 	SADLIB_FAST=1 $(BIN)/python -m pytest -n $(WORKERS) --dist loadfile \
 		tests notebooks exercises --nbval-lax --nbval-current-env -p no:cacheprovider
 
