@@ -16,6 +16,9 @@ from sadlib.exercises.checker import NOT_ATTEMPTED, CheckResult, Incorrect, Ques
 
 __all__ = ["q1", "q2", "q3", "q4", "q5"]
 
+#: the extra a Colab session installs for these exercises (LiteRT and ONNX)
+COLAB_EXTRA = "edge"
+
 WINDOW, N_SENSORS = 24, 4
 
 #: file sizes in bytes of three exported models (float32 and full int8 LiteRT files)

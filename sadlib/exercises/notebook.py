@@ -31,14 +31,15 @@ INSTALL = """\
 import sys
 
 if "google.colab" in sys.modules:
-    %pip install -q "sadlib[deep] @ git+https://github.com/sadlib-course/sensor-anomaly-course\""""
+    %pip install -q "sadlib[{extra}] @ git+https://github.com/sadlib-course/sensor-anomaly-course\""""
 
 
 def exercise_notebook(module: str, title: str, lesson: str, target: str):
     """The exercise notebook (an ``nbformat`` node, without outputs) for ``sadlib.exercises.<module>``.
 
     ``title`` is the lesson's title (``"05 · ..."``), ``lesson`` the lesson notebook's path
-    and ``target`` the exercise notebook's path, both relative to the repository root.
+    and ``target`` the exercise notebook's path, both relative to the repository root. The
+    Colab install line installs ``sadlib[deep]``, or the extra a module names in ``COLAB_EXTRA``.
     """
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
@@ -57,7 +58,7 @@ def exercise_notebook(module: str, title: str, lesson: str, target: str):
             "`qN.check()` tells you whether it is right. Stuck? Uncomment `qN.hint()` (call it again for the "
             "next hint) or `qN.solution()`. Run the setup cell first."
         ),
-        new_code_cell(INSTALL),
+        new_code_cell(INSTALL.replace("{extra}", getattr(mod, "COLAB_EXTRA", "deep"))),
         new_code_cell(setup),
     ]
     custom = getattr(mod, "ANSWER_CELLS", {})
