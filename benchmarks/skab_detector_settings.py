@@ -124,6 +124,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+# the confusion counts, pooled rates and published-row test of the policy selection script (same folder)
+from alarm_policy_selection import beats, counts, policy_json, rates
+
 from sadlib import alarms, bench, datasets, detectors, metrics
 
 DEFAULT_CACHE = Path("/work/cache/skab_settings")
@@ -281,14 +284,8 @@ def policies() -> list[dict]:
     return out
 
 
-def policy_json(params: dict) -> str:
-    return json.dumps(params, sort_keys=True)
 
 
-def counts(y: np.ndarray, pred: np.ndarray) -> tuple[int, int, int, int]:
-    """``tp, fp, fn, tn`` as in :func:`sadlib.metrics.point_metrics`."""
-    return (int(np.count_nonzero(y & pred)), int(np.count_nonzero(~y & pred)),
-            int(np.count_nonzero(y & ~pred)), int(np.count_nonzero(~y & ~pred)))
 
 
 def grid_counts(files: list[dict], pols: list[dict]) -> np.ndarray:
@@ -313,23 +310,9 @@ def grid_counts(files: list[dict], pols: list[dict]) -> np.ndarray:
     return out
 
 
-def rates(c: np.ndarray) -> dict[str, np.ndarray]:
-    """F1, FAR %, MAR % from summed counts (last axis tp, fp, fn, tn), 0/0 = 0 as in point_metrics."""
-    tp, fp, fn, tn = (c[..., i].astype(np.float64) for i in range(4))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        f1 = np.where(tp > 0, 2 * tp / (2 * tp + fp + fn), 0.0)
-        far = np.where(fp + tn > 0, 100 * fp / (fp + tn), 0.0)
-        mar = np.where(fn + tp > 0, 100 * fn / (fn + tp), 0.0)
-    return {"f1": f1, "far": far, "mar": mar}
-
-
 # --------------------------------------------------------------------------- #
 # step 3: the selection
 # --------------------------------------------------------------------------- #
-def beats(f1, far, mar, pub: dict) -> np.ndarray:
-    return (np.asarray(f1) > pub["f1"]) & (np.asarray(far) < pub["far"]) & (np.asarray(mar) < pub["mar"])
-
-
 def select(r: dict[str, np.ndarray], rule: str, pub: dict) -> int:
     """Index of the chosen candidate; ``r`` holds pooled rates ``(n_candidates,)`` on the selection group."""
     order = np.arange(r["f1"].size)
