@@ -26,6 +26,7 @@ from .preprocess import MovingAverage, SlowSensors, moving_average_z
 from .robust_z import RobustZScore
 from .sequence_ae import AttentionLSTMAutoencoder, CNNLSTMAutoencoder, ConvAutoencoder, LSTMAutoencoder
 from .skab_conv_ae import SKABConvAE
+from .transformer_ae import TransformerAutoencoder
 from .vqvae import VQVAE
 from .windowed import WindowedDetector
 from .zscore import RollingZScore
@@ -46,6 +47,7 @@ __all__ = [
     "ConvAutoencoder",
     "CNNLSTMAutoencoder",
     "AttentionLSTMAutoencoder",
+    "TransformerAutoencoder",
     "VQVAE",
     "SKABConvAE",
     "Smoothed",
@@ -105,3 +107,4 @@ register("cnn_lstm", CNNLSTMAutoencoder)
 register("attn_lstm", AttentionLSTMAutoencoder)
 register("vqvae", VQVAE)
 register("skab_conv_ae", SKABConvAE)
+register("transformer_ae", TransformerAutoencoder)
