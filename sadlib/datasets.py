@@ -1,4 +1,5 @@
-"""Real benchmark data: SKAB and NAB, fetched once, pinned by sha256, cached locally.
+"""Real benchmark data: SKAB and NAB, fetched once, pinned by sha256, cached locally; MetroPT-3 read
+from a copy the user downloaded.
 
 Every file comes from a raw GitHub URL at a fixed commit and is checked against the
 sha256 in ``sadlib/dataset_registry.tsv`` (built once from the offline mirror's
@@ -13,28 +14,37 @@ Environment variables
     ``../shared/datasets``). When set, files are copied from it, never downloaded.
 ``SADLIB_CACHE_DIR``
     Cache folder (default ``pooch.os_cache("sadlib")``).
+``SADLIB_METROPT3``
+    Path of the MetroPT-3 file (``MetroPT3(AirCompressor).csv`` or the UCI zip) for
+    :func:`load_metropt3`. MetroPT-3 is never downloaded by sadlib.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import difflib
 import functools
+import hashlib
 import json
 import logging
 import os
 import shutil
+import zipfile
 from importlib.resources import files
 from pathlib import Path
-from typing import Iterable
+from typing import IO, Iterable, Iterator, NamedTuple
 
+import numpy as np
 import pandas as pd
 import pooch
 
-from .validation import check_time_index
+from .validation import InvalidParameterError, check_bool, check_time_index
 
 __all__ = ["DatasetError", "ChecksumError", "UnknownKeyError", "SKAB_SENSORS", "cache_dir", "data_source",
-           "fetch", "list_skab", "load_skab", "load_skab_file", "list_nab", "load_nab"]
+           "fetch", "list_skab", "load_skab", "load_skab_file", "list_nab", "load_nab",
+           "METROPT3_COLUMNS", "METROPT3_FAILURES", "METROPT3_ROWS", "METROPT3_SHA256", "METROPT3_URL",
+           "MetroPT3Failure", "load_metropt3"]
 
 HTTP_TIMEOUT = 30  # seconds, per request
 SKAB_SENSORS = ("Accelerometer1RMS", "Accelerometer2RMS", "Current", "Pressure",
@@ -272,4 +282,202 @@ def load_nab(name: str, *, dedupe: bool = True) -> pd.DataFrame:
         inside |= (df.index >= start) & (df.index <= end)
     df["anomaly"] = inside.to_numpy().astype("int64")
     df.attrs.update(windows=windows, dropped_duplicates=n_raw - len(df))
+    return df
+
+
+# --- MetroPT-3 (UCI dataset 791): read from the user's own download, never fetched -----------
+# Facts and their sources are in datasets/metropt3.md.
+
+METROPT3_URL = "https://archive.ics.uci.edu/dataset/791/metropt+3+dataset"
+METROPT3_CSV = "MetroPT3(AirCompressor).csv"
+METROPT3_ROWS = 1_516_948
+METROPT3_SHA256 = "db30ccb4ea402e3c8bf2c99db06e288d4f2a772f6928f9dbe26a920d69793e24"
+METROPT3_COLUMNS = ("TP2", "TP3", "H1", "DV_pressure", "Reservoirs", "Oil_temperature", "Motor_current",
+                    "COMP", "DV_eletric", "Towers", "MPG", "LPS", "Pressure_switch", "Oil_level",
+                    "Caudal_impulses")
+"""The 15 MetroPT-3 channels in file order: 7 analogue, then 8 digital (source spelling, "DV_eletric")."""
+
+
+class MetroPT3Failure(NamedTuple):
+    """One published failure interval; ``end`` as published, to the minute (the whole minute counts)."""
+
+    start: pd.Timestamp
+    end: pd.Timestamp
+    type: str
+
+
+METROPT3_FAILURES = tuple(MetroPT3Failure(pd.Timestamp(start), pd.Timestamp(end), "air_leak") for start, end in (
+    ("2020-04-18 00:00", "2020-04-18 23:59"),
+    ("2020-05-29 23:30", "2020-05-30 06:00"),
+    ("2020-06-05 10:00", "2020-06-07 14:30"),
+    ("2020-07-15 14:30", "2020-07-15 19:00"),
+))
+"""The four air-leak intervals of the UCI page's failure information; ``pd.DataFrame(METROPT3_FAILURES)``
+gives the columns ``start``, ``end``, ``type``."""
+
+_METROPT3_GET = (
+    f"sadlib cannot download MetroPT-3. Get it from the UCI Machine Learning Repository, {METROPT3_URL} "
+    f"(the zip holds {METROPT3_CSV}; licence CC BY 4.0), then pass its path, e.g. "
+    f"load_metropt3('~/data/{METROPT3_CSV}') (the .zip works too), or set the environment variable "
+    f"SADLIB_METROPT3 to that path. Without the file, use the synthetic twin sadlib.signals.make_compressor()."
+)
+
+
+def _metropt3_path(path: str | os.PathLike | None) -> Path:
+    origin = "path"
+    if path is None:
+        path, origin = os.environ.get("SADLIB_METROPT3", "").strip(), "SADLIB_METROPT3"
+        if not path:
+            raise DatasetError(f"No MetroPT-3 file: path is None and SADLIB_METROPT3 is not set. {_METROPT3_GET}")
+    if not isinstance(path, (str, os.PathLike)):
+        raise InvalidParameterError(f"path must be a str or a pathlib.Path (or None to use SADLIB_METROPT3), "
+                                    f"got {type(path).__name__}.")
+    p = Path(path).expanduser()
+    if p.is_dir():
+        p = p / METROPT3_CSV
+    if not p.is_file():
+        raise DatasetError(f"{origin} points to {p}, which does not exist. {_METROPT3_GET}")
+    if p.suffix.lower() not in (".csv", ".zip"):
+        raise DatasetError(f"{p} is neither a .csv nor a .zip file. Point {origin} at {METROPT3_CSV} or at the "
+                           f"zip downloaded from {METROPT3_URL}.")
+    return p
+
+
+class _MetroPT3Source:
+    """Opens the CSV, directly or as the CSV member of the UCI zip, as a binary stream."""
+
+    def __init__(self, path: Path):
+        self.path, self.member = path, None
+        if path.suffix.lower() == ".zip":
+            try:
+                with zipfile.ZipFile(path) as zf:
+                    names = [n for n in zf.namelist() if n.lower().endswith(".csv")]
+            except zipfile.BadZipFile as exc:
+                raise DatasetError(f"{path} is not a readable zip file ({exc}); download it again from "
+                                   f"{METROPT3_URL}, or unzip it elsewhere and pass the CSV.") from exc
+            exact = [n for n in names if n.rsplit("/", 1)[-1] == METROPT3_CSV]
+            if not exact and len(names) != 1:
+                raise DatasetError(f"{path} holds no {METROPT3_CSV} (CSV files in it: {names or 'none'}). "
+                                   f"Pass the CSV itself, or the zip from {METROPT3_URL}.")
+            self.member = (exact or names)[0]
+        self.name = f"{path}" + (f" (member {self.member})" if self.member else "")
+
+    @contextlib.contextmanager
+    def open(self) -> Iterator[IO[bytes]]:
+        if self.member is None:
+            with open(self.path, "rb") as fh:
+                yield fh
+        else:
+            with zipfile.ZipFile(self.path) as zf, zf.open(self.member) as fh:
+                yield fh
+
+    def sha256(self) -> str:
+        digest = hashlib.sha256()
+        with self.open() as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest()
+
+
+def _metropt3_usecols(source: _MetroPT3Source) -> list[str]:
+    with source.open() as fh:
+        header = list(pd.read_csv(fh, nrows=0).columns)
+    expected = ["timestamp", *METROPT3_COLUMNS]
+    unnamed = header[:1] if header and str(header[0]).startswith("Unnamed") else []  # the file's row index
+    missing = [c for c in expected if c not in header]
+    extra = [c for c in header if c not in expected and c not in unnamed]
+    if missing or extra:
+        hints = [f"{c!r} looks like {m[0]!r}" for c in extra if (m := difflib.get_close_matches(c, missing, 1, 0.6))]
+        raise DatasetError(
+            f"{source.name} does not have the MetroPT-3 columns: missing {missing or 'none'}, unexpected "
+            f"{extra or 'none'}{' (' + '; '.join(hints) + ')' if hints else ''}. The UCI file has an unnamed "
+            f"index column, 'timestamp' and the 15 channels {', '.join(METROPT3_COLUMNS)} (spelled as there, "
+            f"e.g. 'DV_eletric'). Is this {METROPT3_CSV} from {METROPT3_URL}?")
+    return expected
+
+
+def load_metropt3(path: str | os.PathLike | None = None, *, check_rows: bool = True,
+                  verbose: bool = True) -> pd.DataFrame:
+    """Load MetroPT-3, the air production unit of a Porto metro train (UCI dataset 791), with failure labels.
+
+    sadlib cannot download this file: download it once from :data:`METROPT3_URL` and pass its path
+    or set ``SADLIB_METROPT3``. The file's columns and row count are checked, the published
+    failure intervals (:data:`METROPT3_FAILURES`) become the ``anomaly`` column, and the file's
+    sha256 is computed so that you can compare it with the one in ``datasets/metropt3.md``.
+
+    Parameters
+    ----------
+    path : str, pathlib.Path or None
+        ``MetroPT3(AirCompressor).csv``, the zip from UCI that holds it, or a folder holding the CSV.
+        ``None`` (default) uses the environment variable ``SADLIB_METROPT3``.
+    check_rows : bool
+        If True (default), a file whose row count differs from the UCI file's
+        (:data:`METROPT3_ROWS` = 1,516,948) raises :class:`DatasetError`. Pass False to load a
+        subset or an edited copy on purpose.
+    verbose : bool
+        If True (default), print the row count, the time range, the number of labelled rows and the
+        sha256, next to the sha256 of the UCI file (:data:`METROPT3_SHA256`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per sample (about every 10 s), indexed by a sorted, unique DatetimeIndex
+        ``"timestamp"`` (as in the file, no time zone): the 15 float32 channels of
+        :data:`METROPT3_COLUMNS` in that order and the int64 column ``anomaly``, 1 for rows with
+        ``start <= timestamp < end + 1 min`` of a published failure (the table gives minutes, so
+        its last minute counts), else 0. The file's unnamed index column is dropped.
+        ``df.attrs`` holds ``"sha256"`` (of the CSV, also when it is read from the zip),
+        ``"source"`` (the path read) and ``"failures"`` (:data:`METROPT3_FAILURES` as a list).
+
+    Raises
+    ------
+    DatasetError
+        if there is no file (the message says where to download it), if columns are missing or
+        unexpected, if the row count differs (unless ``check_rows=False``), or if the file has
+        empty or non-numeric values or timestamps that are unsorted or repeated.
+    InvalidParameterError
+        for a ``path``, ``check_rows`` or ``verbose`` of the wrong type.
+
+    Examples
+    --------
+    >>> df = load_metropt3("~/data/MetroPT3(AirCompressor).csv")  # doctest: +SKIP
+    >>> events = pd.DataFrame(METROPT3_FAILURES)                   # start, end, type
+    """
+    check_rows, verbose = check_bool("check_rows", check_rows), check_bool("verbose", verbose)
+    source = _MetroPT3Source(_metropt3_path(path))
+    usecols = _metropt3_usecols(source)
+    try:
+        with source.open() as fh:
+            df = pd.read_csv(fh, usecols=usecols, dtype={c: "float32" for c in METROPT3_COLUMNS})
+        df.index = pd.DatetimeIndex(pd.to_datetime(df.pop("timestamp"), format="ISO8601"), name="timestamp")
+    except (ValueError, TypeError) as exc:
+        raise DatasetError(f"{source.name} could not be read as MetroPT-3 ({exc}). Download it again from "
+                           f"{METROPT3_URL}.") from exc
+    if check_rows and len(df) != METROPT3_ROWS:
+        raise DatasetError(f"{source.name} has {len(df):,} rows but the UCI file has {METROPT3_ROWS:,}: a partial "
+                           f"download or an edited copy? Download it again from {METROPT3_URL}, or pass "
+                           f"check_rows=False to load a subset on purpose.")
+    empty = df.isna().sum()
+    if empty.any():
+        counts = ", ".join(f"{c} ({n})" for c, n in empty[empty > 0].items())
+        raise DatasetError(f"{source.name} has empty values in {counts}; the UCI file has none. Download it "
+                           f"again from {METROPT3_URL}.")
+    try:
+        check_time_index(df, name=f"MetroPT-3 file {source.name}")
+    except ValueError as exc:
+        raise DatasetError(f"{exc} The UCI file is sorted with unique timestamps.") from exc
+    df = df[list(METROPT3_COLUMNS)]
+    inside = np.zeros(len(df), dtype=bool)
+    for failure in METROPT3_FAILURES:
+        inside |= (df.index >= failure.start) & (df.index < failure.end + pd.Timedelta(minutes=1))
+    df["anomaly"] = inside.astype("int64")
+    sha = source.sha256()
+    df.attrs.update(sha256=sha, source=str(source.path), failures=list(METROPT3_FAILURES))
+    if verbose:
+        span = f"{df.index[0]} to {df.index[-1]}" if len(df) else "no rows"
+        same = ("they match: this is the file the card describes" if sha == METROPT3_SHA256 else
+                "they DIFFER: this copy is not the file the card describes, so results may not compare")
+        print(f"MetroPT-3: {len(df):,} rows from {source.name} ({span}); {int(inside.sum()):,} rows inside the "
+              f"{len(METROPT3_FAILURES)} published air-leak intervals (anomaly = 1).\n"
+              f"sha256 {sha}\nUCI    {METROPT3_SHA256} (datasets/metropt3.md): {same}.")
     return df
