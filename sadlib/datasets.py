@@ -422,8 +422,9 @@ def load_metropt3(path: str | os.PathLike | None = None, *, check_rows: bool = T
     -------
     pandas.DataFrame
         One row per sample (about every 10 s), indexed by a sorted, unique DatetimeIndex
-        ``"timestamp"`` (as in the file, no time zone): the 15 float32 channels of
-        :data:`METROPT3_COLUMNS` in that order and the int64 column ``anomaly``, 1 for rows with
+        ``"timestamp"`` (as in the file, no time zone): the 15 channels of :data:`METROPT3_COLUMNS`
+        in that order (the 7 analogue ones float64, the 8 digital ones int64 0/1, as in the twin
+        :func:`sadlib.signals.make_compressor`) and the int64 column ``anomaly``, 1 for rows with
         ``start <= timestamp < end + 1 min`` of a published failure (the table gives minutes, so
         its last minute counts), else 0. The file's unnamed index column is dropped.
         ``df.attrs`` holds ``"sha256"`` (of the CSV, also when it is read from the zip),
@@ -434,7 +435,8 @@ def load_metropt3(path: str | os.PathLike | None = None, *, check_rows: bool = T
     DatasetError
         if there is no file (the message says where to download it), if columns are missing or
         unexpected, if the row count differs (unless ``check_rows=False``), or if the file has
-        empty or non-numeric values or timestamps that are unsorted or repeated.
+        empty or non-numeric values, digital channels other than 0/1, or timestamps that are
+        unsorted or repeated.
     InvalidParameterError
         for a ``path``, ``check_rows`` or ``verbose`` of the wrong type.
 
@@ -448,7 +450,7 @@ def load_metropt3(path: str | os.PathLike | None = None, *, check_rows: bool = T
     usecols = _metropt3_usecols(source)
     try:
         with source.open() as fh:
-            df = pd.read_csv(fh, usecols=usecols, dtype={c: "float32" for c in METROPT3_COLUMNS})
+            df = pd.read_csv(fh, usecols=usecols, dtype={c: "float64" for c in METROPT3_COLUMNS})
         df.index = pd.DatetimeIndex(pd.to_datetime(df.pop("timestamp"), format="ISO8601"), name="timestamp")
     except (ValueError, TypeError) as exc:
         raise DatasetError(f"{source.name} could not be read as MetroPT-3 ({exc}). Download it again from "
@@ -467,6 +469,12 @@ def load_metropt3(path: str | os.PathLike | None = None, *, check_rows: bool = T
     except ValueError as exc:
         raise DatasetError(f"{exc} The UCI file is sorted with unique timestamps.") from exc
     df = df[list(METROPT3_COLUMNS)]
+    digital = list(METROPT3_COLUMNS[7:])
+    not_binary = [c for c in digital if not df[c].isin((0.0, 1.0)).all()]
+    if not_binary:
+        raise DatasetError(f"{source.name}: the digital channel(s) {not_binary} hold values other than 0 and 1; "
+                           f"in the UCI file they are 0/1. Download it again from {METROPT3_URL}.")
+    df = df.astype({c: "int64" for c in digital})
     inside = np.zeros(len(df), dtype=bool)
     for failure in METROPT3_FAILURES:
         inside |= (df.index >= failure.start) & (df.index < failure.end + pd.Timedelta(minutes=1))

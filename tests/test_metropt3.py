@@ -65,13 +65,14 @@ def test_file_header_is_the_uci_layout(small_csv):
 def test_columns_dtypes_index_and_values(small_csv):
     df = ds.load_metropt3(small_csv, check_rows=False, verbose=False)
     assert list(df.columns) == [*ds.METROPT3_COLUMNS, "anomaly"]
-    assert (df.dtypes[list(ds.METROPT3_COLUMNS)] == np.float32).all()
+    assert (df.dtypes[list(ds.METROPT3_COLUMNS[:7])] == np.float64).all()
+    assert (df.dtypes[list(ds.METROPT3_COLUMNS[7:])] == np.int64).all()
     assert df["anomaly"].dtype == np.int64
     assert isinstance(df.index, pd.DatetimeIndex) and df.index.name == "timestamp"
     assert df.index.equals(pd.DatetimeIndex(_timestamps(), name="timestamp"))
     written = _frame()
-    np.testing.assert_allclose(df[list(ds.METROPT3_COLUMNS)].to_numpy(),
-                               written[list(ds.METROPT3_COLUMNS)].to_numpy(), rtol=1e-6)
+    np.testing.assert_array_equal(df[list(ds.METROPT3_COLUMNS)].to_numpy(),
+                                  written[list(ds.METROPT3_COLUMNS)].to_numpy())
     assert set(df["anomaly"].unique()) == {0, 1}
 
 
@@ -233,6 +234,14 @@ def test_text_in_a_channel_is_an_error(tmp_path):
     df.loc[3, "Motor_current"] = "high"
     path = _write(tmp_path / "text.csv", df)
     with pytest.raises(ds.DatasetError, match="could not be read as MetroPT-3"):
+        ds.load_metropt3(path, check_rows=False)
+
+
+def test_digital_channel_other_than_0_1_is_an_error(tmp_path):
+    df = _frame()
+    df.loc[7, "LPS"] = 0.5
+    path = _write(tmp_path / "half.csv", df)
+    with pytest.raises(ds.DatasetError, match=r"digital channel\(s\) \['LPS'\] hold values other than 0 and 1"):
         ds.load_metropt3(path, check_rows=False)
 
 
