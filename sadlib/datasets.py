@@ -43,7 +43,7 @@ from .validation import InvalidParameterError, check_bool, check_time_index
 
 __all__ = ["DatasetError", "ChecksumError", "UnknownKeyError", "SKAB_SENSORS", "cache_dir", "data_source",
            "fetch", "list_skab", "load_skab", "load_skab_file", "list_nab", "load_nab",
-           "METROPT3_COLUMNS", "METROPT3_FAILURES", "METROPT3_ROWS", "METROPT3_SHA256", "METROPT3_URL",
+           "METROPT3_FAILURES", "METROPT3_ROWS", "METROPT3_SHA256", "METROPT3_URL",
            "MetroPT3Failure", "load_metropt3"]
 
 HTTP_TIMEOUT = 30  # seconds, per request
@@ -286,16 +286,14 @@ def load_nab(name: str, *, dedupe: bool = True) -> pd.DataFrame:
 
 
 # --- MetroPT-3 (UCI dataset 791): read from the user's own download, never fetched -----------
-# Facts and their sources are in datasets/metropt3.md.
+# Facts and their sources are in datasets/metropt3.md. The channel names have one home,
+# sadlib.signals.METROPT3_CHANNELS; it is imported inside the functions so that importing this
+# module does not load scipy.
 
 METROPT3_URL = "https://archive.ics.uci.edu/dataset/791/metropt+3+dataset"
 METROPT3_CSV = "MetroPT3(AirCompressor).csv"
 METROPT3_ROWS = 1_516_948
 METROPT3_SHA256 = "db30ccb4ea402e3c8bf2c99db06e288d4f2a772f6928f9dbe26a920d69793e24"
-METROPT3_COLUMNS = ("TP2", "TP3", "H1", "DV_pressure", "Reservoirs", "Oil_temperature", "Motor_current",
-                    "COMP", "DV_eletric", "Towers", "MPG", "LPS", "Pressure_switch", "Oil_level",
-                    "Caudal_impulses")
-"""The 15 MetroPT-3 channels in file order: 7 analogue, then 8 digital (source spelling, "DV_eletric")."""
 
 
 class MetroPT3Failure(NamedTuple):
@@ -380,9 +378,11 @@ class _MetroPT3Source:
 
 
 def _metropt3_usecols(source: _MetroPT3Source) -> list[str]:
+    from .signals import METROPT3_CHANNELS
+
     with source.open() as fh:
         header = list(pd.read_csv(fh, nrows=0).columns)
-    expected = ["timestamp", *METROPT3_COLUMNS]
+    expected = ["timestamp", *METROPT3_CHANNELS]
     unnamed = header[:1] if header and str(header[0]).startswith("Unnamed") else []  # the file's row index
     missing = [c for c in expected if c not in header]
     extra = [c for c in header if c not in expected and c not in unnamed]
@@ -391,7 +391,7 @@ def _metropt3_usecols(source: _MetroPT3Source) -> list[str]:
         raise DatasetError(
             f"{source.name} does not have the MetroPT-3 columns: missing {missing or 'none'}, unexpected "
             f"{extra or 'none'}{' (' + '; '.join(hints) + ')' if hints else ''}. The UCI file has an unnamed "
-            f"index column, 'timestamp' and the 15 channels {', '.join(METROPT3_COLUMNS)} (spelled as there, "
+            f"index column, 'timestamp' and the 15 channels {', '.join(METROPT3_CHANNELS)} (spelled as there, "
             f"e.g. 'DV_eletric'). Is this {METROPT3_CSV} from {METROPT3_URL}?")
     return expected
 
@@ -422,9 +422,10 @@ def load_metropt3(path: str | os.PathLike | None = None, *, check_rows: bool = T
     -------
     pandas.DataFrame
         One row per sample (about every 10 s), indexed by a sorted, unique DatetimeIndex
-        ``"timestamp"`` (as in the file, no time zone): the 15 channels of :data:`METROPT3_COLUMNS`
-        in that order (the 7 analogue ones float64, the 8 digital ones int64 0/1, as in the twin
-        :func:`sadlib.signals.make_compressor`) and the int64 column ``anomaly``, 1 for rows with
+        ``"timestamp"`` (as in the file, no time zone): the 15 channels of
+        :data:`sadlib.signals.METROPT3_CHANNELS` in that order (the 7 analogue ones float64, the 8
+        digital ones int64 0/1, as in the twin :func:`sadlib.signals.make_compressor`) and the int64
+        column ``anomaly``, 1 for rows with
         ``start <= timestamp < end + 1 min`` of a published failure (the table gives minutes, so
         its last minute counts), else 0. The file's unnamed index column is dropped.
         ``df.attrs`` holds ``"sha256"`` (of the CSV, also when it is read from the zip),
@@ -445,12 +446,14 @@ def load_metropt3(path: str | os.PathLike | None = None, *, check_rows: bool = T
     >>> df = load_metropt3("~/data/MetroPT3(AirCompressor).csv")  # doctest: +SKIP
     >>> events = pd.DataFrame(METROPT3_FAILURES)                   # start, end, type
     """
+    from .signals import METROPT3_CHANNELS, METROPT3_DIGITAL
+
     check_rows, verbose = check_bool("check_rows", check_rows), check_bool("verbose", verbose)
     source = _MetroPT3Source(_metropt3_path(path))
     usecols = _metropt3_usecols(source)
     try:
         with source.open() as fh:
-            df = pd.read_csv(fh, usecols=usecols, dtype={c: "float64" for c in METROPT3_COLUMNS})
+            df = pd.read_csv(fh, usecols=usecols, dtype={c: "float64" for c in METROPT3_CHANNELS})
         df.index = pd.DatetimeIndex(pd.to_datetime(df.pop("timestamp"), format="ISO8601"), name="timestamp")
     except (ValueError, TypeError) as exc:
         raise DatasetError(f"{source.name} could not be read as MetroPT-3 ({exc}). Download it again from "
@@ -468,13 +471,12 @@ def load_metropt3(path: str | os.PathLike | None = None, *, check_rows: bool = T
         check_time_index(df, name=f"MetroPT-3 file {source.name}")
     except ValueError as exc:
         raise DatasetError(f"{exc} The UCI file is sorted with unique timestamps.") from exc
-    df = df[list(METROPT3_COLUMNS)]
-    digital = list(METROPT3_COLUMNS[7:])
-    not_binary = [c for c in digital if not df[c].isin((0.0, 1.0)).all()]
+    df = df[list(METROPT3_CHANNELS)]
+    not_binary = [c for c in METROPT3_DIGITAL if not df[c].isin((0.0, 1.0)).all()]
     if not_binary:
         raise DatasetError(f"{source.name}: the digital channel(s) {not_binary} hold values other than 0 and 1; "
                            f"in the UCI file they are 0/1. Download it again from {METROPT3_URL}.")
-    df = df.astype({c: "int64" for c in digital})
+    df = df.astype({c: "int64" for c in METROPT3_DIGITAL})
     inside = np.zeros(len(df), dtype=bool)
     for failure in METROPT3_FAILURES:
         inside |= (df.index >= failure.start) & (df.index < failure.end + pd.Timedelta(minutes=1))
