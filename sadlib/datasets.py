@@ -43,7 +43,7 @@ from .validation import InvalidParameterError, check_bool, check_time_index
 
 __all__ = ["DatasetError", "ChecksumError", "UnknownKeyError", "SKAB_SENSORS", "cache_dir", "data_source",
            "fetch", "list_skab", "load_skab", "load_skab_file", "list_nab", "load_nab",
-           "METROPT3_FAILURES", "METROPT3_ROWS", "METROPT3_SHA256", "METROPT3_URL",
+           "METROPT3_CSV", "METROPT3_FAILURES", "METROPT3_ROWS", "METROPT3_SHA256", "METROPT3_URL",
            "MetroPT3Failure", "load_metropt3"]
 
 HTTP_TIMEOUT = 30  # seconds, per request
@@ -314,7 +314,7 @@ METROPT3_FAILURES = tuple(MetroPT3Failure(pd.Timestamp(start), pd.Timestamp(end)
 gives the columns ``start``, ``end``, ``type``."""
 
 _METROPT3_GET = (
-    f"sadlib cannot download MetroPT-3. Get it from the UCI Machine Learning Repository, {METROPT3_URL} "
+    f"sadlib does not download MetroPT-3. Get it from the UCI Machine Learning Repository, {METROPT3_URL} "
     f"(the zip holds {METROPT3_CSV}; licence CC BY 4.0), then pass its path, e.g. "
     f"load_metropt3('~/data/{METROPT3_CSV}') (the .zip works too), or set the environment variable "
     f"SADLIB_METROPT3 to that path. Without the file, use the synthetic twin sadlib.signals.make_compressor()."
@@ -400,7 +400,7 @@ def load_metropt3(path: str | os.PathLike | None = None, *, check_rows: bool = T
                   verbose: bool = True) -> pd.DataFrame:
     """Load MetroPT-3, the air production unit of a Porto metro train (UCI dataset 791), with failure labels.
 
-    sadlib cannot download this file: download it once from :data:`METROPT3_URL` and pass its path
+    sadlib does not download this file: download it once from :data:`METROPT3_URL` and pass its path
     or set ``SADLIB_METROPT3``. The file's columns and row count are checked, the published
     failure intervals (:data:`METROPT3_FAILURES`) become the ``anomaly`` column, and the file's
     sha256 is computed so that you can compare it with the one in ``datasets/metropt3.md``.
