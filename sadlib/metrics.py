@@ -9,7 +9,7 @@ Three families of metrics, because one number never tells the whole story:
 * **point metrics** (:func:`point_metrics`, :func:`roc_auc`, :func:`pr_auc`):
   every sample counts once;
 * **event metrics** (:func:`events`, :func:`event_metrics`,
-  :func:`detection_delays`, :func:`false_alarms_per_day`): a contiguous run of
+  :func:`detection_delays`, :func:`false_alarms_per_day`, :func:`lead_times`): a contiguous run of
   anomalous samples is one *event*, a contiguous run of alarms is one *alarm
   range*; this is what an operator experiences;
 * **point adjustment** (:func:`point_adjust`, :func:`point_adjusted_f1`): the
@@ -35,6 +35,7 @@ import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from sadlib.validation import (
+    InvalidParameterError,
     as_1d_float,
     as_labels,
     as_period,
@@ -61,6 +62,7 @@ __all__ = [
     "trivial_predictions",
     "random_alarms",
     "baselines",
+    "lead_times",
 ]
 
 _DAY = pd.Timedelta(days=1)
@@ -708,3 +710,163 @@ def baselines(
         rows[f"random ({alarm_rate:.1%} alarms)"] = evaluate(
             t, random_scores(n, seed=seed), rand, index=index, sampling_period=sampling_period)
     return pd.DataFrame(rows).T
+
+
+# --------------------------------------------------------------------------- #
+# early warning
+# --------------------------------------------------------------------------- #
+def _failure_table(events_or_labels: Any, idx: pd.DatetimeIndex, horizon: Any) -> pd.DataFrame:
+    """Failures as a table with ``start``, ``end`` (inclusive) and ``warning_start`` timestamps."""
+    import warnings
+
+    if isinstance(events_or_labels, pd.DataFrame):
+        ev = events_or_labels
+        missing = [c for c in ("start", "end") if c not in ev.columns]
+        if missing:
+            raise ValueError(f"events has no column(s) {missing}; it needs start and end timestamps (end inclusive), "
+                             f"e.g. the events table of sadlib.signals.make_compressor.")
+        has_precursor = "precursor_start" in ev.columns
+        if has_precursor and horizon is not None:
+            raise InvalidParameterError(
+                "events has a precursor_start column, which already says from when an alarm is an early warning; "
+                "leave horizon out, or drop the column (events.drop(columns='precursor_start')) to use horizon.")
+        out = pd.DataFrame(index=ev.index)
+        for col in ("start", "end") + (("precursor_start",) if has_precursor else ()):
+            try:
+                with warnings.catch_warnings():  # "could not infer format" for mixed input: the error below says more
+                    warnings.simplefilter("ignore", UserWarning)
+                    out[col] = pd.to_datetime(ev[col])
+            except (TypeError, ValueError) as err:
+                raise ValueError(f"events[{col!r}] must hold timestamps: {err}") from err
+            if out[col].isna().any():
+                raise ValueError(f"events[{col!r}] has missing timestamps (NaT) in row(s) "
+                                 f"{list(out.index[out[col].isna()])[:5]}; fill or drop them.")
+            if (out[col].dt.tz is None) != (idx.tz is None):
+                raise ValueError(f"events[{col!r}] and index disagree on time zones ({out[col].dt.tz} vs {idx.tz}); "
+                                 f"convert one, e.g. with tz_localize or tz_convert.")
+        bad = out.index[out["end"] < out["start"]]
+        if len(bad):
+            raise ValueError(f"events row(s) {list(bad)[:5]} end before they start; end is the last timestamp of "
+                             f"the failure (inclusive).")
+        if has_precursor:
+            bad = out.index[out["precursor_start"] > out["start"]]
+            if len(bad):
+                raise ValueError(f"events row(s) {list(bad)[:5]} have precursor_start after start; the precursor "
+                                 f"begins at or before the failure.")
+            out["warning_start"] = out.pop("precursor_start")
+        else:
+            out["warning_start"] = out["start"] - (pd.Timedelta(0) if horizon is None else horizon)
+        for col in ("type", "sensor"):
+            if col in ev.columns:
+                out[col] = ev[col]
+        return out
+    labels = as_labels(events_or_labels, name="labels", n=len(idx))
+    starts, ends = _runs(labels)
+    out = pd.DataFrame({"start": idx[starts], "end": idx[ends - 1]})
+    out["warning_start"] = out["start"] - (pd.Timedelta(0) if horizon is None else horizon)
+    return out
+
+
+def lead_times(events_or_labels: Any, alarms: Any, index: Any, *, horizon: Any = None) -> pd.DataFrame:
+    """Early warning per failure: the time between the first true alarm and the failure's start.
+
+    An alarm is a *true* (early) alarm for a failure when it is on at a timestamp
+    inside the failure's warning window ``[warning_start, end]``:
+
+    * with an events table that has ``precursor_start`` (the compressor twin of
+      :func:`sadlib.signals.make_compressor`), the window opens at the precursor;
+    * otherwise it opens ``horizon`` before ``start`` (default 0: only alarms inside
+      the failure count);
+    * it never reaches back into an earlier failure: a failure's window starts
+      after the end of every failure that starts before it.
+
+    Alarms before the window (false alarms, or a warning too early to act on) and
+    after the failure do not count. An alarm that came on before the window and is
+    still on when the window opens counts from the window's first timestamp, the same
+    rule as :func:`detection_delays`; read lead times next to
+    :func:`false_alarms_per_day`, since alarming all the time earns the longest leads.
+
+    Parameters
+    ----------
+    events_or_labels : DataFrame or array-like of 0/1 of shape (n,)
+        Either an events table with columns ``start`` and ``end`` (timestamps, ``end``
+        inclusive, as in :mod:`sadlib.signals`) and optionally ``precursor_start``,
+        ``type`` and ``sensor`` (copied to the result); or binary labels per row, each
+        contiguous run of 1s being one failure.
+    alarms : array-like of bool of shape (n,)
+        Alarm state per row.
+    index : DatetimeIndex of length n (or a Series/DataFrame carrying it)
+        Timestamps of the rows.
+    horizon : duration, optional
+        How long before ``start`` an alarm counts as an early warning (``"12h"``, a
+        Timedelta, or seconds), when there is no ``precursor_start`` column. Passing it
+        together with a ``precursor_start`` column is an error (two answers to one question).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per failure (index ``failure``: the events' index, or 0, 1, ... for
+        labels), in the events' order, with columns ``start``, ``end``,
+        ``warning_start`` (first timestamp at which an alarm counts), ``first_alarm``
+        (timestamp of the first true alarm, NaT if missed), ``lead_time``
+        (``start - first_alarm``, a Timedelta: positive before the failure, zero or
+        negative when the first alarm came inside it, NaT if missed), ``detected``
+        (bool), and ``type`` / ``sensor`` when the events table has them.
+
+    Raises
+    ------
+    ValueError
+        for misaligned inputs, an events table without ``start``/``end``, failures that
+        end before they start, or a failure window that lies outside ``index``.
+    InvalidParameterError
+        for a bad ``horizon``, or ``horizon`` with a ``precursor_start`` column.
+
+    Examples
+    --------
+    >>> idx = pd.date_range("2024-01-01", periods=10, freq="1h")
+    >>> labels = [0, 0, 0, 0, 0, 1, 1, 1, 0, 0]
+    >>> alarms = [0, 1, 0, 1, 1, 0, 1, 0, 0, 0]
+    >>> print(lead_times(labels, alarms, idx, horizon="2h")[["first_alarm", "lead_time", "detected"]])
+                    first_alarm       lead_time  detected
+    failure
+    0       2024-01-01 03:00:00 0 days 02:00:00      True
+    """
+    a = as_labels(alarms, name="alarms")
+    idx = as_time_index(index, a.size)
+    if horizon is not None:
+        if isinstance(horizon, (int, float, np.number)):
+            check_number("horizon", horizon, 0, low_open=True,
+                         hint="It is how long before a failure an alarm counts as an early warning: seconds, or "
+                              "a duration such as '12h'.")
+        horizon = as_period(horizon, name="horizon")
+    table = _failure_table(events_or_labels, idx, horizon)
+    order = table.sort_values("start", kind="stable").index
+    prev_end = table.loc[order, "end"].cummax().shift(1)  # latest end of the failures that start earlier
+    alarm_pos = np.flatnonzero(a)
+    first = pd.Series(pd.NaT, index=table.index, dtype=idx.dtype)
+    warning = table["warning_start"].copy()
+    for label in order:
+        lo = int(idx.searchsorted(table.at[label, "warning_start"], side="left"))
+        if pd.notna(prev_end[label]):
+            lo = max(lo, int(idx.searchsorted(prev_end[label], side="right")))
+        hi = int(idx.searchsorted(table.at[label, "end"], side="right"))
+        if lo >= hi:
+            raise ValueError(
+                f"failure {label!r} ({table.at[label, 'start']} to {table.at[label, 'end']}) has no timestamp of index "
+                f"in its warning window; pass the index of the period that holds the failures, or only the failures "
+                f"inside it, e.g. events[events['start'] >= index[0]].")
+        if lo < len(idx) and idx[lo] > warning[label]:
+            warning[label] = idx[lo]
+        k = int(np.searchsorted(alarm_pos, lo))
+        if k < alarm_pos.size and alarm_pos[k] < hi:
+            first[label] = idx[alarm_pos[k]]
+    out = table[["start", "end"]].copy()
+    out["warning_start"] = warning
+    out["first_alarm"] = first
+    out["lead_time"] = out["start"] - out["first_alarm"]
+    out["detected"] = out["first_alarm"].notna()
+    for col in ("type", "sensor"):
+        if col in table.columns:
+            out[col] = table[col]
+    out.index.name = "failure"
+    return out
