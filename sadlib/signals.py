@@ -20,6 +20,11 @@ Every random choice comes from ``seed``: same seed, identical output.
 
 Event ``start`` and ``end`` are both **inclusive** index labels, so
 ``data.loc[event["start"]:event["end"]]`` selects exactly the anomalous samples.
+
+:func:`make_compressor` is a second, richer machine: a twin of the MetroPT-3 air
+production unit of a metro train (15 channels at 0.1 Hz, load/unload cycles between
+pressure set points, air leaks with precursors, an oil leak and sensor faults);
+:mod:`sadlib.cycles` turns its cycles into the features an engineer computes.
 """
 
 from __future__ import annotations
@@ -510,6 +515,8 @@ def _air_demand(index: pd.DatetimeIndex, rng: np.random.Generator, consumption: 
     base = np.where(weekend & ~peak & (base > 0.1), base * 0.8, base)
     day = ((index.normalize() - index[0].normalize()) // pd.Timedelta(days=1)).to_numpy()
     base = base * rng.normal(1.0, 0.05, day.max() + 1)[day]  # day-to-day variation
+    depot = (hour >= 1.0) & (hour < 5.5)  # night-to-night: cleaning, maintenance, trains parked elsewhere
+    base = np.where(depot, base * rng.lognormal(0.0, 0.25, day.max() + 1)[day], base)
     wobble = 1.0 + 0.35 * _ar1(rng, len(index), 2.0 * per_min)  # stations, doors, suspension levelling
     return consumption * base * np.clip(wobble, 0.2, None)
 
@@ -544,14 +551,16 @@ def _default_schedule(index: pd.DatetimeIndex, days: float, rng: np.random.Gener
     out.append({"type": "sensor_fault", "start": t0 + rng.uniform(0.03, 0.06) * span * day, "duration": hours(2, 5),
                 "sensor": str(sensors[0]), "mode": str(modes[0])})
     pre = long_pre()
-    out.append({"type": "air_leak", "start": t0 + 0.12 * span * day + pre, "precursor": pre, "duration": hours(4, 12),
+    out.append({"type": "air_leak", "start": t0 + rng.uniform(0.10, 0.13) * span * day + pre, "precursor": pre,
+                "duration": hours(4, 12),
                 "magnitude": float(rng.uniform(0.08, 0.12))})
     out.append({"type": "oil_leak", "start": t0 + 0.52 * span * day, "precursor": hours(12, 19),
                 "duration": hours(3, 6), "magnitude": float(rng.uniform(5.0, 8.0))})
-    out.append({"type": "sensor_fault", "start": t0 + rng.uniform(0.60, 0.63) * span * day, "duration": hours(2, 5),
+    out.append({"type": "sensor_fault", "start": t0 + rng.uniform(0.57, 0.60) * span * day, "duration": hours(2, 5),
                 "sensor": str(sensors[1]), "mode": str(modes[1])})
     pre = long_pre()
-    out.append({"type": "air_leak", "start": t0 + 0.88 * span * day, "precursor": pre, "duration": hours(4, 12),
+    out.append({"type": "air_leak", "start": t0 + rng.uniform(0.85, 0.88) * span * day, "precursor": pre,
+                "duration": hours(4, 12),
                 "magnitude": float(rng.uniform(0.08, 0.12))})
     return out
 
@@ -618,7 +627,7 @@ def _failure_table(failures: Any, index: pd.DatetimeIndex, days: float, rng: np.
                                      low_open=True, hint="It sets the size of the failure, see make_compressor.")
         a, b, p = np.searchsorted(ns, np.array([start, start + duration, start - precursor], dtype="datetime64[ns]"))
         a, b, p = int(a), int(b), int(p)  # b is exclusive
-        if start - precursor < index[0] or b > len(index) or b - a < 1:
+        if start - precursor < index[0] or start + duration > index[-1] + step or b - a < 1:
             raise InvalidParameterError(
                 f"{where} ({kind}, precursor from {start - precursor}, failure {start} for {duration}) does not fit "
                 f"inside the data ({index[0]} to {index[-1] + step}); move it, shorten it or pass more days.")
@@ -648,7 +657,8 @@ def _simulate(demand: np.ndarray, dt: float, low: float, high: float, capacity: 
     oil = np.empty(n)
     p, loaded = p0, False
     temp = float(ambient[0] + 35.0)
-    tau_hot, tau_cool = 8.0, 30.0  # minutes: heating while loaded, cooling otherwise
+    tau_hot, tau_cool, tau_limit = 8.0, 30.0, 3.0  # minutes: heating while loaded, cooling otherwise, cooler
+    thermostat = 78.0  # °C, where the oil cooler's thermostatic valve opens
     dem = demand.tolist()
     amb = ambient.tolist()
     extra = heat.tolist()
@@ -674,6 +684,9 @@ def _simulate(demand: np.ndarray, dt: float, low: float, high: float, capacity: 
         hot = amb[i] + 78.0 + extra[i]
         cool = amb[i] + 12.0 + 0.5 * extra[i]
         temp += dt * (frac * (hot - temp) / tau_hot + (1.0 - frac) * (cool - temp) / tau_cool)
+        limit = thermostat + extra[i]  # the oil cooler opens above it (less oil: it holds a higher level)
+        if temp > limit:
+            temp = limit + (temp - limit) * math.exp(-dt / tau_limit)
         pressure[i], loaded_at[i], oil[i] = p, loaded, temp
     return pressure, loaded_at, oil
 
@@ -712,7 +725,7 @@ def make_compressor(
     H1                bar    cyclonic separator filter: ~pressure - 0.9 while not loaded, ~0 loaded
     DV_pressure       bar    air dryer towers' discharge: ~2 bar burst after each unload, ~0 otherwise
     Reservoirs        bar    downstream reservoirs: close to TP3
-    Oil_temperature   °C     first order: heats while loaded (τ 8 min), cools otherwise (τ 30 min)
+    Oil_temperature   °C     heats while loaded (τ 8 min), cools otherwise (τ 30 min); cooler above 78
     Motor_current     A      ~9 at a motor start, ~5.6-6.3 loaded, ~3.9 offloaded run-on (3 min), ~0 off
     COMP              0/1    air intake valve: 1 when no intake (off or offloaded), 0 loaded
     DV_eletric        0/1    outlet valve: 1 loaded
@@ -748,7 +761,7 @@ def make_compressor(
         fault ``sensor`` (one of :data:`METROPT3_ANALOG`) and ``mode``
         (:data:`SENSOR_FAULT_MODES`); missing ones are drawn from ``seed``.
         ``magnitude``: air_leak, the extra leak in bar/min at the failure start
-        (default 0.10; it grows as ``((t - precursor_start) / precursor) ** 1.5``
+        (default 0.10; it grows linearly from ``precursor_start``
         before and to 2.5 times by the end); oil_leak, the oil temperature rise in °C at
         the start (default 6; linear before, twice by the end); sensor_fault, the size
         in units of the channel's normal spread (drift: ramp to it; noise: extra std of
@@ -799,7 +812,10 @@ def make_compressor(
     ((120960, 16), ['sensor_fault', 'air_leak'])
     """
     days = check_number("days", days, 1, hint="It is the length of the series in days.")
-    step = _step(freq)
+    try:
+        step = _step(freq)
+    except ValueError as err:
+        raise InvalidParameterError(str(err)) from None
     if not pd.Timedelta(seconds=1) <= step <= pd.Timedelta(minutes=1):
         raise InvalidParameterError(f"freq={freq!r} must be between '1s' and '1min' (load phases last minutes); "
                                     f"MetroPT-3 is at '10s'.")
@@ -840,7 +856,7 @@ def make_compressor(
         during = np.arange(ev.pos_a, ev.pos_b)
         rise = (during - ev.pos_a) / max(ev.pos_b - ev.pos_a - 1, 1)
         if ev.type == "air_leak":
-            extra_leak[pre] = ev.magnitude * grow**1.5
+            extra_leak[pre] = ev.magnitude * grow
             extra_leak[during] = ev.magnitude * (1.0 + 1.5 * rise)
         else:
             extra_heat[pre] = ev.magnitude * grow
@@ -850,7 +866,8 @@ def make_compressor(
 
     demand = _air_demand(index, rng, consumption, per_min) + leak + extra_leak
     hour = ((index - index.normalize()) / pd.Timedelta(hours=1)).to_numpy()
-    ambient = 18.0 + temperature_offset + 5.0 * np.sin(2 * np.pi * (hour - 9.0) / 24.0)
+    weather = 3.0 * _ar1(rng, n, 86400.0 / step.total_seconds())  # warmer and colder days
+    ambient = 18.0 + temperature_offset + 5.0 * np.sin(2 * np.pi * (hour - 9.0) / 24.0) + weather
     pressure, loaded, oil = _simulate(demand, dt, low, high, capacity, extra_heat, ambient,
                                       float(rng.uniform(low, high)))
 
