@@ -30,6 +30,7 @@ References
 
 from __future__ import annotations
 
+import datetime as _dt
 import math
 import time
 from typing import Any, Callable, Iterable, Mapping, NamedTuple, Sequence
@@ -44,6 +45,7 @@ from .validation import (
     InvalidParameterError,
     as_2d_float,
     as_labels,
+    check_bool,
     check_choice,
     check_int,
     check_number,
@@ -70,7 +72,8 @@ SCORINGS = {"val_loss": False, "event_f1": True, "pr_auc": True}
 # the splitter
 # --------------------------------------------------------------------------- #
 def _is_duration(value: Any) -> bool:
-    return isinstance(value, (str, pd.Timedelta, np.timedelta64)) and not (isinstance(value, str) and value == "window")
+    return isinstance(value, (str, pd.Timedelta, _dt.timedelta, np.timedelta64)) and not (
+        isinstance(value, str) and value == "window")
 
 
 def _rows(name: str, value: Any, step: pd.Timedelta | None, low: int) -> int | None:
@@ -326,7 +329,8 @@ def cross_val_detector(
     y: Any = None,
     scoring: str | Callable[..., float] = "val_loss",
     policy: Any = None,
-) -> pd.DataFrame:
+    return_detectors: bool = False,
+) -> pd.DataFrame | tuple[pd.DataFrame, list]:
     """Fit a fresh copy of ``detector`` on each training block and score the validation block after it.
 
     Parameters
@@ -357,13 +361,18 @@ def cross_val_detector(
         * a callable ``scoring(fitted_detector, X_val, y_val) -> float`` (``y_val`` None without ``y``).
     policy : sadlib.alarms.AlarmPolicy, optional
         An unfitted alarm policy for ``"event_f1"``; cloned and fitted per fold.
+    return_detectors : bool, default False
+        Also return the fitted detector of every fold (as scikit-learn's
+        ``cross_validate(return_estimator=True)``), e.g. for a Keras detector's
+        ``history_`` to log with a tracker.
 
     Returns
     -------
-    DataFrame
+    DataFrame, or (DataFrame, list of fitted detectors) with ``return_detectors=True``
         One row per fold: ``fold, n_train`` (rows the detector was fitted on),
         ``n_val, val_anomalies`` (labelled anomalous validation rows, NaN without ``y``),
-        ``score, seconds``. ``df.attrs["greater_is_better"]`` says which way is better.
+        ``score, seconds`` (fitting and scoring). ``df.attrs["greater_is_better"]`` says
+        which way is better.
     """
     if not (hasattr(detector, "fit") and hasattr(detector, "score")):
         raise TypeError(f"detector must have fit and score methods (a sadlib detector), got {type(detector).__name__}.")
@@ -379,8 +388,9 @@ def cross_val_detector(
                                     f'or use scoring="val_loss" (unsupervised).')
     if policy is not None and not hasattr(policy, "predict"):
         raise TypeError(f"policy must be an AlarmPolicy (with fit and predict), got {type(policy).__name__}.")
+    check_bool("return_detectors", return_detectors)
     splitter = _check_cv(cv)
-    rows = []
+    rows, fitted = [], []
     for k, (tr, va) in enumerate(splitter.split(X)):
         tr, va = np.asarray(tr), np.asarray(va)
         if labels is not None:
@@ -407,10 +417,12 @@ def cross_val_detector(
         rows.append({"fold": k, "n_train": len(tr), "n_val": len(va),
                      "val_anomalies": float("nan") if y_val is None else int(y_val.sum()),
                      "score": value, "seconds": time.perf_counter() - t0})
+        if return_detectors:
+            fitted.append(det)
     out = pd.DataFrame(rows)
     out.attrs["scoring"] = name
     out.attrs["greater_is_better"] = greater
-    return out
+    return (out, fitted) if return_detectors else out
 
 
 # --------------------------------------------------------------------------- #

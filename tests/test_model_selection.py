@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -99,6 +101,8 @@ def test_durations_on_a_datetime_index():
     assert table.loc[0, "val_from"] - table.loc[0, "train_to"] == pd.Timedelta("6h") + pd.Timedelta("1min")
     # a duration that is not a whole number of samples is rounded up
     assert ForwardChainingSplit(2, gap="90s").resolve(X)["gap"] == 2
+    assert ForwardChainingSplit(2, gap=pd.Timedelta("1h")).resolve(X)["gap"] == 60
+    assert ForwardChainingSplit(2, gap=datetime.timedelta(minutes=5)).resolve(X)["gap"] == 5
 
 
 def test_is_a_scikit_learn_splitter():
@@ -179,8 +183,10 @@ def test_cross_val_detector_val_loss_fits_on_normal_training_rows_only(labelled)
 def test_cross_val_detector_never_fits_the_detector_passed(labelled):
     X, y = labelled
     det = detectors.RobustZScore()
-    cross_val_detector(det, X, 2)
+    res, fitted = cross_val_detector(det, X, 2, return_detectors=True)
     assert not hasattr(det, "threshold_")
+    assert len(fitted) == 2 and all(f is not det and hasattr(f, "threshold_") for f in fitted)
+    assert [f.calibration_scores_.size + f.train_scores_.size for f in fitted] == res["n_train"].tolist()
 
 
 def test_cross_val_detector_label_scores(labelled):
