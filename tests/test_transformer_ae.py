@@ -196,6 +196,18 @@ def test_clone_keeps_params(fitted):
     assert copy.get_params() == fitted.get_params() and not hasattr(copy, "model_")
 
 
+def test_exports_to_litert_with_builtin_ops(fitted, pump, tmp_path):
+    """MultiHeadAttention, LayerNormalization and the positional table convert to LiteRT builtins (float32)."""
+    pytest.importorskip("ai_edge_litert")
+    from sadlib import edge
+
+    path = edge.export_litert(fitted.model_, tmp_path / "transformer_ae.tflite")
+    assert edge.flex_ops(path) == []
+    inputs = fitted.model_inputs(pump[1].iloc[:60])
+    on_device = fitted.window_errors(inputs, edge.LiteRTModel(path).predict(inputs))
+    np.testing.assert_allclose(on_device, fitted.window_errors(inputs, np.asarray(fitted.model_(inputs))), rtol=1e-3)
+
+
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
 def test_runs_on_the_jax_backend():
     code = (
