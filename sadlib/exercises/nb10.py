@@ -52,7 +52,7 @@ SETUP = """\
 import numpy as np
 import pandas as pd
 
-from sadlib import metrics, signals
+from sadlib import signals
 from sadlib.environment import import_tensorflow
 from sadlib.exercises.nb10 import Q5_SEED, Q5_TRAIN_DAYS, q5_days
 
@@ -480,9 +480,8 @@ q2 = _Question(
     "shape (batch, window, d_model). (1) Self-attention: `layers.MultiHeadAttention(num_heads=heads, "
     "key_dim=d_model // heads)` called with x as query and value; add x to its output (residual) and apply "
     "`layers.LayerNormalization()`. (2) Feed-forward: `Dense(ff_dim, activation=\"relu\")` then `Dense(d_model)`; add "
-    "its input (residual) and apply a second LayerNormalization. Return the result; the template then builds "
-    "`block`. The check builds your block for two shapes and compares its output with a NumPy forward pass that "
-    "uses your layers' weights.",
+    "its input (residual) and apply a second LayerNormalization. Return the result. The check builds your block "
+    "for two shapes and compares its output with a NumPy forward pass that uses your layers' weights.",
     ("transformer_block",),
     _check_transformer,
     ["`attention = layers.MultiHeadAttention(num_heads=heads, key_dim=d_model // heads)(x, x)`; "
