@@ -288,3 +288,16 @@ def test_check_on_injected_sensor_faults(machine):
     assert attribution_accuracy(top_sensors(occ), truth) >= 0.8
     z = np.abs(test.to_numpy() - det.median_) / det.scale_
     assert attribution_accuracy(top_sensors(error_share(z, alarms, sensors=list(test.columns))), truth) >= 0.8
+
+
+def test_on_the_compressor_twin_the_model_reference_follows_the_load_cycle():
+    """A cyclic machine: a sensor's normal value depends on the phase, which the other sensors tell."""
+    from sadlib import signals
+
+    data, _ = signals.make_compressor(2, seed=0, failures=None)
+    chan = [c for c in signals.METROPT3_CHANNELS if data[c].std() > 0]
+    train, test = data.iloc[:8640][chan], data.iloc[8640:10080][chan]
+    j = chan.index("Motor_current")
+    model_err = np.abs(fit_reference(train, "knn", max_samples=4000).predict(test)[:, j] - test["Motor_current"]).mean()
+    median_err = np.abs(fit_reference(train, "median").predict(test)[:, j] - test["Motor_current"]).mean()
+    assert model_err < 0.2 * median_err
