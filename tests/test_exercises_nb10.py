@@ -154,6 +154,22 @@ Q1_WRONG = {
 }
 
 
+def test_q1_course_splitter_with_its_default_block_size_is_named():
+    from sadlib.model_selection import ForwardChainingSplit
+
+    def forward_chaining(n, n_splits, gap):
+        return list(ForwardChainingSplit(n_splits, gap=gap).split(np.zeros((n, 1))))
+
+    result = nb10.q1.result(forward_chaining=forward_chaining)
+    assert result.status == "incorrect" and "test_size=n // (n_splits + 1)" in result.message, result.message
+
+    def with_block_size(n, n_splits, gap):
+        return list(ForwardChainingSplit(n_splits, gap=gap, test_size=n // (n_splits + 1)).split(np.zeros((n, 1))))
+
+    result = nb10.q1.result(forward_chaining=with_block_size)
+    assert result.passed, result.message
+
+
 @pytest.mark.parametrize("name", list(Q1_WRONG))
 def test_q1_wrong_answers_fail_with_a_useful_message(name):
     fn, words = Q1_WRONG[name]
@@ -346,12 +362,25 @@ def test_q3_cases_point_at_the_faulty_sensor():
 def _leads_vectorised(alarms, events):
     times = alarms.index[alarms.to_numpy(dtype=bool)]
     k = times.searchsorted(events["precursor_start"])
-    first = [times[i] if i < len(times) and times[i] < end else pd.NaT for i, end in zip(k, events["end"])]
+    first = [times[i] if i < len(times) and times[i] <= end else pd.NaT for i, end in zip(k, events["end"])]
     return events["start"] - pd.DatetimeIndex(first).to_series(index=events.index)
 
 
 def test_q4_right_answer_with_searchsorted_passes():
     result = nb10.q4.result(lead_times=_leads_vectorised)
+    assert result.passed, result.message
+
+
+def test_q4_course_function_passes():
+    from sadlib import metrics
+
+    if not hasattr(metrics, "lead_times"):
+        pytest.skip("sadlib.metrics.lead_times is not there yet")
+
+    def lead_times(alarms, events):
+        return metrics.lead_times(events, alarms.to_numpy(), alarms.index)["lead_time"]
+
+    result = nb10.q4.result(lead_times=lead_times)
     assert result.passed, result.message
 
 
@@ -368,7 +397,7 @@ Q4_WRONG = {
     "from the precursor's start": (_leads(origin="precursor_start"), "from the precursor's start"),
     "alarms before the precursor": (_leads(lo=""), "before `precursor_start`"),
     "only inside the failure": (_leads(lo="start"), "inside the failure interval"),
-    "end inclusive": (_leads(closed_end=True), "end is exclusive"),
+    "end exclusive": (_leads(closed_end=False), "`<= end`"),
     "last alarm": (_leads(last=True), "*last*"),
     "0 for a miss": (_leads_zero_for_missed, "pd.NaT"),
     "hours as numbers": (lambda a, e: nb10._lead_reference(a, e) / pd.Timedelta(hours=1), "numbers"),
@@ -388,7 +417,8 @@ def test_q4_wrong_answers_fail_with_a_useful_message(name):
 def test_q4_reference_by_hand_on_the_constructed_day():
     alarms, events = nb10._q4_cases()[0]
     got = nb10._lead_reference(alarms, events)
-    want = pd.Series([pd.Timedelta("4h"), pd.Timedelta("-30min"), pd.NaT, pd.Timedelta("4h"), pd.Timedelta("3h")])
+    want = pd.Series([pd.Timedelta("4h"), pd.Timedelta("-30min"), pd.Timedelta("-2h"), pd.Timedelta("4h"),
+                      pd.Timedelta("3h"), pd.NaT])
     assert nb10._same_leads(got, want), got
 
 

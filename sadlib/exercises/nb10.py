@@ -126,7 +126,7 @@ ANSWER_CELLS = {
     4: "def lead_times(alarms, events):\n"
        "    out = {}\n"
        "    for i, event in events.iterrows():\n"
-       "        window = ____  # the alarms from event.precursor_start up to (not including) event.end\n"
+       "        window = ____  # the alarms from event.precursor_start to event.end, both included\n"
        "        out[i] = ____  # event.start - the time of the first alarm in the window, or pd.NaT\n"
        "    return ____  # a pandas Series of Timedelta, indexed like `events`\n"
        "\n"
@@ -276,6 +276,11 @@ def _check_fold(i: int, train: np.ndarray, val: np.ndarray, want_train: np.ndarr
     if val.size == size + gap and np.array_equal(val[gap:], want_val):
         raise Incorrect(f"{where}: the gap belongs between training and validation, taken from the training part; "
                         "your validation block starts `gap` samples early, so it is too long.")
+    if gap and val.size == (n - gap) // (n_splits + 1) != size:
+        raise Incorrect(f"{where}: your validation blocks have (n - gap) // (n_splits + 1) = {val.size} samples, the "
+                        "default of sadlib.model_selection.ForwardChainingSplit (equal blocks once the gap is taken "
+                        f"out). This question follows scikit-learn's TimeSeriesSplit: size = n // (n_splits + 1) = "
+                        f"{size} (with ForwardChainingSplit, pass test_size=n // (n_splits + 1)).")
     if val.size == n // n_splits:
         raise Incorrect(f"{where}: your validation block has n // n_splits = {val.size} samples. Split the series "
                         f"into n_splits + 1 = {n_splits + 1} blocks of n // (n_splits + 1) = {size} samples: the first "
@@ -295,7 +300,8 @@ def _check_forward_chaining(forward_chaining):
             _check_fold(i, train, val, want_train, want_val, n, n_splits, gap, first)
     return (f"your folds equal sklearn.model_selection.TimeSeriesSplit(n_splits, gap=gap) on {len(cases)} "
             "(n, n_splits, gap) triples. Each model is judged on data later than everything it was trained on, as "
-            "it will be in service.")
+            "it will be in service. sadlib.model_selection.ForwardChainingSplit adds gaps as durations or from the "
+            "window length.")
 
 
 q1 = _Question(
@@ -659,7 +665,7 @@ q3 = _Question(
 
 # --------------------------------------------------------------------------- Q4
 def _lead_reference(alarms: pd.Series, events: pd.DataFrame, *, lo: str = "precursor_start", hi: str = "end",
-                    closed_end: bool = False, last: bool = False, origin: str = "start",
+                    closed_end: bool = True, last: bool = False, origin: str = "start",
                     sign: int = 1) -> pd.Series:
     out = {}
     times = alarms.index[np.asarray(alarms, dtype=bool)]
@@ -682,11 +688,11 @@ def _lead_variants(alarms: pd.Series, events: pd.DataFrame) -> dict[str, pd.Seri
         "time maintenance has to act.": _lead_reference(alarms, events, origin="precursor_start"),
         "you counted alarms before `precursor_start`. Nothing has happened yet then: those are false alarms, not "
         "warnings of this failure. Look from `precursor_start` on.": _lead_reference(alarms, events, lo=""),
-        "you only looked for alarms inside the failure interval [start, end). An alarm during the precursor is the "
+        "you only looked for alarms inside the failure interval [start, end]. An alarm during the precursor is the "
         "early warning the capstone is after: look from `precursor_start` on.":
             _lead_reference(alarms, events, lo="start"),
-        "an alarm at exactly `end` is after the failure interval (end is exclusive): use `< end`.":
-            _lead_reference(alarms, events, closed_end=True),
+        "an alarm at exactly `end` is still inside the failure: `end` is the failure's last timestamp (inclusive, as "
+        "in sadlib.signals), so use `<= end`.": _lead_reference(alarms, events, closed_end=False),
         "you took the *last* alarm in the window; the lead time belongs to the first one.":
             _lead_reference(alarms, events, last=True),
     }
@@ -699,26 +705,30 @@ def _q4_cases() -> list[tuple[pd.Series, pd.DataFrame]]:
     a["2022-05-01 08:00":"2022-05-01 08:20"] = True  # 2 h after the precursor: lead 4 h
     a["2022-05-01 11:00":"2022-05-01 11:30"] = True  # a later alarm of the same failure
     a["2022-05-01 17:30":"2022-05-01 17:40"] = True  # no precursor; 30 min into the failure: lead -30 min
-    a[pd.Timestamp("2022-05-02 06:00")] = True  # exactly at the end of the third failure: missed
+    a[pd.Timestamp("2022-05-02 06:00")] = True  # exactly at the end of the third failure: lead -2 h
     a[pd.Timestamp("2022-05-02 10:00")] = True  # exactly at a precursor's start
     a["2022-05-02 20:00":"2022-05-03 02:00"] = True  # a standing alarm from before a precursor into the failure
     events = pd.DataFrame({
         "start": pd.to_datetime(["2022-05-01 12:00", "2022-05-01 17:00", "2022-05-02 04:00", "2022-05-02 14:00",
-                                 "2022-05-03 01:00"]),
+                                 "2022-05-03 01:00", "2022-05-03 12:00"]),
         "end": pd.to_datetime(["2022-05-01 13:00", "2022-05-01 19:00", "2022-05-02 06:00", "2022-05-02 15:00",
-                               "2022-05-03 03:00"]),
+                               "2022-05-03 03:00", "2022-05-03 13:00"]),
         "precursor_start": pd.to_datetime(["2022-05-01 06:00", "2022-05-01 17:00", "2022-05-02 03:00",
-                                           "2022-05-02 10:00", "2022-05-02 22:00"]),
-        "type": ["air_leak", "sensor_fault", "air_leak", "oil_leak", "air_leak"]},
-        index=pd.RangeIndex(5))
+                                           "2022-05-02 10:00", "2022-05-02 22:00", "2022-05-03 10:00"]),
+        "type": ["air_leak", "sensor_fault", "air_leak", "oil_leak", "air_leak", "air_leak"]},
+        index=pd.RangeIndex(6))  # the last failure has no alarm at all: missed
     cases = [(a, events)]
     rng = np.random.default_rng(104)
-    for k in range(3):
+    for k in range(3):  # random alarms; each failure's window starts after the previous failure ends
         idx = pd.date_range("2022-06-01", periods=2 * 8640, freq="10s")
         b = pd.Series(rng.random(len(idx)) < 0.0005, index=idx)
-        starts = pd.to_datetime(sorted(rng.choice(idx[1000:-2000], size=4, replace=False)))
-        ev = pd.DataFrame({"start": starts, "end": starts + pd.to_timedelta(rng.integers(20, 180, 4), unit="min"),
-                           "precursor_start": starts - pd.to_timedelta(rng.integers(0, 600, 4), unit="min")},
+        rows, t = [], idx[0] + pd.Timedelta("1h")
+        for _ in range(4):
+            pre = t + pd.Timedelta(minutes=int(rng.integers(10, 120)))
+            start = pre + pd.Timedelta(minutes=int(rng.integers(0, 480)))
+            t = start + pd.Timedelta(minutes=int(rng.integers(20, 180)))
+            rows.append((start, t, pre))
+        ev = pd.DataFrame(rows, columns=["start", "end", "precursor_start"],
                           index=pd.Index([f"F{k}{j}" for j in range(4)]))
         cases.append((b, ev))
     return cases
@@ -775,21 +785,23 @@ def _check_lead_times(lead_times):
     leads = _lead_reference(*_q4_cases()[0])
     shown = ", ".join("missed" if pd.isna(v) else f"{v / pd.Timedelta(hours=1):+.1f} h" for v in leads)
     return (f"on the constructed days the lead times are {shown}: an early warning, a failure caught 30 minutes late "
-            "(a negative lead), a miss (an alarm at `end` is too late), an alarm right at the precursor's start and a "
-            "standing alarm that counts from the precursor's start.")
+            "(a negative lead), one caught at its very last timestamp, an alarm right at the precursor's start, a "
+            "standing alarm that counts from the precursor's start, and a miss. sadlib.metrics.lead_times computes "
+            "the same, and also keeps a window from reaching back into an earlier failure.")
 
 
 q4 = _Question(
     4,
     "Write `lead_times(alarms, events)`: `alarms` is a boolean pandas Series indexed by timestamps, `events` a "
-    "DataFrame of failures with the Timestamp columns `start`, `end` (exclusive) and `precursor_start`. For each "
-    "failure, the first alarm in `[precursor_start, end)` is its first true alarm, and the lead time is `start` minus "
+    "DataFrame of failures with the Timestamp columns `start`, `end` (the failure's last timestamp, inclusive as in "
+    "`sadlib.signals`) and `precursor_start`. For each failure, the first alarm in `[precursor_start, end]` (both "
+    "included) is its first true alarm, and the lead time is `start` minus "
     "that alarm's time (positive: a warning before the failure; negative: caught only after it began). Return a "
     "pandas Series of Timedelta indexed like `events`, with `pd.NaT` for a failure without any alarm in that window. "
     "The check compares with hand-computed lead times on a constructed day and on random alarms.",
     ("lead_times",),
     _check_lead_times,
-    ["`window = alarms[(alarms.index >= event.precursor_start) & (alarms.index < event.end)]`; the alarm times are "
+    ["`window = alarms[(alarms.index >= event.precursor_start) & (alarms.index <= event.end)]`; the alarm times are "
      "`window.index[window.to_numpy()]`.",
      "`out[i] = event.start - times[0] if len(times) else pd.NaT`; "
      "`return pd.Series(out, dtype=\"timedelta64[ns]\")`."],
@@ -797,7 +809,7 @@ q4 = _Question(
     "def lead_times(alarms, events):\n"
     "    out = {}\n"
     "    for i, event in events.iterrows():\n"
-    "        window = alarms[(alarms.index >= event.precursor_start) & (alarms.index < event.end)]\n"
+    "        window = alarms[(alarms.index >= event.precursor_start) & (alarms.index <= event.end)]\n"
     "        times = window.index[window.to_numpy(dtype=bool)]\n"
     "        out[i] = event.start - times[0] if len(times) else pd.NaT\n"
     "    return pd.Series(out, index=events.index, dtype=\"timedelta64[ns]\")\n"
@@ -833,7 +845,7 @@ def _truth(index: pd.DatetimeIndex, events: pd.DataFrame) -> np.ndarray:
     """True from each failure's precursor to its end: an alarm there is a true alarm."""
     y = np.zeros(len(index), dtype=bool)
     for ev in events.itertuples():
-        y |= (index >= ev.precursor_start) & (index < ev.end)
+        y |= (index >= ev.precursor_start) & (index <= ev.end)
     return y
 
 
@@ -857,7 +869,7 @@ def _q5_score(alarms: np.ndarray, test: pd.DataFrame, events: pd.DataFrame) -> d
     air = events[events["type"] == "air_leak"]
     found, leads = [], []
     for ev in air.itertuples():
-        times = test.index[alarms & (test.index >= ev.precursor_start) & (test.index < ev.end)]
+        times = test.index[alarms & (test.index >= ev.precursor_start) & (test.index <= ev.end)]
         found.append(len(times) > 0)
         if len(times):
             leads.append((ev.start - times[0]) / pd.Timedelta(hours=1))
@@ -887,7 +899,7 @@ def _alarm_point(alarms: np.ndarray, test: pd.DataFrame, events: pd.DataFrame) -
     failures) lie after the cut.
     """
     ev = events[events["type"] == "air_leak"].iloc[0]
-    times = test.index[alarms & (test.index >= ev["precursor_start"]) & (test.index < ev["end"])]
+    times = test.index[alarms & (test.index >= ev["precursor_start"]) & (test.index <= ev["end"])]
     first = times[0] if len(times) else ev["precursor_start"] + (ev["start"] - ev["precursor_start"]) / 2
     return min((first + pd.Timedelta("30min")).floor("10min"), test.index[-1])
 
