@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
+from sadlib import metrics
 from sadlib.metrics import (
     baselines,
     detection_delays,
@@ -604,3 +605,13 @@ def test_random_alarms_and_baselines():
     assert list(table.index) == ["flag everything", "flag nothing", "random (10.0% alarms)"]
     assert set(table.columns) == EVALUATE_KEYS
     assert table.loc["flag everything", "recall"] == 1.0 and table.loc["flag nothing", "far"] == 0.0
+
+
+def test_event_f1_is_harmonic_mean_of_event_precision_and_recall():
+    y = np.array([0, 1, 1, 0, 0, 1, 1, 0, 0, 0])
+    p = np.array([0, 1, 0, 0, 1, 0, 0, 0, 0, 0])  # one event found, one false alarm range
+    m = metrics.event_metrics(y, p)
+    expected = 2 * m["event_precision"] * m["event_recall"] / (m["event_precision"] + m["event_recall"])
+    assert metrics.event_f1(y, p) == pytest.approx(expected)
+    assert metrics.event_f1(y, np.zeros_like(y)) == 0.0
+    assert metrics.event_f1(y, y) == 1.0
