@@ -542,6 +542,14 @@ def cv_overstatement(
         One row per scheme (``"shuffled KFold"``, ``"stratified KFold"``,
         ``"forward chaining + gap"``, ``"held-out test"``) with ``mean``, ``std``,
         ``folds`` (scored folds) and ``scores`` (the list of fold scores).
+
+    Notes
+    -----
+    Measured with the default random forest, ``window=20``, 4 folds, on
+    ``sadlib.signals.generate(7, anomalies=14, clean_fraction=0.1, seed=0)``: window F1
+    0.91 (shuffled), 0.91 (stratified), 0.16 (forward chaining + gap), 0.12 (held out);
+    on the compressor twin (28 days at 1 min, 5-min means, ``window=12``, seed 0):
+    0.64, 0.65, 0.00, 0.00, and PR-AUC 0.73, 0.74, 0.11, 0.11.
     """
     window = check_int("window", window, 1, hint="It is the number of samples per window.")
     n_splits = check_int("n_splits", n_splits, 2, hint="It is the number of folds.")
