@@ -187,12 +187,11 @@ class NormalSensorModel(BaseEstimator):
                       hint="It bounds the normal rows the regressors are fitted on; None uses all rows.")
         arr = as_2d_float(X, name="X_train")
         if y is not None:
-            normal = ~_alarm_vector(y, arr.shape[0], "X_train").astype(bool)
-            arr = arr[normal]
+            arr = arr[~as_labels(y, name="y (the anomaly labels of X_train)", n=arr.shape[0])]
         if arr.shape[1] < 2 and self.method != "median":
             raise ValueError(f"X_train has {arr.shape[1]} sensor; predicting a sensor from the others needs at "
                              f"least two. Use method='median' for a single sensor.")
-        need = max(2, int(self.n_neighbors) if self.method == "knn" else 2)
+        need = max(2, int(self.n_neighbors)) if self.method == "knn" else 2
         if arr.shape[0] < need:
             raise ValueError(f"X_train has {arr.shape[0]} normal rows; at least {need} are needed. Pass a longer "
                              f"normal period.")

@@ -301,3 +301,11 @@ def test_on_the_compressor_twin_the_model_reference_follows_the_load_cycle():
     model_err = np.abs(fit_reference(train, "knn", max_samples=4000).predict(test)[:, j] - test["Motor_current"]).mean()
     median_err = np.abs(fit_reference(train, "median").predict(test)[:, j] - test["Motor_current"]).mean()
     assert model_err < 0.2 * median_err
+
+
+def test_normal_sensor_model_checks_its_labels():
+    X = np.random.default_rng(0).normal(size=(50, 2))
+    with pytest.raises(ValueError, match="y .the anomaly labels of X_train. has 3 labels"):
+        NormalSensorModel("median").fit(X, [0, 1, 0])
+    with pytest.raises(ValueError, match="11 are needed|at least 10"):
+        NormalSensorModel("knn", n_neighbors=10).fit(X, np.r_[np.zeros(5), np.ones(45)])
