@@ -40,7 +40,7 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.model_selection import BaseCrossValidator, KFold, StratifiedKFold, TimeSeriesSplit
 
-from .metrics import event_metrics, pr_auc
+from .metrics import event_f1, pr_auc
 from .validation import (
     InvalidParameterError,
     as_2d_float,
@@ -315,12 +315,6 @@ def _rows_of(X: Any, idx: np.ndarray) -> Any:
     return X.iloc[idx] if isinstance(X, (pd.DataFrame, pd.Series)) else X[idx]
 
 
-def _event_f1(y_true: np.ndarray, alarms: np.ndarray) -> float:
-    m = event_metrics(y_true, alarms)
-    p, r = m["event_precision"], m["event_recall"]
-    return 0.0 if p + r == 0 else 2 * p * r / (p + r)
-
-
 def cross_val_detector(
     detector: Any,
     X: Any,
@@ -353,7 +347,7 @@ def cross_val_detector(
           settings whose scores are in the same units (the same detector and
           preprocessing, not a z-score against a reconstruction error).
         * ``"event_f1"``: needs ``y``; the harmonic mean of event precision and
-          recall (:func:`sadlib.metrics.event_metrics`) of the alarms: the detector's
+          recall (:func:`sadlib.metrics.event_f1`) of the alarms: the detector's
           ``predict`` (its ``threshold_`` calibrated on the training block), or
           ``policy`` fitted on the detector's ``calibration_scores_``.
         * ``"pr_auc"``: needs ``y``; :func:`sadlib.metrics.pr_auc` of the validation
@@ -413,7 +407,7 @@ def cross_val_detector(
                     alarms = scores > det.threshold_
                 else:
                     alarms = clone(policy).fit(det.calibration_scores_).predict(scores)
-                value = _event_f1(y_val, alarms)
+                value = event_f1(y_val, alarms)
         rows.append({"fold": k, "n_train": len(tr), "n_val": len(va),
                      "val_anomalies": float("nan") if y_val is None else int(y_val.sum()),
                      "score": value, "seconds": time.perf_counter() - t0})
