@@ -181,7 +181,9 @@ def cycle_features(data: pd.DataFrame, every: Any = "10min", *, window: Any = "2
     features use only what is known at ``t``: the cycles that *ended* in the last
     ``window`` (``(t - window, t]``) and the raw samples of that window. Where no
     cycle ended in the window (long idle phases at night), the last known value is
-    carried forward. Rows before the first complete cycle are dropped.
+    carried forward. Rows before the first complete cycle are dropped, and the
+    first ``floor_window`` of rows is a warm-up (the floor is taken over fewer
+    cycles); leave it out of any fitting data.
 
     Parameters
     ----------

@@ -475,11 +475,11 @@ COMPRESSOR_EVENT_COLUMNS: tuple[str, ...] = ("start", "end", "type", "sensor", "
 _FAILURE_DEFAULTS: dict[str, dict[str, Any]] = {
     "air_leak": {"magnitude": 0.10, "duration": "8h", "precursor": "36h", "sensor": "TP3"},
     "oil_leak": {"magnitude": 6.0, "duration": "5h", "precursor": "18h", "sensor": "Oil_level"},
-    "sensor_fault": {"magnitude": 1.0, "duration": "4h", "precursor": "0h", "sensor": None},
+    "sensor_fault": {"magnitude": 3.0, "duration": "4h", "precursor": "0h", "sensor": None},
 }
 # Scale of a sensor fault of magnitude 1 per analog channel (about the normal spread of the channel).
-_FAULT_SCALE: dict[str, float] = {"TP2": 1.5, "TP3": 0.6, "H1": 1.5, "DV_pressure": 0.8, "Reservoirs": 0.6,
-                                  "Oil_temperature": 8.0, "Motor_current": 1.5}
+_FAULT_SCALE: dict[str, float] = {"TP2": 3.0, "TP3": 0.6, "H1": 3.0, "DV_pressure": 0.5, "Reservoirs": 0.6,
+                                  "Oil_temperature": 10.0, "Motor_current": 2.0}
 
 
 class CompressorData(NamedTuple):
@@ -764,8 +764,8 @@ def make_compressor(
         (default 0.10; it grows linearly from ``precursor_start``
         before and to 2.5 times by the end); oil_leak, the oil temperature rise in °C at
         the start (default 6; linear before, twice by the end); sensor_fault, the size
-        in units of the channel's normal spread (drift: ramp to it; noise: extra std of
-        half of it; stuck: none, NaN).
+        in units of the channel's normal spread (default 3; drift: a ramp up to it;
+        noise: extra white noise of that std; stuck: the last good value, magnitude NaN).
     start : timestamp-like
         First timestamp.
     freq : str
@@ -919,7 +919,7 @@ def make_compressor(
         elif ev.mode == "drift":
             new = seg + size * (k + 1) / seg.size
         else:
-            new = seg + 0.5 * size * rng.standard_normal(seg.size)
+            new = seg + size * rng.standard_normal(seg.size)
         data.iloc[ev.pos_a:ev.pos_b, col] = new
     anomaly = np.zeros(n, dtype=np.int64)
     for ev in table.itertuples():
