@@ -402,6 +402,7 @@ Q4_WRONG = {
     "0 for a miss": (_leads_zero_for_missed, "pd.NaT"),
     "hours as numbers": (lambda a, e: nb10._lead_reference(a, e) / pd.Timedelta(hours=1), "numbers"),
     "a list": (lambda a, e: nb10._lead_reference(a, e).tolist(), "pandas Series"),
+    "precursor length": (lambda a, e: e["start"] - e["precursor_start"], "should be"),
     "indexed by position": (lambda a, e: nb10._lead_reference(a, e).reset_index(drop=True), "indexed like"),
 }
 

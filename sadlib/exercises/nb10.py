@@ -420,6 +420,9 @@ def _block_variants(x: np.ndarray, mha, norms: list, dense: list) -> dict[str, n
 
 
 def _check_one_block(transformer_block, window: int, d_model: int, heads: int, ff_dim: int) -> int:
+    from sadlib.environment import import_tensorflow
+
+    import_tensorflow()  # quiet start-up when the check runs outside the notebook's setup cell
     import keras
     from keras import layers
 
@@ -777,8 +780,7 @@ def _check_lead_times(lead_times):
         for message, value in _lead_variants(alarms, events).items():
             if _same_leads(got, value):
                 raise Incorrect(message)
-        bad = ~_equal_leads(got, want)
-        i = bad.idxmax()
+        i = events.index[int(np.argmax(~_equal_leads(got, want)))]
         ev = events.loc[i]
         raise Incorrect(f"failure {i!r} (precursor from {ev['precursor_start']}, failure {ev['start']} to "
                         f"{ev['end']}): the lead time should be {want[i]}, yours is {got[i]}.")
