@@ -9,7 +9,7 @@ import pytest
 from sadlib import signals
 from sadlib.exercises import ____, questions
 
-MODULES = ["nb00", "nb01", "nb02", "nb03", "nb04", "nb05", "nb06", "nb07", "nb08", "nb09"]
+MODULES = ["nb00", "nb01", "nb02", "nb03", "nb04", "nb05", "nb06", "nb07", "nb08", "nb09", "nb10"]
 NEEDS_DATA = {("nb00", 3), ("nb00", 4), ("nb01", 2), ("nb01", 3)}
 
 
@@ -95,6 +95,11 @@ WRONG = {
                           .resample("8h", offset="6h").sum()},  # alarm samples, not announcements
     ("nb09", 4): lambda: {"my_alarms": lambda scores, threshold, min_duration: np.asarray(scores) > threshold},
     ("nb09", 5): lambda: {"export_int8": lambda model, windows: model.to_json().encode()},  # not a LiteRT file
+    ("nb10", 1): lambda: {"forward_chaining": lambda n, k, g: [(np.arange(n), np.arange(n))] * k},  # train = val
+    ("nb10", 2): lambda: {"transformer_block": lambda x, d, h, f: x},  # no block at all
+    ("nb10", 3): lambda: {"occlusion_drop": lambda f, X, r: pd.Series(0.0, index=X.columns)},
+    ("nb10", 4): lambda: {"lead_times": lambda a, e: e["start"] - e["precursor_start"]},  # ignores the alarms
+    ("nb10", 5): lambda: {"compressor_alarms": lambda tr, te: np.zeros(len(te), bool)},  # never alarms
 }
 
 
