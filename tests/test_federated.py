@@ -1,0 +1,295 @@
+"""sadlib.federated: sites, the shared scaler, update codecs, the guarded strategy, runs and local alarms.
+
+The federated runs here use :class:`~sadlib.federated.run.InProcessGrid` (the real Flower
+ClientApp/ServerApp and Messages, no Ray); the simulation engine and separate processes are
+exercised in tests/test_federated_processes.py. Flower is required (``make test`` installs the
+``federated`` extra), so a missing ``flwr`` fails here instead of skipping.
+"""
+
+import logging
+
+import numpy as np
+import pytest
+import tomllib
+from flwr.app import ArrayRecord
+
+from sadlib.federated import (
+    MalformedUpdate,
+    decode_update,
+    encode_update,
+    evaluate_sites,
+    make_site,
+    make_sites,
+    record_bytes,
+    run_federated,
+    site_table,
+    train_centralised,
+    train_local,
+)
+from sadlib.federated.apps import make_server_app, make_strategy, write_flower_app
+from sadlib.federated.codecs import weights_to_record
+from sadlib.federated.model import build_model, combine_moments, local_fit, site_moments
+from sadlib.validation import InvalidParameterError
+
+# the shapes of the default model: 15 sensors x 15 steps -> 32 -> 4 -> 32 -> 225
+SHAPES = [(225, 32), (32,), (32, 4), (4,), (4, 32), (32,), (32, 225), (225,)]
+SMALL = {"window": 6, "batch_size": 64}  # 5-min rows: a 30-min window
+
+
+@pytest.fixture(scope="module")
+def sites():
+    return make_sites(6, every="5min")
+
+
+def _weights(seed=0, scale=1.0):
+    rng = np.random.default_rng(seed)
+    return [(scale * rng.normal(size=s)).astype(np.float32) for s in SHAPES]
+
+
+# ----------------------------------------------------------------------------- sites
+def test_sites_are_non_iid_with_clean_normal_parts(sites):
+    table = site_table(sites)
+    assert table["low"].nunique() == 6 and table["consumption"].nunique() == 6
+    for site in sites:
+        assert "anomaly" not in site.train.columns and "anomaly" not in site.val.columns
+        assert site.train.index.max() < site.val.index.min() <= site.val.index.max() < site.test.index.min()
+        assert site.features == list(site.test.columns.drop("anomaly"))
+    assert [s.params["little_data"] for s in sites] == [False, False, False, True, True, False]
+    assert max(len(sites[3].train), len(sites[4].train)) < min(len(s.train) for s in sites[:3]) / 3
+    # failures at some sites only; an oil leak at one site alone
+    assert len(sites[2].events) == 0 and not sites[2].test["anomaly"].any()
+    with_oil = [s.name for s in sites if "oil_leak" in set(s.events["type"])]
+    assert with_oil == ["site 5"]
+    for site in sites:
+        if len(site.events):
+            assert 0 < site.test["anomaly"].mean() < 0.25
+
+
+def test_make_site_is_seeded_and_alone_equals_the_federation(sites):
+    alone = make_site(3, every="5min")
+    assert alone.train.equals(sites[3].train) and alone.test.equals(sites[3].test)
+    other = make_site(3, every="5min", seed=1)
+    assert not other.train.equals(sites[3].train)
+    assert len(make_site(3, every="5min", little_data=False).train) > 3 * len(sites[3].train)
+
+
+def test_make_sites_rejects_bad_input():
+    with pytest.raises(InvalidParameterError, match="n_sites"):
+        make_sites(1)
+    with pytest.raises(ValueError, match="shorter than the sampling interval"):
+        make_site(0, every="5s")
+    with pytest.raises(InvalidParameterError, match="test_days"):
+        make_site(0, test_days=2)
+
+
+# ----------------------------------------------------------------------------- scaler
+def test_combined_moments_are_the_pooled_mean_and_std():
+    rng = np.random.default_rng(0)
+    parts = [rng.normal(loc=i, scale=i + 1, size=(50 * (i + 1), 3)) for i in range(3)]
+    parts[0][:, 2] = 5.0  # constant at one site only
+    mean, std = combine_moments([site_moments(p) for p in parts])
+    pooled = np.concatenate(parts)
+    np.testing.assert_allclose(mean, pooled.mean(axis=0))
+    np.testing.assert_allclose(std, pooled.std(axis=0))
+    _, std_const = combine_moments([site_moments(np.ones((4, 2)))])
+    np.testing.assert_array_equal(std_const, [1.0, 1.0])
+    with pytest.raises(ValueError, match="at least one site"):
+        combine_moments([])
+
+
+# ----------------------------------------------------------------------------- codecs
+def test_q8_update_is_4x_smaller_and_within_half_a_step():
+    old = _weights(0)
+    new = [w + d for w, d in zip(old, _weights(1, scale=0.01))]
+    plain, _ = encode_update(new, old, None)
+    packed, residual = encode_update(new, old, "q8")
+    assert record_bytes(plain) / record_bytes(packed) >= 4.0
+    decoded = decode_update(packed, old, "q8")
+    for w, d, g in zip(new, decoded, old):
+        step = float((w - g).max() - (w - g).min()) / 255
+        assert np.abs(d - w).max() <= step / 2 + 1e-6
+    # what the server decodes plus what the client keeps is the full update
+    for w, d, r in zip(new, decoded, residual):
+        np.testing.assert_allclose(d + r, w, atol=1e-6)
+    np.testing.assert_array_equal(decode_update(plain, old, None)[0], new[0])
+
+
+def test_topk_sends_the_largest_values_and_keeps_the_rest_for_later():
+    old = _weights(0)
+    delta = _weights(2, scale=0.01)
+    new = [w + d for w, d in zip(old, delta)]
+    packed, residual = encode_update(new, old, "topk", topk=0.1)
+    assert record_bytes(weights_to_record(new)) / record_bytes(packed) >= 8
+    decoded = decode_update(packed, old, "topk")
+    sent = [d - g for d, g in zip(decoded, old)]
+    big = sent[0] != 0
+    assert abs(big.mean() - 0.1) < 0.01
+    assert np.abs(delta[0][big]).min() >= np.abs(delta[0][~big]).max() - 1e-4  # the largest ones
+    for s, r, d in zip(sent, residual, delta):
+        np.testing.assert_allclose(s + r, d, atol=1e-6)
+    # error feedback: the kept residual goes out with the next update
+    again, _ = encode_update(old, old, "topk", topk=0.1, residual=residual)
+    resent = [d - g for d, g in zip(decode_update(again, old, "topk"), old)]
+    assert np.count_nonzero(resent[0]) > 0 and np.count_nonzero(resent[0] * big) == 0
+
+
+@pytest.mark.parametrize("compress", [None, "q8", "topk"])
+def test_decode_rejects_nan_and_malformed_updates_naming_the_node(compress):
+    old = _weights(0)
+    new = [w + 0.01 for w in old]
+    nan_weights = [w.copy() for w in new]
+    nan_weights[3][0] = np.nan
+    if compress is None:
+        bad = weights_to_record(nan_weights)
+    else:
+        bad, _ = encode_update(new, old, compress)
+        buffer = bad[compress].numpy().copy()
+        buffer[:4] = np.frombuffer(np.float32(np.nan).tobytes(), np.uint8)  # the first range is NaN
+        bad = ArrayRecord({compress: ArrayRecord([buffer])["0"]})
+    with pytest.raises(MalformedUpdate, match=r"node 17 .*not finite"):
+        decode_update(bad, old, compress, node=17)
+    wrong_shape = weights_to_record([w[..., :1] if w.ndim == 2 else w for w in new])
+    with pytest.raises(MalformedUpdate, match="node 17"):
+        decode_update(wrong_shape, old, compress, node=17)
+    if compress is not None:
+        good, _ = encode_update(new, old, compress)
+        short = ArrayRecord({compress: ArrayRecord([good[compress].numpy()[:-5]])["0"]})
+        with pytest.raises(MalformedUpdate, match="node 17"):
+            decode_update(short, old, compress, node=17)
+
+
+def test_codecs_reject_unknown_compression():
+    with pytest.raises(InvalidParameterError, match="compress must be one of"):
+        encode_update(_weights(), _weights(), "gzip")
+    with pytest.raises(InvalidParameterError, match="topk"):
+        encode_update(_weights(), _weights(), "topk", topk=0)
+
+
+# ----------------------------------------------------------------------------- model
+def test_fedprox_term_keeps_local_weights_near_the_global_ones():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1000, 30)).astype(np.float32)
+    model = build_model(30, seed=0)
+    start = model.get_weights()
+    free, _ = local_fit(model, X, start, epochs=2, mu=0.0)
+    pulled, _ = local_fit(model, X, start, epochs=2, mu=1.0)
+    again, _ = local_fit(model, X, start, epochs=2, mu=0.0)
+
+    def dist(ws):
+        return sum(float(((a - b) ** 2).sum()) for a, b in zip(ws, start))
+
+    assert dist(pulled) < 0.5 * dist(free)
+    assert dist(free) > 0
+    for a, b in zip(free, again):  # the optimizer state is reset: the same start gives the same result
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+# ----------------------------------------------------------------------------- Flower runs (in process)
+def _saboteur(msg, context, call_next):
+    """Site 1 sends NaN weights, site 2 crashes; the others behave."""
+    part = int(context.node_config["partition-id"])
+    if part == 2 and msg.metadata.message_type == "train":
+        raise RuntimeError("the site's disk is full")
+    reply = call_next(msg, context)
+    if part == 1 and msg.metadata.message_type == "train":
+        arrays = reply.content["arrays"]
+        reply.content["arrays"] = ArrayRecord([np.full_like(arrays[k].numpy(), np.nan) for k in arrays])
+    return reply
+
+
+def test_a_nan_update_is_rejected_with_the_node_named_and_the_round_goes_on(sites, caplog):
+    with caplog.at_level(logging.WARNING, logger="sadlib.federated"):
+        result = run_federated(sites[:4], rounds=2, backend="inprocess", mods=[_saboteur], **SMALL)
+    rejected = [r for r in caplog.records if "rejected the update of node 2" in r.getMessage()]
+    assert len(rejected) == 2 and "not finite" in rejected[0].getMessage()
+    assert list(result.history["round"]) == [1, 2]
+    assert result.history["rejected"].tolist() == [[2], [2]]
+    assert [node for _, node, _ in result.rejected] == [2, 2]
+    assert all(np.isfinite(w).all() for w in result.weights)
+    # the good sites moved the model: the round was not skipped
+    fresh = build_model(len(result.weights[-1]), seed=0).get_weights()
+    assert sum(float(np.abs(a - b).sum()) for a, b in zip(result.weights, fresh)) > 0
+
+
+def test_compressed_federation_sends_4x_fewer_bytes_and_learns_the_same(sites):
+    plain = run_federated(sites[:3], rounds=2, backend="inprocess", **SMALL)
+    q8 = run_federated(sites[:3], rounds=2, backend="inprocess", compress="q8", **SMALL)
+    ratio = plain.history["uplink_bytes"] / q8.history["uplink_bytes"]
+    assert (ratio >= 4).all()
+    assert (plain.history["downlink_bytes"] == q8.history["downlink_bytes"]).all()  # the server sends float32
+    assert abs(q8.history["val_loss"].iloc[-1] - plain.history["val_loss"].iloc[-1]) < 0.01
+    assert plain.history["val_loss"].iloc[-1] < plain.history["val_loss"].iloc[0]
+
+
+def test_fedprox_sends_its_mu_and_fedadam_runs(sites):
+    seen = []
+
+    def spy(msg, context, call_next):
+        if msg.metadata.message_type == "train":
+            seen.append(msg.content["config"]["proximal-mu"])
+        return call_next(msg, context)
+
+    prox = run_federated(sites[:2], "fedprox", rounds=1, backend="inprocess", mods=[spy], proximal_mu=0.5,
+                         **SMALL)
+    assert seen == [0.5, 0.5] and prox.settings["strategy"] == "fedprox"
+    adam = run_federated(sites[:2], "fedadam", rounds=2, backend="inprocess", **SMALL)
+    assert all(np.isfinite(w).all() for w in adam.weights) and len(adam.history) == 2
+
+
+def test_site_scaling_shares_no_statistics(sites):
+    seen = []
+
+    def spy(msg, context, call_next):
+        reply = call_next(msg, context)
+        if msg.metadata.message_type == "query":
+            seen.append(set(reply.content["moments"].keys()))
+        return reply
+
+    result = run_federated(sites[:2], rounds=1, backend="inprocess", scaling="site", mods=[spy], **SMALL)
+    assert seen == [{"n-features", "site"}] * 2
+    assert result.mean is None
+    mean0, _ = result.scaler_for(sites[0])
+    np.testing.assert_allclose(mean0, sites[0].train.mean().to_numpy())
+
+
+def test_local_alarms_per_site_and_baselines(sites):
+    chosen = [sites[0], sites[2], sites[3]]
+    central = train_centralised(chosen, epochs=2, **SMALL)
+    local = [train_local(s, epochs=2, **SMALL) for s in chosen]
+    table = evaluate_sites(central, chosen)
+    assert list(table.index) == ["site 0", "site 2", "site 3"]
+    assert table["threshold"].nunique() == 3  # each site calibrates its own threshold
+    assert np.isnan(table.loc["site 2", "event_f1"]) and np.isnan(table.loc["site 2", "pr_auc"])
+    assert table.loc["site 0", "n_events"] == 3 and 0 <= table.loc["site 0", "pr_auc"] <= 1
+    assert (table["false_alarms_per_day"] >= 0).all()
+    local_table = evaluate_sites(local, chosen)
+    assert not np.allclose(local_table["threshold"], table["threshold"])
+    with pytest.raises(ValueError, match="one per site"):
+        evaluate_sites(local[:2], chosen)
+
+
+def test_runner_and_apps_reject_bad_input(sites, tmp_path):
+    with pytest.raises(ValueError, match="at least 2 sites"):
+        run_federated(sites[:1])
+    with pytest.raises(InvalidParameterError, match="strategy"):
+        run_federated(sites[:2], "fedsgd")
+    with pytest.raises(InvalidParameterError, match="backend"):
+        run_federated(sites[:2], backend="threads")
+    with pytest.raises(InvalidParameterError, match="unknown setting"):
+        make_server_app(windw=5)
+    with pytest.raises(InvalidParameterError, match="strategy"):
+        make_strategy("krum")
+    with pytest.raises(InvalidParameterError, match="run config"):
+        write_flower_app(tmp_path, hidden=[32, 8])
+
+
+def test_flower_app_file_names_the_apps_and_the_run_config(tmp_path):
+    path = write_flower_app(tmp_path / "app", n_sites=3, rounds=4, out_dir=tmp_path / "out", compress="q8",
+                            every="5min")
+    config = tomllib.loads(path.read_text())
+    components = config["tool"]["flwr"]["app"]["components"]
+    assert components == {"serverapp": "sadlib.federated.apps:app_server",
+                          "clientapp": "sadlib.federated.apps:app_client"}
+    run = config["tool"]["flwr"]["app"]["config"]
+    assert run["n-sites"] == 3 and run["rounds"] == 4 and run["compress"] == "q8" and run["every"] == "5min"
+    assert run["out-dir"] == str((tmp_path / "out").resolve())
