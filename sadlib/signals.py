@@ -548,19 +548,19 @@ def _default_schedule(index: pd.DatetimeIndex, days: float, rng: np.random.Gener
     sensors = rng.choice(METROPT3_ANALOG, size=2, replace=False)
     modes = rng.permutation(SENSOR_FAULT_MODES)[:2]
     out = []
-    out.append({"type": "sensor_fault", "start": t0 + rng.uniform(0.03, 0.06) * span * day, "duration": hours(2, 5),
+    out.append({"type": "sensor_fault", "start": t0 + rng.uniform(0.03, 0.06) * span * day, "duration": hours(1.5, 4),
                 "sensor": str(sensors[0]), "mode": str(modes[0])})
     pre = long_pre()
     out.append({"type": "air_leak", "start": t0 + rng.uniform(0.10, 0.13) * span * day + pre, "precursor": pre,
-                "duration": hours(4, 12),
+                "duration": hours(3, 8),
                 "magnitude": float(rng.uniform(0.08, 0.12))})
     out.append({"type": "oil_leak", "start": t0 + 0.52 * span * day, "precursor": hours(12, 19),
-                "duration": hours(3, 6), "magnitude": float(rng.uniform(5.0, 8.0))})
-    out.append({"type": "sensor_fault", "start": t0 + rng.uniform(0.57, 0.60) * span * day, "duration": hours(2, 5),
+                "duration": hours(2, 4), "magnitude": float(rng.uniform(5.0, 8.0))})
+    out.append({"type": "sensor_fault", "start": t0 + rng.uniform(0.57, 0.60) * span * day, "duration": hours(1.5, 4),
                 "sensor": str(sensors[1]), "mode": str(modes[1])})
     pre = long_pre()
     out.append({"type": "air_leak", "start": t0 + rng.uniform(0.85, 0.88) * span * day, "precursor": pre,
-                "duration": hours(4, 12),
+                "duration": hours(3, 8),
                 "magnitude": float(rng.uniform(0.08, 0.12))})
     return out
 
@@ -752,9 +752,10 @@ def make_compressor(
         seed gives identical output.
     failures : "default", None or list of dict
         ``"default"`` (needs ``days >= 14``): after a clean first ``min(7, days / 2)``
-        days, two sensor faults, two air leaks (precursor 1-3 days, failure 4-12 h)
-        and one oil leak, placed by ``seed``. ``None``: normal operation only. A list
-        places them: each dict has ``type`` (:data:`COMPRESSOR_FAILURES`), ``start``
+        days, two sensor faults (1.5-4 h), two air leaks (precursor 1-3 days, failure
+        3-8 h) and one oil leak (precursor 12-19 h, failure 2-4 h), placed by ``seed``;
+        failures then cover about 12 % of the second week. ``None``: normal operation
+        only. A list places them: each dict has ``type`` (:data:`COMPRESSOR_FAILURES`), ``start``
         (a timestamp, or days after the first sample) and optionally ``duration``
         and ``precursor`` (``"6h"``, a Timedelta or hours; defaults air_leak 8 h / 36 h,
         oil_leak 5 h / 18 h, sensor_fault 4 h / none), ``magnitude``, and for a sensor
