@@ -22,7 +22,7 @@ if importlib.util.find_spec("keras") is None:  # checked without importing it (t
     pytest.skip("keras is not installed: pip install 'sadlib[deep]'", allow_module_level=True)
 
 # one architecture in (almost) every test, so its training step is traced once
-SMALL = dict(window=12)  # and the default architecture (d_model=16, 2 heads, ff_dim=32, latent=8)
+SMALL = dict(window=12)  # and the default architecture (d_model=16, 2 heads, ff_dim=32, pool=4, latent=4)
 WINDOW = SMALL["window"]
 
 
@@ -69,25 +69,29 @@ def test_sinusoidal_positions():
 
 
 def test_builder_layers_and_bottleneck():
-    model = build_transformer_autoencoder(10, 3, d_model=8, heads=2, blocks=2, ff_dim=16, latent=5)
-    assert tuple(model.input_shape) == (None, 10, 3) and tuple(model.output_shape) == (None, 10, 3)
+    model = build_transformer_autoencoder(12, 3, d_model=8, heads=2, blocks=2, ff_dim=16, pool=4, latent=5)
+    assert tuple(model.input_shape) == (None, 12, 3) and tuple(model.output_shape) == (None, 12, 3)
     assert type(model).__name__ == "Functional" and model.optimizer is not None  # plain functional, compiled
     kinds = [type(layer).__name__ for layer in model.layers]
     assert kinds.count("MultiHeadAttention") == 4  # 2 encoder + 2 decoder blocks
     assert kinds.count("LayerNormalization") == 8
-    assert tuple(model.get_layer("encoder").output.shape) == (None, 5)  # the code: 5 values per window
+    assert tuple(model.get_layer("encoder").output.shape) == (None, 3, 5)  # the code: 3 steps of 5 values
     # every path from the input to the output goes through the code: the decoder after it sees only the code
-    assert model.get_layer("repeat").input is model.get_layer("encoder").output
+    assert model.get_layer("upsample").input is model.get_layer("encoder").output
+    assert model.get_layer("encoder").input is model.get_layer("pool").output
     # sinusoidal positions have no weights, learned ones are a trainable (window, d_model) table
     assert not model.get_layer("encoder_position").weights
-    learned = build_transformer_autoencoder(10, 3, d_model=8, heads=2, ff_dim=16, latent=5, position="learned")
-    assert [tuple(w.shape) for w in learned.get_layer("decoder_position").trainable_weights] == [(10, 8)]
-    no_dropout = build_transformer_autoencoder(10, 3, d_model=8, dropout=0, latent=5)
+    learned = build_transformer_autoencoder(12, 3, d_model=8, heads=2, ff_dim=16, latent=5, position="learned")
+    assert [tuple(w.shape) for w in learned.get_layer("decoder_position").trainable_weights] == [(12, 8)]
+    no_dropout = build_transformer_autoencoder(12, 3, d_model=8, dropout=0, latent=5)
     assert "Dropout" not in [type(layer).__name__ for layer in no_dropout.layers]
 
 
 @pytest.mark.parametrize("params, match", [
-    (dict(latent=30), "overcomplete"),  # 30 = 10 x 3 values: could learn the identity
+    (dict(latent=12), "overcomplete"),  # 12 / 4 x 12 = 36 = 12 x 3 values: could learn the identity
+    (dict(pool=12, latent=36), "overcomplete"),
+    (dict(pool=5), "multiple of pool"),
+    (dict(pool=0), "pool"),
     (dict(d_model=10, heads=4), "multiple of heads"),
     (dict(blocks=0), "blocks"),
     (dict(blocks=5), "blocks"),
@@ -97,7 +101,7 @@ def test_builder_layers_and_bottleneck():
 ])
 def test_builder_rejects_bad_architecture(params, match):
     with pytest.raises(InvalidParameterError, match=match):
-        build_transformer_autoencoder(10, 3, **params)
+        build_transformer_autoencoder(12, 3, **params)
 
 
 def test_fit_score_shapes_and_fitted_attributes(fitted, pump):
@@ -176,13 +180,14 @@ def test_learned_positions_are_trained(pump):
 def test_bad_params_and_input(fitted, pump):
     train, test = pump[:2]
     for params, match in [({"heads": 3}, "multiple of heads"), ({"blocks": 0}, "blocks"), ({"latent": 0}, "latent"),
+                          ({"pool": 5}, "multiple of pool"),
                           ({"dropout": -0.1}, "dropout"), ({"position": "relative"}, "position"),
                           ({"d_model": 0}, "d_model"), ({"window": 1}, "window"), ({"aggregate": "min"}, "aggregate"),
                           ({"scaler": "zscore"}, "scaler"), ({"learning_rate": 0}, "learning_rate")]:
         with pytest.raises(InvalidParameterError, match=match):
             make(**params).fit(train)
     with pytest.raises(InvalidParameterError, match="overcomplete"):  # latent >= window x n_features, known at fit
-        make(window=2, latent=2 * train.shape[1]).fit(train)
+        make(window=4, pool=1, latent=train.shape[1]).fit(train)
     with pytest.raises(NotFittedError):
         make().score(test)
     with pytest.raises(ValueError, match="window"):
