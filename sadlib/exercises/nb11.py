@@ -84,8 +84,7 @@ ANSWER_CELLS = {
        "\n"
        "global_new = fedavg(updates)",
     2: "def quantize_update(delta, bits=8):\n"
-       "    if ____:  # a NaN in the update\n"
-       "        raise ValueError(\"...\")\n"
+       "    # first: raise a ValueError if `delta` holds a NaN\n"
        "    offset = ____\n"
        "    scale = ____  # the step between two of the 2**bits levels; mind a constant update\n"
        "    codes = ____  # uint8, the nearest level of every value\n"
@@ -404,7 +403,12 @@ def _check_q2(quantize_update, dequantize):
         delta = np.full((5, 4), value, dtype=np.float32)
         where = f"for a constant update (every value {value})"
         try:
-            codes, scale, offset = _quantized(_call(quantize_update, "quantize_update", delta.copy(), 8), delta, 8)
+            with warnings.catch_warnings(record=True) as caught, np.errstate(divide="warn", invalid="warn"):
+                warnings.simplefilter("always")
+                out = quantize_update(delta.copy(), 8)
+            if _is_blank(out):
+                raise _Unwritten("write the body of `quantize_update`")
+            codes, scale, offset = _quantized(out, delta, 8)
             back = np.asarray(_call(dequantize, "dequantize", codes.copy(), scale, offset), dtype=np.float64)
         except Incorrect as err:
             raise Incorrect(f"{where}: {err} max - min is 0 there: send scale 0 (or 1) and codes 0, not the "
@@ -413,6 +417,12 @@ def _check_q2(quantize_update, dequantize):
             raise Incorrect(f"{where}: max - min is 0 and your code divides by it (ZeroDivisionError). A layer "
                             "whose update is constant is common (e.g. all zeros): use scale 1 (or 0) and codes 0 "
                             "then.") from None
+        zero_by_zero = [w for w in caught if issubclass(w.category, RuntimeWarning)
+                        and ("invalid value" in str(w.message) or "divide" in str(w.message))]
+        if zero_by_zero:
+            raise Incorrect(f"{where}: max - min is 0, and your code divides by it (NumPy warned: "
+                            f"{zero_by_zero[0].message}). 0 / 0 is NaN, and NaN cast to uint8 is not defined (NumPy "
+                            "gives whatever the machine does). Handle the case: scale 1 (or 0) and codes 0.")
         expect_true(back.shape == delta.shape and np.all(np.isfinite(back)) and np.allclose(back, value, atol=1e-7),
                     f"{where}: dequantize should give the constant back exactly; yours gives values such as "
                     f"{back.ravel()[:3].tolist()}. max - min is 0 there, so (delta - offset) / scale divides 0 by 0 "
@@ -665,7 +675,7 @@ def _check_site_thresholds(site_thresholds):
                         "only; one that depends on the scores it then judges looks better than it will be in "
                         "service.")
     # one site's validation day changed: the other sites' thresholds may not move
-    other = {s: (v * 4.0 if s == sites[0] else v.copy()) for s, v in val.items()}
+    other = {s: (v * 20.0 if s == sites[0] else v.copy()) for s, v in val.items()}  # the quietest site, now loudest
     moved = [s for s in _moved(first, _thresholds_of(_call(site_thresholds, "site_thresholds", other,
                                                            copy.deepcopy(test), q), sites)) if s != sites[0]]
     if moved:
@@ -782,7 +792,15 @@ def _check_fedprox(fedprox_loss):
         _untouched(global_weights, given, "fedprox_loss", "`global_weights`")
         expect_true(callable(loss), "`fedprox_loss` should return a loss function `loss(y_true, y_pred)` for "
                                     f"`model.compile(loss=...)`; it returned a {type(loss).__name__}.")
-        value, grads = _loss_and_gradients(loss, model, x)
+        try:
+            value, grads = _loss_and_gradients(loss, model, x)
+        except Exception as err:  # noqa: BLE001 - a shape mismatch is named, the rest reported as is
+            if "shape" not in str(err).lower():
+                raise
+            raise Incorrect(f"computing your loss failed on shapes ({type(err).__name__}: {str(err)[-120:].strip()}). "
+                            "Pair every trainable variable with the global array at the same position, "
+                            "`zip(model.trainable_variables, global_weights)`: kernel with kernel, bias with bias.") \
+                from None
         want = mse + mu / 2 * total
         if not np.isclose(value, want, rtol=1e-4):
             variants = {
@@ -795,6 +813,8 @@ def _check_fedprox(fedprox_loss):
                     mse + mu / 2 * float(np.sqrt(total)),
                 "the proximal term takes the *mean* of the squared differences; FedProx uses their sum over all "
                 "weights.": mse + mu / 2 * total / n_params,
+                "the proximal term takes the *mean* of the squared differences of each variable; FedProx uses their "
+                "sum over all weights.": mse + mu / 2 * float(sum(s / w.size for s, w in zip(squares, weights))),
                 "the proximal term covers only the kernels; the biases are trainable variables too, sum over all of "
                 "`model.trainable_variables`.": mse + mu / 2 * float(sum(s for s, w in zip(squares, weights)
                                                                           if w.ndim > 1)),
