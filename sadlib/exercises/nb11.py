@@ -266,8 +266,8 @@ def _check_fedavg(fedavg):
         variants = {
             "unweighted": (_fedavg_reference(updates, weigh="none"),
                            f"that is the plain mean of the sites' weights: every site counts the same. FedAvg "
-                           f"weights each site by its number of examples (here {counts}), so a site with half a "
-                           f"day of data does not pull the model as hard as one with a week."),
+                           f"weights each site by its number of examples (here {counts}), so a site with little "
+                           f"data (half a day of history) does not pull the model as hard as one with a week."),
             "by clients": (_fedavg_reference(updates, divide="clients"),
                            f"you divide the weighted sum by the number of sites ({n_sites}); divide by the total "
                            f"number of examples ({sum(counts)}), so that the weights n_k / total add up to 1."),
