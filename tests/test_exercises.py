@@ -9,7 +9,7 @@ import pytest
 from sadlib import signals
 from sadlib.exercises import ____, questions
 
-MODULES = ["nb00", "nb01", "nb02", "nb03", "nb04", "nb05", "nb06", "nb07", "nb08", "nb09", "nb10"]
+MODULES = ["nb00", "nb01", "nb02", "nb03", "nb04", "nb05", "nb06", "nb07", "nb08", "nb09", "nb10", "nb11"]
 NEEDS_DATA = {("nb00", 3), ("nb00", 4), ("nb01", 2), ("nb01", 3)}
 
 
@@ -100,6 +100,14 @@ WRONG = {
     ("nb10", 3): lambda: {"occlusion_drop": lambda f, X, r: pd.Series(0.0, index=X.columns)},
     ("nb10", 4): lambda: {"lead_times": lambda a, e: e["start"] - e["precursor_start"]},  # ignores the alarms
     ("nb10", 5): lambda: {"compressor_alarms": lambda tr, te: np.zeros(len(te), bool)},  # never alarms
+    ("nb11", 1): lambda: {"fedavg": lambda u: [np.mean([w[i] for w, _ in u], axis=0)
+                                               for i in range(len(u[0][0]))]},  # unweighted mean
+    ("nb11", 2): lambda: {"quantize_update": lambda d, bits=8: ((d - d.min()).astype(np.uint8), 1.0, float(d.min())),
+                          "dequantize": lambda c, s, o: o + s * c},  # no scaling: every value cut to an integer
+    ("nb11", 3): lambda: {"top_k_sparsify": lambda d, f: (np.arange(max(1, round(f * d.size)), dtype=np.int32),
+                                                          d.ravel()[:max(1, round(f * d.size))])},  # the first k
+    ("nb11", 4): lambda: {"site_thresholds": lambda v, t, q: {s: np.percentile(t[s], q) for s in v}},  # test scores
+    ("nb11", 5): lambda: {"fedprox_loss": lambda model, g, mu: lambda y, p: ((y - p) ** 2).numpy().mean()},  # no prox
 }
 
 
