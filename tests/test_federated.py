@@ -29,10 +29,11 @@ from sadlib.federated import (
 from sadlib.federated.apps import make_server_app, make_strategy, write_flower_app
 from sadlib.federated.codecs import weights_to_record
 from sadlib.federated.model import build_model, combine_moments, local_fit, site_moments
+from sadlib.federated.run import scoring_labels
 from sadlib.validation import InvalidParameterError
 
-# the shapes of the default model: 15 sensors x 15 steps -> 32 -> 4 -> 32 -> 225
-SHAPES = [(225, 32), (32,), (32, 4), (4,), (4, 32), (32,), (32, 225), (225,)]
+# the shapes of the default model: 19 features x 6 steps -> 32 -> 4 -> 32 -> 114
+SHAPES = [(114, 32), (32,), (32, 4), (4,), (4, 32), (32,), (32, 114), (114,)]
 SMALL = {"window": 6, "batch_size": 64}  # 5-min rows: a 30-min window
 
 
@@ -73,6 +74,33 @@ def test_make_site_is_seeded_and_alone_equals_the_federation(sites):
     assert len(make_site(3, every="5min", little_data=False).train) > 3 * len(sites[3].train)
 
 
+def test_rows_hold_channel_summaries_and_cycle_features_and_severity_scales_failures(sites):
+    assert sites[0].features[:7] == ["TP2", "TP3", "H1", "DV_pressure", "Reservoirs", "Oil_temperature",
+                                     "Motor_current"]
+    assert "TP3_std" in sites[0].features and "idle_decay_floor" in sites[0].features
+    assert len(sites[0].features) == 19
+    assert make_site(0, every="5min", features="cycles").features == ["cycles_per_hour", "duty",
+                                                                      "idle_decay_bar_per_min", "idle_decay_floor",
+                                                                      "oil_temperature"]
+    assert sites[0].test.index.to_series().diff().median() == np.timedelta64(5, "m")
+    half = make_site(0, every="5min", severity=0.5)
+    leaks = sites[0].events["type"] == "air_leak"
+    np.testing.assert_allclose(half.events.loc[leaks, "magnitude"], 0.5 * sites[0].events.loc[leaks, "magnitude"])
+
+
+def test_scoring_counts_the_precursor_and_skips_the_recovery_day(sites):
+    site = sites[0]
+    y, scored = scoring_labels(site)
+    index = site.test.index
+    for event in site.events.itertuples():
+        assert y[(index >= event.precursor_start) & (index <= event.end)].all()
+        after = (index > event.end) & (index <= event.end + np.timedelta64(24, "h"))
+        assert not scored[after].any()
+    assert y.sum() > site.test["anomaly"].sum()  # the air leaks' precursors count
+    y_late, _ = scoring_labels(site, early=False)
+    assert y_late.sum() <= site.test["anomaly"].sum() + len(site.events)
+
+
 def test_make_sites_rejects_bad_input():
     with pytest.raises(InvalidParameterError, match="n_sites"):
         make_sites(1)
@@ -80,6 +108,10 @@ def test_make_sites_rejects_bad_input():
         make_site(0, every="5s")
     with pytest.raises(InvalidParameterError, match="test_days"):
         make_site(0, test_days=2)
+    with pytest.raises(InvalidParameterError, match="features"):
+        make_site(0, features="raw")
+    with pytest.raises(InvalidParameterError, match="severity"):
+        make_site(0, severity=0)
 
 
 # ----------------------------------------------------------------------------- scaler
@@ -234,6 +266,19 @@ def test_fedprox_sends_its_mu_and_fedadam_runs(sites):
     assert seen == [0.5, 0.5] and prox.settings["strategy"] == "fedprox"
     adam = run_federated(sites[:2], "fedadam", rounds=2, backend="inprocess", **SMALL)
     assert all(np.isfinite(w).all() for w in adam.weights) and len(adam.history) == 2
+
+
+def test_central_dp_clips_every_update_through_flowers_mod(sites):
+    start = build_model(19 * SMALL["window"], seed=0).get_weights()
+    clipped = run_federated(sites[:3], rounds=1, backend="inprocess", dp_clip=1e-3, dp_noise=0.0, **SMALL)
+    norm = np.sqrt(sum(float(((a - b) ** 2).sum()) for a, b in zip(clipped.weights, start)))
+    assert 0 < norm <= 1e-3 + 1e-6  # the mean of updates clipped to 1e-3
+    free = run_federated(sites[:3], rounds=1, backend="inprocess", **SMALL)
+    assert np.sqrt(sum(float(((a - b) ** 2).sum()) for a, b in zip(free.weights, start))) > 100 * norm
+    noisy = run_federated(sites[:3], rounds=1, backend="inprocess", dp_clip=1e-3, dp_noise=1.0, **SMALL)
+    assert not np.allclose(noisy.weights[0], clipped.weights[0])
+    with pytest.raises(InvalidParameterError, match="compress=None"):
+        run_federated(sites[:3], rounds=1, backend="inprocess", dp_clip=1.0, compress="q8", **SMALL)
 
 
 def test_site_scaling_shares_no_statistics(sites):

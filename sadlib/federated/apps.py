@@ -61,8 +61,9 @@ LOG = logging.getLogger("sadlib.federated")
 STRATEGIES: tuple[str, ...] = ("fedavg", "fedprox", "fedadam")
 #: Settings of a federated run (``run_config`` keys of the Flower app use the same names with ``-``).
 DEFAULT_SETTINGS: dict[str, Any] = {
-    "window": 15, "hidden": [32], "latent": 4, "learning_rate": 1e-3, "local_epochs": 1, "batch_size": 64,
+    "window": 6, "hidden": [32], "latent": 4, "learning_rate": 1e-3, "local_epochs": 1, "batch_size": 64,
     "scaling": "federated", "compress": "none", "topk": 0.25, "proximal_mu": 0.01, "server_lr": 0.01, "seed": 0,
+    "dp_clip": 0.0, "dp_noise": 0.0,
 }
 SCALINGS = ("federated", "site")
 
@@ -102,7 +103,7 @@ def _site_from_context(context):
                                     "--node-config 'partition-id=0' (its site number).")
     run = context.run_config
     return _deployment_site(int(context.node_config["partition-id"]), int(run.get("site-seed", 0)),
-                            float(run.get("test-days", 7.0)), str(run.get("every", "1min")))
+                            float(run.get("test-days", 7.0)), str(run.get("every", "10min")))
 
 
 def make_client_app(sites: Sequence | None = None, *, mods: Sequence[Callable] = ()):
@@ -127,7 +128,7 @@ def make_client_app(sites: Sequence | None = None, *, mods: Sequence[Callable] =
     from flwr.app import ArrayRecord, ConfigRecord, Message, MetricRecord, RecordDict
     from flwr.clientapp import ClientApp
 
-    app = ClientApp(mods=list(mods))
+    app = ClientApp(mods=[*mods, _clip_when_asked])
 
     def site_of(context):
         if sites is None:
@@ -179,8 +180,18 @@ def make_client_app(sites: Sequence | None = None, *, mods: Sequence[Callable] =
     return app
 
 
+def _clip_when_asked(msg, context, call_next):
+    """Flower's ``fixedclipping_mod`` (central DP) on train messages that carry a clipping norm, else nothing."""
+    from flwr.clientapp.mod import fixedclipping_mod
+
+    if msg.metadata.message_type == "train" and "clipping_norm" in msg.content["config"]:
+        return fixedclipping_mod(msg, context, call_next)
+    return call_next(msg, context)
+
+
 # ----------------------------------------------------------------------------- server side
-def make_strategy(name: str = "fedavg", n_nodes: int = 2, *, proximal_mu: float = 0.01, server_lr: float = 0.01):
+def make_strategy(name: str = "fedavg", n_nodes: int = 2, *, proximal_mu: float = 0.01, server_lr: float = 0.01,
+                  dp_clip: float = 0.0, dp_noise: float = 0.0):
     """A Flower strategy that samples all ``n_nodes`` sites every round.
 
     ``"fedavg"``: the weighted mean of the sites' weights (weights: ``num-examples``).
@@ -188,18 +199,31 @@ def make_strategy(name: str = "fedavg", n_nodes: int = 2, *, proximal_mu: float 
     which keeps sites with unusual data from drifting far (Li et al., MLSys 2020).
     ``"fedadam"``: the mean update is applied by a server-side Adam with step ``server_lr``
     (Reddi et al., "Adaptive federated optimization", ICLR 2021).
+
+    ``dp_clip > 0`` wraps it in Flower's ``DifferentialPrivacyClientSideFixedClipping``: each site
+    clips its update to L2 norm ``dp_clip`` (Flower's ``fixedclipping_mod``, which every
+    :func:`make_client_app` applies when asked) and the server adds Gaussian noise of standard
+    deviation ``dp_noise * dp_clip / n_nodes`` to the average (central DP, McMahan et al.,
+    ICLR 2018). No privacy budget is accounted here.
     """
-    from flwr.serverapp.strategy import FedAdam, FedAvg, FedProx
+    from flwr.serverapp.strategy import DifferentialPrivacyClientSideFixedClipping, FedAdam, FedAvg, FedProx
 
     check_choice("strategy", name, STRATEGIES)
     n_nodes = check_int("n_nodes", n_nodes, 1, hint="It is the number of sites in the federation.")
     common = {"fraction_train": 1.0, "fraction_evaluate": 1.0, "min_train_nodes": n_nodes,
               "min_evaluate_nodes": n_nodes, "min_available_nodes": n_nodes}
+    dp_clip = check_number("dp_clip", dp_clip, 0, hint="It is the L2 norm each site clips its update to; 0: no DP.")
+    dp_noise = check_number("dp_noise", dp_noise, 0, hint="It is the Gaussian noise multiplier of central DP.")
     if name == "fedprox":
-        return FedProx(proximal_mu=check_number("proximal_mu", proximal_mu, 0), **common)
-    if name == "fedadam":
-        return FedAdam(eta=check_number("server_lr", server_lr, 0, low_open=True), eta_l=1e-3, tau=1e-3, **common)
-    return FedAvg(**common)
+        strategy = FedProx(proximal_mu=check_number("proximal_mu", proximal_mu, 0), **common)
+    elif name == "fedadam":
+        strategy = FedAdam(eta=check_number("server_lr", server_lr, 0, low_open=True), eta_l=1e-3, tau=1e-3,
+                           **common)
+    else:
+        strategy = FedAvg(**common)
+    if dp_clip > 0:
+        strategy = DifferentialPrivacyClientSideFixedClipping(strategy, dp_noise, dp_clip, n_nodes)
+    return strategy
 
 
 class GuardedStrategy:
@@ -307,6 +331,9 @@ def _settings(run_config: dict, overrides: dict) -> dict:
     check_choice("scaling", settings["scaling"], SCALINGS)
     settings["compress"] = "none" if settings["compress"] in (None, "none") else settings["compress"]
     check_compression(None if settings["compress"] == "none" else settings["compress"])
+    if float(settings["dp_clip"]) > 0 and settings["compress"] != "none":
+        raise InvalidParameterError("dp_clip (differential privacy) works on plain updates; use compress=None with it "
+                                    "(Flower's clipping mod clips the float32 weights).")
     return settings
 
 
@@ -369,6 +396,7 @@ def make_server_app(*, strategy: str = "fedavg", rounds: int = 5, n_nodes: int |
     unknown = set(settings) - set(DEFAULT_SETTINGS)
     if unknown:
         raise InvalidParameterError(f"unknown setting(s) {sorted(unknown)}; known: {sorted(DEFAULT_SETTINGS)}.")
+    _settings({}, settings)  # bad values fail here, not in the server's thread
     app = ServerApp()
 
     @app.main()
@@ -382,7 +410,8 @@ def make_server_app(*, strategy: str = "fedavg", rounds: int = 5, n_nodes: int |
         model = build_model(n_inputs, hidden=cfg["hidden"], latent=int(cfg["latent"]),
                             learning_rate=float(cfg["learning_rate"]), seed=int(cfg["seed"]))
         guarded = GuardedStrategy(make_strategy(name, n, proximal_mu=float(cfg["proximal_mu"]),
-                                                server_lr=float(cfg["server_lr"])),
+                                                server_lr=float(cfg["server_lr"]), dp_clip=float(cfg["dp_clip"]),
+                                                dp_noise=float(cfg["dp_noise"])),
                                   None if cfg["compress"] == "none" else cfg["compress"])
         config = ConfigRecord({
             "window": int(cfg["window"]), "hidden": [int(h) for h in cfg["hidden"]], "latent": int(cfg["latent"]),

@@ -33,7 +33,7 @@ from .apps import DEFAULT_SETTINGS, STRATEGIES, make_client_app, make_server_app
 from .model import build_model, combine_moments, local_fit, make_windows, reconstruction_scores, site_moments
 
 __all__ = ["FederatedModel", "InProcessGrid", "run_federated", "train_local", "train_centralised", "evaluate_sites",
-           "event_f1", "SIMULATION_BACKEND"]
+           "event_f1", "scoring_labels", "SIMULATION_BACKEND"]
 
 #: Ray settings of :func:`run_federated`: one CPU per site's actor, two actors at a time on a 2-core machine.
 SIMULATION_BACKEND: dict[str, Any] = {
@@ -268,7 +268,28 @@ def event_f1(y_true: Any, alarms: Any) -> float:
     return 0.0 if p + r == 0 else 2 * p * r / (p + r)
 
 
-def evaluate_sites(models: Any, sites: Sequence, *, policy: Any = "default") -> pd.DataFrame:
+def scoring_labels(site, *, early: bool = True, recovery: Any = "24h") -> tuple[np.ndarray, np.ndarray]:
+    """What a site's test rows are scored against: ``(y, scored)``.
+
+    ``y`` is 1 inside a failure, from its ``precursor_start`` when ``early`` (an alarm while a
+    leak grows is the early warning maintenance wants, not a false alarm), else from its
+    ``start``. ``scored`` is False for the ``recovery`` after each failure: the unit has
+    just been repaired and day-long features (the idle-decay floor) still remember the
+    failure, so alarms there are neither hits nor false alarms.
+    """
+    index = site.test.index
+    y = np.zeros(len(index), dtype=np.int64)
+    scored = np.ones(len(index), dtype=bool)
+    after = pd.Timedelta(recovery)
+    for event in site.events.itertuples():
+        first = event.precursor_start if early else event.start
+        y[(index >= first) & (index <= event.end)] = 1
+        scored[(index > event.end) & (index <= event.end + after)] = False
+    return y, scored
+
+
+def evaluate_sites(models: Any, sites: Sequence, *, policy: Any = "default", early: bool = True,
+                   recovery: Any = "24h") -> pd.DataFrame:
     """Score every site's test week with a model and alarms calibrated on the site's own validation days.
 
     Parameters
@@ -276,6 +297,8 @@ def evaluate_sites(models: Any, sites: Sequence, *, policy: Any = "default") -> 
     models : FederatedModel, or a list of them (one per site, e.g. the local-only models)
     sites : list of Site
     policy : alarm policy spec (:func:`sadlib.alarms.make_policy`), fitted per site on its validation scores
+    early, recovery : what counts, see :func:`scoring_labels`; alarms in the recovery rows are
+        switched off and those rows left out of PR-AUC
 
     Returns
     -------
@@ -294,17 +317,17 @@ def evaluate_sites(models: Any, sites: Sequence, *, policy: Any = "default") -> 
         net, window = cache[key], int(model_info.settings["window"])
         mean, std = model_info.scaler_for(site)
         val_scores = reconstruction_scores(net, scaled_rows(site.val, mean, std), window)[window - 1:]
-        test_scores = reconstruction_scores(net, scaled_rows(site.test.drop(columns="anomaly"), mean, std), window)
+        test_scores = reconstruction_scores(net, scaled_rows(site.test[site.features], mean, std), window)
         alarm_policy = make_policy(policy).fit(val_scores, index=site.val.index[window - 1:])
-        alarms = alarm_policy.predict(test_scores)
-        y = site.test["anomaly"].to_numpy()
+        y, scored = scoring_labels(site, early=early, recovery=recovery)
+        alarms = alarm_policy.predict(test_scores) & scored
         ev = event_metrics(y, alarms)
         has_events = bool(y.any())
         rows.append({
             "site": site.name, "event_f1": event_f1(y, alarms) if has_events else np.nan,
             "event_recall": ev["event_recall"] if has_events else np.nan,
             "event_precision": ev["event_precision"] if has_events else np.nan,
-            "pr_auc": pr_auc(y, test_scores) if has_events else np.nan,
+            "pr_auc": pr_auc(y[scored], test_scores[scored]) if has_events else np.nan,
             "false_alarms_per_day": false_alarms_per_day(y, alarms, index=site.test.index),
             "threshold": alarm_policy.threshold_, "n_events": ev["n_events"],
             "little_data": bool(site.params.get("little_data", False)),

@@ -14,9 +14,12 @@ Every site's data is cut in time into three parts, the same at every site:
 * ``test``: a week with the site's failures, labelled (``anomaly`` = 1 inside a failure
   interval), for the evaluation.
 
-The raw 10-second channels are averaged over ``every`` (1 min by default): a digital
-channel's mean is then the share of the minute it was on (e.g. the duty cycle), and a
-week is 10 080 rows per site, which keeps federated rounds short on a 2-core machine.
+A model row summarises ``every`` (10 min by default) of the raw 10-second channels, labelled
+by the end of its bin like :func:`sadlib.cycles.cycle_features`: the mean and standard
+deviation of the 7 analog channels (a drifting, stuck or noisy sensor shows there) and the
+cycle features a leak moves (cycles per hour, duty, idle pressure decay and its daily floor,
+oil temperature). A week is 1 008 rows per site, which keeps federated rounds short on a
+2-core machine. A day of operation before the training part warms the day-long features up.
 """
 
 from __future__ import annotations
@@ -27,10 +30,25 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..signals import METROPT3_CHANNELS, make_compressor
-from ..validation import check_int, check_number
+from ..cycles import cycle_features
+from ..signals import METROPT3_ANALOG, make_compressor
+from ..validation import check_choice, check_int, check_number
 
-__all__ = ["Site", "make_sites", "make_site", "site_table"]
+__all__ = ["FEATURES", "LEAK_FEATURES", "MAGNITUDES", "Site", "make_sites", "make_site", "site_table"]
+
+#: What a site's model rows hold: ``"channels"``, the mean and standard deviation of the 7 analog
+#: channels over each ``every`` (a drifting, stuck or noisy sensor shows there); ``"cycles"``, the
+#: engineered cycle features a leak moves (:data:`LEAK_FEATURES` of :func:`sadlib.cycles.cycle_features`);
+#: ``"both"``, side by side.
+FEATURES: tuple[str, ...] = ("both", "channels", "cycles")
+#: The cycle features a leak moves (``mean_cycle_s`` and ``loaded_current`` are heavy-tailed at night).
+LEAK_FEATURES: tuple[str, ...] = ("cycles_per_hour", "duty", "idle_decay_bar_per_min", "idle_decay_floor",
+                                  "oil_temperature")
+#: Failure sizes at ``severity=1`` (make_compressor's defaults): an air leak's extra leak at the failure start in
+#: bar/min, an oil leak's oil temperature rise in °C, a sensor fault in units of the channel's normal spread.
+MAGNITUDES: dict[str, float] = {"air_leak": 0.10, "oil_leak": 6.0, "sensor_fault": 3.0}
+# a day of operation before the training part: cycle_features needs it to warm up (its idle-decay floor)
+_WARMUP_DAYS = 1.0
 
 
 @dataclass
@@ -64,14 +82,15 @@ class Site:
                 f"{kinds})")
 
 
-# Failures of each site's test week (days after the test start). Sites 0-4 see air leaks and sensor
-# faults (sites 2 and 3 none); only site 5 has an oil leak. Sites 3 and 4 have little history.
+# Failures of each site's test week (days after the test start; air leaks grow for 36 h before, oil leaks 18 h,
+# and the day after a failure is its recovery, so failures are spaced to keep these apart). Sites 0, 1, 3, 4
+# see air leaks and sensor faults, site 2 nothing, site 5 alone an oil leak. Sites 3 and 4 have little history.
 _PLAN: tuple[dict, ...] = (
-    {"train_days": 7.0, "failures": [("sensor_fault", 1.0), ("air_leak", 3.2), ("air_leak", 5.8)]},
-    {"train_days": 6.0, "failures": [("air_leak", 2.6), ("sensor_fault", 4.4), ("air_leak", 6.0)]},
+    {"train_days": 7.0, "failures": [("sensor_fault", 1.0), ("air_leak", 3.0), ("air_leak", 5.9)]},
+    {"train_days": 6.0, "failures": [("air_leak", 2.6), ("sensor_fault", 4.05), ("air_leak", 6.2)]},
     {"train_days": 5.0, "failures": []},
-    {"train_days": 1.0, "failures": [("air_leak", 3.0), ("sensor_fault", 5.0)]},
-    {"train_days": 1.5, "failures": [("sensor_fault", 1.4), ("air_leak", 4.0)]},
+    {"train_days": 0.5, "failures": [("air_leak", 3.0), ("sensor_fault", 5.0)]},
+    {"train_days": 1.0, "failures": [("sensor_fault", 1.4), ("air_leak", 4.0)]},
     {"train_days": 4.0, "failures": [("oil_leak", 2.5), ("air_leak", 5.2)]},
 )
 
@@ -88,23 +107,32 @@ def _site_params(rng: np.random.Generator) -> dict:
     }
 
 
-def _resample(frame: pd.DataFrame, every: str) -> pd.DataFrame:
-    channels = frame[list(METROPT3_CHANNELS)].resample(every).mean()
-    channels["anomaly"] = frame["anomaly"].resample(every).max().astype(np.int64)
-    return channels.dropna()
+def _rows(frame: pd.DataFrame, every: str, features: str) -> pd.DataFrame:
+    """Model rows labelled by the end of their bin ``(t - every, t]``, as cycle_features labels its rows."""
+    parts = []
+    if features in ("channels", "both"):
+        bins = frame[list(METROPT3_ANALOG)].resample(every, label="right", closed="right")
+        parts += [bins.mean(), bins.std().add_suffix("_std")]
+    if features in ("cycles", "both"):
+        parts.append(cycle_features(frame, every=every)[list(LEAK_FEATURES)])
+    rows = pd.concat(parts, axis=1, join="inner")
+    rows["anomaly"] = frame["anomaly"].resample(every, label="right", closed="right").max().reindex(rows.index)
+    rows = rows.dropna()
+    rows["anomaly"] = rows["anomaly"].astype(np.int64)
+    return rows
 
 
 def make_sites(n_sites: int = 6, *, seed: int = 0, val_days: float = 1.0, test_days: float = 7.0,
-               little_data: bool = True, every: str = "1min", freq: str = "10s",
-               start: Any = "2022-03-01") -> list[Site]:
+               little_data: bool = True, severity: float = 1.0, features: str = "both", every: str = "10min",
+               freq: str = "10s", start: Any = "2022-03-01") -> list[Site]:
     """Generate ``n_sites`` non-IID compressor sites (see the module docstring).
 
     Parameters
     ----------
     n_sites : int, 2..12
         The first six follow a fixed plan of history lengths and failures (site 5 alone has an
-        oil leak; site 2 has no failure; sites 3 and 4 have 1-1.5 days of history); further
-        sites repeat the plan with new machine parameters.
+        oil leak; site 2 has no failure; sites 3 and 4 have half a day and a day of history);
+        further sites repeat the plan with new machine parameters.
     seed : int
         Seed of the sites' machine parameters and of their data (site ``i`` uses ``seed * 100 + i``).
     val_days : float
@@ -114,8 +142,13 @@ def make_sites(n_sites: int = 6, *, seed: int = 0, val_days: float = 1.0, test_d
     little_data : bool
         ``False`` gives sites 3 and 4 as much history as the others (7 days), to see what the
         little-data sites lose.
+    severity : float > 0
+        Scale of the failures' magnitudes (:data:`MAGNITUDES`; 1 is make_compressor's default size,
+        0.5 half as large and harder to see).
+    features : {"both", "channels", "cycles"}
+        What a row holds, see :data:`FEATURES`.
     every : str
-        Averaging period of the model's rows (a pandas frequency, at least ``freq``).
+        Period of the model's rows (a pandas frequency, at least ``freq``).
     freq : str
         Sampling interval of the generated raw channels (MetroPT-3 has 10 s).
     start : timestamp-like
@@ -126,14 +159,23 @@ def make_sites(n_sites: int = 6, *, seed: int = 0, val_days: float = 1.0, test_d
     list of Site
     """
     n_sites = check_int("n_sites", n_sites, 2, 12, hint="It is the number of compressors in the federation.")
-    return [make_site(i, seed=seed, val_days=val_days, test_days=test_days, little_data=little_data, every=every,
-                      freq=freq, start=start) for i in range(n_sites)]
+    return [make_site(i, seed=seed, val_days=val_days, test_days=test_days, little_data=little_data,
+                      severity=severity, features=features, every=every, freq=freq, start=start)
+            for i in range(n_sites)]
 
 
 def make_site(i: int, *, seed: int = 0, val_days: float = 1.0, test_days: float = 7.0, little_data: bool = True,
-              every: str = "1min", freq: str = "10s", start: Any = "2022-03-01") -> Site:
-    """Site ``i`` of :func:`make_sites` alone (a SuperNode generates only its own site)."""
+              severity: float = 1.0, features: str = "both", every: str = "10min", freq: str = "10s",
+              start: Any = "2022-03-01") -> Site:
+    """Site ``i`` of :func:`make_sites` alone (a SuperNode generates only its own site).
+
+    Site ``i`` follows plan ``i % 6`` with machine parameters and data seeded by ``seed`` and ``i``,
+    so it is the same whether generated alone or with the others.
+    """
     i = check_int("i", i, 0, hint="It is the site's number, 0 for the first.")
+    check_choice("features", features, FEATURES)
+    severity = check_number("severity", severity, 0, low_open=True,
+                            hint="It scales the failures' magnitudes (1: make_compressor's defaults).")
     val_days = check_number("val_days", val_days, 0.25, hint="Each site needs normal hours for its threshold.")
     test_days = check_number("test_days", test_days, 7.0, hint="The failure plan needs a week of test data.")
     try:
@@ -147,14 +189,16 @@ def make_site(i: int, *, seed: int = 0, val_days: float = 1.0, test_days: float 
     plan = _PLAN[i % len(_PLAN)]
     params = _site_params(np.random.default_rng([seed, 15, i]))
     train_days = plan["train_days"] if little_data else max(plan["train_days"], 7.0)
-    test_start = train_days + val_days
-    failures = [{"type": kind, "start": test_start + day} for kind, day in plan["failures"]]
-    days = train_days + val_days + test_days
+    test_start = _WARMUP_DAYS + train_days + val_days
+    failures = [{"type": kind, "start": test_start + day, "magnitude": severity * MAGNITUDES[kind]}
+                for kind, day in plan["failures"]]
+    days = test_start + test_days
     generated = make_compressor(days, seed=seed * 100 + i, failures=failures or None, start=start, freq=freq,
                                 **params)
-    data = _resample(generated.data, every)
-    t0 = data.index[0]
-    t_val, t_test = t0 + pd.Timedelta(days=train_days), t0 + pd.Timedelta(days=test_start)
+    data = _rows(generated.data, every, features)
+    t0 = generated.data.index[0] + pd.Timedelta(days=_WARMUP_DAYS)
+    data = data[data.index > t0]
+    t_val, t_test = t0 + pd.Timedelta(days=train_days), t0 + pd.Timedelta(days=train_days + val_days)
     train = data[data.index < t_val]
     val = data[(data.index >= t_val) & (data.index < t_test)]
     test = data[data.index >= t_test]

@@ -1,0 +1,142 @@
+"""Notebook 11's experiment: do sites that train together detect as well as one pooled model?
+
+Six compressor sites from :func:`sadlib.federated.make_sites` (non-IID set points, demand,
+noise; sites 3 and 4 with half a day and one day of normal history; site 2 without failures;
+site 5 alone with an oil leak). Every model is the same dense autoencoder on 1-hour windows
+(6 rows of 10 min: the 7 analog channels' mean and spread, and 5 cycle features), trained for
+the same number of passes over the data (30 epochs; 15 rounds x 2 local epochs), scaled with
+the pooled mean/std (from the sites' moments only), and every site alarms on its own threshold
+(``POLICIES["default"]`` fitted on its own validation day). Methods:
+
+* ``local``: each site alone on its own data (and its own scaler);
+* ``centralised``: one model on all sites' rows pooled (the upper bound; needs the data in one place);
+* ``fedavg``, ``fedprox`` (mu = 0.01), ``fedadam`` (server step 0.01): Flower, raw float32 updates;
+* ``fedavg_q8``, ``fedavg_topk``: FedAvg with 8-bit updates, and with the 25 % largest update values
+  (8-bit, error feedback);
+* ``fedavg_dp``: FedAvg with Flower's central DP (updates clipped to L2 norm 1, noise multiplier 0.5),
+  with ``--dp``;
+* ``fedavg_ray``: FedAvg on Flower's simulation engine (Ray) instead of the in-process grid, for the
+  wall time, with ``--ray`` (first seed only).
+
+The federated runs use :class:`sadlib.federated.run.InProcessGrid` (the same Flower apps and
+Messages, no Ray) unless stated. Scoring (:func:`sadlib.federated.run.evaluate_sites`): a failure
+counts from its precursor start to its end, and the 24 h after it are not scored. Means are over
+seeds and over the sites with failures (event F1, PR-AUC) or all sites (false alarms per day).
+
+Usage::
+
+    python benchmarks/federated_check.py                    # 3 seeds, severity 0.5, --dp --ray
+    python benchmarks/federated_check.py --seeds 1 --severity 1.0 --no-dp --no-ray
+
+Writes ``benchmarks/federated.csv`` (one row per seed, method and site; ``--out`` to change).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from sadlib.federated import evaluate_sites, make_sites, run_federated, train_centralised, train_local
+
+SETTINGS = {"window": 6}
+EPOCHS, ROUNDS, LOCAL_EPOCHS = 30, 15, 2
+FEDERATED = {
+    "fedavg": {"strategy": "fedavg"},
+    "fedprox": {"strategy": "fedprox"},
+    "fedadam": {"strategy": "fedadam"},
+    "fedavg_q8": {"strategy": "fedavg", "compress": "q8"},
+    "fedavg_topk": {"strategy": "fedavg", "compress": "topk"},
+}
+
+
+def run_seed(seed: int, severity: float, dp: bool, ray: bool) -> list[pd.DataFrame]:
+    sites = make_sites(6, seed=seed, severity=severity)
+    out = []
+
+    def add(method, table, wall, history=None):
+        table = table.reset_index()
+        table.insert(0, "method", method)
+        table.insert(0, "severity", severity)
+        table.insert(0, "seed", seed)
+        table["wall_s"] = round(wall, 1)
+        up = history["uplink_bytes"].mean() if history is not None else float("nan")
+        down = history["downlink_bytes"].mean() if history is not None else float("nan")
+        table["uplink_bytes_per_round"], table["downlink_bytes_per_round"] = up, down
+        out.append(table)
+        print(f"seed {seed} {method:12s} {wall:6.1f} s  event F1 {table['event_f1'].mean():.3f}  "
+              f"PR-AUC {table['pr_auc'].mean():.3f}", flush=True)
+
+    t0 = time.perf_counter()
+    local = [train_local(site, epochs=EPOCHS, **SETTINGS) for site in sites]
+    add("local", evaluate_sites(local, sites), time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    central = train_centralised(sites, epochs=EPOCHS, **SETTINGS)
+    add("centralised", evaluate_sites(central, sites), time.perf_counter() - t0)
+    runs = dict(FEDERATED)
+    if dp:
+        runs["fedavg_dp"] = {"strategy": "fedavg", "dp_clip": 1.0, "dp_noise": 0.5}
+    for name, kwargs in runs.items():
+        model = run_federated(sites, rounds=ROUNDS, local_epochs=LOCAL_EPOCHS, backend="inprocess", **kwargs,
+                              **SETTINGS)
+        add(name, evaluate_sites(model, sites), model.wall_s, model.history)
+    if ray:
+        model = run_federated(sites, rounds=ROUNDS, local_epochs=LOCAL_EPOCHS, backend="simulation", **SETTINGS)
+        add("fedavg_ray", evaluate_sites(model, sites), model.wall_s, model.history)
+    return out
+
+
+def summary(results: pd.DataFrame) -> pd.DataFrame:
+    failing = results[results["n_events"] > 0]
+    little = failing[failing["little_data"]]
+    table = pd.DataFrame({
+        "event_f1": failing.groupby("method")["event_f1"].mean(),
+        "pr_auc": failing.groupby("method")["pr_auc"].mean(),
+        "event_f1_little": little.groupby("method")["event_f1"].mean(),
+        "pr_auc_little": little.groupby("method")["pr_auc"].mean(),
+        "false_alarms_per_day": results.groupby("method")["false_alarms_per_day"].mean(),
+        "uplink_kB_per_round": results.groupby("method")["uplink_bytes_per_round"].mean() / 1000,
+        "wall_s": results.groupby(["method", "seed"])["wall_s"].first().groupby("method").mean(),
+    })
+    order = ["local", "centralised", *FEDERATED, "fedavg_dp", "fedavg_ray"]
+    return table.reindex([m for m in order if m in table.index])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--severity", type=float, default=0.5, help="failure size (1: make_compressor's defaults)")
+    parser.add_argument("--dp", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--ray", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--out", default=str(Path(__file__).with_name("federated.csv")))
+    args = parser.parse_args()
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    tables = []
+    for seed in range(args.seeds):
+        tables += run_seed(seed, args.severity, args.dp, args.ray and seed == 0)
+    results = pd.concat(tables, ignore_index=True)
+    results.to_csv(args.out, index=False, float_format="%.4g")
+    table = summary(results)
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
+        print(table.round(3))
+    c, f = table.loc["centralised"], table.loc["fedavg"]
+    q = table.loc["fedavg_q8"]
+    print(f"FedAvg - centralised: event F1 {f.event_f1 - c.event_f1:+.3f}, PR-AUC {f.pr_auc - c.pr_auc:+.3f} "
+          f"(goal: within 0.05)")
+    loc = table.loc["local"]
+    print(f"little-data sites, FedAvg - local: event F1 {f.event_f1_little - loc.event_f1_little:+.3f}, "
+          f"PR-AUC {f.pr_auc_little - loc.pr_auc_little:+.3f} (goal: > 0)")
+    print(f"q8: {f.uplink_kB_per_round / q.uplink_kB_per_round:.2f}x fewer uplink bytes, event F1 "
+          f"{q.event_f1 - f.event_f1:+.3f}, PR-AUC {q.pr_auc - f.pr_auc:+.3f} (goal: >= 4x, loss <= 0.02)")
+    if "fedavg_topk" in table.index:
+        t = table.loc["fedavg_topk"]
+        print(f"top-k: {f.uplink_kB_per_round / t.uplink_kB_per_round:.2f}x fewer uplink bytes, event F1 "
+              f"{t.event_f1 - f.event_f1:+.3f}, PR-AUC {t.pr_auc - f.pr_auc:+.3f}")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
