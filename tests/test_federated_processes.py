@@ -124,7 +124,7 @@ def test_superlink_and_two_supernodes_as_processes_train_two_rounds(tmp_path):
     assert history[1]["val_loss"] < history[0]["val_loss"] or history[1]["train_loss"] < history[0]["train_loss"]
     assert outcome["settings"]["window"] == 6 and outcome["settings"]["compress"] == "q8"
     arrays = np.load(out / "federated_result.npz")
-    assert len(arrays["mean"]) == 15 and all(np.isfinite(arrays[k]).all() for k in arrays.files)
+    assert len(arrays["mean"]) == 19 and all(np.isfinite(arrays[k]).all() for k in arrays.files)
     # both sites answered from their own processes
     for i in range(2):
         assert "Start `flwr-clientapp` process" in (tmp_path / f"supernode{i}.log").read_text()
