@@ -25,10 +25,11 @@ seeds and over the sites with failures (event F1, PR-AUC) or all sites (false al
 
 Usage::
 
-    python benchmarks/federated_check.py                    # 3 seeds, severity 0.5, --dp --ray
+    python benchmarks/federated_check.py                    # 3 seeds, severity 0.5 and 1.0, --dp --ray
     python benchmarks/federated_check.py --seeds 1 --severity 1.0 --no-dp --no-ray
 
-Writes ``benchmarks/federated.csv`` (one row per seed, method and site; ``--out`` to change).
+Writes ``benchmarks/federated.csv`` (one row per severity, seed, method and site; ``--out`` to change).
+The Ray run is made once, for the first severity and seed.
 """
 
 from __future__ import annotations
@@ -100,26 +101,38 @@ def summary(results: pd.DataFrame) -> pd.DataFrame:
         "false_alarms_per_day": results.groupby("method")["false_alarms_per_day"].mean(),
         "uplink_kB_per_round": results.groupby("method")["uplink_bytes_per_round"].mean() / 1000,
         "wall_s": results.groupby(["method", "seed"])["wall_s"].first().groupby("method").mean(),
+        "seeds": results.groupby("method")["seed"].nunique(),
     })
     order = ["local", "centralised", *FEDERATED, "fedavg_dp", "fedavg_ray"]
     return table.reindex([m for m in order if m in table.index])
 
 
 def main() -> None:
+    """Run the experiment (see the module docstring) and print the summary."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--severity", type=float, default=0.5, help="failure size (1: make_compressor's defaults)")
+    parser.add_argument("--severity", type=float, nargs="+", default=[0.5, 1.0],
+                        help="failure sizes (1: make_compressor's defaults)")
     parser.add_argument("--dp", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--ray", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--out", default=str(Path(__file__).with_name("federated.csv")))
     args = parser.parse_args()
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     tables = []
-    for seed in range(args.seeds):
-        tables += run_seed(seed, args.severity, args.dp, args.ray and seed == 0)
+    for k, severity in enumerate(args.severity):
+        for seed in range(args.seeds):
+            tables += run_seed(seed, severity, args.dp, args.ray and seed == 0 and k == 0)
     results = pd.concat(tables, ignore_index=True)
     results.to_csv(args.out, index=False, float_format="%.4g")
+    for severity, part in results.groupby("severity"):
+        report(part, severity)
+    print(f"wrote {args.out}")
+
+
+def report(results: pd.DataFrame, severity: float) -> None:
+    """Print the summary table of one severity and the goals of issue 15."""
     table = summary(results)
+    print(f"\nseverity {severity}, {results['seed'].nunique()} seed(s):")
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         print(table.round(3))
     c, f = table.loc["centralised"], table.loc["fedavg"]
@@ -135,7 +148,6 @@ def main() -> None:
         t = table.loc["fedavg_topk"]
         print(f"top-k: {f.uplink_kB_per_round / t.uplink_kB_per_round:.2f}x fewer uplink bytes, event F1 "
               f"{t.event_f1 - f.event_f1:+.3f}, PR-AUC {t.pr_auc - f.pr_auc:+.3f}")
-    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

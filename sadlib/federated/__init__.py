@@ -12,10 +12,25 @@ Modules: :mod:`~sadlib.federated.sites` (the non-IID compressor sites),
 Needs the ``federated`` extra: ``pip install 'sadlib[federated]'``.
 """
 
+try:
+    import flwr  # noqa: F401
+except ImportError as err:  # pragma: no cover - make test installs the extra
+    raise ImportError("sadlib.federated needs Flower (flwr[simulation]); install it with "
+                      "pip install 'sadlib[federated]'.") from err
+
 from .codecs import COMPRESSIONS, MalformedUpdate, decode_update, encode_update, record_bytes
-from .run import FederatedModel, evaluate_sites, event_f1, run_federated, train_centralised, train_local
+from .run import (
+    FederatedModel,
+    InProcessGrid,
+    evaluate_sites,
+    event_f1,
+    run_federated,
+    scoring_labels,
+    train_centralised,
+    train_local,
+)
 from .sites import Site, make_site, make_sites, site_table
 
 __all__ = ["COMPRESSIONS", "MalformedUpdate", "decode_update", "encode_update", "record_bytes", "FederatedModel",
-           "evaluate_sites", "event_f1", "run_federated", "train_centralised", "train_local", "Site", "make_site",
-           "make_sites", "site_table"]
+           "InProcessGrid", "evaluate_sites", "event_f1", "run_federated", "scoring_labels", "train_centralised",
+           "train_local", "Site", "make_site", "make_sites", "site_table"]

@@ -179,7 +179,7 @@ def run_federated(sites: Sequence, strategy: str = "fedavg", *, rounds: int = 10
         same apps also run as separate processes with a SuperLink and SuperNodes (see
         ``tests/test_federated_processes.py``).
     mods : sequence of Flower client mods, e.g. differential privacy clipping
-    verbose : bool, Flower's own log lines
+    verbose : bool, Flower's own log lines (else only its errors; sadlib.federated's warnings always show)
     backend_config : dict, optional; default :data:`SIMULATION_BACKEND`
     **settings : overrides of :data:`sadlib.federated.apps.DEFAULT_SETTINGS`
 
@@ -201,7 +201,7 @@ def run_federated(sites: Sequence, strategy: str = "fedavg", *, rounds: int = 10
     flwr_logger = logging.getLogger("flwr")
     level = flwr_logger.level
     if not verbose:
-        flwr_logger.setLevel(logging.WARNING)
+        flwr_logger.setLevel(logging.ERROR)  # Flower's round-by-round INFO and its deprecation notices
     t0 = time.perf_counter()
     try:
         if backend == "simulation":
