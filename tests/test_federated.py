@@ -338,3 +338,11 @@ def test_flower_app_file_names_the_apps_and_the_run_config(tmp_path):
     run = config["tool"]["flwr"]["app"]["config"]
     assert run["n-sites"] == 3 and run["rounds"] == 4 and run["compress"] == "q8" and run["every"] == "5min"
     assert run["out-dir"] == str((tmp_path / "out").resolve())
+
+
+def test_fedadam_sends_the_global_model_as_float32_like_fedavg(sites):
+    # Flower's FedAdam steps in float64; the server must not double the bytes every site downloads
+    adam = run_federated(sites[:3], "fedadam", rounds=2, backend="inprocess", **SMALL)
+    avg = run_federated(sites[:3], "fedavg", rounds=2, backend="inprocess", **SMALL)
+    assert all(w.dtype == np.float32 for w in adam.weights)
+    assert adam.history["downlink_bytes"].tolist() == avg.history["downlink_bytes"].tolist()

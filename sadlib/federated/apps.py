@@ -291,6 +291,8 @@ class GuardedStrategy:
         arrays, metrics = self.strategy.aggregate_train(server_round, kept) if kept else (None, None)
         if arrays is None:
             LOG.warning("round %d: no update could be used; the global model stays as it was.", server_round)
+        else:  # FedAdam's server step computes in float64: send the model as the float32 the sites train
+            arrays = weights_to_record([np.asarray(w, dtype=np.float32) for w in record_to_weights(arrays)])
         self.history.append({
             "round": server_round, "uplink_bytes": int(uplink), "downlink_bytes": int(self._downlink),
             "replies": len(replies), "rejected": [node for _, node, _ in self.rejected[n_before:]],

@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -206,6 +207,10 @@ def run_federated(sites: Sequence, strategy: str = "fedavg", *, rounds: int = 10
     try:
         if backend == "simulation":
             from flwr.simulation import run_simulation
+
+            # Ray's future default (keep the GPU variables of CPU-only actors as they are), set now so that it
+            # does not warn about the change on every start
+            os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")
 
             run_simulation(server_app=server, client_app=client, num_supernodes=len(sites),
                            backend_config=backend_config or SIMULATION_BACKEND, verbose_logging=verbose)
