@@ -91,9 +91,9 @@ def _model(config):
 
 
 @lru_cache(maxsize=4)
-def _deployment_site(i: int, seed: int, test_days: float, every: str):
+def _deployment_site(i: int, seed: int, test_days: float, every: str, severity: float):
     from .sites import make_site
-    return make_site(i, seed=seed, test_days=test_days, every=every)
+    return make_site(i, seed=seed, test_days=test_days, every=every, severity=severity)
 
 
 def _site_from_context(context):
@@ -103,7 +103,8 @@ def _site_from_context(context):
                                     "--node-config 'partition-id=0' (its site number).")
     run = context.run_config
     return _deployment_site(int(context.node_config["partition-id"]), int(run.get("site-seed", 0)),
-                            float(run.get("test-days", 7.0)), str(run.get("every", "10min")))
+                            float(run.get("test-days", 7.0)), str(run.get("every", "10min")),
+                            float(run.get("severity", 1.0)))
 
 
 def make_client_app(sites: Sequence | None = None, *, mods: Sequence[Callable] = ()):
@@ -125,7 +126,7 @@ def make_client_app(sites: Sequence | None = None, *, mods: Sequence[Callable] =
         (local epochs from the global weights; replies the (encoded) weights and
         ``num-examples``) and ``evaluate`` (mean reconstruction error on its validation windows).
     """
-    from flwr.app import ArrayRecord, ConfigRecord, Message, MetricRecord, RecordDict
+    from flwr.app import ConfigRecord, Message, MetricRecord, RecordDict
     from flwr.clientapp import ClientApp
 
     app = ClientApp(mods=[*mods, _clip_when_asked])
@@ -176,7 +177,6 @@ def make_client_app(sites: Sequence | None = None, *, mods: Sequence[Callable] =
         metrics = MetricRecord({"num-examples": int(len(X)), "val-loss": window_loss(model, X)})
         return Message(RecordDict({"metrics": metrics}), reply_to=msg)
 
-    del ArrayRecord  # imported for readers of this function: the arrays travel as ArrayRecords
     return app
 
 
@@ -460,7 +460,7 @@ def write_flower_app(folder: Any, *, n_sites: int = 2, rounds: int = 3, out_dir:
     folder : path, created if needed
     n_sites, rounds : int, written as the run config's ``n-sites`` and ``rounds``
     out_dir : path, optional; where the ServerApp writes ``federated_result.npz`` / ``.json``
-    **run_config : more run config (``strategy``, ``compress``, ``every``, ``site_seed``, ``test_days``,
+    **run_config : more run config (``strategy``, ``compress``, ``every``, ``site_seed``, ``test_days``, ``severity``,
         any of :data:`DEFAULT_SETTINGS`; underscores become dashes; ``hidden`` as a string ``"32,8"``)
 
     Returns
