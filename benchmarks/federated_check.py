@@ -55,6 +55,9 @@ FedAvg is within 0.05 of the centralised model (severity 0.5: +0.058 event F1 an
 i.e. better; 1.0: +0.000 and -0.004). On the little-data sites it beats local-only on event F1
 (+0.007, +0.118) but on PR-AUC only at severity 0.5 (+0.021; -0.045 at 1.0). 8-bit updates cut the
 uplink 4.03x and top-k 10.3x with no loss (<= 0.001). Event F1 moves in steps: a site has 2-3 events.
+The CSV's ``downlink_bytes_per_round`` of ``fedadam`` (365 kB) was measured before commit 40d6c5a, which sends
+FedAdam's float64 server step back as float32 (191.8 kB, as the others); a rerun may move FedAdam's scores in
+the third decimal.
 
 Usage::
 
