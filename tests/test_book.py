@@ -108,7 +108,8 @@ def small_course(tmp_path: Path, homepage: str, readme: str) -> Path:
     (course / "instructors" / "README.md").write_text(
         "# Guide\n\n## How it works\n\n[tour](../notebooks/00_tour.ipynb)\n")
     (course / "instructors" / "00_tour.md").write_text("# 00 notes\n\n[minutes](README.md#how-it-works)\n")
-    for page in ("datasets/README", "datasets/skab", "datasets/nab", "benchmarks/README"):
+    for page in ("datasets/README", "datasets/skab", "datasets/nab", "datasets/metropt3", "datasets/compressor_twin",
+                 "benchmarks/README"):
         (course / page).parent.mkdir(exist_ok=True)
         (course / f"{page}.md").write_text(f"# {page}\n")
     return course
