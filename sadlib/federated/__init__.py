@@ -23,7 +23,6 @@ from .run import (
     FederatedModel,
     InProcessGrid,
     evaluate_sites,
-    event_f1,
     run_federated,
     scoring_labels,
     train_centralised,
@@ -32,5 +31,5 @@ from .run import (
 from .sites import Site, make_site, make_sites, site_table
 
 __all__ = ["COMPRESSIONS", "MalformedUpdate", "decode_update", "encode_update", "record_bytes", "FederatedModel",
-           "InProcessGrid", "evaluate_sites", "event_f1", "run_federated", "scoring_labels", "train_centralised",
+           "InProcessGrid", "evaluate_sites", "run_federated", "scoring_labels", "train_centralised",
            "train_local", "Site", "make_site", "make_sites", "site_table"]

@@ -28,13 +28,13 @@ import numpy as np
 import pandas as pd
 
 from ..alarms import make_policy
-from ..metrics import event_metrics, false_alarms_per_day, pr_auc
+from ..metrics import event_f1, event_metrics, false_alarms_per_day, pr_auc
 from ..validation import check_choice, check_int
 from .apps import DEFAULT_SETTINGS, STRATEGIES, make_client_app, make_server_app, scaled_rows
 from .model import build_model, combine_moments, local_fit, make_windows, reconstruction_scores, site_moments
 
 __all__ = ["FederatedModel", "InProcessGrid", "run_federated", "train_local", "train_centralised", "evaluate_sites",
-           "event_f1", "scoring_labels", "SIMULATION_BACKEND"]
+           "scoring_labels", "SIMULATION_BACKEND"]
 
 #: Ray settings of :func:`run_federated`: one CPU per site's actor, two actors at a time on a 2-core machine.
 SIMULATION_BACKEND: dict[str, Any] = {
@@ -264,13 +264,6 @@ def train_local(site, *, epochs: int = 10, **settings) -> FederatedModel:
     weights = _fit([scaled_rows(site.train, mean, std)], s, epochs)
     return FederatedModel(weights, mean, std, {**s, "strategy": "local", "epochs": epochs},
                           wall_s=time.perf_counter() - t0)
-
-
-def event_f1(y_true: Any, alarms: Any) -> float:
-    """Harmonic mean of the event recall and range-based event precision of :func:`sadlib.metrics.event_metrics`."""
-    ev = event_metrics(y_true, alarms)
-    p, r = ev["event_precision"], ev["event_recall"]
-    return 0.0 if p + r == 0 else 2 * p * r / (p + r)
 
 
 def scoring_labels(site, *, early: bool = True, recovery: Any = "24h") -> tuple[np.ndarray, np.ndarray]:
