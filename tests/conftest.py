@@ -12,6 +12,17 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property-based tests (Hypothesis) run derandomized: each test draws its examples from a seed derived from
+# the test's own name, so a failure reproduces on every machine and in CI (the seed is recorded by the code).
+# ``print_blob`` prints the reproduction decorator of any failing example. Set HYPOTHESIS_PROFILE=explore
+# to search with fresh random seeds (and more examples) while developing.
+settings.register_profile("sadlib", derandomize=True, deadline=None, max_examples=40, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("explore", deadline=None, max_examples=400, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "sadlib"))
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_MIRROR = REPO.parent / "shared" / "datasets"
