@@ -75,7 +75,7 @@ test-browser: install-test book
 # One PASS/WARN/FAIL line per item with the command that fixes it; DOCTOR_ARGS="--prefetch" fills the data cache.
 DOCTOR_ARGS ?=
 doctor: install
-	$(BIN)/python -m sadlib.doctor $(DOCTOR_ARGS)
+	$(BIN)/python -m sadlib.course.doctor $(DOCTOR_ARGS)
 
 # Full mode, whatever SADLIB_FAST says in the shell. COURSE_ARGS="--save --update-headers --readme README.md"
 # is how maintainers refresh the committed outputs, header times and the README table.

@@ -58,6 +58,7 @@ extensions = ["myst_nb", "sphinx.ext.githubpages"]
 root_doc = "README"
 include_patterns = [
     "README.md",
+    "CONTRIBUTING.md",
     "notebooks/*.ipynb",
     "exercises/*.ipynb",
     "instructors/*.md",

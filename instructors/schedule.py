@@ -114,7 +114,7 @@ def cell_seconds(cell: dict) -> float | None:
 
 
 def run_mode(nb: dict) -> str:
-    """'full' or 'fast' as the notebook's own outputs print it (``sadlib.modes.describe``), else 'unknown'."""
+    """'full' or 'fast' as the notebook's own outputs print it (``sadlib.course.modes.describe``), else 'unknown'."""
     for cell in nb.get("cells", []):
         for out in cell.get("outputs", []):
             text = "".join(out.get("text", "")) + "".join(out.get("data", {}).get("text/plain", ""))
@@ -747,7 +747,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.update:
         write_minutes(measure_all(), plan)
     if args.measure:
-        from sadlib.modes import is_fast
+        from sadlib.course.modes import is_fast
 
         measured = load_minutes() if MINUTES.exists() else measure_all()
         mode = "fast" if is_fast() else "full"

@@ -1,4 +1,8 @@
-"""Environment check for notebook 00: versions, CPU/GPU and fast mode.
+"""Importing TensorFlow and Keras late and quietly, for the detectors that build Keras models.
+
+The detectors call :func:`import_keras` when they build a model, so ``import sadlib.detectors``
+stays fast and never loads TensorFlow. (Notebook 00's report of versions, GPUs and the fast mode
+is course machinery: :mod:`sadlib.course.environment`.)
 
 TensorFlow prints start-up messages from C++ straight to the process's stderr
 (CUDA probing on machines without a GPU, for example). :func:`import_tensorflow`
@@ -11,13 +15,10 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
-import platform
 import sys
 from typing import Iterator
 
-__all__ = ["silenced_stderr", "import_tensorflow", "import_keras", "versions", "report"]
-
-PACKAGES = ("numpy", "pandas", "scipy", "sklearn", "matplotlib", "pooch", "sadlib")
+__all__ = ["silenced_stderr", "import_tensorflow", "import_keras"]
 
 
 @contextlib.contextmanager
@@ -60,38 +61,3 @@ def import_keras():
         with silenced_stderr():  # the first device query logs a CUDA error on CPU-only machines
             tf.config.list_physical_devices()
     return importlib.import_module("keras")
-
-
-def versions(deep: bool = True) -> dict[str, str]:
-    """Installed versions of the course's main packages (``"missing"`` if not installed)."""
-    out = {"python": platform.python_version()}
-    names = PACKAGES + (("tensorflow", "keras") if deep else ())
-    for name in names:
-        try:
-            module = import_tensorflow() if name == "tensorflow" else importlib.import_module(name)
-            out[name] = getattr(module, "__version__", "unknown")
-        except ImportError:
-            out[name] = "missing"
-    return out
-
-
-def report(deep: bool = True) -> str:
-    """A short multi-line report: platform, versions, GPUs and fast mode."""
-    from . import modes
-
-    lines = [f"platform     {platform.system()} {platform.machine()}, {os.cpu_count()} CPU cores"]
-    lines += [f"{name:<12} {version}" for name, version in versions(deep).items()]
-    if deep:
-        try:
-            import keras
-
-            tf = import_tensorflow()
-            with silenced_stderr():  # probing for CUDA logs errors on machines without a GPU
-                gpus = tf.config.list_physical_devices("GPU")
-            lines.append(f"keras backend {keras.backend.backend()}")
-            names = ", ".join(g.name for g in gpus) if gpus else "none (the course runs on the CPU)"
-            lines.append(f"GPUs         {names}")
-        except ImportError:
-            lines.append("GPUs         unknown: TensorFlow is not installed (pip install 'sadlib[deep]')")
-    lines.append(f"mode         {modes.describe()}")
-    return "\n".join(lines)

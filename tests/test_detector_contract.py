@@ -26,6 +26,7 @@ FAST_PARAMS = {
     "cnn_lstm": {"window": 8, "epochs": 2, "filters": 8, "units": 8},
     "attn_lstm": {"window": 8, "epochs": 2, "units": 8},
     "vqvae": {"window": 8, "epochs": 2, "n_codes": 8, "code_dim": 4, "filters": 8, "kernel_size": 3},
+    "skab_conv_ae": {"epochs": 2},
 }
 
 

@@ -1,4 +1,4 @@
-"""Tests of ``python -m sadlib.doctor``: broken or missing pieces fail with their fix, a ready machine passes."""
+"""Tests of ``python -m sadlib.course.doctor``: broken or missing pieces fail with their fix, a ready machine passes."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ import subprocess
 import sys
 from collections import namedtuple
 from importlib.resources import files
+from pathlib import Path
 
 import pytest
 
-from sadlib import doctor
+from sadlib.course import doctor
 
 ROWS = list(csv.DictReader(files("sadlib").joinpath("dataset_registry.tsv").read_text().splitlines(),
                            delimiter="\t"))
@@ -52,10 +53,10 @@ def empty_cache(tmp_path, monkeypatch):
 
 def test_check_line_format():
     ok = doctor.Check("package numpy", True, "2.4")
-    bad = doctor.Check("data nab", False, "3 missing", "python -m sadlib.doctor --prefetch")
+    bad = doctor.Check("data nab", False, "3 missing", "python -m sadlib.course.doctor --prefetch")
     warn = doctor.Check("package onnx", False, "not installed", "pip install onnx", required=False)
     assert str(ok) == "PASS  package numpy: 2.4"
-    assert str(bad) == "FAIL  data nab: 3 missing\n      fix: python -m sadlib.doctor --prefetch"
+    assert str(bad) == "FAIL  data nab: 3 missing\n      fix: python -m sadlib.course.doctor --prefetch"
     assert warn.status == "WARN"
     assert doctor.exit_code([ok, warn]) == 0 and doctor.exit_code([ok, warn, bad]) == 1
     assert doctor.report([ok, bad]).splitlines()[-1].startswith("NOT READY: 1 of 2 checks failed")
@@ -76,8 +77,9 @@ def test_command_with_a_broken_numpy_fails_and_blames_numpy(tmp_path):
     fake = tmp_path / "numpy"  # shadows the real NumPy: every import of numpy fails, as after a bad upgrade
     fake.mkdir()
     (fake / "__init__.py").write_text('raise ImportError("numpy C-extensions failed to load (simulated)")\n')
-    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
-    run = subprocess.run([sys.executable, "-m", "sadlib.doctor", "--quick"], env=env, capture_output=True,
+    # the fake NumPy first, then this checkout (its sadlib, not another one installed in the environment)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(Path(__file__).resolve().parents[1])])}
+    run = subprocess.run([sys.executable, "-m", "sadlib.course.doctor", "--quick"], env=env, capture_output=True,
                          text=True, timeout=300)
     assert run.returncode == 1, run.stdout + run.stderr
     lines = run.stdout.splitlines()
@@ -166,7 +168,7 @@ def test_missing_data_fails_naming_prefetch_and_mirror(empty_cache):
         found = checks[f"data {dataset}"]
         assert found.status == "FAIL"
         assert f"{n} of {n} files not in the cache {empty_cache}" in found.detail
-        assert "-m sadlib.doctor --prefetch" in found.fix and "SADLIB_DATA_DIR" in found.fix
+        assert "-m sadlib.course.doctor --prefetch" in found.fix and "SADLIB_DATA_DIR" in found.fix
     assert not empty_cache.exists() or not any(empty_cache.rglob("*.csv"))  # checking fetched nothing
 
 

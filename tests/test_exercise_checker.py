@@ -1,4 +1,4 @@
-"""Tests of the exercise-checker machinery (sadlib.exercises.checker)."""
+"""Tests of the exercise-checker machinery (sadlib.course.exercises.checker)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import types
 import numpy as np
 import pytest
 
-from sadlib.exercises import (
+from sadlib.course.exercises import (
     CheckResult,
     Incorrect,
     Question,

@@ -6,7 +6,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from sadlib.exercises.notebook import exercise_notebook
+from sadlib.course.exercises.notebook import exercise_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 GENERATED = sorted(p for p in (ROOT / "exercises").glob("*_exercises.ipynb") if int(p.name[:2]) >= 5)
@@ -27,6 +27,6 @@ def test_exercise_notebook_matches_its_module(path):
     got = [(c.cell_type, c.source) for c in nb.cells]
     want = [(c.cell_type, c.source) for c in expected.cells]
     assert got == want, (
-        f"{path.name} differs from sadlib.exercises.nb{path.name[:2]}; regenerate it with "
-        f"python -m sadlib.exercises.notebook nb{path.name[:2]} \"{title}\" {lesson} exercises/{path.name}"
+        f"{path.name} differs from sadlib.course.exercises.nb{path.name[:2]}; regenerate it with "
+        f"python -m sadlib.course.exercises.notebook nb{path.name[:2]} \"{title}\" {lesson} exercises/{path.name}"
     )

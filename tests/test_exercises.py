@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from sadlib import signals
-from sadlib.exercises import ____, questions
+from sadlib.course.exercises import ____, questions
 
 MODULES = ["nb00", "nb01", "nb02", "nb03", "nb04", "nb05", "nb06", "nb07", "nb08", "nb09", "nb10", "nb11"]
 NEEDS_DATA = {("nb00", 3), ("nb00", 4), ("nb01", 2), ("nb01", 3)}
@@ -15,7 +15,7 @@ NEEDS_DATA = {("nb00", 3), ("nb00", 4), ("nb01", 2), ("nb01", 3)}
 
 def all_questions():
     for name in MODULES:
-        for q in questions(importlib.import_module(f"sadlib.exercises.{name}")):
+        for q in questions(importlib.import_module(f"sadlib.course.exercises.{name}")):
             marks = [pytest.mark.needs_data] if (name, q.number) in NEEDS_DATA else []
             yield pytest.param(name, q, id=f"{name}-q{q.number}", marks=marks)
 
@@ -112,13 +112,13 @@ WRONG = {
 
 
 def _nb09_inverted_ratio():
-    from sadlib.exercises import nb09
+    from sadlib.course.exercises import nb09
 
     return {"ratio": {k: v["float32"] / v["int8"] for k, v in nb09.SIZES.items()}, "goal_met": False}
 
 
 def _nb09_threshold_from_test():
-    from sadlib.exercises import nb09
+    from sadlib.course.exercises import nb09
 
     ns = nb09._context()
 
@@ -131,7 +131,7 @@ def _nb09_threshold_from_test():
 
 
 def _nb07_farthest_code():
-    from sadlib.exercises import nb07
+    from sadlib.course.exercises import nb07
 
     ns = nb07._context()
     d = ((ns["z"][:, None, :] - ns["codebook"][None]) ** 2).sum(-1)
@@ -140,14 +140,14 @@ def _nb07_farthest_code():
 
 
 def _nb07_straight_through_only():
-    from sadlib.exercises import nb07
+    from sadlib.course.exercises import nb07
 
     ns = nb07._context()
     return {"st_value": ns["q_code"], "grad_z": ns["g"]}  # forgets the commitment loss
 
 
 def _nb06_max_mapping():
-    from sadlib.exercises import nb06
+    from sadlib.course.exercises import nb06
     from sadlib.windows import windows_to_points
 
     return {"point_scores": windows_to_points(nb06._q1_scores(), nb06.Q1_SAMPLES, nb06.Q1_WINDOW, how="max")}
@@ -163,7 +163,7 @@ def _nb06_windows_then_split():
 
 
 def _nb06_wrong_culprit():
-    from sadlib.exercises import nb06
+    from sadlib.course.exercises import nb06
 
     sensors, n_test, _, injected = nb06._pump()
     err = np.full((n_test, len(sensors)), 0.01)
@@ -172,7 +172,7 @@ def _nb06_wrong_culprit():
 
 
 def _nb06_far_over_all_samples():
-    from sadlib.exercises import nb06
+    from sadlib.course.exercises import nb06
 
     _, n_test, y, _ = nb06._pump()
     rng = np.random.default_rng(0)
@@ -242,7 +242,7 @@ def _fitted_minmax(all_rows):
 def _nb04_leaky_pipeline():
     from sklearn.preprocessing import MinMaxScaler
 
-    from sadlib.exercises import nb04
+    from sadlib.course.exercises import nb04
 
     ns = nb04._context()
 
@@ -272,7 +272,7 @@ def _nb04_uncompiled():
 
 
 def _nb03(names=("test", "test_events", "zscore_alarms")):
-    from sadlib.exercises import nb03
+    from sadlib.course.exercises import nb03
 
     ns = nb03._context()
     return {k: ns[k] for k in names}
@@ -294,7 +294,7 @@ def test_known_wrong_answer_fails(module, q):
 
 
 def test_leaky_threshold_gets_specific_feedback():
-    from sadlib.exercises.nb02 import q3
+    from sadlib.course.exercises.nb02 import q3
 
     result = q3.result(honest_threshold=lambda val_scores, test_scores: np.percentile(test_scores, 99.5))
     assert "leakage" in result.message
@@ -302,4 +302,4 @@ def test_leaky_threshold_gets_specific_feedback():
 
 def test_every_notebook_module_has_at_least_three_questions():
     for name in MODULES:
-        assert len(questions(importlib.import_module(f"sadlib.exercises.{name}"))) >= 3
+        assert len(questions(importlib.import_module(f"sadlib.course.exercises.{name}"))) >= 3

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sadlib.exercises import nb00, nb01, questions
+from sadlib.course.exercises import nb00, nb01, questions
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = {"nb00": ROOT / "exercises" / "00_setup_exercises.ipynb",
@@ -111,7 +111,7 @@ def test_q2_hard_coded_epochs_fail_in_both_modes(mode, typed):
 def test_q2_computed_epochs_pass_in_both_modes(mode, code):
     ns: dict = {"np": np}
     _run(_setup_source("nb00"), ns)
-    _run("from sadlib.modes import choose, is_fast", ns)
+    _run("from sadlib.course.modes import choose, is_fast", ns)
     printed = _run(_answer(_template("nb00", 2), code), ns)
     assert _status(printed) == "Correct", printed
     assert ns["epochs"] == {"full": 50, "fast": 3}[mode]
@@ -121,7 +121,7 @@ def test_q2_computed_epochs_pass_in_both_modes(mode, code):
 def test_q2_wrong_values_and_code_in_another_cell(mode):
     ns: dict = {"np": np}
     _run(_setup_source("nb00"), ns)
-    _run("from sadlib.modes import choose", ns)
+    _run("from sadlib.course.modes import choose", ns)
     wrong_fast = _run(_answer(_template("nb00", 2), "choose(full=50, fast=5)"), ns)
     if mode == "fast":  # wrong in the current mode
         assert _status(wrong_fast) == "Incorrect" and "should be 3" in wrong_fast
@@ -136,7 +136,7 @@ def test_q2_wrong_values_and_code_in_another_cell(mode):
 
 
 def test_q2_without_any_code_to_re_run_is_not_passed():
-    from sadlib.modes import choose
+    from sadlib.course.modes import choose
 
     result = nb00.q2._evaluate({"epochs": choose(full=50, fast=3)})
     assert result.status == "incorrect" and "cannot find the code" in result.message
@@ -147,7 +147,7 @@ def test_q2_in_a_script(tmp_path):
     import sys
 
     script = tmp_path / "answer.py"
-    script.write_text("from sadlib.exercises.nb00 import q2\nfrom sadlib.modes import choose\n"
+    script.write_text("from sadlib.course.exercises.nb00 import q2\nfrom sadlib.course.modes import choose\n"
                       "epochs = choose(full=50, fast=3)\nq2.check()\nepochs = 50\nq2.check()\n")
     env = {k: v for k, v in os.environ.items() if k != "SADLIB_FAST"}
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, cwd=ROOT, check=True)
@@ -159,7 +159,7 @@ def test_q2_in_a_jupyter_kernel(tmp_path):
     from nbclient import NotebookClient
     from nbformat.v4 import new_code_cell, new_notebook
 
-    cells = [new_code_cell(_setup_source("nb00")), new_code_cell("from sadlib.modes import choose"),
+    cells = [new_code_cell(_setup_source("nb00")), new_code_cell("from sadlib.course.modes import choose"),
              new_code_cell(_answer(_template("nb00", 2), "50")),
              new_code_cell(_answer(_template("nb00", 2), "choose(full=50, fast=3)")),
              new_code_cell("epochs = choose(full=50, fast=3)"), new_code_cell("q2.check()")]

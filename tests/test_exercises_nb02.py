@@ -1,6 +1,6 @@
 """Exercises of notebook 02, checked the way a learner meets them.
 
-* The committed exercise notebook is what ``sadlib.exercises.notebook`` makes from the module, and
+* The committed exercise notebook is what ``sadlib.course.exercises.notebook`` makes from the module, and
   its untouched template cells, run in its own setup cell's namespace, print "Not attempted".
 * Answers of the right kind pass (NumPy scalars, 0-d arrays, fractions, lists of 0/1).
 * Every listed wrong answer is "incorrect", with feedback that names the mistake. Q3's leakage is
@@ -18,8 +18,8 @@ import nbformat
 import numpy as np
 import pytest
 
-from sadlib.exercises import nb02, questions
-from sadlib.exercises.notebook import exercise_notebook
+from sadlib.course.exercises import nb02, questions
+from sadlib.course.exercises.notebook import exercise_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "exercises" / "02_evaluating_detectors_exercises.ipynb"

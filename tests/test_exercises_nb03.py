@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sadlib.exercises import ____, nb03
+from sadlib.course.exercises import ____, nb03
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "exercises" / "03_classical_baselines_exercises.ipynb"
 QUESTIONS = {1: nb03.q1, 2: nb03.q2, 3: nb03.q3, 4: nb03.q4}
@@ -39,9 +39,9 @@ def _answer_cell(cells, number):
 
 
 def test_setup_cell_is_the_module_setup(cells):
-    setup = next(c.source for c in cells if c.cell_type == "code" and "from sadlib.exercises.nb03 import" in c.source)
-    assert setup == "from sadlib.exercises import ____\nfrom sadlib.exercises.nb03 import q1, q2, q3, q4\n\n" + \
-        nb03.SETUP.rstrip("\n")
+    setup = next(c.source for c in cells if c.cell_type == "code" and "course.exercises.nb03 import" in c.source)
+    imports = "from sadlib.course.exercises import ____\nfrom sadlib.course.exercises.nb03 import q1, q2, q3, q4\n\n"
+    assert setup == imports + nb03.SETUP.rstrip("\n")
 
 
 @pytest.mark.parametrize("number", sorted(QUESTIONS))

@@ -15,7 +15,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from sadlib.exercises import ____, nb04
+from sadlib.course.exercises import ____, nb04
 
 if importlib.util.find_spec("keras") is None:  # checked without importing it (that would load TensorFlow)
     pytest.skip("keras is not installed: pip install 'sadlib[deep]'", allow_module_level=True)
@@ -55,7 +55,7 @@ def _result(ns: dict, number: int, code: str):
 def test_notebook_imports_every_question_and_runs_the_setup():
     nb = nbformat.read(NOTEBOOK, as_version=4)
     setup = nb.cells[2].source
-    assert "from sadlib.exercises.nb04 import q1, q2, q3, q4, q5" in setup
+    assert "from sadlib.course.exercises.nb04 import q1, q2, q3, q4, q5" in setup
     assert nb04.SETUP.strip() in setup
 
 

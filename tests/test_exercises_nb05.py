@@ -9,8 +9,8 @@ import nbformat
 import numpy as np
 import pytest
 
-from sadlib.exercises import nb05
-from sadlib.exercises.checker import questions
+from sadlib.course.exercises import nb05
+from sadlib.course.exercises.checker import questions
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "exercises" / "05_lstm_forecaster_dbscan_exercises.ipynb"
@@ -20,7 +20,7 @@ def _setup_namespace() -> dict:
     """The namespace after the exercise notebook's setup cell (the committed one, not SETUP alone)."""
     nb = nbformat.read(NOTEBOOK, as_version=4)
     setup = next(c.source for c in nb.cells
-                 if c.cell_type == "code" and "from sadlib.exercises.nb05 import" in c.source)
+                 if c.cell_type == "code" and "course.exercises.nb05 import" in c.source)
     ns: dict = {}
     exec(setup, ns)
     return ns
@@ -85,7 +85,7 @@ def test_q3_numpy_types_and_a_fixed_value_from_the_plot_pass():
 
 
 def test_q3_partly_filled_template_is_not_attempted():
-    from sadlib.exercises import ____
+    from sadlib.course.exercises import ____
 
     assert _result(3, dbscan_params=lambda val, test: (____, 10)).status == "not attempted"
 

@@ -9,8 +9,8 @@ import nbformat
 import numpy as np
 import pytest
 
-from sadlib.exercises import nb06
-from sadlib.exercises.checker import questions
+from sadlib.course.exercises import nb06
+from sadlib.course.exercises.checker import questions
 
 if importlib.util.find_spec("keras") is None:
     pytest.skip("keras is not installed: pip install 'sadlib[deep]'", allow_module_level=True)
@@ -37,7 +37,7 @@ def _answer_cells():
 def _run_cell(source, namespace):
     """Execute an answer cell with its ``qN.check()`` replaced by ``qN.result()``; return the result."""
     ns = dict(namespace)
-    exec("from sadlib.exercises import ____\nfrom sadlib.exercises.nb06 import q1, q2, q3, q4, q5", ns)
+    exec("from sadlib.course.exercises import ____\nfrom sadlib.course.exercises.nb06 import q1, q2, q3, q4, q5", ns)
     code = re.sub(r"^(q\d+)\.check\(\)$", r"_result = \1.result()", source, flags=re.M)
     exec(compile(code, "<answer cell>", "exec"), ns)
     return ns["_result"]

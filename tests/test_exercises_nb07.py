@@ -14,7 +14,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from sadlib.exercises import nb07
+from sadlib.course.exercises import nb07
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "exercises" / "07_vqvae_exercises.ipynb"
@@ -24,7 +24,7 @@ def _setup_namespace() -> dict:
     """The namespace after the notebook's own setup cell (imports, ____ and the module's SETUP)."""
     nb = nbformat.read(NOTEBOOK, as_version=4)
     setup = next(c.source for c in nb.cells
-                 if c.cell_type == "code" and "from sadlib.exercises.nb07 import" in c.source)
+                 if c.cell_type == "code" and "course.exercises.nb07 import" in c.source)
     ns: dict = {}
     exec(setup, ns)
     return ns

@@ -17,7 +17,7 @@ import pytest
 from scipy import stats
 
 from sadlib import alarms
-from sadlib.exercises import ____, nb08
+from sadlib.course.exercises import ____, nb08
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "exercises" / "08_alarm_management_exercises.ipynb"
@@ -28,7 +28,7 @@ def _cells() -> list:
 
 
 def _setup_source() -> str:
-    return next(c.source for c in _cells() if c.cell_type == "code" and "from sadlib.exercises.nb08 import" in c.source)
+    return next(c.source for c in _cells() if c.cell_type == "code" and "course.exercises.nb08 import" in c.source)
 
 
 def _setup_namespace() -> dict:

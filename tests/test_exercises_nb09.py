@@ -10,7 +10,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from sadlib.exercises import nb09
+from sadlib.course.exercises import nb09
 
 pytest.importorskip("ai_edge_litert")
 
@@ -20,7 +20,7 @@ NOTEBOOK = ROOT / "exercises" / "09_edge_deployment_exercises.ipynb"
 
 # --------------------------------------------------------------------------- the real template cells
 def _setup_cell(nb):
-    return next(c.source for c in nb.cells if c.cell_type == "code" and "from sadlib.exercises.nb09 import" in c.source)
+    return next(c.source for c in nb.cells if c.cell_type == "code" and "course.exercises.nb09 import" in c.source)
 
 
 @pytest.fixture(scope="module")
@@ -103,14 +103,14 @@ def test_q3_wrong_agreement_fails():
 
 
 def test_q3_function_that_still_returns_the_placeholder_is_not_attempted():
-    from sadlib.exercises import ____
+    from sadlib.course.exercises import ____
 
     assert nb09.q3.result(recalibrate=lambda val, test: ____, agreement=0.5).status == "not attempted"
 
 
 # --------------------------------------------------------------------------- Q4
 def test_q4_unwritten_function_is_not_attempted_and_plain_threshold_fails():
-    from sadlib.exercises import ____
+    from sadlib.course.exercises import ____
 
     assert nb09.q4.result(my_alarms=lambda s, t, d: ____).status == "not attempted"
     assert nb09.q4.result(my_alarms=lambda s, t, d: np.asarray(s) > t).status == "incorrect"

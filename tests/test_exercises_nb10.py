@@ -19,8 +19,8 @@ from sklearn.model_selection import KFold, TimeSeriesSplit
 
 from sadlib import cycles
 from sadlib.alarms import AlarmPolicy, min_duration_alarms
+from sadlib.course.exercises import ____, nb10
 from sadlib.environment import import_tensorflow
-from sadlib.exercises import ____, nb10
 
 import_tensorflow()
 import keras  # noqa: E402
@@ -36,7 +36,7 @@ def _cells() -> list:
 
 
 def _setup_source() -> str:
-    return next(c.source for c in _cells() if c.cell_type == "code" and "from sadlib.exercises.nb10 import" in c.source)
+    return next(c.source for c in _cells() if c.cell_type == "code" and "course.exercises.nb10 import" in c.source)
 
 
 def _answer_cells() -> dict[int, str]:

@@ -14,8 +14,8 @@ import nbformat
 import numpy as np
 import pytest
 
+from sadlib.course.exercises import ____, nb11
 from sadlib.environment import import_tensorflow
-from sadlib.exercises import ____, nb11
 
 tf = import_tensorflow()
 import keras  # noqa: E402
@@ -30,7 +30,7 @@ def _cells() -> list:
 
 
 def _setup_source() -> str:
-    return next(c.source for c in _cells() if c.cell_type == "code" and "from sadlib.exercises.nb11 import" in c.source)
+    return next(c.source for c in _cells() if c.cell_type == "code" and "course.exercises.nb11 import" in c.source)
 
 
 def _answer_cells() -> dict[int, str]:

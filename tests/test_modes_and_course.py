@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from sadlib import course, environment, modes
+from sadlib import course
+from sadlib.course import environment, modes, runner
 from sadlib.validation import as_1d_float, as_2d_float, as_labels, check_time_index
 
 
@@ -39,7 +40,7 @@ def test_course_runner_executes_and_writes_runtime(tmp_path, monkeypatch):
     nbformat.write(nb, path)
     readme = tmp_path / "README.md"
     readme.write_text("x\n<!-- timings -->\nold\n<!-- /timings -->\ny\n")
-    assert course.main([str(tmp_path), "--update-headers", "--readme", str(readme)]) == 0
+    assert runner.main([str(tmp_path), "--update-headers", "--readme", str(readme)]) == 0
     saved = json.loads(path.read_text())
     assert "".join(saved["cells"][1]["outputs"][0]["text"]) == "42\n"
     assert "Measured run time** (fast mode" in "".join(saved["cells"][0]["source"])
@@ -51,11 +52,11 @@ def test_course_runner_reports_failures(tmp_path):
     nb = new_notebook(cells=[new_code_cell("1 / 0")],
                       metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
     nbformat.write(nb, tmp_path / "bad.ipynb")
-    assert course.main([str(tmp_path)]) == 1
+    assert runner.main([str(tmp_path)]) == 1
 
 
 def test_timing_table_total():
-    table = course.timing_table([("a.ipynb", 30.0), ("b.ipynb", 120.0)])
+    table = runner.timing_table([("a.ipynb", 30.0), ("b.ipynb", 120.0)])
     assert "| `b.ipynb` | 2.0 min |" in table and "| **total** | 2.5 min |" in table
 
 
@@ -114,14 +115,14 @@ def test_course_runner_fails_on_a_false_claim_and_counts_true_ones(tmp_path, mon
                        metadata=meta)
     nbformat.write(good, tmp_path / "a_good.ipynb")
     nbformat.write(bad, tmp_path / "b_bad.ipynb")
-    assert course.main([str(tmp_path / "a_good.ipynb")]) == 0
+    assert runner.main([str(tmp_path / "a_good.ipynb")]) == 0
     assert "1 claims checked" in capsys.readouterr().out
-    assert course.main([str(tmp_path)]) == 1
+    assert runner.main([str(tmp_path)]) == 1
     assert "a claim in the text is false" in capsys.readouterr().out
 
 
 def test_timing_table_with_claims():
-    table = course.timing_table([("a.ipynb", 30.0, 3), ("b.ipynb", 120.0, 4)])
+    table = runner.timing_table([("a.ipynb", 30.0, 3), ("b.ipynb", 120.0, 4)])
     assert "| `a.ipynb` | 30 s | 3 |" in table and "| **total** | 2.5 min | 7 |" in table
 
 
@@ -133,3 +134,14 @@ def test_complex_input_is_rejected_not_truncated():
         as_2d_float(pd.DataFrame({"a": [1 + 1j, 2 + 0j], "b": [1.0, 2.0]}))
     with pytest.raises(TypeError, match="imaginary part"):
         as_1d_float([1j, 2j])
+
+
+def test_python_m_sadlib_course_runs_the_runner():
+    """``python -m sadlib.course`` (the Makefile's ``make course``) reaches the runner's command line."""
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-m", "sadlib.course", "--help"], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "usage: python -m sadlib.course" in run.stdout and "--update-headers" in run.stdout

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from sadlib import publishing
+from sadlib.course import publishing
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -18,10 +18,10 @@ def test_this_checkout_agrees_with_its_homepage():
 def _copy(tmp_path: Path, homepage: str) -> Path:
     (tmp_path / "notebooks").mkdir()
     (tmp_path / "exercises").mkdir()
-    (tmp_path / "sadlib" / "exercises").mkdir(parents=True)
+    (tmp_path / "sadlib" / "course" / "exercises").mkdir(parents=True)
     shutil.copy(ROOT / "notebooks" / "08_alarm_management.ipynb", tmp_path / "notebooks")
     shutil.copy(ROOT / "exercises" / "08_alarm_management_exercises.ipynb", tmp_path / "exercises")
-    shutil.copy(ROOT / "sadlib" / "exercises" / "notebook.py", tmp_path / "sadlib" / "exercises")
+    shutil.copy(ROOT / "sadlib" / "course" / "exercises" / "notebook.py", tmp_path / "sadlib" / "course" / "exercises")
     (tmp_path / "pyproject.toml").write_text(f'[project]\nname = "x"\n[project.urls]\nHomepage = "{homepage}"\n')
     return tmp_path
 
@@ -32,7 +32,7 @@ def test_a_new_address_reaches_badges_and_install_lines(tmp_path, capsys):
     assert len(publishing.files_to_update(root)) == 3
     assert publishing.main(["--check", "--root", str(root)]) == 1
     assert publishing.main(["--root", str(root)]) == 0
-    for path in [*root.glob("*/*.ipynb"), root / "sadlib" / "exercises" / "notebook.py"]:
+    for path in [*root.glob("*/*.ipynb"), root / "sadlib" / "course" / "exercises" / "notebook.py"]:
         text = path.read_text(encoding="utf-8")
         assert old not in text, path
         assert "my-org/my-course" in text, path

@@ -1,4 +1,4 @@
-"""Is this machine ready for the course? ``python -m sadlib.doctor [--prefetch] [--quick]``.
+"""Is this machine ready for the course? ``python -m sadlib.course.doctor [--prefetch] [--quick]``.
 
 One command for the first minutes of a workshop. It checks, one line each:
 
@@ -24,7 +24,7 @@ that fixes it. The exit status is 0 when no required item fails (warnings allowe
 From Python, :func:`run_checks` returns the :class:`Check` objects and :func:`report`
 formats them::
 
-    from sadlib import doctor
+    from sadlib.course import doctor
     print(doctor.report(doctor.run_checks(quick=True)))
 
 The doctor has to work when a package is broken, so this module imports only the
@@ -178,7 +178,7 @@ def _import(module: str):
     print tracebacks, straight to the process's stderr; the doctor reports each failure
     in its own line instead.
     """
-    from . import environment
+    from .. import environment
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with warnings.catch_warnings(), environment.silenced_stderr():
@@ -327,7 +327,7 @@ def _check_kernel() -> Iterator[Check]:
 
 
 def _check_keras(broken: dict[str, str]) -> Iterator[Check]:
-    from . import environment
+    from .. import environment
 
     name = "keras + tensorflow"
     try:
@@ -436,9 +436,9 @@ def _check_data(prefetch: bool, broken: dict[str, str]) -> Iterator[Check]:
         if error:
             parts.append(f"--prefetch failed: {error}")
         if mirror_value:
-            fix = f"{py} -m sadlib.doctor --prefetch   (copies them from SADLIB_DATA_DIR={mirror_value})"
+            fix = f"{py} -m sadlib.course.doctor --prefetch   (copies them from SADLIB_DATA_DIR={mirror_value})"
         else:
-            fix = (f"{py} -m sadlib.doctor --prefetch   (downloads {size_mb:.0f} MB; without internet point "
+            fix = (f"{py} -m sadlib.course.doctor --prefetch   (downloads {size_mb:.0f} MB; without internet point "
                    f"SADLIB_DATA_DIR at an offline mirror first, e.g. export SADLIB_DATA_DIR=/path/to/mirror)")
         yield Check(name, False, "; ".join(parts), fix)
 
@@ -465,7 +465,7 @@ def _train_tiny_model() -> float:
     """Seconds to build and train the timing model (import time excluded)."""
     import numpy as np
 
-    from . import environment
+    from .. import environment
 
     keras = environment.import_keras()
     x = np.random.default_rng(0).normal(size=(TIMING_ROWS, 8)).astype("float32")
@@ -558,7 +558,7 @@ def _summary(checks: Sequence[Check]) -> str:
     warn = f" ({warned} warning{'s' * (warned != 1)}: optional, see the WARN lines)" if warned else ""
     if failed:
         return (f"NOT READY: {failed} of {len(checks)} checks failed{warn}. Run the fix under each FAIL line, "
-                f"then {_python_command()} -m sadlib.doctor again.")
+                f"then {_python_command()} -m sadlib.course.doctor again.")
     return f"READY: every required check passed{warn}."
 
 
@@ -570,7 +570,7 @@ def report(checks: Sequence[Check]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: print every check as it finishes and return the exit status."""
     parser = argparse.ArgumentParser(
-        prog="python -m sadlib.doctor",
+        prog="python -m sadlib.course.doctor",
         description="Check that this machine is ready for the course: Python, packages, Jupyter kernel, data, "
                     "disk and speed. One line per item, PASS/WARN/FAIL, with the command that fixes it.")
     parser.add_argument("--prefetch", action="store_true",
@@ -584,7 +584,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         solutions = "hidden (SADLIB_HIDE_SOLUTIONS=1)" if solutions_hidden() else "shown"
     except Exception:  # NumPy broken: the package lines say so
-        solutions = "unknown (sadlib.exercises does not import)"
+        solutions = "unknown (sadlib.course.exercises does not import)"
     print(f"sadlib doctor: {platform.system()} {platform.machine()}, {os.cpu_count()} CPU cores, {sys.executable}")
     print(f"mode: {modes.describe()}")
     print(f"exercise solutions: {solutions}", flush=True)

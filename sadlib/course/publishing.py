@@ -2,12 +2,12 @@
 
 The address lives in one setting, ``[project.urls] Homepage`` in ``pyproject.toml`` (the site
 builder reads it too). The notebooks' Colab badges, their Colab install line and the exercise
-notebook generator (``sadlib/exercises/notebook.py``) spell it out, because a notebook opened on
+notebook generator (``sadlib/course/exercises/notebook.py``) spell it out, because a notebook opened on
 Colab has nothing else to read it from. This module writes the setting into them::
 
     # after changing Homepage in pyproject.toml, e.g. to https://github.com/my-org/my-course
-    python -m sadlib.publishing            # rewrite every badge and install line
-    python -m sadlib.publishing --check    # exit 1 and list the files that disagree (the tests run this)
+    python -m sadlib.course.publishing            # rewrite every badge and install line
+    python -m sadlib.course.publishing --check    # exit 1 and list the files that disagree (the tests run this)
 
 Only GitHub addresses work: Colab opens notebooks from GitHub.
 """
@@ -23,7 +23,7 @@ import tomllib
 
 __all__ = ["repository", "files_to_update", "propagate", "main"]
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]  # sadlib/course/publishing.py -> the repository
 _GITHUB = re.compile(r"^https://github\.com/([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+?)/?$")
 # a GitHub owner/name inside a Colab badge link or a pip install line
 _REPO = r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+"
@@ -53,7 +53,7 @@ def repository(root: Path | str = ROOT) -> str:
 
 def _targets(root: Path) -> list[Path]:
     return sorted([*root.glob("notebooks/*.ipynb"), *root.glob("exercises/*.ipynb"),
-                   root / "sadlib" / "exercises" / "notebook.py"])
+                   root / "sadlib" / "course" / "exercises" / "notebook.py"])
 
 
 def _rewritten(text: str, repo: str) -> str:
@@ -86,7 +86,7 @@ def propagate(root: Path | str = ROOT) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sadlib.publishing", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m sadlib.course.publishing", description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="only list the files that disagree; exit 1 if any")
     parser.add_argument("--root", default=str(ROOT), help="the course repository (default: this checkout)")
     args = parser.parse_args(argv)

@@ -13,19 +13,8 @@ per notebook, and optionally:
 
 Times depend on the machine: the ones committed were measured on a 2-core CPU.
 
-Claims
-------
-A sentence in a notebook that states a number or a comparison about a result
-("X catches more events than Y") is checked right under the result with
-:func:`claim`::
-
-    claim(f1["iforest"] < f1["zscore"], "Isolation Forest catches fewer events than the z-score")
-
-It prints the sentence with a tick. When the condition is false it raises
-:class:`ClaimError`, so ``make course`` (full mode, what the committed notebooks
-show) fails on a sentence that no longer matches its output. Claims that hold
-only at full size pass ``full_only=True``; fast mode then prints them as not
-checked instead of testing them. The runner counts the claims of each notebook.
+Claims (:func:`sadlib.course.claims.claim`) print a tick line; the runner counts them per
+notebook and reports a notebook whose false claim raised :class:`~sadlib.course.claims.ClaimError`.
 """
 
 from __future__ import annotations
@@ -38,72 +27,8 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
+from .claims import count_claims
 from .modes import is_fast
-
-CLAIM_OK, CLAIM_SKIPPED = "\u2713 claim:", "\u00b7 claim (checked in full mode only):"
-
-
-class ClaimError(AssertionError):
-    """A sentence of a notebook's text that this run's numbers contradict."""
-
-
-def claim(condition, sentence: str, *, full_only: bool = False) -> None:
-    """Check a sentence of the notebook's text against the numbers just computed.
-
-    Parameters
-    ----------
-    condition : bool
-        The comparison the sentence makes, computed from this run's outputs
-        (a Python or NumPy bool).
-    sentence : str
-        The claim in words, as the notebook's text states it.
-    full_only : bool, default False
-        True when the claim holds only at full size (more data, more epochs):
-        in fast mode (``SADLIB_FAST=1``) it is printed as not checked.
-
-    It returns None, so a claim on the last line of a cell displays nothing
-    but its printed sentence.
-
-    Raises
-    ------
-    ClaimError
-        When the condition is false (in fast mode only for claims without
-        ``full_only``): the text and the output disagree.
-    TypeError
-        When ``condition`` is not a bool (e.g. an array or None), which usually
-        means a comparison was not reduced with ``.all()`` or ``.any()``.
-    """
-    if not isinstance(sentence, str) or not sentence.strip():
-        raise TypeError("sentence must be the claim in words, a non-empty str.")
-    if not isinstance(condition, (bool, np.bool_)):
-        raise TypeError(
-            f"condition must be a bool, got {type(condition).__name__}; reduce an array comparison "
-            f"with .all() or .any() so the claim says exactly what is checked."
-        )
-    if full_only and is_fast():
-        print(f"{CLAIM_SKIPPED} {sentence}")
-        return None
-    if not condition:
-        raise ClaimError(
-            f"The notebook says: {sentence!r}, but this run's numbers disagree. Rewrite the sentence to "
-            f"match the output above, or find out why the result changed."
-        )
-    print(f"{CLAIM_OK} {sentence}")
-    return None
-
-
-def count_claims(nb) -> tuple[int, int]:
-    """(checked, skipped) claims in an executed notebook's outputs."""
-    checked = skipped = 0
-    for cell in nb.cells:
-        for out in cell.get("outputs", []):
-            text = out.get("text", "") if out.get("output_type") == "stream" else ""
-            checked += text.count(CLAIM_OK)
-            skipped += text.count(CLAIM_SKIPPED)
-    return checked, skipped
-
 
 RUNTIME = re.compile(r"<!-- runtime -->.*?<!-- /runtime -->", re.S)
 TIMINGS = re.compile(r"<!-- timings -->.*?<!-- /timings -->", re.S)

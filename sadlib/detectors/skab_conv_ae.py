@@ -43,7 +43,6 @@ import numpy as np
 
 from ..alarms import all_windows_alarms
 from ..environment import import_keras
-from ..modes import choose
 from ..validation import InvalidParameterError, check_choice, check_int
 from ..windows import fit_scaler, sliding_windows, windows_to_points
 from .base import Detector
@@ -58,6 +57,7 @@ PUBLISHED_LIMIT = ("percentile", {"q": 99.9, "margin": 4 / 3})
 DECODER_CHANNELS = ("one", "all")
 
 # the published training settings (core/Conv_AE.py of the SKAB repository)
+PUBLISHED_EPOCHS = 100  # the most epochs of the SKAB notebook (early stopping usually ends sooner)
 BATCH_SIZE = 32
 LEARNING_RATE = 1e-3
 VALIDATION_SPLIT = 0.1
@@ -111,8 +111,8 @@ class SKABConvAE(Detector):
         ``"one"``: the published decoder, whose single output channel is compared with
         every sensor; ``"all"``: one output channel per sensor (the quirk fixed).
     epochs : int or None
-        The most epochs (early stopping usually ends sooner). ``None``: the published 100,
-        or 2 in fast mode (``SADLIB_FAST=1``, :mod:`sadlib.modes`).
+        The most epochs (early stopping usually ends sooner). ``None``: the published 100.
+        A quick run passes fewer, e.g. ``epochs=choose(full=None, fast=2)`` in a notebook.
     random_state : int or None
         Seed of the weights, the dropout and the batch order
         (``keras.utils.set_random_seed``, which also seeds Python's and NumPy's global
@@ -176,7 +176,7 @@ class SKABConvAE(Detector):
         _check_window(self.window)
         check_choice("decoder_channels", self.decoder_channels, DECODER_CHANNELS)
         if self.epochs is not None:
-            check_int("epochs", self.epochs, 1, hint="None means the published 100 (2 in fast mode).")
+            check_int("epochs", self.epochs, 1, hint="None means the published 100; pass fewer for a quick run.")
         if self.random_state is not None:
             check_int("random_state", self.random_state, 0)
 
@@ -195,7 +195,7 @@ class SKABConvAE(Detector):
         self.model_ = build_skab_conv_ae(self.window, X.shape[1], self.decoder_channels)
         stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=PATIENCE, mode="min",
                                              restore_best_weights=False)
-        epochs = choose(full=100, fast=2) if self.epochs is None else int(self.epochs)
+        epochs = PUBLISHED_EPOCHS if self.epochs is None else int(self.epochs)
         fitted = self.model_.fit(x, x, epochs=epochs, batch_size=BATCH_SIZE, validation_split=VALIDATION_SPLIT,
                                  shuffle=True, callbacks=[stop], verbose=0)
         self.history_ = {key: [float(v) for v in values] for key, values in fitted.history.items()}

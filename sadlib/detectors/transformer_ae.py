@@ -253,7 +253,7 @@ class TransformerAutoencoder(WindowAutoencoder):
     -----
     The defaults are small (4 700 weights for 3 sensors, 5 100 for 15, windows of 24) and fit a
     few thousand windows in seconds on a 2-core CPU. For notebooks and tests, pick the
-    epochs with :func:`sadlib.modes.choose`, e.g. ``epochs=choose(full=30, fast=3)``.
+    epochs with :func:`sadlib.course.modes.choose`, e.g. ``epochs=choose(full=30, fast=3)``.
     ``fit`` needs at least ``2 * window + 1`` rows in the part it trains on (training
     and validation windows), ``score`` at least ``window`` rows.
 

@@ -1,10 +1,10 @@
-"""Notebook exercises: ``from sadlib.exercises import ____`` then ``from sadlib.exercises.nbXX import q1``.
+"""Notebook exercises: ``from sadlib.course.exercises import ____`` then ``from sadlib.course.exercises.nbXX import q1``.
 
-The machinery lives in :mod:`sadlib.exercises.checker`; per-notebook question modules
+The machinery lives in :mod:`sadlib.course.exercises.checker`; per-notebook question modules
 (``nb01``, ``nb02``, ...) define :class:`Question` objects ``q1, q2, ...`` listed in ``__all__``.
 """
 
-from sadlib.exercises.checker import (
+from sadlib.course.exercises.checker import (
     ____,
     CheckResult,
     Incorrect,

@@ -1,10 +1,10 @@
 """Core of the notebook exercise checker (in the spirit of Kaggle Learn's *learntools*).
 
-A question module (e.g. ``sadlib/exercises/nb02.py``) defines :class:`Question` objects
+A question module (e.g. ``sadlib/course/exercises/nb02.py``) defines :class:`Question` objects
 ``q1, q2, ...`` and lists them in ``__all__``. In a notebook the learner writes::
 
-    from sadlib.exercises import ____
-    from sadlib.exercises.nb02 import q1
+    from sadlib.course.exercises import ____
+    from sadlib.course.exercises.nb02 import q1
     threshold = ____        # replace ____ with an answer
     q1.check()              # reads ``threshold`` from the notebook's namespace
     q1.hint()               # next hint on each call

@@ -8,7 +8,7 @@ from numbers import Integral, Real
 from pathlib import Path
 from typing import Any, Mapping
 
-from sadlib.exercises.checker import (
+from sadlib.course.exercises.checker import (
     CORRECT,
     INCORRECT,
     CheckResult,
@@ -101,7 +101,7 @@ def _learner_code(values: Mapping[str, Any], name: str) -> ast.Module | None:
 
 def _value_in_other_mode(values: Mapping[str, Any], code: ast.Module, name: str) -> tuple[Any, str]:
     """Run ``code`` in a copy of the learner's namespace with the other mode on; ``(value of name, mode)``."""
-    from sadlib.modes import ENV_VAR, is_fast
+    from sadlib.course.modes import ENV_VAR, is_fast
 
     other = "full" if is_fast() else "fast"
     before = os.environ.get(ENV_VAR)
@@ -122,7 +122,7 @@ def _value_in_other_mode(values: Mapping[str, Any], code: ast.Module, name: str)
 
 
 def _check_epochs(epochs):
-    from sadlib.modes import is_fast
+    from sadlib.course.modes import is_fast
 
     expect_int(epochs, "epochs")
     mode = "fast" if is_fast() else "full"
@@ -177,8 +177,8 @@ q2 = _ComputedQuestion(
     "the number: the check runs your code again with the other mode switched on.",
     ("epochs",),
     _check_epochs,
-    ["`from sadlib.modes import choose`", "`choose(full=..., fast=...)` returns one of its two arguments."],
-    "from sadlib.modes import choose\nepochs = choose(full=50, fast=3)",
+    ["`from sadlib.course.modes import choose`", "`choose(full=..., fast=...)` returns one of its two arguments."],
+    "from sadlib.course.modes import choose\nepochs = choose(full=50, fast=3)",
     setup=lambda: {},
 )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sadlib.exercises.checker import (
+from sadlib.course.exercises.checker import (
     Incorrect,
     Question,
     expect_close,
@@ -14,7 +14,7 @@ from sadlib.exercises.checker import (
     expect_true,
     expect_type,
 )
-from sadlib.exercises.nb00 import expect_int, expect_number
+from sadlib.course.exercises.nb00 import expect_int, expect_number
 
 __all__ = ["q1", "q2", "q3", "q4"]
 

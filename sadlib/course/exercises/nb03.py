@@ -7,7 +7,7 @@ from numbers import Real
 
 import numpy as np
 
-from sadlib.exercises.checker import (NOT_ATTEMPTED, CheckResult, Incorrect, Question, ____, expect_close,
+from sadlib.course.exercises.checker import (NOT_ATTEMPTED, CheckResult, Incorrect, Question, ____, expect_close,
                                       expect_equal, expect_true)
 
 __all__ = ["q1", "q2", "q3", "q4"]
@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from sadlib import detectors, signals
-from sadlib.modes import choose
+from sadlib.course.modes import choose
 from sadlib.windows import chronological_split
 
 n_days = choose(full=21, fast=6)  # week 1 trains, week 2 calibrates, week 3 tests (as in the lesson)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sadlib.exercises.checker import NOT_ATTEMPTED, CheckResult, Incorrect, Question, _is_blank, expect_true
+from sadlib.course.exercises.checker import NOT_ATTEMPTED, CheckResult, Incorrect, Question, _is_blank, expect_true
 
 __all__ = ["q1", "q2", "q3", "q4", "q5"]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sadlib.exercises.checker import NOT_ATTEMPTED, CheckResult, Incorrect, Question, ____, expect_shape, expect_true
+from sadlib.course.exercises.checker import NOT_ATTEMPTED, CheckResult, Incorrect, Question, ____, expect_shape, expect_true
 
 __all__ = ["q1", "q2", "q3", "q4", "q5"]
 

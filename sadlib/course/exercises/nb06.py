@@ -7,7 +7,7 @@ import functools
 
 import numpy as np
 
-from sadlib.exercises.checker import Incorrect, Question, expect_close, expect_shape, expect_true
+from sadlib.course.exercises.checker import Incorrect, Question, expect_close, expect_shape, expect_true
 
 __all__ = ["q1", "q2", "q3", "q4", "q5"]
 
@@ -23,7 +23,7 @@ Q5_SEQUENCE_LAYERS = ("LSTM", "GRU", "SimpleRNN", "Conv1D", "Conv1DTranspose")
 
 def n_days() -> int:
     """Days of the Q3/Q4 pump: three whole weeks as in the notebook (six days in fast mode)."""
-    from sadlib.modes import choose
+    from sadlib.course.modes import choose
 
     return choose(full=21, fast=6)
 
@@ -34,7 +34,7 @@ import numpy as np
 
 from sadlib import detectors, signals
 from sadlib.environment import import_tensorflow
-from sadlib.modes import choose
+from sadlib.course.modes import choose
 from sadlib.windows import chronological_split, sliding_windows, windows_to_points
 
 import_tensorflow()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sadlib.exercises.checker import (
+from sadlib.course.exercises.checker import (
     NOT_ATTEMPTED,
     CheckResult,
     Incorrect,

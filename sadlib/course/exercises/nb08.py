@@ -24,7 +24,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from sadlib.exercises.checker import NOT_ATTEMPTED, CheckResult, Incorrect, Question, ____, expect_true
+from sadlib.course.exercises.checker import NOT_ATTEMPTED, CheckResult, Incorrect, Question, ____, expect_true
 
 __all__ = ["q1", "q2", "q3", "q4", "q5"]
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sadlib.exercises.checker import NOT_ATTEMPTED, CheckResult, Incorrect, Question, ____, expect_close, expect_true
+from sadlib.course.exercises.checker import NOT_ATTEMPTED, CheckResult, Incorrect, Question, ____, expect_close, expect_true
 
 __all__ = ["q1", "q2", "q3", "q4", "q5"]
 
@@ -169,11 +169,11 @@ q1 = _Question(
     1,
     "Keras's `model.export(path, format=\"litert\")` of the LSTM autoencoder (windows of 24 steps, 4 sensors) writes "
     "a file with Flex ops that a device runtime cannot run. Set `reason` to the letter of the right explanation "
-    "(print `CHOICES` from `sadlib.exercises.nb09` to see them: a, b, c or d) and `input_shape` to the input "
+    "(print `CHOICES` from `sadlib.course.exercises.nb09` to see them: a, b, c or d) and `input_shape` to the input "
     "signature, batch axis included, of an export that avoids it, for one window per call.",
     ("reason", "input_shape"),
     _check_flex,
-    ["`from sadlib.exercises.nb09 import CHOICES; print(CHOICES)`. Read section 2 of the lesson: what is None in "
+    ["`from sadlib.course.exercises.nb09 import CHOICES; print(CHOICES)`. Read section 2 of the lesson: what is None in "
      "the shape of Keras's export?",
      "A streaming detector scores one window per call: batch 1, then window steps, then sensors."],
     "reason = \"b\"\n"
@@ -519,7 +519,7 @@ q5 = _Question(
 )
 
 ANSWER_CELLS = {
-    1: "from sadlib.exercises.nb09 import CHOICES\n"
+    1: "from sadlib.course.exercises.nb09 import CHOICES\n"
        "print(\"\\n\".join(f\"{k}) {v}\" for k, v in CHOICES.items()))\n"
        "reason = ____\n"
        "input_shape = ____",

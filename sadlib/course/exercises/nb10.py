@@ -24,7 +24,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from sadlib.exercises.checker import NOT_ATTEMPTED, CheckResult, Incorrect, Question, ____, expect_true
+from sadlib.course.exercises.checker import NOT_ATTEMPTED, CheckResult, Incorrect, Question, ____, expect_true
 
 __all__ = ["q1", "q2", "q3", "q4", "q5"]
 
@@ -42,7 +42,7 @@ Q5_CAUSAL_SLACK = pd.Timedelta("10min")
 
 def q5_days() -> int:
     """Days of the Q5 twin: three weeks in full mode, two in fast mode (the first is training)."""
-    from sadlib.modes import choose
+    from sadlib.course.modes import choose
 
     return choose(full=21, fast=14)
 
@@ -54,7 +54,7 @@ import pandas as pd
 
 from sadlib import signals
 from sadlib.environment import import_tensorflow
-from sadlib.exercises.nb10 import Q5_SEED, Q5_TRAIN_DAYS, q5_days
+from sadlib.course.exercises.nb10 import Q5_SEED, Q5_TRAIN_DAYS, q5_days
 
 import_tensorflow()  # TensorFlow's start-up messages stay out of the notebook
 import keras

@@ -9,7 +9,7 @@ e.g. to give a function to complete or to leave a variable the setup defines.
 
 Run it from the repository root after changing a question module::
 
-    python -m sadlib.exercises.notebook nb05 "05 · A stacked LSTM forecaster with DBSCAN" \\
+    python -m sadlib.course.exercises.notebook nb05 "05 · A stacked LSTM forecaster with DBSCAN" \\
         notebooks/05_lstm_forecaster_dbscan.ipynb exercises/05_lstm_forecaster_dbscan_exercises.ipynb
 
 then run the notebook (``make course`` saves the outputs).
@@ -21,7 +21,7 @@ import argparse
 import importlib
 from pathlib import Path
 
-from sadlib.exercises.checker import questions
+from sadlib.course.exercises.checker import questions
 
 __all__ = ["exercise_notebook"]
 
@@ -35,7 +35,7 @@ if "google.colab" in sys.modules:
 
 
 def exercise_notebook(module: str, title: str, lesson: str, target: str):
-    """The exercise notebook (an ``nbformat`` node, without outputs) for ``sadlib.exercises.<module>``.
+    """The exercise notebook (an ``nbformat`` node, without outputs) for ``sadlib.course.exercises.<module>``.
 
     ``title`` is the lesson's title (``"05 · ..."``), ``lesson`` the lesson notebook's path
     and ``target`` the exercise notebook's path, both relative to the repository root. The
@@ -43,10 +43,10 @@ def exercise_notebook(module: str, title: str, lesson: str, target: str):
     """
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-    mod = importlib.import_module(f"sadlib.exercises.{module}")
+    mod = importlib.import_module(f"sadlib.course.exercises.{module}")
     qs = questions(mod)
     names = ", ".join(f"q{q.number}" for q in qs)
-    setup = f"from sadlib.exercises import ____\nfrom sadlib.exercises.{module} import {names}\n"
+    setup = f"from sadlib.course.exercises import ____\nfrom sadlib.course.exercises.{module} import {names}\n"
     if getattr(mod, "SETUP", ""):
         setup += "\n" + mod.SETUP.rstrip("\n")
     lesson_link = "../" + Path(lesson).as_posix()
@@ -78,8 +78,8 @@ def exercise_notebook(module: str, title: str, lesson: str, target: str):
 def main(argv: list[str] | None = None) -> None:
     import nbformat
 
-    parser = argparse.ArgumentParser(prog="python -m sadlib.exercises.notebook", description=__doc__.split("\n")[0])
-    parser.add_argument("module", help="question module in sadlib.exercises, e.g. nb05")
+    parser = argparse.ArgumentParser(prog="python -m sadlib.course.exercises.notebook", description=__doc__.split("\n")[0])
+    parser.add_argument("module", help="question module in sadlib.course.exercises, e.g. nb05")
     parser.add_argument("title", help='lesson title, e.g. "05 · A stacked LSTM forecaster with DBSCAN"')
     parser.add_argument("lesson", help="lesson notebook, relative to the repository root")
     parser.add_argument("target", help="exercise notebook to write, relative to the repository root")
