@@ -219,3 +219,81 @@ def test_solutions_hidden_for_a_session(plain, capsys, monkeypatch):
     monkeypatch.setenv("SADLIB_HIDE_SOLUTIONS", "0")  # read at each call: switched back at once
     q2.solution()
     assert q2.solution_code in capsys.readouterr().out
+
+
+# --- functions as answers: FunctionQuestion, call_answer, Unwritten ----------------------------------------------
+
+def _check_double(double):
+    for x in (np.arange(3.0), np.array([-1.5, 4.0])):
+        got = checker.call_answer(double, "double", x)
+        expect_close(got, 2 * x, what="`double(x)`")
+
+
+def _function_question(**kwargs):
+    return checker.FunctionQuestion(7, "Write `double(x)`.", ["double"], _check_double, "2 * x",
+                                    "def double(x):\n    return 2 * x", **kwargs)
+
+
+def test_function_question_verdicts():
+    q = _function_question()
+    assert q.result(double=lambda x: ____).status == "not attempted"
+    assert q.result(double=lambda x: (____, x)).status == "not attempted"  # a template filled in part way
+    assert q.result(double=lambda x: 2 * x).passed
+    wrong = q.result(double=lambda x: x + 2)
+    assert wrong.status == "incorrect" and "`double(x)`" in wrong.message
+    broken = q.result(double=lambda x: 1 / "a")
+    assert broken.status == "incorrect" and "TypeError" in broken.message
+    not_a_function = q.result(double=3)
+    assert not_a_function.status == "incorrect" and "define it with `def double(...):`" in not_a_function.message
+
+
+def test_unwritten_message_is_what_the_learner_reads():
+    message = _function_question().result(double=lambda x: ____).message
+    assert message == "Q7: not attempted yet — write the body of `double` (it still returns ____), " \
+                      "then run q7.check() again."
+    with pytest.raises(checker.Unwritten, match="^`f` still returns ____; replace"):
+        checker.call_answer(lambda: ____, "f", unwritten="`{name}` still returns ____; replace ____ with your code")
+    assert not issubclass(checker.Unwritten, Exception)  # passes Question._evaluate's `except Exception`
+
+
+def test_call_answer_copies_and_silences_as_asked():
+    import warnings
+
+    def spoil(a):
+        a[:] = 0
+        warnings.warn("noisy", UserWarning)
+        return a.sum()
+
+    x = np.ones(3)
+    assert checker.call_answer(spoil, "spoil", x) == 0 and x.sum() == 3  # a copy was spoilt, not x
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        checker.call_answer(spoil, "spoil", x)
+        assert seen == []
+        checker.call_answer(spoil, "spoil", x, copy=False, quiet=False)
+        assert [str(w.message) for w in seen] == ["noisy"]
+    assert x.sum() == 0  # without copies the learner's function sees (and changes) the argument itself
+    assert checker.call_answer(lambda a, b=0: a + b, "add", 1, b=2) == 3
+
+
+def test_function_question_probe_finds_an_untouched_template():
+    probed = []
+
+    def probe(values):
+        probed.append(True)
+        return values["double"](np.zeros(1))
+
+    q = _function_question(probe=probe)
+    result = q.result(double=lambda x: ____)
+    assert result.status == "not attempted" and "your function still returns ____ (write its body)" in result.message
+    assert q.result(double=lambda x: 2 * x).passed
+    half_written = q.result(double=lambda x: undefined_name)  # noqa: F821  (the probe's error is left to the check)
+    assert half_written.status == "incorrect" and "NameError" in half_written.message
+    assert len(probed) == 3
+
+
+def test_is_blank_and_setup_namespace():
+    assert checker.is_blank(____) and checker.is_blank([1, ____]) and checker.is_blank({"a": ____})
+    assert not checker.is_blank(np.zeros(2)) and not checker.is_blank(None) and not checker.is_blank([1, 2])
+    ns = checker.setup_namespace("import math\nx = math.sqrt(16)")
+    assert ns["x"] == 4.0 and checker.setup_namespace("y = 1") is not checker.setup_namespace("y = 1")

@@ -11,46 +11,19 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import re
 from pathlib import Path
 
-import nbformat
 import numpy as np
 import pandas as pd
 import pytest
+from exercise_cells import answer_cells, cells, run_cell, setup_source
 
 from sadlib.course.exercises import nb00, nb01, questions
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = {"nb00": ROOT / "exercises" / "00_setup_exercises.ipynb",
-             "nb01": ROOT / "exercises" / "01_sensor_signals_exercises.ipynb"}
 MODULES = {"nb00": nb00, "nb01": nb01}
-
-
-def _cells(module):
-    return nbformat.read(NOTEBOOKS[module], as_version=4).cells
-
-
-def _setup_source(module):
-    """The exercise notebook's setup cell: the code cell that imports the questions."""
-    return next(c.source for c in _cells(module) if c.cell_type == "code" and f"exercises.{module} import" in c.source)
-
-
-def _template(module, number):
-    """The committed answer cell of question ``number`` (it ends with ``qN.check()``)."""
-    return next(c.source for c in _cells(module) if c.cell_type == "code" and f"q{number}.check()" in c.source)
-
-
-def _run(source, ns):
-    """Execute a cell's code in ``ns`` as a kernel would (``In`` holds it); return what it printed."""
-    ns.setdefault("In", [""]).append(source)
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        exec(compile(source, "<cell>", "exec"), ns)
-    return out.getvalue()
 
 
 def _status(printed):
@@ -69,18 +42,18 @@ def mode(request, monkeypatch):
 # ------------------------------------------------------------------------- the committed notebooks
 @pytest.mark.parametrize("module", ["nb00", "nb01"])
 def test_notebook_prompts_match_the_module(module):
-    prompts = [c.source for c in _cells(module) if c.cell_type == "markdown" and c.source.startswith("## Question")]
+    prompts = [c.source for c in cells(module) if c.cell_type == "markdown" and c.source.startswith("## Question")]
     assert prompts == [f"## Question {q.number}\n\n{q.prompt}" for q in questions(MODULES[module])]
 
 
 @pytest.mark.parametrize("module", ["nb00", "nb01"])
 def test_untouched_templates_print_not_attempted(module):
     ns: dict = {}
-    _run(_setup_source(module), ns)
+    run_cell(setup_source(module), ns)
     for q in questions(MODULES[module]):
-        cell = _template(module, q.number)
+        cell = answer_cells(module)[q.number]
         assert "____" in cell
-        printed = _run(cell, ns)
+        printed = run_cell(cell, ns)
         assert printed.startswith(f"Not attempted: Q{q.number}: not attempted yet"), printed
 
 
@@ -94,10 +67,10 @@ def _answer(cell, answer):
 @pytest.mark.parametrize("typed", ["50", "3", "np.int64(50)", "int('50')"])
 def test_q2_hard_coded_epochs_fail_in_both_modes(mode, typed):
     ns: dict = {"np": np}
-    _run(_setup_source("nb00"), ns)
+    run_cell(setup_source("nb00"), ns)
     value = {"full": 50, "fast": 3}[mode]
-    cell = _answer(_template("nb00", 2), typed)
-    printed = _run(cell, ns)
+    cell = _answer(answer_cells("nb00")[2], typed)
+    printed = run_cell(cell, ns)
     assert _status(printed) == "Incorrect", printed
     if int(eval(typed, {"np": np})) == value:  # the right value, typed in: the re-run in the other mode catches it
         assert "both modes" in printed and "choose(full=50, fast=3)" in printed
@@ -110,9 +83,9 @@ def test_q2_hard_coded_epochs_fail_in_both_modes(mode, typed):
 ])
 def test_q2_computed_epochs_pass_in_both_modes(mode, code):
     ns: dict = {"np": np}
-    _run(_setup_source("nb00"), ns)
-    _run("from sadlib.course.modes import choose, is_fast", ns)
-    printed = _run(_answer(_template("nb00", 2), code), ns)
+    run_cell(setup_source("nb00"), ns)
+    run_cell("from sadlib.course.modes import choose, is_fast", ns)
+    printed = run_cell(_answer(answer_cells("nb00")[2], code), ns)
     assert _status(printed) == "Correct", printed
     assert ns["epochs"] == {"full": 50, "fast": 3}[mode]
     assert os.environ.get("SADLIB_FAST") == ("1" if mode == "fast" else None)  # the re-run restored the mode
@@ -120,19 +93,19 @@ def test_q2_computed_epochs_pass_in_both_modes(mode, code):
 
 def test_q2_wrong_values_and_code_in_another_cell(mode):
     ns: dict = {"np": np}
-    _run(_setup_source("nb00"), ns)
-    _run("from sadlib.course.modes import choose", ns)
-    wrong_fast = _run(_answer(_template("nb00", 2), "choose(full=50, fast=5)"), ns)
+    run_cell(setup_source("nb00"), ns)
+    run_cell("from sadlib.course.modes import choose", ns)
+    wrong_fast = run_cell(_answer(answer_cells("nb00")[2], "choose(full=50, fast=5)"), ns)
     if mode == "fast":  # wrong in the current mode
         assert _status(wrong_fast) == "Incorrect" and "should be 3" in wrong_fast
     else:  # right here, wrong when re-run in fast mode
         assert _status(wrong_fast) == "Incorrect" and "re-run in fast mode should be 3" in wrong_fast
-    assert _status(_run(_answer(_template("nb00", 2), "choose(full=50.0, fast=3.0)"), ns)) == "Incorrect"
+    assert _status(run_cell(_answer(answer_cells("nb00")[2], "choose(full=50.0, fast=3.0)"), ns)) == "Incorrect"
     # the answer set in one cell, checked in the next: the check finds the cell that set it
-    _run("epochs = choose(full=50, fast=3)", ns)
-    assert _status(_run("q2.check()", ns)) == "Correct"
-    _run("epochs = choose(full=50, fast=3)\nepochs = 50", ns)  # computed, then overwritten by a typed number
-    assert _status(_run("q2.check()", ns)) == "Incorrect"
+    run_cell("epochs = choose(full=50, fast=3)", ns)
+    assert _status(run_cell("q2.check()", ns)) == "Correct"
+    run_cell("epochs = choose(full=50, fast=3)\nepochs = 50", ns)  # computed, then overwritten by a typed number
+    assert _status(run_cell("q2.check()", ns)) == "Incorrect"
 
 
 def test_q2_without_any_code_to_re_run_is_not_passed():
@@ -159,9 +132,9 @@ def test_q2_in_a_jupyter_kernel(tmp_path):
     from nbclient import NotebookClient
     from nbformat.v4 import new_code_cell, new_notebook
 
-    cells = [new_code_cell(_setup_source("nb00")), new_code_cell("from sadlib.course.modes import choose"),
-             new_code_cell(_answer(_template("nb00", 2), "50")),
-             new_code_cell(_answer(_template("nb00", 2), "choose(full=50, fast=3)")),
+    cells = [new_code_cell(setup_source("nb00")), new_code_cell("from sadlib.course.modes import choose"),
+             new_code_cell(_answer(answer_cells("nb00")[2], "50")),
+             new_code_cell(_answer(answer_cells("nb00")[2], "choose(full=50, fast=3)")),
              new_code_cell("epochs = choose(full=50, fast=3)"), new_code_cell("q2.check()")]
     nb = new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -259,4 +232,4 @@ def test_every_question_has_a_solution_that_the_notebook_can_show():
     for module in (nb00, nb01):
         for q in questions(module):
             assert re.search(rf"#\s*q{q.number}\.solution\(\)", "".join(
-                c.source for c in _cells(module.__name__.rsplit(".", 1)[1])))
+                c.source for c in cells(module.__name__.rsplit(".", 1)[1])))

@@ -9,14 +9,12 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 from fractions import Fraction
 from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
+from exercise_cells import answer_cells, cells, run_cell, setup_source
 
 from sadlib.course.exercises import nb02, questions
 from sadlib.course.exercises.notebook import exercise_notebook
@@ -27,37 +25,18 @@ LESSON = "notebooks/02_evaluating_detectors.ipynb"
 Q = {q.number: q for q in questions(nb02)}
 
 
-def _cells():
-    return nbformat.read(NOTEBOOK, as_version=4).cells
-
-
-def _setup_source():
-    return next(c.source for c in _cells() if c.cell_type == "code" and "exercises.nb02 import" in c.source)
-
-
-def _template(number):
-    return next(c.source for c in _cells() if c.cell_type == "code" and f"q{number}.check()" in c.source)
-
-
-def _run(source, ns):
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        exec(compile(source, "<cell>", "exec"), ns)
-    return out.getvalue()
-
-
 @pytest.fixture(scope="module")
 def notebook_ns():
     """The namespace after the committed notebook's setup cell."""
     ns: dict = {}
-    _run(_setup_source(), ns)
+    run_cell(setup_source("nb02"), ns)
     return ns
 
 
 # ------------------------------------------------------------------------- the committed notebook
 def test_notebook_matches_the_module():
     expected = exercise_notebook("nb02", "02 · Evaluating detectors honestly", LESSON, str(NOTEBOOK.relative_to(ROOT)))
-    assert [(c.cell_type, c.source) for c in _cells()] == [(c.cell_type, c.source) for c in expected.cells]
+    assert [(c.cell_type, c.source) for c in cells("nb02")] == [(c.cell_type, c.source) for c in expected.cells]
     assert (ROOT / LESSON).exists()
 
 
@@ -65,7 +44,7 @@ def test_untouched_templates_print_not_attempted(notebook_ns):
     assert set(Q) == {1, 2, 3, 4, 5, 6}
     for number in Q:
         ns = dict(notebook_ns)
-        printed = _run(_template(number), ns)
+        printed = run_cell(answer_cells("nb02")[number], ns)
         assert printed.startswith("Not attempted"), (number, printed)
         assert "____" in printed
 
@@ -73,7 +52,7 @@ def test_untouched_templates_print_not_attempted(notebook_ns):
 def test_solutions_pass_in_the_notebook_namespace(notebook_ns):
     for number, q in Q.items():
         ns = dict(notebook_ns)
-        _run(q.solution_code, ns)
+        run_cell(q.solution_code, ns)
         result = q.result(**{name: ns[name] for name in q.variables})
         assert result.passed, (number, result.message)
 

@@ -5,22 +5,21 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
-from pathlib import Path
 
-import nbformat
 import numpy as np
 import pandas as pd
 import pytest
+from exercise_cells import answer_cells, setup_source
+from exercise_cells import cells as notebook_cells
 
 from sadlib.course.exercises import ____, nb03
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "exercises" / "03_classical_baselines_exercises.ipynb"
 QUESTIONS = {1: nb03.q1, 2: nb03.q2, 3: nb03.q3, 4: nb03.q4}
 
 
 @pytest.fixture(scope="module")
 def cells():
-    return [c for c in nbformat.read(NOTEBOOK, as_version=4).cells]
+    return notebook_cells("nb03")
 
 
 @pytest.fixture(scope="module")
@@ -34,19 +33,15 @@ def _ns(context):
             for k, v in context.items() if not k.startswith("__")}
 
 
-def _answer_cell(cells, number):
-    return next(c.source for c in cells if c.cell_type == "code" and f"q{number}.check()" in c.source)
-
-
 def test_setup_cell_is_the_module_setup(cells):
-    setup = next(c.source for c in cells if c.cell_type == "code" and "course.exercises.nb03 import" in c.source)
+    setup = setup_source("nb03")
     imports = "from sadlib.course.exercises import ____\nfrom sadlib.course.exercises.nb03 import q1, q2, q3, q4\n\n"
     assert setup == imports + nb03.SETUP.rstrip("\n")
 
 
 @pytest.mark.parametrize("number", sorted(QUESTIONS))
 def test_answer_cells_are_the_module_templates(cells, number):
-    assert _answer_cell(cells, number) == f"{nb03.ANSWER_CELLS[number]}\n\nq{number}.check()"
+    assert answer_cells("nb03")[number] == f"{nb03.ANSWER_CELLS[number]}\n\nq{number}.check()"
 
 
 @pytest.mark.parametrize("number", sorted(QUESTIONS))
@@ -55,7 +50,7 @@ def test_untouched_template_cell_is_not_attempted(cells, context, number):
     ns = {**_ns(context), "____": ____, f"q{number}": QUESTIONS[number]}
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        exec(_answer_cell(cells, number), ns)
+        exec(answer_cells("nb03")[number], ns)
     assert out.getvalue().startswith("Not attempted"), out.getvalue()
     q = QUESTIONS[number]
     result = q.result(**{v: ns[v] for v in q.variables})

@@ -9,18 +9,16 @@ the function with itself, not with the reference model.
 from __future__ import annotations
 
 import importlib.util
-from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
+from exercise_cells import answer_cells, setup_source
 
 from sadlib.course.exercises import ____, nb04
 
 if importlib.util.find_spec("keras") is None:  # checked without importing it (that would load TensorFlow)
     pytest.skip("keras is not installed: pip install 'sadlib[deep]'", allow_module_level=True)
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "exercises" / "04_dense_autoencoder_exercises.ipynb"
 QUESTIONS = {q.number: q for q in (nb04.q1, nb04.q2, nb04.q3, nb04.q4, nb04.q5)}
 
 
@@ -32,10 +30,7 @@ def ns():
 
 def _answer_cell(number: int) -> str:
     """The code before ``qN.check()`` in the committed exercise notebook's answer cell."""
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    cells = [c.source for c in nb.cells if c.cell_type == "code" and f"q{number}.check()" in c.source]
-    assert len(cells) == 1, f"expected one answer cell for q{number}, found {len(cells)}"
-    return cells[0].split(f"q{number}.check()")[0].rstrip()
+    return answer_cells("nb04")[number].split(f"q{number}.check()")[0].rstrip()
 
 
 def _run(ns: dict, code: str) -> dict:
@@ -53,8 +48,7 @@ def _result(ns: dict, number: int, code: str):
 # --- the notebook and the module agree; untouched templates --------------------------------------------------
 
 def test_notebook_imports_every_question_and_runs_the_setup():
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    setup = nb.cells[2].source
+    setup = setup_source("nb04")
     assert "from sadlib.course.exercises.nb04 import q1, q2, q3, q4, q5" in setup
     assert nb04.SETUP.strip() in setup
 

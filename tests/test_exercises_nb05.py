@@ -1,53 +1,24 @@
 """Notebook 05's exercises: the real template cells, leakage caught by behaviour, the Keras model question."""
 
-import contextlib
-import io
-import re
-from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
+from exercise_cells import answer_cells, run_cell, setup_namespace
 
 from sadlib.course.exercises import nb05
 from sadlib.course.exercises.checker import questions
 
-ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOK = ROOT / "exercises" / "05_lstm_forecaster_dbscan_exercises.ipynb"
-
-
-def _setup_namespace() -> dict:
-    """The namespace after the exercise notebook's setup cell (the committed one, not SETUP alone)."""
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    setup = next(c.source for c in nb.cells
-                 if c.cell_type == "code" and "course.exercises.nb05 import" in c.source)
-    ns: dict = {}
-    exec(setup, ns)
-    return ns
-
-
-def _answer_cells() -> dict[int, str]:
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    cells = {}
-    for cell in nb.cells:
-        m = re.search(r"^q(\d+)\.check\(\)$", cell.source, re.M)
-        if cell.cell_type == "code" and m:
-            cells[int(m.group(1))] = cell.source
-    return cells
-
 
 def test_every_question_has_a_template_cell():
-    assert sorted(_answer_cells()) == [q.number for q in questions(nb05)]
+    assert sorted(answer_cells("nb05")) == [q.number for q in questions(nb05)]
 
 
 @pytest.mark.parametrize("number", [q.number for q in questions(nb05)])
 def test_untouched_template_prints_not_attempted(number):
     """Run the committed cell as a learner would, without changing it."""
-    ns = _setup_namespace()
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        exec(_answer_cells()[number], ns)
-    assert out.getvalue().startswith("Not attempted"), out.getvalue()
+    ns = setup_namespace("nb05")
+    printed = run_cell(answer_cells("nb05")[number], ns)
+    assert printed.startswith("Not attempted"), printed
 
 
 def _result(number, **values):

@@ -3,11 +3,10 @@ builder (Q5) and its wrong answers."""
 
 import importlib.util
 import re
-from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
+from exercise_cells import answer_cells
 
 from sadlib.course.exercises import nb06
 from sadlib.course.exercises.checker import questions
@@ -15,23 +14,12 @@ from sadlib.course.exercises.checker import questions
 if importlib.util.find_spec("keras") is None:
     pytest.skip("keras is not installed: pip install 'sadlib[deep]'", allow_module_level=True)
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "exercises" / "06_sequence_autoencoders_exercises.ipynb"
 
 
 @pytest.fixture(scope="module")
 def setup():
     """The namespace of the exercise notebook's setup cell (trains the small Conv1D autoencoder once)."""
     return nb06._context()
-
-
-def _answer_cells():
-    """The committed notebook's answer cells, by question number (the cell that calls qN.check())."""
-    cells = {}
-    for cell in nbformat.read(NOTEBOOK, as_version=4).cells:
-        found = re.search(r"^q(\d+)\.check\(\)$", cell.source, flags=re.M)
-        if cell.cell_type == "code" and found:
-            cells[int(found.group(1))] = cell.source
-    return cells
 
 
 def _run_cell(source, namespace):
@@ -44,12 +32,12 @@ def _run_cell(source, namespace):
 
 
 def test_every_question_has_an_answer_cell():
-    assert sorted(_answer_cells()) == [q.number for q in questions(nb06)]
+    assert sorted(answer_cells("nb06")) == [q.number for q in questions(nb06)]
 
 
 @pytest.mark.parametrize("number", [1, 2, 3, 4, 5])
 def test_untouched_template_is_not_attempted(setup, number):
-    result = _run_cell(_answer_cells()[number], setup)
+    result = _run_cell(answer_cells("nb06")[number], setup)
     assert result.status == "not attempted", result.message
 
 

@@ -5,71 +5,37 @@ Q5 asks for the quantizer's forward pass in ``keras.ops``; its check compares va
 must be reported as incorrect, right answers of another form must pass.
 """
 
-import contextlib
-import io
-import re
-from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
+from exercise_cells import answer_cells, run_cell, setup_namespace
 
 from sadlib.course.exercises import nb07
 
-ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOK = ROOT / "exercises" / "07_vqvae_exercises.ipynb"
-
-
-def _setup_namespace() -> dict:
-    """The namespace after the notebook's own setup cell (imports, ____ and the module's SETUP)."""
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    setup = next(c.source for c in nb.cells
-                 if c.cell_type == "code" and "course.exercises.nb07 import" in c.source)
-    ns: dict = {}
-    exec(setup, ns)
-    return ns
-
-
-def _answer_cells() -> dict[int, str]:
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    cells = {}
-    for c in nb.cells:
-        m = re.search(r"^q(\d+)\.check\(\)$", c.source, flags=re.M) if c.cell_type == "code" else None
-        if m:
-            cells[int(m.group(1))] = c.source
-    return cells
-
-
-def _run(source: str, ns: dict) -> str:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        exec(source, ns)
-    return out.getvalue()
-
 
 def test_every_question_has_an_answer_cell():
-    assert sorted(_answer_cells()) == [1, 2, 3, 4, 5]
+    assert sorted(answer_cells("nb07")) == [1, 2, 3, 4, 5]
 
 
 @pytest.mark.parametrize("number", [1, 2, 3, 4, 5])
 def test_untouched_template_cell_prints_not_attempted(number):
-    ns = _setup_namespace()
-    printed = _run(_answer_cells()[number], ns)
+    ns = setup_namespace("nb07")
+    printed = run_cell(answer_cells("nb07")[number], ns)
     assert printed.startswith("Not attempted"), printed
 
 
 def test_template_cells_in_notebook_order_all_not_attempted():
-    ns = _setup_namespace()
-    for number, source in sorted(_answer_cells().items()):
-        assert _run(source, ns).startswith("Not attempted"), number
+    ns = setup_namespace("nb07")
+    for number, source in sorted(answer_cells("nb07").items()):
+        assert run_cell(source, ns).startswith("Not attempted"), number
 
 
 def test_q5_half_written_function_is_still_not_attempted():
-    ns = _setup_namespace()
-    source = _answer_cells()[5].replace(
+    ns = setup_namespace("nb07")
+    source = answer_cells("nb07")[5].replace(
         "d = ____", "d = ops.sum(z**2, axis=1, keepdims=True) - 2 * ops.matmul(z, ops.transpose(codebook))")
     assert "d = ____" not in source
-    assert _run(source, ns).startswith("Not attempted")
+    assert run_cell(source, ns).startswith("Not attempted")
 
 
 def test_q4_prompt_names_the_gradient_correctly():
@@ -98,7 +64,7 @@ def my_quantizer(z, codebook):
 
 @pytest.mark.parametrize("name", list(RIGHT))
 def test_q5_right_answers_pass(name):
-    ns = _setup_namespace()
+    ns = setup_namespace("nb07")
     exec(RIGHT[name] or nb07.q5.solution_code, ns)
     result = nb07.q5.result(my_quantizer=ns["my_quantizer"])
     assert result.passed, result.message
@@ -129,7 +95,7 @@ WRONG = {
 
 @pytest.mark.parametrize("name", list(WRONG))
 def test_q5_wrong_answers_fail(name):
-    ns = _setup_namespace()
+    ns = setup_namespace("nb07")
     exec("def my_quantizer(z, codebook):\n" + WRONG[name], ns)
     result = nb07.q5.result(my_quantizer=ns["my_quantizer"])
     assert result.status == "incorrect", (name, result.message)

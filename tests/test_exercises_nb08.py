@@ -5,68 +5,30 @@ Every question asks for a function; its check compares the function with :mod:`s
 :mod:`sadlib.thresholds` on many inputs. Right answers written another way must pass too.
 """
 
-import contextlib
-import io
-import re
-from pathlib import Path
 
-import nbformat
 import numpy as np
 import pandas as pd
 import pytest
+from exercise_cells import answer_cells, run_cell, setup_namespace, setup_source
 from scipy import stats
 
 from sadlib import alarms
 from sadlib.course.exercises import ____, nb08
 
-ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOK = ROOT / "exercises" / "08_alarm_management_exercises.ipynb"
-
-
-def _cells() -> list:
-    return nbformat.read(NOTEBOOK, as_version=4).cells
-
-
-def _setup_source() -> str:
-    return next(c.source for c in _cells() if c.cell_type == "code" and "course.exercises.nb08 import" in c.source)
-
-
-def _setup_namespace() -> dict:
-    """The namespace after the notebook's own setup cell (imports, ____ and the module's SETUP)."""
-    ns: dict = {}
-    exec(_setup_source(), ns)
-    return ns
-
-
-def _answer_cells() -> dict[int, str]:
-    cells = {}
-    for c in _cells():
-        m = re.search(r"^q(\d+)\.check\(\)$", c.source, flags=re.M) if c.cell_type == "code" else None
-        if m:
-            cells[int(m.group(1))] = c.source
-    return cells
-
-
-def _run(source: str, ns: dict) -> str:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        exec(source, ns)
-    return out.getvalue()
-
 
 # --------------------------------------------------------------------------- the notebook and the templates
 def test_every_question_has_an_answer_cell():
-    assert sorted(_answer_cells()) == [1, 2, 3, 4, 5]
+    assert sorted(answer_cells("nb08")) == [1, 2, 3, 4, 5]
 
 
 def test_setup_cell_is_the_module_setup():
-    assert nb08.SETUP.rstrip("\n") in _setup_source()
+    assert nb08.SETUP.rstrip("\n") in setup_source("nb08")
 
 
 def test_template_cells_in_notebook_order_all_not_attempted():
-    ns = _setup_namespace()
-    for number, source in sorted(_answer_cells().items()):
-        printed = _run(source, ns)
+    ns = setup_namespace("nb08")
+    for number, source in sorted(answer_cells("nb08").items()):
+        printed = run_cell(source, ns)
         assert "Not attempted" in printed and "Incorrect" not in printed, (number, printed)
 
 

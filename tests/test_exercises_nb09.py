@@ -2,37 +2,24 @@
 behaviour (the test scores change, the threshold must not move), and the Q5 int8 export is checked by loading the
 bytes in LiteRT (no Flex ops, int8 activations, a batch-1 input, scores close to Keras)."""
 
-import re
 import tempfile
 from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
+from exercise_cells import answer_cells, setup_namespace, setup_source
 
 from sadlib.course.exercises import nb09
 
 pytest.importorskip("ai_edge_litert")
 
-ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOK = ROOT / "exercises" / "09_edge_deployment_exercises.ipynb"
 
 
 # --------------------------------------------------------------------------- the real template cells
-def _setup_cell(nb):
-    return next(c.source for c in nb.cells if c.cell_type == "code" and "course.exercises.nb09 import" in c.source)
-
-
 @pytest.fixture(scope="module")
 def template_namespace():
     """The committed exercise notebook's setup cell, executed as a learner would run it."""
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    setup = _setup_cell(nb)
-    namespace: dict = {}
-    exec(setup, namespace)
-    answers = {int(m.group(1)): c.source for c in nb.cells if c.cell_type == "code"
-               for m in [re.search(r"^q(\d)\.check\(\)$", c.source, re.M)] if m}
-    return namespace, answers
+    return setup_namespace("nb09"), answer_cells("nb09")
 
 
 def test_every_question_has_a_template_cell(template_namespace):
@@ -52,7 +39,7 @@ def test_untouched_template_is_not_attempted(template_namespace, number):
 
 
 def test_setup_matches_the_module():
-    setup = _setup_cell(nbformat.read(NOTEBOOK, as_version=4))
+    setup = setup_source("nb09")
     assert nb09.SETUP.rstrip("\n") in setup
 
 

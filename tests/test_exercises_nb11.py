@@ -5,14 +5,10 @@ Every question asks for a function; its check compares the function with an inde
 computation. Right answers written another way must pass too.
 """
 
-import contextlib
-import io
-import re
-from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
+from exercise_cells import answer_cells, cells, run_cell, setup_source
 
 from sadlib.course.exercises import ____, nb11
 from sadlib.environment import import_tensorflow
@@ -20,33 +16,7 @@ from sadlib.environment import import_tensorflow
 tf = import_tensorflow()
 import keras  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOK = ROOT / "exercises" / "11_federated_learning_exercises.ipynb"
 NUMBERS = [1, 2, 3, 4, 5]
-
-
-def _cells() -> list:
-    return nbformat.read(NOTEBOOK, as_version=4).cells
-
-
-def _setup_source() -> str:
-    return next(c.source for c in _cells() if c.cell_type == "code" and "course.exercises.nb11 import" in c.source)
-
-
-def _answer_cells() -> dict[int, str]:
-    cells = {}
-    for c in _cells():
-        m = re.search(r"^q(\d+)\.check\(\)$", c.source, flags=re.M) if c.cell_type == "code" else None
-        if m:
-            cells[int(m.group(1))] = c.source
-    return cells
-
-
-def _run(source: str, ns: dict) -> str:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        exec(source, ns)
-    return out.getvalue()
 
 
 def _result(number: int, *functions):
@@ -62,19 +32,19 @@ def _assert_incorrect(result, words):
 
 # --------------------------------------------------------------------------- the notebook and the templates
 def test_every_question_has_an_answer_cell():
-    assert sorted(_answer_cells()) == NUMBERS
+    assert sorted(answer_cells("nb11")) == NUMBERS
 
 
 def test_setup_cell_is_the_module_setup_and_colab_installs_the_federated_extra():
-    assert nb11.SETUP.rstrip("\n") in _setup_source()
-    assert any('sadlib[federated]' in c.source for c in _cells() if c.cell_type == "code")
+    assert nb11.SETUP.rstrip("\n") in setup_source("nb11")
+    assert any('sadlib[federated]' in c.source for c in cells("nb11") if c.cell_type == "code")
 
 
 def test_template_cells_in_notebook_order_all_not_attempted():
     ns: dict = {}
-    _run(_setup_source(), ns)
-    for number, source in sorted(_answer_cells().items()):
-        printed = _run(source, ns)
+    run_cell(setup_source("nb11"), ns)
+    for number, source in sorted(answer_cells("nb11").items()):
+        printed = run_cell(source, ns)
         assert "Not attempted" in printed and "Incorrect" not in printed, (number, printed)
 
 

@@ -29,13 +29,15 @@ import inspect
 import os
 import sys
 import types
+import warnings
 from collections import ChainMap
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["____", "Incorrect", "CheckResult", "Question", "questions", "solve_all", "solutions_hidden",
+__all__ = ["____", "Incorrect", "CheckResult", "Question", "FunctionQuestion", "Unwritten", "is_blank", "call_answer",
+           "setup_namespace", "questions", "solve_all", "solutions_hidden",
            "expect_close", "expect_equal", "expect_shape", "expect_between", "expect_type", "expect_true"]
 
 CORRECT, INCORRECT, NOT_ATTEMPTED = "correct", "incorrect", "not attempted"
@@ -127,8 +129,8 @@ def _show(text: str, html_text: str) -> None:
         print(text)
 
 
-def _is_blank(value: Any) -> bool:
-    """The placeholder itself, or a list/tuple/set/dict holding it."""
+def is_blank(value: Any) -> bool:
+    """The placeholder itself, or a list/tuple/set/dict holding it (a template not yet filled in)."""
     if isinstance(value, dict):
         value = list(value.values())
     return value is ____ or (isinstance(value, (list, tuple, set, frozenset))
@@ -182,7 +184,7 @@ class Question:
         return ChainMap(dict(explicit), env)
 
     def _evaluate(self, values: Mapping[str, Any]) -> CheckResult:
-        missing = [v for v in self.variables if v not in values or _is_blank(values[v])]
+        missing = [v for v in self.variables if v not in values or is_blank(values[v])]
         if missing:
             what = ", ".join(f"`{v}`" for v in missing)
             return CheckResult(NOT_ATTEMPTED, f"{self.label}: not attempted yet — set {what} "
@@ -239,6 +241,118 @@ class Question:
 
     def _repr_html_(self) -> str:
         return _box(NOT_ATTEMPTED, f"<b>{self.label}:</b> {html.escape(self.prompt)}")
+
+
+# --------------------------------------------------------------------------- functions as answers
+#: what :func:`call_answer` says of a function that still returns ``____`` (``{name}``: the function's name)
+UNWRITTEN = "write the body of `{name}` (it still returns ____)"
+
+
+class Unwritten(BaseException):
+    """Raised inside a check when the learner's function still returns ``____`` (the untouched template).
+
+    Its message is what the learner reads after "not attempted yet — ", e.g. "write the body of
+    `k_of_n` (it still returns ____)". A ``BaseException`` on purpose: :meth:`Question._evaluate`
+    reports every ``Exception`` of a check as "incorrect" (a broken answer); this one passes through
+    to :class:`FunctionQuestion`, which reports "not attempted".
+    """
+
+
+class FunctionQuestion(Question):
+    """A :class:`Question` whose answer is a function the learner writes from a template.
+
+    An untouched template is "not attempted", not "incorrect": when the check raises
+    :class:`Unwritten` (:func:`call_answer` does, for a function that returns ``____``), or when
+    ``probe`` says the function still returns ``____``.
+
+    Parameters
+    ----------
+    *args, **kwargs
+        As for :class:`Question`.
+    probe : callable, optional
+        ``probe(values)`` calls the learner's function (``values[variables[0]]``) once on harmless
+        inputs and returns its output; an output that :func:`is_blank` means "not attempted", checked
+        before ``check_fn`` runs. An error in the probe (a half-written body) is left to the check to
+        report. For checks that call the function in a way :func:`call_answer` cannot (inside a
+        gradient tape, say).
+    unwritten : str
+        What the learner reads after "not attempted yet — " when ``probe`` finds the template untouched.
+    """
+
+    def __init__(self, *args: Any, probe: Callable[[Mapping[str, Any]], Any] | None = None,
+                 unwritten: str = "your function still returns ____ (write its body)", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.probe = probe
+        self.unwritten = unwritten
+
+    def _not_attempted(self, detail: Any) -> CheckResult:
+        return CheckResult(NOT_ATTEMPTED, f"{self.label}: not attempted yet — {detail}, "
+                                          f"then run q{self.number}.check() again.")
+
+    def _evaluate(self, values: Mapping[str, Any]) -> CheckResult:
+        name = self.variables[0]
+        if self.probe is not None and name in values and callable(values[name]):
+            try:
+                untouched = is_blank(self.probe(values))
+            except Exception:  # a half-written body: let the check report the error
+                untouched = False
+            if untouched:
+                return self._not_attempted(self.unwritten)
+        try:
+            return super()._evaluate(values)
+        except Unwritten as blank:
+            return self._not_attempted(blank)
+
+
+def call_answer(fn: Any, name: str, *args: Any, copy: bool = True, quiet: bool = True,
+                unwritten: str = UNWRITTEN, **kwargs: Any) -> Any:
+    """Call the learner's function ``fn`` the way every checker does, and return its output.
+
+    Parameters
+    ----------
+    fn : callable
+        The learner's answer; anything else is :class:`Incorrect` ("define it with ``def``").
+    name : str
+        The function's name in the notebook, for the messages.
+    *args, **kwargs
+        Passed to ``fn``.
+    copy : bool, default True
+        Pass copies of the positional arguments that have a ``.copy()`` (arrays, frames, lists,
+        dicts), so that an answer that changes its inputs in place cannot spoil the next call of
+        the check.
+    quiet : bool, default True
+        Silence warnings (and NumPy's floating-point warnings) while ``fn`` runs: a check calls
+        the answer on unusual inputs on purpose, and its verdict says what went wrong.
+    unwritten : str
+        The message of the :class:`Unwritten` raised when ``fn`` returns ``____`` (or a tuple, list
+        or dict holding it); ``{name}`` is replaced by ``name``.
+
+    Raises
+    ------
+    Unwritten
+        When the output :func:`is_blank`: :class:`FunctionQuestion` reports "not attempted".
+    Incorrect
+        When ``fn`` is not callable.
+    """
+    expect_true(callable(fn), f"`{name}` should be a function; define it with `def {name}(...):`.")
+    if copy:
+        args = tuple(a.copy() if hasattr(a, "copy") else a for a in args)
+    if quiet:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            out = fn(*args, **kwargs)
+    else:
+        out = fn(*args, **kwargs)
+    if is_blank(out):
+        raise Unwritten(unwritten.format(name=name))
+    return out
+
+
+def setup_namespace(source: str) -> dict:
+    """A fresh namespace in which ``source`` (an exercise notebook's setup cell) has run."""
+    namespace: dict = {}
+    exec(source, namespace)
+    return namespace
 
 
 def questions(module: types.ModuleType) -> list[Question]:

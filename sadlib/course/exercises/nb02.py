@@ -13,7 +13,15 @@ from numbers import Real
 
 import numpy as np
 
-from sadlib.course.exercises.checker import NOT_ATTEMPTED, CheckResult, Incorrect, Question, ____, expect_close, expect_true
+from sadlib.course.exercises.checker import (
+    FunctionQuestion,
+    Incorrect,
+    Question,
+    call_answer,
+    expect_close,
+    expect_true,
+    setup_namespace,
+)
 
 __all__ = ["q1", "q2", "q3", "q4", "q5", "q6"]
 
@@ -44,31 +52,8 @@ ANSWER_CELLS = {
 }
 
 
-class _Blank(BaseException):
-    """The learner's function still returns ``____``.
-
-    A ``BaseException`` on purpose: :meth:`Question._evaluate` turns every ``Exception`` of a
-    check into "incorrect"; this one passes through to :class:`_FunctionQuestion`.
-    """
-
-
-class _FunctionQuestion(Question):
-    """A question whose answer is a function: an untouched template (it returns ``____``) is "not attempted"."""
-
-    def _evaluate(self, values):
-        try:
-            return super()._evaluate(values)
-        except _Blank as blank:
-            return CheckResult(NOT_ATTEMPTED, f"{self.label}: not attempted yet — {blank}; replace ____ with your "
-                                              f"code, then run q{self.number}.check() again.")
-
-
-def _call(fn, name, *args):
-    """Call the learner's function on copies of ``args``; a placeholder result means "not attempted"."""
-    got = fn(*(a.copy() for a in args))
-    if got is ____:
-        raise _Blank(f"`{name}` still returns ____")
-    return got
+#: how this notebook's checks call the learner's functions (warnings are shown)
+_CALL = dict(quiet=False, unwritten="`{name}` still returns ____; replace ____ with your code")
 
 
 def _number(value, what):
@@ -144,9 +129,7 @@ q2 = Question(
 # --------------------------------------------------------------------------- Q3
 def _context() -> dict:
     """A fresh namespace in which the setup cell has run."""
-    namespace: dict = {}
-    exec(SETUP, namespace)
-    return namespace
+    return setup_namespace(SETUP)
 
 
 @lru_cache(maxsize=1)
@@ -171,16 +154,17 @@ def _check_honest_threshold(honest_threshold):
     expect_true(callable(honest_threshold),
                 "`honest_threshold` should be a function of (val_scores, test_scores) that returns a threshold.")
     val, test = _scores()
-    got = _number(_call(honest_threshold, "honest_threshold", val, test), "the threshold your function returns")
+    got = _number(call_answer(honest_threshold, "honest_threshold", val, test, **_CALL),
+                  "the threshold your function returns")
     if np.isclose(got, np.percentile(test, 99.5)):
         raise Incorrect("that threshold comes from the test scores: leakage. Use the validation scores only.")
     for change, other_test in _test_variants(test).items():
-        moved = _number(_call(honest_threshold, "honest_threshold", val, other_test), "your threshold")
+        moved = _number(call_answer(honest_threshold, "honest_threshold", val, other_test, **_CALL), "your threshold")
         if not np.isclose(moved, got, rtol=1e-9, atol=0.0):
             raise Incorrect(f"your threshold moved from {got:.4g} to {moved:.4g} when only the test scores changed "
                             f"({change}): it depends on the data it will be judged on, which is leakage. "
                             "Compute it from the validation scores alone.")
-    scaled = _number(_call(honest_threshold, "honest_threshold", 2 * val, test), "your threshold")
+    scaled = _number(call_answer(honest_threshold, "honest_threshold", 2 * val, test, **_CALL), "your threshold")
     if np.isclose(scaled, got):
         raise Incorrect("your threshold stayed the same when the validation scores were doubled: it must be computed "
                         "from them (a number typed in does not follow new data).")
@@ -194,7 +178,7 @@ def _check_honest_threshold(honest_threshold):
     return "it ignores the test scores whatever they hold, and follows the validation scores."
 
 
-q3 = _FunctionQuestion(
+q3 = FunctionQuestion(
     3,
     "Write `honest_threshold(val_scores, test_scores)`: it returns the alarm threshold at the 99.5th percentile "
     "of the scores of the normal validation week. Both arrays are passed because both sit in your notebook; "
@@ -226,7 +210,7 @@ def _check_point_adjust(my_point_adjust):
 
     expect_true(callable(my_point_adjust), "`my_point_adjust` should be a function of (y_true, y_pred).")
     for y_true, y_pred in _point_adjust_cases():
-        got = np.asarray(_call(my_point_adjust, "my_point_adjust", y_true, y_pred))
+        got = np.asarray(call_answer(my_point_adjust, "my_point_adjust", y_true, y_pred, **_CALL))
         expected = point_adjust(y_true, y_pred)
         shown = f"for y_true={y_true[:8].tolist()}… and y_pred={y_pred[:8].tolist()}…"
         expect_true(got.shape == expected.shape,
@@ -245,7 +229,7 @@ def _check_point_adjust(my_point_adjust):
                         "one alarm must become an alarm; other alarms stay.")
 
 
-q4 = _FunctionQuestion(
+q4 = FunctionQuestion(
     4,
     "Write `my_point_adjust(y_true, y_pred)` returning the point-adjusted predictions: if any sample of a "
     "labelled event is flagged, flag the whole event; alarms outside events are kept.",

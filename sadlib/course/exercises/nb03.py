@@ -7,8 +7,15 @@ from numbers import Real
 
 import numpy as np
 
-from sadlib.course.exercises.checker import (NOT_ATTEMPTED, CheckResult, Incorrect, Question, ____, expect_close,
-                                      expect_equal, expect_true)
+from sadlib.course.exercises.checker import (
+    FunctionQuestion,
+    Incorrect,
+    Question,
+    expect_close,
+    expect_equal,
+    expect_true,
+    setup_namespace,
+)
 
 __all__ = ["q1", "q2", "q3", "q4"]
 
@@ -60,32 +67,7 @@ CONTAMINATION_ANSWER = (
 
 
 def _context() -> dict:
-    namespace: dict = {}
-    exec(SETUP, namespace)
-    return namespace
-
-
-class _FunctionQuestion(Question):
-    """A question whose answer is a function: a function that still returns ``____`` is not attempted.
-
-    ``probe(values)`` calls the learner's function once on harmless inputs and returns its output.
-    """
-
-    def __init__(self, *args, probe, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.probe = probe
-
-    def _evaluate(self, values):
-        fn = values.get(self.variables[0]) if self.variables[0] in values else None
-        if callable(fn):
-            try:
-                untouched = self.probe(values) is ____
-            except Exception:  # a half-written body: let the check report the error
-                untouched = False
-            if untouched:
-                return CheckResult(NOT_ATTEMPTED, f"{self.label}: not attempted yet — your function still returns "
-                                                  f"____ (write its body), then run q{self.number}.check() again.")
-        return super()._evaluate(values)
+    return setup_namespace(SETUP)
 
 
 def _share(value, what: str) -> float:
@@ -143,7 +125,7 @@ def _check_recalibrate(recalibrate, det, val, test, sensors):
             "samples, and the model was not refitted.")
 
 
-q1 = _FunctionQuestion(
+q1 = FunctionQuestion(
     1,
     "Write `recalibrate(det, val_X, test_X)`: without refitting, set the threshold of the fitted detector `det` to "
     "the 99.5th percentile of its scores on the validation sensors `val_X`, and return the share of the test "
@@ -242,7 +224,7 @@ def _check_ewma(my_ewma):
     return "the same recursion `sadlib`'s EWMA chart runs (with scipy.signal.lfilter) on every standardised sensor."
 
 
-q3 = _FunctionQuestion(
+q3 = FunctionQuestion(
     3,
     "Write `my_ewma(x, lam)` returning the EWMA of a 1-D array: z_t = lam·x_t + (1 − lam)·z_(t−1), with z = 0 "
     "before the first sample.",

@@ -11,7 +11,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from sadlib.course.exercises.checker import NOT_ATTEMPTED, CheckResult, Incorrect, Question, _is_blank, expect_true
+from sadlib.course.exercises.checker import (
+    FunctionQuestion,
+    Incorrect,
+    Question,
+    Unwritten,
+    expect_true,
+    is_blank,
+    setup_namespace,
+)
 
 __all__ = ["q1", "q2", "q3", "q4", "q5"]
 
@@ -81,29 +89,8 @@ _PLANT_TEST = slice(200, 205)  # test rows 200-204 (toy rows 700-704): far from 
 _PLANT_VAL = slice(40, 45)
 
 
-class _Blank(BaseException):
-    """The learner's function still returns the ``____`` placeholder.
-
-    A ``BaseException`` on purpose: :meth:`Question._evaluate` turns every ``Exception``
-    raised by a check into "incorrect"; this one passes through to :class:`_FunctionQuestion`.
-    """
-
-
-class _FunctionQuestion(Question):
-    """A question whose answer is a function: an untouched template (it returns ``____``) is "not attempted"."""
-
-    def _evaluate(self, values):
-        try:
-            return super()._evaluate(values)
-        except _Blank as blank:
-            return CheckResult(NOT_ATTEMPTED, f"{self.label}: not attempted yet — {blank} (replace each ____ "
-                               f"with your code), then run q{self.number}.check() again.")
-
-
 def _context() -> dict:
-    namespace: dict = {}
-    exec(SETUP, namespace)
-    return namespace
+    return setup_namespace(SETUP)
 
 
 def _toy():
@@ -174,8 +161,8 @@ q2 = Question(
 def _fit_and_calibrate_output(fn, X_train, X_val, X_test):
     """Call the learner's ``fit_and_calibrate`` and unpack ``(scaler, model, threshold)``."""
     out = fn(X_train, X_val, X_test)
-    if _is_blank(out):
-        raise _Blank("`fit_and_calibrate` still returns ____")
+    if is_blank(out):
+        raise Unwritten("`fit_and_calibrate` still returns ____ (replace each ____ with your code)")
     expect_true(out is not None, "`fit_and_calibrate` returns nothing: end it with `return scaler, model, threshold`.")
     expect_true(isinstance(out, tuple) and len(out) == 3,
                 "`fit_and_calibrate` should return three things: `scaler, model, threshold`.")
@@ -252,7 +239,7 @@ def _check_fit_and_calibrate(fit_and_calibrate):
             "the test rows moved nothing, one planted in the validation rows moved neither the scaler nor the model.")
 
 
-q3 = _FunctionQuestion(
+q3 = FunctionQuestion(
     3,
     "Mistake 3: the threshold was the 95th percentile of the errors being judged. Complete "
     "`fit_and_calibrate(X_train, X_val, X_test)` so that it returns `scaler, model, threshold`: the scaler "
@@ -280,8 +267,8 @@ q3 = _FunctionQuestion(
 
 def _alarms_of(detect, X_train, X_val, X_test) -> np.ndarray:
     out = detect(X_train, X_val, X_test)
-    if _is_blank(out):
-        raise _Blank("`detect` still returns ____")
+    if is_blank(out):
+        raise Unwritten("`detect` still returns ____ (replace each ____ with your code)")
     expect_true(out is not None, "`detect` returns nothing: end it with `return alarms`.")
     alarms = np.asarray(out)
     expect_true(alarms.shape == (len(X_test),),
@@ -318,7 +305,7 @@ def _check_detect(detect):
             "planted in the test rows was flagged and changed no other alarm.")
 
 
-q4 = _FunctionQuestion(
+q4 = FunctionQuestion(
     4,
     "Put it together: complete `detect(X_train, X_val, X_test)` so that it returns the boolean alarms of your "
     "fixed pipeline on `X_test` (errors above your threshold). The checker reports the F1 you reached, then "
@@ -361,8 +348,8 @@ def _built(build_autoencoder, n_inputs: int, latent: int):
     import keras
 
     model = build_autoencoder(n_inputs, latent)
-    if _is_blank(model):
-        raise _Blank("`build_autoencoder` still returns ____")
+    if is_blank(model):
+        raise Unwritten("`build_autoencoder` still returns ____ (replace each ____ with your code)")
     expect_true(model is not None, "`build_autoencoder` returns nothing: end it with `return model`.")
     expect_true(isinstance(model, keras.Model),
                 f"`build_autoencoder` should return a keras.Model (keras.Sequential([...]) or keras.Model(inputs, "
@@ -418,7 +405,7 @@ def _check_build(build_autoencoder):
             f"{before:.3g} to {after:.3g} in {_FIT_EPOCHS} epochs.")
 
 
-q5 = _FunctionQuestion(
+q5 = FunctionQuestion(
     5,
     "Build it yourself: complete `build_autoencoder(n_inputs, latent)` so that it returns a compiled Keras "
     "dense autoencoder: input `(None, n_inputs)`, a ReLU hidden layer, a linear bottleneck of `latent` units, "

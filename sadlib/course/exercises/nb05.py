@@ -14,7 +14,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from sadlib.course.exercises.checker import NOT_ATTEMPTED, CheckResult, Incorrect, Question, ____, expect_shape, expect_true
+from sadlib.course.exercises.checker import (
+    FunctionQuestion,
+    Incorrect,
+    Question,
+    Unwritten,
+    call_answer,
+    expect_shape,
+    expect_true,
+    is_blank,
+    setup_namespace,
+)
 
 __all__ = ["q1", "q2", "q3", "q4", "q5"]
 
@@ -62,9 +72,7 @@ _N, _BURST = 1000, 800
 
 
 def _context() -> dict:
-    namespace: dict = {}
-    exec(SETUP, namespace)
-    return namespace
+    return setup_namespace(SETUP)
 
 
 def _values() -> np.ndarray:
@@ -165,37 +173,8 @@ q2 = Question(
 
 
 # --------------------------------------------------------------------------- functions as answers
-class _Blank(BaseException):
-    """Raised inside a check when the learner's function still returns ``____``.
-
-    A ``BaseException`` so that :meth:`Question._evaluate`'s ``except Exception`` (which
-    turns a broken answer into "incorrect") lets it through to :class:`_Question`.
-    """
-
-
-class _Question(Question):
-    """A :class:`Question` whose answer may be a function: a function that still returns
-    ``____`` (the untouched template) is "not attempted", not "incorrect"."""
-
-    def _evaluate(self, values):
-        try:
-            return super()._evaluate(values)
-        except _Blank as blank:
-            return CheckResult(NOT_ATTEMPTED, f"{self.label}: not attempted yet — {blank} Replace ____ with your "
-                                              f"answer, then run q{self.number}.check() again.")
-
-
-def _blank(value) -> bool:
-    return value is ____ or (isinstance(value, (tuple, list)) and any(v is ____ for v in value))
-
-
-def _call(fn, name: str, *args):
-    """``fn(*copies of args)``; ``_Blank`` when it returns the placeholder."""
-    expect_true(callable(fn), f"`{name}` should be a function; define it with `def {name}(...):`.")
-    out = fn(*[np.array(a, copy=True) for a in args])
-    if _blank(out):
-        raise _Blank(f"`{name}` still returns ____.")
-    return out
+#: how this notebook's checks call the learner's functions (warnings are shown)
+_CALL = dict(quiet=False, unwritten="`{name}` still returns ____. Replace ____ with your answer")
 
 
 def _changed_tests(test: np.ndarray) -> list[tuple[str, np.ndarray]]:
@@ -220,7 +199,7 @@ def _check_eps(dbscan_params):
     val, test, y_test = ns["val_errors"], ns["test_errors"], ns["y_test"]
 
     def params(test_errors):
-        out = _call(dbscan_params, "dbscan_params", val, test_errors)
+        out = call_answer(dbscan_params, "dbscan_params", val, test_errors, **_CALL)
         expect_true(isinstance(out, (tuple, list)) and len(out) == 2,
                     "`dbscan_params` should return two values: `return eps, min_samples`.")
         eps, min_samples = out
@@ -254,7 +233,7 @@ def _check_eps(dbscan_params):
             f"validation errors flags {int(alarms.sum())} of {len(alarms)} test rows: F1 = {f1:.2f}.")
 
 
-q3 = _Question(
+q3 = FunctionQuestion(
     3,
     "Choose DBSCAN's parameters from normal data. Write `dbscan_params(val_errors, test_errors)` returning "
     "`(eps, min_samples)`, read off the k-distance curve of the validation errors "
@@ -290,7 +269,7 @@ def _check_alarms(alarm_rule):
     val, test, y_test = ns["val_errors"], ns["test_errors"], ns["y_test"]
 
     def alarms_for(test_errors):
-        alarms = np.asarray(_call(alarm_rule, "alarm_rule", val, test_errors))
+        alarms = np.asarray(call_answer(alarm_rule, "alarm_rule", val, test_errors, **_CALL))
         expect_shape(alarms, test_errors.shape, "the alarms (one per test row)")
         expect_true(alarms.dtype == bool or np.isin(alarms, (0, 1)).all(),
                     "`alarm_rule` should return booleans (True = alarm), e.g. `test_errors > threshold`.")
@@ -320,7 +299,7 @@ def _check_alarms(alarm_rule):
             f"{100 * m['far']:.1f} %. Compare with your DBSCAN from Q3.")
 
 
-q4 = _Question(
+q4 = FunctionQuestion(
     4,
     "The same errors judged by a threshold instead of DBSCAN. Complete `alarm_rule(val_errors, test_errors)`: it "
     "returns `test_errors > threshold` with a threshold calibrated on `val_errors` only (a percentile, the maximum "
@@ -373,8 +352,8 @@ def _check_forecaster(build_forecaster):
     for window, n_features in _Q5_SHAPES:
         keras.utils.set_random_seed(0)
         model = build_forecaster(window, n_features)
-        if _blank(model):
-            raise _Blank("`build_forecaster` still returns ____.")
+        if is_blank(model):
+            raise Unwritten("`build_forecaster` still returns ____. Replace ____ with your answer")
         expect_true(isinstance(model, keras.Model),
                     f"`build_forecaster` should return a keras.Model, not a {type(model).__name__}: "
                     "`keras.Model(inputs, outputs)` or `keras.Sequential([...])`.")
@@ -431,7 +410,7 @@ def _check_forecaster(build_forecaster):
             f"{_Q5_EPOCHS} epochs on a small sine series lowered its squared error from {before:.3f} to {after:.3f}.")
 
 
-q5 = _Question(
+q5 = FunctionQuestion(
     5,
     "Build the model of section 4 yourself. Complete `build_forecaster(window, n_features)`: it returns a compiled "
     "`keras.Model` that reads `(batch, window, n_features)` windows and predicts the next value of every sensor, "

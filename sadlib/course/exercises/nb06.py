@@ -7,7 +7,14 @@ import functools
 
 import numpy as np
 
-from sadlib.course.exercises.checker import Incorrect, Question, expect_close, expect_shape, expect_true
+from sadlib.course.exercises.checker import (
+    Incorrect,
+    Question,
+    expect_close,
+    expect_shape,
+    expect_true,
+    setup_namespace,
+)
 
 __all__ = ["q1", "q2", "q3", "q4", "q5"]
 
@@ -62,9 +69,7 @@ print(f"trained {det.n_epochs_} epochs; test part: {len(test)} samples, {y_test.
 
 
 def _context() -> dict:
-    namespace: dict = {}
-    exec(SETUP, namespace)
-    return namespace
+    return setup_namespace(SETUP)
 
 
 @functools.lru_cache(maxsize=2)

@@ -7,14 +7,14 @@ from __future__ import annotations
 import numpy as np
 
 from sadlib.course.exercises.checker import (
-    NOT_ATTEMPTED,
-    CheckResult,
+    FunctionQuestion,
     Incorrect,
     Question,
     ____,
     expect_close,
     expect_shape,
     expect_true,
+    setup_namespace,
 )
 
 __all__ = ["q1", "q2", "q3", "q4", "q5"]
@@ -54,9 +54,7 @@ from keras import ops
 
 
 def _context() -> dict:
-    namespace: dict = {}
-    exec(SETUP, namespace)
-    return namespace
+    return setup_namespace(SETUP)
 
 
 def _data() -> dict:
@@ -321,24 +319,13 @@ def _check_quantizer(my_quantizer):
             "rows; the layer adds the commitment loss during training.")
 
 
-class _FunctionQuestion(Question):
-    """A question whose answer is a function: a function that still returns ``____`` is not attempted."""
-
-    def _evaluate(self, values):
-        fn = values.get(self.variables[0]) if self.variables[0] in values else None
-        if callable(fn):
-            z, codebook, g = _q5_inputs(*Q5_CASES[0], 0)
-            try:
-                untouched = _q5_call(fn, z, codebook, g)[0] is ____
-            except Exception:  # a half-written body: let the check report the error
-                untouched = False
-            if untouched:
-                return CheckResult(NOT_ATTEMPTED, f"{self.label}: not attempted yet — your function still returns "
-                                                  f"____ (write its body), then run q{self.number}.check() again.")
-        return super()._evaluate(values)
+def _q5_probe(values):
+    """The learner's ``my_quantizer`` output on the first case: ``____`` while the template is untouched."""
+    z, codebook, g = _q5_inputs(*Q5_CASES[0], 0)
+    return _q5_call(values["my_quantizer"], z, codebook, g)[0]
 
 
-q5 = _FunctionQuestion(
+q5 = FunctionQuestion(
     5,
     "Write the quantizer's forward pass with `keras.ops` (imported as `ops`): `my_quantizer(z, codebook)` takes "
     "encoder outputs `z` of shape (n, D) and the codes `codebook` of shape (K, D), computes the squared distance of "
@@ -363,6 +350,7 @@ q5 = _FunctionQuestion(
     "    q = ops.matmul(one_hot, codebook)\n"
     "    return z + ops.stop_gradient(q - z)",
     setup=_context,
+    probe=_q5_probe,
 )
 
 #: answer cells that differ from ``name = ____``

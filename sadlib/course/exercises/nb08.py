@@ -24,7 +24,13 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from sadlib.course.exercises.checker import NOT_ATTEMPTED, CheckResult, Incorrect, Question, ____, expect_true
+from sadlib.course.exercises.checker import (
+    FunctionQuestion,
+    Incorrect,
+    call_answer,
+    expect_true,
+    setup_namespace,
+)
 
 __all__ = ["q1", "q2", "q3", "q4", "q5"]
 
@@ -92,47 +98,10 @@ ANSWER_CELLS = {
 
 
 def _context() -> dict:
-    namespace: dict = {}
-    exec(SETUP, namespace)
-    return namespace
+    return setup_namespace(SETUP)
 
 
 # --------------------------------------------------------------------------- functions as answers
-class _Unwritten(BaseException):
-    """Raised inside a check when the learner's function still returns ``____``.
-
-    A ``BaseException``, so that :meth:`Question._evaluate` (which reports any ``Exception`` of a
-    broken answer as incorrect) lets it through to :class:`_Question`.
-    """
-
-
-class _Question(Question):
-    """A question whose answer is a function: one that still returns ``____`` is "not attempted"."""
-
-    def _evaluate(self, values):
-        try:
-            return super()._evaluate(values)
-        except _Unwritten as blank:
-            return CheckResult(NOT_ATTEMPTED, f"{self.label}: not attempted yet — {blank} (it still returns ____), "
-                                              f"then run q{self.number}.check() again.")
-
-
-def _is_blank(value) -> bool:
-    return value is ____ or (isinstance(value, (tuple, list)) and any(v is ____ for v in value))
-
-
-def _call(fn, name: str, *args):
-    """``fn`` called on copies of ``args`` (warnings silenced); :class:`_Unwritten` when it returns ``____``."""
-    expect_true(callable(fn), f"`{name}` should be a function; define it with `def {name}(...):`.")
-    copies = [a.copy() if hasattr(a, "copy") else a for a in args]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        out = fn(*copies)
-    if _is_blank(out):
-        raise _Unwritten(f"write the body of `{name}`")
-    return out
-
-
 def _decisions(out, size: int, name: str, what: str = "decisions") -> np.ndarray:
     """A learner's alarm vector as bool, with a clear message for a wrong shape or non-0/1 values."""
     arr = np.asarray(out)
@@ -208,7 +177,7 @@ def _check_k_of_n(k_of_n):
 
     for above, k, n in _q1_cases():
         want = k_of_n_alarms(above.astype(float), 0.5, k, n)
-        got = _decisions(_call(k_of_n, "k_of_n", above, k, n), above.size, "k_of_n")
+        got = _decisions(call_answer(k_of_n, "k_of_n", above, k, n), above.size, "k_of_n")
         if np.array_equal(got, want):
             continue
         for kind, message in _K_OF_N_MISTAKES.items():
@@ -222,7 +191,7 @@ def _check_k_of_n(k_of_n):
             "k = n is the minimum-duration rule; k = 1 holds every exceedance for n - 1 samples.")
 
 
-q1 = _Question(
+q1 = FunctionQuestion(
     1,
     "Write `k_of_n(above, k, n)`: `above` is a boolean array (a score above its threshold or not); return a boolean "
     "array `out` of the same length with `out[t]` True when at least `k` of the last `n` values "
@@ -305,7 +274,7 @@ def _check_hysteresis(hysteresis):
 
     for scores, on, off in _q2_cases():
         want = hysteresis_alarms(scores, on, off)
-        got = _decisions(_call(hysteresis, "hysteresis", scores, on, off), scores.size, "hysteresis")
+        got = _decisions(call_answer(hysteresis, "hysteresis", scores, on, off), scores.size, "hysteresis")
         if np.array_equal(got, want):
             continue
         for kind, message in _LATCH_MISTAKES.items():
@@ -318,7 +287,7 @@ def _check_hysteresis(hysteresis):
             "and off is what stops a score that hovers around one level from chattering.")
 
 
-q2 = _Question(
+q2 = FunctionQuestion(
     2,
     "Write `hysteresis(scores, on, off)` with a loop over the scores: the alarm starts off, switches **on** at a "
     "score strictly above `on`, stays on while the scores stay above `off`, and switches **off** at a score at or "
@@ -358,7 +327,7 @@ def _q3_data():
 
 
 def _pipeline_out(alarm_pipeline, train, test, q, d):
-    out = _call(alarm_pipeline, "alarm_pipeline", train, test, q, d)
+    out = call_answer(alarm_pipeline, "alarm_pipeline", train, test, q, d)
     expect_true(isinstance(out, (tuple, list)) and len(out) == 2,
                 "`alarm_pipeline` should return two values: `return test_alarms, threshold`.")
     alarms, threshold = out
@@ -459,7 +428,7 @@ def _check_pipeline(alarm_pipeline):
             "(threshold='percentile', min_duration=...) is the same pipeline as an estimator.")
 
 
-q3 = _Question(
+q3 = FunctionQuestion(
     3,
     "Write a leak-free `alarm_pipeline(train_scores, test_scores, q, min_duration)` that returns `(test_alarms, "
     "threshold)`: `threshold` is the `q`-th percentile (q in 0-100) of the training scores, and `test_alarms[t]` is "
@@ -574,7 +543,7 @@ class _ShapeZero:
 
 def _check_pot(pot_threshold):
     def z_of(scores, level, q):
-        out = _call(pot_threshold, "pot_threshold", scores, level, q)
+        out = call_answer(pot_threshold, "pot_threshold", scores, level, q)
         expect_true(np.ndim(out) == 0, "`pot_threshold` should return one number, z_q.")
         return float(out)
 
@@ -620,7 +589,7 @@ def _check_pot(pot_threshold):
             "fixed).")
 
 
-q4 = _Question(
+q4 = FunctionQuestion(
     4,
     "The peaks-over-threshold start of SPOT (Siffer et al., KDD 2017). Write `pot_threshold(normal_scores, level, q)`: "
     "(1) the initial threshold `t` is the quantile `level` (e.g. 0.98) of the `n` normal scores; (2) fit a "
@@ -717,7 +686,7 @@ def _period(step: pd.Timedelta) -> str:
 def _check_shifts(alarms_per_shift):
     for a, index in _q5_cases():
         want = _shift_reference(a, index)
-        got = _call(alarms_per_shift, "alarms_per_shift", a, index)
+        got = call_answer(alarms_per_shift, "alarms_per_shift", a, index)
         expect_true(isinstance(got, pd.Series), "`alarms_per_shift` should return a pandas Series indexed by the "
                                                 "start time of each shift.")
         expect_true(isinstance(got.index, pd.DatetimeIndex), "index your Series by the shift start times (a "
@@ -746,7 +715,7 @@ def _check_shifts(alarms_per_shift):
             "8-hour shift (for all the plant's alarms, not one detector's).")
 
 
-q5 = _Question(
+q5 = FunctionQuestion(
     5,
     "Alarm load per shift. Write `alarms_per_shift(alarm_vector, index)`: `alarm_vector` is one boolean per "
     "timestamp of the regular `index` (a DatetimeIndex). Count the **announcements** an operator gets: one at each "

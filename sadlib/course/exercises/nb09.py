@@ -12,7 +12,14 @@ from pathlib import Path
 
 import numpy as np
 
-from sadlib.course.exercises.checker import NOT_ATTEMPTED, CheckResult, Incorrect, Question, ____, expect_close, expect_true
+from sadlib.course.exercises.checker import (
+    FunctionQuestion,
+    Incorrect,
+    call_answer,
+    expect_close,
+    expect_true,
+    setup_namespace,
+)
 
 __all__ = ["q1", "q2", "q3", "q4", "q5"]
 
@@ -85,9 +92,7 @@ SETUP = SETUP_DATA + SETUP_MODEL
 
 def _context() -> dict:
     """The NumPy part of the setup (questions 1 to 4)."""
-    namespace: dict = {}
-    exec(SETUP_DATA, namespace)
-    return namespace
+    return setup_namespace(SETUP_DATA)
 
 
 @functools.lru_cache(maxsize=1)
@@ -102,28 +107,9 @@ def _full_context() -> dict:
     return dict(_full_namespace())
 
 
-class _Unwritten(BaseException):
-    """The learner's function still returns ____. A BaseException, so that the checker's ``except Exception``
-    (which turns errors into "incorrect") lets it through to :class:`_Question`."""
-
-
-class _Question(Question):
-    """A question whose answer is a function: one that still returns ____ is "not attempted", not wrong."""
-
-    def _evaluate(self, values):
-        try:
-            return super()._evaluate(values)
-        except _Unwritten as blank:
-            return CheckResult(NOT_ATTEMPTED, f"{self.label}: not attempted yet — {blank} (it still returns ____), "
-                                              f"then run q{self.number}.check() again.")
-
-
-def _call(fn, *args, name):
-    """``fn(*args)``; raises :class:`_Unwritten` when it returns the placeholder."""
-    result = fn(*args)
-    if result is ____:
-        raise _Unwritten(f"write the body of `{name}`")
-    return result
+#: how this notebook's checks call the learner's functions (the checks pass copies themselves;
+#: warnings are shown)
+_CALL = dict(copy=False, quiet=False)
 
 
 # --------------------------------------------------------------------------- Q1
@@ -165,7 +151,7 @@ def _check_flex(reason, input_shape):
     return "with every size known, the converter lowers the loop to builtin ops; edge.export_litert does this."
 
 
-q1 = _Question(
+q1 = FunctionQuestion(
     1,
     "Keras's `model.export(path, format=\"litert\")` of the LSTM autoencoder (windows of 24 steps, 4 sensors) writes "
     "a file with Flex ops that a device runtime cannot run. Set `reason` to the letter of the right explanation "
@@ -205,7 +191,7 @@ def _check_ratio(ratio, goal_met):
             f"{want['dense_512_128']:.0%} for the wide model.")
 
 
-q2 = _Question(
+q2 = FunctionQuestion(
     2,
     "The goal: every full-int8 file is at most 40 % of the size of its float32 file. From `sizes` (bytes), compute "
     "`ratio`, a dict {model name: int8 size / float32 size}, and set `goal_met` to True or False.",
@@ -226,7 +212,7 @@ def _q3_scores():
 
 
 def _threshold(recalibrate, val_scores, test_scores) -> float:
-    t = _call(recalibrate, val_scores.copy(), test_scores.copy(), name="recalibrate")
+    t = call_answer(recalibrate, "recalibrate", val_scores.copy(), test_scores.copy(), **_CALL)
     try:
         t = float(np.asarray(t).item())
     except (TypeError, ValueError) as err:
@@ -282,7 +268,7 @@ def _is_text(value) -> bool:
     return isinstance(value, (str, bytes))
 
 
-q3 = _Question(
+q3 = FunctionQuestion(
     3,
     "The int8 file's scores (`edge_val`, `edge_test`) sit higher than the Keras scores (`keras_val`, `keras_test`), "
     "so the Keras threshold (`keras_threshold`, the 99.9th percentile of `keras_val`) is wrong for it. A deployment "
@@ -322,7 +308,7 @@ def _check_min_duration(my_alarms):
     expect_true(callable(my_alarms), "`my_alarms` should be a function (scores, threshold, min_duration) -> alarms.")
     for scores, thr, d in _q4_cases():
         want = min_duration_alarms(scores, thr, d)
-        got = _call(my_alarms, scores.copy(), thr, d, name="my_alarms")
+        got = call_answer(my_alarms, "my_alarms", scores.copy(), thr, d, **_CALL)
         got = np.asarray(got)
         expect_true(got.shape == want.shape, f"for {len(scores)} scores return {len(scores)} decisions; got shape "
                                              f"{got.shape}.")
@@ -362,7 +348,7 @@ def _backdated(above, d):
     return out
 
 
-q4 = _Question(
+q4 = FunctionQuestion(
     4,
     "Write `my_alarms(scores, threshold, min_duration)`: `alarm[t]` is True when the scores at "
     "`t - min_duration + 1, ..., t` are all strictly above `threshold` (an alarm starts at the min_duration-th score "
@@ -426,7 +412,7 @@ def _check_export(export_int8):
     model, train_windows, test_windows = ns["model"], ns["train_windows"], ns["test_windows"]
     n_in = train_windows.shape[1]
     with _quiet():
-        buffer = _call(export_int8, model, train_windows.copy(), name="export_int8")
+        buffer = call_answer(export_int8, "export_int8", model, train_windows.copy(), **_CALL)
     if isinstance(buffer, (str, Path)):
         raise Incorrect("return the file's bytes, `converter.convert()`, not a path (write them to a file "
                         "separately if you need one).")
@@ -487,7 +473,7 @@ def _check_export(export_int8):
             f"median relative difference {rel:.1%}).")
 
 
-q5 = _Question(
+q5 = FunctionQuestion(
     5,
     "Write `export_int8(model, windows)` with TensorFlow's converter API (no `sadlib.edge`): it returns the bytes of a "
     "full-int8 LiteRT file of `model` (a Keras model taking flattened windows of 32 values) with a fixed input of "

@@ -19,12 +19,17 @@ independent computation, then names the typical mistake when they differ:
 from __future__ import annotations
 
 import functools
-import warnings
 
 import numpy as np
 import pandas as pd
 
-from sadlib.course.exercises.checker import NOT_ATTEMPTED, CheckResult, Incorrect, Question, ____, expect_true
+from sadlib.course.exercises.checker import (
+    FunctionQuestion,
+    Incorrect,
+    call_answer,
+    expect_true,
+    setup_namespace,
+)
 
 __all__ = ["q1", "q2", "q3", "q4", "q5"]
 
@@ -142,47 +147,10 @@ ANSWER_CELLS = {
 
 
 def _context() -> dict:
-    namespace: dict = {}
-    exec(SETUP, namespace)
-    return namespace
+    return setup_namespace(SETUP)
 
 
 # --------------------------------------------------------------------------- functions as answers
-class _Unwritten(BaseException):
-    """Raised inside a check when the learner's function still returns ``____``.
-
-    A ``BaseException``, so that :meth:`Question._evaluate` (which reports any ``Exception`` of a
-    broken answer as incorrect) lets it through to :class:`_Question`.
-    """
-
-
-class _Question(Question):
-    """A question whose answer is a function: one that still returns ``____`` is "not attempted"."""
-
-    def _evaluate(self, values):
-        try:
-            return super()._evaluate(values)
-        except _Unwritten as blank:
-            return CheckResult(NOT_ATTEMPTED, f"{self.label}: not attempted yet — {blank} (it still returns ____), "
-                                              f"then run q{self.number}.check() again.")
-
-
-def _is_blank(value) -> bool:
-    return value is ____ or (isinstance(value, (tuple, list)) and any(v is ____ for v in value))
-
-
-def _call(fn, name: str, *args):
-    """``fn`` called on copies of ``args`` (warnings silenced); :class:`_Unwritten` when it returns ``____``."""
-    expect_true(callable(fn), f"`{name}` should be a function; define it with `def {name}(...):`.")
-    copies = [a.copy() if hasattr(a, "copy") else a for a in args]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        out = fn(*copies)
-    if _is_blank(out):
-        raise _Unwritten(f"write the body of `{name}`")
-    return out
-
-
 def _span(idx: np.ndarray) -> str:
     if idx.size == 0:
         return "no samples"
@@ -293,7 +261,7 @@ def _check_fold(i: int, train: np.ndarray, val: np.ndarray, want_train: np.ndarr
 def _check_forward_chaining(forward_chaining):
     cases = _q1_cases()
     for n, n_splits, gap in cases:
-        folds = _folds_of(_call(forward_chaining, "forward_chaining", n, n_splits, gap), n_splits)
+        folds = _folds_of(call_answer(forward_chaining, "forward_chaining", n, n_splits, gap), n_splits)
         want = _tss_folds(n, n_splits, gap)
         first = folds[0][0].size
         for i, ((train, val), (want_train, want_val)) in enumerate(zip(folds, want)):
@@ -304,7 +272,7 @@ def _check_forward_chaining(forward_chaining):
             "window length.")
 
 
-q1 = _Question(
+q1 = FunctionQuestion(
     1,
     "Write `forward_chaining(n, n_splits, gap)`: expanding-window cross-validation for a series of `n` samples. "
     "Cut the series into `n_splits + 1` blocks of `size = n // (n_splits + 1)` samples, the last block ending at "
@@ -428,7 +396,7 @@ def _check_one_block(transformer_block, window: int, d_model: int, heads: int, f
 
     call = f"transformer_block(inputs, {d_model}, {heads}, {ff_dim}) on inputs of shape (None, {window}, {d_model})"
     inputs = keras.Input(shape=(window, d_model))
-    outputs = _call(transformer_block, "transformer_block", inputs, d_model, heads, ff_dim)
+    outputs = call_answer(transformer_block, "transformer_block", inputs, d_model, heads, ff_dim)
     expect_true(isinstance(outputs, keras.KerasTensor),
                 f"{call} should return the block's output tensor (a KerasTensor), not a "
                 f"{type(outputs).__name__}: call the layers on x, e.g. `x = layers.LayerNormalization()(x)`, "
@@ -483,7 +451,7 @@ def _check_transformer(transformer_block):
             "Transformer autoencoder of the notebook stacks.")
 
 
-q2 = _Question(
+q2 = FunctionQuestion(
     2,
     "Write `transformer_block(x, d_model, heads, ff_dim)` with Keras layers (functional API): `x` is a tensor of "
     "shape (batch, window, d_model). (1) Self-attention: `layers.MultiHeadAttention(num_heads=heads, "
@@ -619,7 +587,7 @@ def _drops_of(out, X: pd.DataFrame) -> pd.Series:
 def _check_occlusion(occlusion_drop):
     lines = []
     for what, score_fn, X, reference, faulty in _q3_cases():
-        got = _drops_of(_call(occlusion_drop, "occlusion_drop", score_fn, X, reference), X)
+        got = _drops_of(call_answer(occlusion_drop, "occlusion_drop", score_fn, X, reference), X)
         want = _occlusion_reference(score_fn, X, reference)
         if np.allclose(got[want.index], want, rtol=1e-6, atol=1e-9):
             top = got.idxmax()
@@ -636,7 +604,7 @@ def _check_occlusion(occlusion_drop):
                                "pass per sensor.")
 
 
-q3 = _Question(
+q3 = FunctionQuestion(
     3,
     "Write `occlusion_drop(score_fn, X, reference)`: `X` is a DataFrame (rows = time, columns = sensors), "
     "`score_fn(X)` returns one score per row, and `reference` is a pandas Series with a normal value per sensor. "
@@ -769,7 +737,7 @@ def _same_leads(a: pd.Series, b: pd.Series) -> bool:
 
 def _check_lead_times(lead_times):
     for alarms, events in _q4_cases():
-        got = _leads_of(_call(lead_times, "lead_times", alarms, events), events)
+        got = _leads_of(call_answer(lead_times, "lead_times", alarms, events), events)
         want = _lead_reference(alarms, events)
         if _same_leads(got, want):
             continue
@@ -792,7 +760,7 @@ def _check_lead_times(lead_times):
             "the same, and also keeps a window from reaching back into an earlier failure.")
 
 
-q4 = _Question(
+q4 = FunctionQuestion(
     4,
     "Write `lead_times(alarms, events)`: `alarms` is a boolean pandas Series indexed by timestamps, `events` a "
     "DataFrame of failures with the Timestamp columns `start`, `end` (the failure's last timestamp, inclusive as in "
@@ -908,7 +876,7 @@ def _alarm_point(alarms: np.ndarray, test: pd.DataFrame, events: pd.DataFrame) -
 
 def _same_before(compressor_alarms, train, changed, alarms, cut, what: str) -> None:
     """Raise leakage unless the decisions on ``changed`` equal ``alarms`` before ``cut`` (less the slack)."""
-    got = _alarms_of(_call(compressor_alarms, "compressor_alarms", train, changed), changed)
+    got = _alarms_of(call_answer(compressor_alarms, "compressor_alarms", train, changed), changed)
     early = changed.index < cut - Q5_CAUSAL_SLACK
     moved = np.flatnonzero(got[early] != alarms[:len(changed)][early])
     if moved.size:
@@ -923,7 +891,7 @@ def _check_compressor(compressor_alarms):
     train, test, events = _q5_data()
     expect_true(callable(compressor_alarms), "`compressor_alarms` should be a function; define it with "
                                              "`def compressor_alarms(train, test):`.")
-    alarms = _alarms_of(_call(compressor_alarms, "compressor_alarms", train, test), test)
+    alarms = _alarms_of(call_answer(compressor_alarms, "compressor_alarms", train, test), test)
     s = _q5_score(alarms, test, events)
     if s["n_air"] and s["recall"] < Q5_MIN_RECALL:
         raise Incorrect(f"your alarms find {s['n_found']} of the {s['n_air']} air leaks of the test period (counting "
@@ -953,7 +921,7 @@ def _check_compressor(compressor_alarms):
             "themselves.")
 
 
-q5 = _Question(
+q5 = FunctionQuestion(
     5,
     "Mini-project. Write `compressor_alarms(train, test)` that returns one True/False alarm decision per row of "
     "`test`. `train` is the first, normal week of the compressor twin and `test` the weeks after it (the 15 "

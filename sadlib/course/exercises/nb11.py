@@ -26,7 +26,15 @@ import warnings
 
 import numpy as np
 
-from sadlib.course.exercises.checker import NOT_ATTEMPTED, CheckResult, Incorrect, Question, ____, expect_true
+from sadlib.course.exercises.checker import (
+    FunctionQuestion,
+    Incorrect,
+    Unwritten,
+    call_answer,
+    expect_true,
+    is_blank,
+    setup_namespace,
+)
 
 __all__ = ["q1", "q2", "q3", "q4", "q5"]
 
@@ -126,48 +134,13 @@ ANSWER_CELLS = {
 
 
 def _context() -> dict:
-    namespace: dict = {}
-    exec(SETUP, namespace)
-    return namespace
+    return setup_namespace(SETUP)
 
 
 # --------------------------------------------------------------------------- functions as answers
-class _Unwritten(BaseException):
-    """Raised inside a check when the learner's function still returns ``____``.
-
-    A ``BaseException``, so that :meth:`Question._evaluate` (which reports any ``Exception`` of a
-    broken answer as incorrect) lets it through to :class:`_Question`.
-    """
-
-
-class _Question(Question):
-    """A question whose answer is a function: one that still returns ``____`` is "not attempted"."""
-
-    def _evaluate(self, values):
-        try:
-            return super()._evaluate(values)
-        except _Unwritten as blank:
-            return CheckResult(NOT_ATTEMPTED, f"{self.label}: not attempted yet — {blank} (it still returns ____), "
-                                              f"then run q{self.number}.check() again.")
-
-
-def _is_blank(value) -> bool:
-    if isinstance(value, dict):
-        value = list(value.values())
-    return value is ____ or (isinstance(value, (tuple, list)) and any(v is ____ for v in value))
-
-
-def _call(fn, name: str, *args, **kwargs):
-    """``fn(*args, **kwargs)`` with warnings silenced; :class:`_Unwritten` when it returns ``____``."""
-    expect_true(callable(fn), f"`{name}` should be a function; define it with `def {name}(...):`.")
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        out = fn(*args, **kwargs)
-    if _is_blank(out):
-        raise _Unwritten(f"write the body of `{name}`")
-    return out
-
-
+#: how this notebook's checks call the learner's functions: the arguments themselves, not copies, so that
+#: the checks can see an answer that changes its inputs (warnings are silenced)
+_CALL = dict(copy=False)
 def _same_nested(a, b) -> bool:
     """Arrays (or nested lists/tuples/dicts of them) equal, NaN equal to NaN."""
     if isinstance(a, dict):
@@ -239,7 +212,7 @@ def _check_fedavg(fedavg):
         given = copy.deepcopy(updates)
         layer_shapes = [np.shape(w) for w in updates[0][0]]
         try:
-            out = _call(fedavg, "fedavg", given)
+            out = call_answer(fedavg, "fedavg", given, **_CALL)
         except ValueError as err:
             if len(set(layer_shapes)) == 1:
                 raise
@@ -289,7 +262,7 @@ def _check_fedavg(fedavg):
             "FedAvg strategy computes the same from the `num-examples` each ClientApp reports.")
 
 
-q1 = _Question(
+q1 = FunctionQuestion(
     1,
     "Write `fedavg(updates)`, the server side of FedAvg. `updates` is a list with one entry per site, a pair "
     "`(weights, num_examples)`: `weights` is the site's list of weight arrays after local training (one per layer, "
@@ -361,10 +334,10 @@ def _quantized(out, delta: np.ndarray, bits: int):
 
 def _check_q2_case(quantize_update, dequantize, delta: np.ndarray, bits: int) -> tuple[int, int]:
     given = delta.copy()
-    out = _call(quantize_update, "quantize_update", given, bits)
+    out = call_answer(quantize_update, "quantize_update", given, bits, **_CALL)
     _untouched(delta, given, "quantize_update", "`delta`")
     codes, scale, offset = _quantized(out, delta, bits)
-    back = np.asarray(_call(dequantize, "dequantize", codes.copy(), scale, offset), dtype=np.float64)
+    back = np.asarray(call_answer(dequantize, "dequantize", codes.copy(), scale, offset, **_CALL), dtype=np.float64)
     expect_true(back.shape == delta.shape, f"`dequantize` should give back an array of the update's shape "
                                            f"{delta.shape}; yours has shape {back.shape}.")
     lo, hi = float(delta.min()), float(delta.max())
@@ -406,10 +379,11 @@ def _check_q2(quantize_update, dequantize):
             with warnings.catch_warnings(record=True) as caught, np.errstate(divide="warn", invalid="warn"):
                 warnings.simplefilter("always")
                 out = quantize_update(delta.copy(), 8)
-            if _is_blank(out):
-                raise _Unwritten("write the body of `quantize_update`")
+            if is_blank(out):
+                raise Unwritten("write the body of `quantize_update` (it still returns ____)")
             codes, scale, offset = _quantized(out, delta, 8)
-            back = np.asarray(_call(dequantize, "dequantize", codes.copy(), scale, offset), dtype=np.float64)
+            back = np.asarray(call_answer(dequantize, "dequantize", codes.copy(), scale, offset, **_CALL),
+                              dtype=np.float64)
         except Incorrect as err:
             raise Incorrect(f"{where}: {err} max - min is 0 there: send scale 0 (or 1) and codes 0, not the "
                             "result of a division by 0.") from None
@@ -430,7 +404,7 @@ def _check_q2(quantize_update, dequantize):
     bad = np.random.default_rng(1).normal(0, 0.01, 100).astype(np.float32)
     bad[17] = np.nan
     try:
-        _call(quantize_update, "quantize_update", bad, 8)
+        call_answer(quantize_update, "quantize_update", bad, 8, **_CALL)
     except ValueError:
         pass
     except Exception as err:  # noqa: BLE001 - any other error is named
@@ -447,7 +421,7 @@ def _check_q2(quantize_update, dequantize):
             "sadlib.federated.encode_update(..., compress='q8') sends this per layer in a Flower ArrayRecord.")
 
 
-q2 = _Question(
+q2 = FunctionQuestion(
     2,
     "Write `quantize_update(delta, bits=8)` and `dequantize(codes, scale, offset)`: linear quantisation of a weight "
     "update `delta` (a float32 array). Map the values onto `2**bits` equally spaced levels from `offset = "
@@ -532,7 +506,7 @@ def _indices_of(out, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _check_q3_case(top_k_sparsify, delta: np.ndarray, fraction: float) -> tuple[int, int, int]:
     given = delta.copy()
-    out = _call(top_k_sparsify, "top_k_sparsify", given, fraction)
+    out = call_answer(top_k_sparsify, "top_k_sparsify", given, fraction, **_CALL)
     _untouched(delta, given, "top_k_sparsify", "`delta`")
     indices, values = _indices_of(out, delta)
     flat = delta.ravel()
@@ -591,7 +565,7 @@ def _check_q3(top_k_sparsify):
             "values instead, and keeps what it did not send for the next round (error feedback).")
 
 
-q3 = _Question(
+q3 = FunctionQuestion(
     3,
     "Write `top_k_sparsify(delta, fraction)`: keep only the `k = max(1, round(fraction * delta.size))` values of "
     "the update `delta` with the largest magnitude. Return `(indices, values)`: `indices` the positions of those "
@@ -662,13 +636,13 @@ def _check_site_thresholds(site_thresholds):
     sites = list(val)
     q = 99
     given_val, given_test = copy.deepcopy(val), copy.deepcopy(test)
-    first = _thresholds_of(_call(site_thresholds, "site_thresholds", given_val, given_test, q), sites)
+    first = _thresholds_of(call_answer(site_thresholds, "site_thresholds", given_val, given_test, q, **_CALL), sites)
     _untouched(val, given_val, "site_thresholds", "the validation scores")
     _untouched(test, given_test, "site_thresholds", "the test scores")
     # the test week changed: nothing may move
     changed = {s: 3.0 * t + 1.0 for s, t in test.items()}
-    moved = _moved(first, _thresholds_of(_call(site_thresholds, "site_thresholds", copy.deepcopy(val), changed, q),
-                                         sites))
+    moved = _moved(first, _thresholds_of(
+        call_answer(site_thresholds, "site_thresholds", copy.deepcopy(val), changed, q, **_CALL), sites))
     if moved:
         raise Incorrect(f"leakage: with the test scores changed (and the validation scores not), the threshold of "
                         f"{moved[0]!r} moved. A threshold is set before the test period, on normal validation scores "
@@ -676,16 +650,16 @@ def _check_site_thresholds(site_thresholds):
                         "service.")
     # one site's validation day changed: the other sites' thresholds may not move
     other = {s: (v * 20.0 if s == sites[0] else v.copy()) for s, v in val.items()}  # the quietest site, now loudest
-    moved = [s for s in _moved(first, _thresholds_of(_call(site_thresholds, "site_thresholds", other,
-                                                           copy.deepcopy(test), q), sites)) if s != sites[0]]
+    moved = [s for s in _moved(first, _thresholds_of(call_answer(site_thresholds, "site_thresholds", other,
+                                                           copy.deepcopy(test), q, **_CALL), sites)) if s != sites[0]]
     if moved:
         raise Incorrect(f"not local: only {sites[0]!r}'s validation scores changed, yet the threshold of {moved[0]!r} "
                         "moved. Each site calibrates on its own validation scores: with one threshold pooled over "
                         "all sites, a site whose normal scores are high alarms all the time and one whose scores are "
                         "low misses its failures.")
     for q in (99, 95):
-        got = first if q == 99 else _thresholds_of(_call(site_thresholds, "site_thresholds", copy.deepcopy(val),
-                                                         copy.deepcopy(test), q), sites)
+        got = first if q == 99 else _thresholds_of(call_answer(site_thresholds, "site_thresholds", copy.deepcopy(val),
+                                                         copy.deepcopy(test), q, **_CALL), sites)
         for site in sites:
             own = val[site]
             lo, hi = np.percentile(own, q, method="lower"), np.percentile(own, q, method="higher")
@@ -708,7 +682,7 @@ def _check_site_thresholds(site_thresholds):
             "site's AlarmPolicy on its own validation scores the same way.")
 
 
-q4 = _Question(
+q4 = FunctionQuestion(
     4,
     "Write `site_thresholds(val_scores, test_scores, q)`: one global model, local alarms. `val_scores` and "
     "`test_scores` are dicts `{site: 1-D array}` of the global model's anomaly scores on each site's normal "
@@ -760,8 +734,8 @@ def _loss_and_gradients(loss, model, x):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             value = loss(tf.constant(x), y_pred)
-        if _is_blank(value):
-            raise _Unwritten("write the body of the loss function that `fedprox_loss` returns")
+        if is_blank(value):
+            raise Unwritten("write the body of the loss function that `fedprox_loss` returns (it still returns ____)")
         value = tf.reduce_mean(tf.cast(tf.convert_to_tensor(value), tf.float32))
     grads = tape.gradient(value, model.trainable_variables)
     return float(value), grads
@@ -788,7 +762,7 @@ def _check_fedprox(fedprox_loss):
     mse_grads = _mse_gradients(model, x)
     for mu in (0.1, 0.02):
         given = [g.copy() for g in global_weights]
-        loss = _call(fedprox_loss, "fedprox_loss", model, given, mu)
+        loss = call_answer(fedprox_loss, "fedprox_loss", model, given, mu, **_CALL)
         _untouched(global_weights, given, "fedprox_loss", "`global_weights`")
         expect_true(callable(loss), "`fedprox_loss` should return a loss function `loss(y_true, y_pred)` for "
                                     f"`model.compile(loss=...)`; it returned a {type(loss).__name__}.")
@@ -849,7 +823,7 @@ def _check_fedprox(fedprox_loss):
             "Flower's FedProx strategy sends `proximal-mu` to the sites.")
 
 
-q5 = _Question(
+q5 = FunctionQuestion(
     5,
     "Write `fedprox_loss(model, global_weights, mu)` for a site's local training with FedProx: return a Keras loss "
     "function `loss(y_true, y_pred)` equal to the mean squared reconstruction error plus `mu / 2 * ||w - "
