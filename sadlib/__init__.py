@@ -5,6 +5,9 @@ Small modules, one concern each (import what you need)::
     from sadlib import signals, datasets, windows, detectors, thresholds, metrics, plots
 
 Nothing heavy is imported here, so ``import sadlib`` is instant and does not load TensorFlow.
+
+The course's own machinery (notebook claims and their runner, the fast-mode switch, the exercise
+checkers, the doctor) lives in :mod:`sadlib.course`, which the modules above never import.
 """
 
 from importlib.metadata import PackageNotFoundError, version
