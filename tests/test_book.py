@@ -50,7 +50,7 @@ def site(tmp_path_factory) -> Path:
 
 
 def test_every_notebook_and_instructor_page_is_on_the_site(site):
-    for source in NOTEBOOKS + PAGES + [ROOT / "README.md", DOCS / "cheatsheet.md"]:
+    for source in NOTEBOOKS + PAGES + [ROOT / "README.md", ROOT / "CONTRIBUTING.md", DOCS / "cheatsheet.md"]:
         page = site / source.relative_to(ROOT).with_suffix(".html")
         assert page.is_file(), f"{source.relative_to(ROOT)} has no page on the site"
 
@@ -109,7 +109,7 @@ def small_course(tmp_path: Path, homepage: str, readme: str) -> Path:
         "# Guide\n\n## How it works\n\n[tour](../notebooks/00_tour.ipynb)\n")
     (course / "instructors" / "00_tour.md").write_text("# 00 notes\n\n[minutes](README.md#how-it-works)\n")
     for page in ("datasets/README", "datasets/skab", "datasets/nab", "datasets/metropt3", "datasets/compressor_twin",
-                 "benchmarks/README"):
+                 "benchmarks/README", "CONTRIBUTING"):
         (course / page).parent.mkdir(exist_ok=True)
         (course / f"{page}.md").write_text(f"# {page}\n")
     return course
