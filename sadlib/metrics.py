@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from sadlib._runs import any_true_in, run_bounds, true_runs
 from sadlib.validation import (
     InvalidParameterError,
     as_1d_float,
@@ -104,18 +105,6 @@ def _require_both_classes(y_true: np.ndarray, what: str) -> None:
 def _ratio(num: float, den: float) -> float:
     """num / den, with 0/0 defined as 0.0."""
     return float(num) / float(den) if den > 0 else 0.0
-
-
-def _runs(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Starts and exclusive ends of the runs of True in a bool vector."""
-    d = np.diff(np.concatenate(([0], y.astype(np.int8), [0])))
-    return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
-
-
-def _any_in(y: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """For each range [start, end), whether ``y`` has a True inside it."""
-    csum = np.concatenate(([0], np.cumsum(y, dtype=np.int64)))
-    return (csum[ends] - csum[starts]) > 0
 
 
 def _f1(tp: int, fp: int, fn: int) -> float:
@@ -238,8 +227,7 @@ def events(y: Any) -> list[tuple[int, int]]:
         One ``(start, end)`` per run, ``end`` exclusive, so ``y[start:end]`` is
         the run. Example: ``[0, 1, 1, 0, 1] -> [(1, 3), (4, 5)]``.
     """
-    starts, ends = _runs(as_labels(y, name="y"))
-    return [(int(s), int(e)) for s, e in zip(starts, ends)]
+    return true_runs(as_labels(y, name="y"))
 
 
 def event_metrics(y_true: Any, y_pred: Any) -> dict[str, float | int]:
@@ -286,9 +274,9 @@ def event_metrics(y_true: Any, y_pred: Any) -> dict[str, float | int]:
     rate (:func:`baselines`).
     """
     t, p = _label_pair(y_true, y_pred)
-    ts, te = _runs(t)
-    ps, pe = _runs(p)
-    n_detected = int(np.count_nonzero(_any_in(p, ts, te)))
+    ts, te = run_bounds(t)
+    ps, pe = run_bounds(p)
+    n_detected = int(np.count_nonzero(any_true_in(p, ts, te)))
     csum = np.concatenate(([0], np.cumsum(t, dtype=np.int64)))
     inside = csum[pe] - csum[ps]  # anomalous samples inside each alarm range
     share = inside / np.maximum(pe - ps, 1)
@@ -349,7 +337,7 @@ def detection_delays(y_true: Any, y_pred: Any, index: Any = None) -> pd.DataFram
     """
     t, p = _label_pair(y_true, y_pred)
     idx = as_time_index(index, t.shape[0]) if index is not None else None
-    starts, ends = _runs(t)
+    starts, ends = run_bounds(t)
     alarms = np.flatnonzero(p)
     k = np.searchsorted(alarms, starts)  # position of the first alarm at or after each start
     has_later = k < alarms.size
@@ -421,7 +409,7 @@ def false_alarm_count(y_true: Any, y_pred: Any, rearm_samples: int | None) -> in
         rearm_samples = check_int("rearm_samples", rearm_samples, 1,
                                   hint="It is the re-arm period in samples; pass None to count onsets only.")
     outside = p & ~t
-    starts, ends = _runs(outside)
+    starts, ends = run_bounds(outside)
     if not starts.size:
         return 0
     onset = (starts == 0) | ~p[np.maximum(starts - 1, 0)]  # not the continuation of an alarm inside an event
@@ -523,8 +511,8 @@ def point_adjust(y_true: Any, y_pred: Any) -> np.ndarray:
     """
     t, p = _label_pair(y_true, y_pred)
     out = p.copy()
-    starts, ends = _runs(t)
-    hit = _any_in(p, starts, ends)
+    starts, ends = run_bounds(t)
+    hit = any_true_in(p, starts, ends)
     for s, e in zip(starts[hit], ends[hit]):
         out[s:e] = True
     return out
@@ -782,7 +770,7 @@ def _failure_table(events_or_labels: Any, idx: pd.DatetimeIndex, horizon: Any) -
                 out[col] = ev[col]
         return out
     labels = as_labels(events_or_labels, name="labels", n=len(idx))
-    starts, ends = _runs(labels)
+    starts, ends = run_bounds(labels)
     out = pd.DataFrame({"start": idx[starts], "end": idx[ends - 1]})
     out["warning_start"] = out["start"] - (pd.Timedelta(0) if horizon is None else horizon)
     return out
