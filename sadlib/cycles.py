@@ -290,4 +290,8 @@ def cycle_features(data: pd.DataFrame, every: Any = "10min", *, window: Any = "2
     else:
         out["loaded_current"] = np.nan
     first = by_end.index[0]
-    return out[out.index >= first]
+    out = out[out.index >= first]
+    if out.empty:  # found by the Hypothesis suite: a short stretch gave a 0-row frame without a word
+        raise ValueError(f"data has no grid time (every={grid_step}) after its first complete cycle, which ends at "
+                         f"{first} (data ends at {data.index[-1]}); pass a longer stretch or a smaller every.")
+    return out

@@ -61,3 +61,11 @@ def test_pressure_that_is_not_a_column_name(pressure):
 def test_boolean_comp_is_a_legal_0_1_signal():
     data = hand_made(n_cycles=3)
     np.testing.assert_array_equal(loaded_state(data.assign(COMP=data["COMP"].astype(bool))), loaded_state(data))
+
+
+def test_cycle_features_refuses_data_that_ends_before_a_grid_time_follows_the_first_cycle():
+    # found by tests/test_properties_cycles.py: 29 min of the twin gave a 0-row frame without a word
+    data = make_compressor(1, seed=4, failures=None).data
+    short = data[data.index <= data.index[0] + np.timedelta64(1740, "s")]
+    with pytest.raises(ValueError, match="no grid time .* after its first complete cycle"):
+        cycle_features(short)
