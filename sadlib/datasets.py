@@ -417,6 +417,25 @@ def _metropt3_usecols(source: _MetroPT3Source) -> list[str]:
     return expected
 
 
+def _first_text_cell(source: _MetroPT3Source, usecols: list[str]) -> str:
+    """Where the first channel cell that is not a number is, e.g. "column 'TP3' at data row 7 holds 'abc'"."""
+    from .signals import METROPT3_CHANNELS
+
+    try:
+        with source.open() as fh:
+            raw = pd.read_csv(fh, usecols=usecols, dtype=str, keep_default_na=False)
+    except (ValueError, TypeError):
+        return ""
+    for col in METROPT3_CHANNELS:
+        text = raw[col].str.strip()
+        bad = (pd.to_numeric(text.where(text != "", "nan"), errors="coerce").isna() & (text != "")
+               & ~text.str.lower().isin(("nan", "-nan", "na", "n/a", "null", "none", "#n/a")))
+        if bad.any():
+            row = int(np.argmax(bad.to_numpy()))
+            return f"column {col!r} at data row {row} holds {raw[col].iloc[row]!r}, not a number"
+    return ""
+
+
 def _refuse_utc_offsets(source: _MetroPT3Source, stamps: pd.Series) -> None:
     """Raise :class:`DatasetError` if a timestamp carries a UTC offset (``Z``, ``+01:00``, ``-0300``)."""
     offset = stamps.astype(str).str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True).to_numpy()
@@ -497,8 +516,9 @@ def load_metropt3(path: str | os.PathLike | None = None, *, check_rows: bool = T
         if df.index.tz is not None:
             _refuse_utc_offsets(source, stamps)
     except (ValueError, TypeError) as exc:  # UnicodeDecodeError and pandas' ParserError are ValueErrors
-        raise DatasetError(f"{source.name} could not be read as MetroPT-3 ({exc}). Download it again from "
-                           f"{METROPT3_URL}.") from exc
+        where = _first_text_cell(source, usecols)
+        raise DatasetError(f"{source.name} could not be read as MetroPT-3 ({exc}{'; ' + where if where else ''}). "
+                           f"Download it again from {METROPT3_URL}.") from exc
     if len(df) == 0:
         raise DatasetError(f"{source.name} has the MetroPT-3 header but no data rows; the UCI file has "
                            f"{METROPT3_ROWS:,}. Download it again from {METROPT3_URL}.")
