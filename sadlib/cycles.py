@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._runs import run_bounds
 from .validation import InvalidParameterError, as_period, check_number, check_time_index
 
 __all__ = ["CYCLE_COLUMNS", "FEATURE_COLUMNS", "loaded_state", "cycle_table", "cycle_features"]
@@ -154,7 +155,7 @@ def cycle_table(data: pd.DataFrame, *, pressure: str = "TP3", max_gap: Any = "5m
     gap = as_period(max_gap, name="max_gap")
     loaded = loaded_state(data)
     t = data.index.asi8.astype(np.float64) * (pd.Timedelta(1, unit=data.index.unit) / pd.Timedelta(seconds=1))
-    starts = np.flatnonzero(loaded & ~np.r_[False, loaded[:-1]])
+    starts = run_bounds(loaded)[0]  # first sample of each load phase
     if loaded[0]:
         starts = starts[starts > 0]  # the first load phase may have begun before the data
     empty = pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c in ("start", "end") else np.float64)
