@@ -153,6 +153,12 @@ def cycle_table(data: pd.DataFrame, *, pressure: str = "TP3", max_gap: Any = "5m
     p = _column(data, pressure)
     optional = {c: _column(data, c) for c in ("Oil_temperature", "Motor_current") if c in data.columns}
     gap = as_period(max_gap, name="max_gap")
+    spacing = pd.Series(data.index).diff().median()
+    if gap < spacing:  # every step would be a gap: no cycle survives
+        raise InvalidParameterError(
+            f"max_gap={max_gap!r} ({gap}) is shorter than the data's median sampling step ({spacing}), so every "
+            f"cycle would count as spanning a gap; pass a max_gap of a few sampling steps, e.g. "
+            f"'{int(5 * spacing.total_seconds())}s'.")
     loaded = loaded_state(data)
     t = data.index.asi8.astype(np.float64) * (pd.Timedelta(1, unit=data.index.unit) / pd.Timedelta(seconds=1))
     starts = run_bounds(loaded)[0]  # first sample of each load phase

@@ -795,7 +795,10 @@ def _failure_table(events_or_labels: Any, idx: pd.DatetimeIndex, horizon: Any) -
         raise InvalidParameterError(
             f"events_or_labels is a Series of {events_or_labels.dtype}; pass an events table (a DataFrame with start "
             f"and end timestamps) or 0/1 labels per row.")
-    labels = as_labels(events_or_labels, name="events_or_labels (labels per row)", n=len(idx))
+    labels = as_labels(events_or_labels, name="events_or_labels (labels per row)")
+    if labels.size != len(idx):
+        raise ValueError(f"events_or_labels has {labels.size} labels but alarms and index have {len(idx)} rows; "
+                         f"pass one label per row of the same period, or an events table of timestamps.")
     starts, ends = run_bounds(labels)
     out = pd.DataFrame({"start": idx[starts], "end": idx[ends - 1]})
     out["warning_start"] = out["start"] - (pd.Timedelta(0) if horizon is None else horizon)

@@ -69,3 +69,10 @@ def test_cycle_features_refuses_data_that_ends_before_a_grid_time_follows_the_fi
     short = data[data.index <= data.index[0] + np.timedelta64(1740, "s")]
     with pytest.raises(ValueError, match="no grid time .* after its first complete cycle"):
         cycle_features(short)
+
+
+def test_max_gap_shorter_than_the_sampling_step_is_refused():
+    # every 10 s step would be a gap, so cycle_table returned an empty table without a word
+    with pytest.raises(InvalidParameterError, match=r"max_gap='5s' .* shorter than the data's median sampling step"):
+        cycle_table(hand_made(), max_gap="5s")
+    assert len(cycle_table(hand_made(), max_gap="10s")) == 3  # one step is not a gap

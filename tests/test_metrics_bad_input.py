@@ -104,3 +104,8 @@ def test_events_of_a_reversed_or_unsorted_index_are_refused():
         m.detection_delays(Y, P, index=IDX[::-1])
     with pytest.raises(ValueError, match="not sorted"):
         m.false_alarms_per_day(Y, P, index=IDX[::-1])
+
+
+def test_lead_times_labels_of_another_length_name_alarms_not_scores():
+    with pytest.raises(ValueError, match="events_or_labels has 5 labels but alarms and index have 48 rows"):
+        m.lead_times([0, 1, 1, 0, 0], P, IDX)
