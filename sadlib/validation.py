@@ -202,12 +202,17 @@ def check_time_index(index: Any, *, name: str = "data") -> None:
 
 def as_time_index(index: Any, n: int, *, name: str = "index") -> pd.DatetimeIndex:
     """``index`` (or the index of a Series/DataFrame) as a checked DatetimeIndex of exactly ``n`` timestamps."""
+    hint = ""
     if isinstance(index, (pd.Series, pd.DataFrame)):
+        if isinstance(index, pd.Series) and pd.api.types.is_datetime64_any_dtype(index) and not isinstance(
+                index.index, pd.DatetimeIndex):
+            hint = (f" The Series passed holds timestamps as values but its index is a {type(index.index).__name__}; "
+                    f"pass pd.DatetimeIndex(series) to use its values.")
         index = index.index
     if not isinstance(index, pd.DatetimeIndex):
         raise InvalidParameterError(
             f"{name} must be a pandas DatetimeIndex (e.g. df.index, or pd.to_datetime(timestamps)), "
-            f"got {type(index).__name__}."
+            f"got {type(index).__name__}.{hint}"
         )
     if len(index) != n:
         raise ValueError(f"{name} has {len(index)} timestamps but there are {n} samples; pass the index of exactly "

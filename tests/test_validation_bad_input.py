@@ -50,3 +50,12 @@ def test_as_labels_nullable_and_ragged():
     np.testing.assert_array_equal(as_labels(pd.Series([1, 0], dtype="Int64")), [True, False])
     with pytest.raises(ValueError, match="scores is ragged"):
         as_1d_float([[1.0, 2.0], [3.0]])
+
+
+def test_as_time_index_explains_a_series_of_timestamps():
+    from sadlib.validation import as_time_index
+
+    stamps = pd.Series(pd.date_range("2024-01-01", periods=3, freq="1h"))
+    with pytest.raises(InvalidParameterError, match=r"holds timestamps as values .*pd.DatetimeIndex\(series\)"):
+        as_time_index(stamps, 3)
+    assert as_time_index(pd.DatetimeIndex(stamps), 3).equals(pd.DatetimeIndex(stamps))
