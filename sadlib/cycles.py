@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._runs import run_bounds
 from .validation import InvalidParameterError, as_period, check_number, check_time_index
 
 __all__ = ["CYCLE_COLUMNS", "FEATURE_COLUMNS", "loaded_state", "cycle_table", "cycle_features"]
@@ -50,6 +51,25 @@ def _check_frame(data: Any) -> pd.DataFrame:
     return data
 
 
+def _column(data: pd.DataFrame, column: str) -> np.ndarray:
+    """``data[column]`` as finite floats, or an error naming the column, the first bad row and the fix."""
+    values = data[column]
+    if not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)):
+        raise InvalidParameterError(
+            f"data[{column!r}] has dtype {values.dtype}, expected numbers; convert it, e.g. "
+            f"data[{column!r}] = pd.to_numeric(data[{column!r}]).")
+    arr = values.to_numpy(dtype=float, na_value=np.nan)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        first = int(np.argmax(bad))
+        raise ValueError(
+            f"data[{column!r}] has {int(bad.sum())} missing or infinite value(s), first at row {first} "
+            f"({data.index[first]}: {arr[first]}); a cycle cannot be measured across them. Fill short gaps "
+            f"(data.interpolate(limit_area='inside')) or drop those rows (data[np.isfinite(data[{column!r}])]): "
+            f"a gap longer than max_gap then ends the cycle instead of changing it.")
+    return arr
+
+
 def loaded_state(data: pd.DataFrame, *, tp2_level: float = 2.0) -> np.ndarray:
     """Whether the compressor is loaded at each sample.
 
@@ -70,14 +90,12 @@ def loaded_state(data: pd.DataFrame, *, tp2_level: float = 2.0) -> np.ndarray:
     data = _check_frame(data)
     tp2_level = check_number("tp2_level", tp2_level, 0, low_open=True, hint="It is a pressure in bar.")
     if "COMP" in data.columns:
-        comp = data["COMP"].to_numpy(dtype=float)
-        if np.isnan(comp).any():
-            raise ValueError("data['COMP'] has missing values; fill or drop them first, e.g. data.dropna().")
+        comp = _column(data, "COMP")
         if not np.isin(comp, (0.0, 1.0)).all():
             raise ValueError("data['COMP'] must be 0/1 (1 = no air intake: off or offloaded; 0 = loaded).")
         return comp == 0.0
     if "TP2" in data.columns:
-        return data["TP2"].to_numpy(dtype=float) > tp2_level
+        return _column(data, "TP2") > tp2_level
     raise InvalidParameterError(
         f"data needs a 'COMP' (0/1 intake valve) or a 'TP2' (bar) column to find the load phases; "
         f"it has {list(data.columns)[:10]}.")
@@ -111,6 +129,15 @@ def cycle_table(data: pd.DataFrame, *, pressure: str = "TP3", max_gap: Any = "5m
         ``peak_oil_temp`` (°C) and ``loaded_current`` (median motor current while loaded,
         A); the last two are NaN without their column.
 
+    Raises
+    ------
+    ValueError
+        for NaN or infinite values in ``COMP``/``TP2``, the ``pressure`` column,
+        ``Oil_temperature`` or ``Motor_current`` (they would silently drop or change
+        cycles): fill short gaps or drop those rows first.
+    InvalidParameterError
+        for a non-numeric column, a ``pressure`` that is not a column, or a bad ``max_gap``.
+
     Examples
     --------
     >>> idx = pd.date_range("2022-01-01", periods=12, freq="10s")
@@ -121,12 +148,20 @@ def cycle_table(data: pd.DataFrame, *, pressure: str = "TP3", max_gap: Any = "5m
     [[20.0, 40.0, 0.33, 1.2]]
     """
     data = _check_frame(data)
-    if pressure not in data.columns:
+    if not isinstance(pressure, str) or pressure not in data.columns:
         raise InvalidParameterError(f"pressure={pressure!r} is not a column of data; use 'TP3' or 'Reservoirs'.")
+    p = _column(data, pressure)
+    optional = {c: _column(data, c) for c in ("Oil_temperature", "Motor_current") if c in data.columns}
     gap = as_period(max_gap, name="max_gap")
+    spacing = pd.Series(data.index).diff().median()
+    if gap < spacing:  # every step would be a gap: no cycle survives
+        raise InvalidParameterError(
+            f"max_gap={max_gap!r} ({gap}) is shorter than the data's median sampling step ({spacing}), so every "
+            f"cycle would count as spanning a gap; pass a max_gap of a few sampling steps, e.g. "
+            f"'{int(5 * spacing.total_seconds())}s'.")
     loaded = loaded_state(data)
     t = data.index.asi8.astype(np.float64) * (pd.Timedelta(1, unit=data.index.unit) / pd.Timedelta(seconds=1))
-    starts = np.flatnonzero(loaded & ~np.r_[False, loaded[:-1]])
+    starts = run_bounds(loaded)[0]  # first sample of each load phase
     if loaded[0]:
         starts = starts[starts > 0]  # the first load phase may have begun before the data
     empty = pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c in ("start", "end") else np.float64)
@@ -148,7 +183,6 @@ def cycle_table(data: pd.DataFrame, *, pressure: str = "TP3", max_gap: Any = "5m
     a, b, idle0 = a[ok], b[ok], idle0[ok]
     if a.size == 0:
         return empty
-    p = data[pressure].to_numpy(dtype=float)
     load_s = t[idle0] - t[a]
     duration_s = t[b] - t[a]
     idle_s = duration_s - load_s
@@ -158,9 +192,9 @@ def cycle_table(data: pd.DataFrame, *, pressure: str = "TP3", max_gap: Any = "5m
     pos = np.concatenate([np.arange(x, y) for x, y in zip(a, b)])
 
     def per_cycle(column: str, how: str, mask: np.ndarray | None = None) -> np.ndarray:
-        if column not in data.columns:
+        if column not in optional:
             return np.full(a.size, np.nan)
-        values = pd.Series(data[column].to_numpy(dtype=float)[pos], index=ids)
+        values = pd.Series(optional[column][pos], index=ids)
         if mask is not None:
             values = values[mask[pos]]
         return values.groupby(level=0).agg(how).reindex(np.arange(a.size)).to_numpy()
@@ -263,4 +297,8 @@ def cycle_features(data: pd.DataFrame, every: Any = "10min", *, window: Any = "2
     else:
         out["loaded_current"] = np.nan
     first = by_end.index[0]
-    return out[out.index >= first]
+    out = out[out.index >= first]
+    if out.empty:  # found by the Hypothesis suite: a short stretch gave a 0-row frame without a word
+        raise ValueError(f"data has no grid time (every={grid_step}) after its first complete cycle, which ends at "
+                         f"{first} (data ends at {data.index[-1]}); pass a longer stretch or a smaller every.")
+    return out

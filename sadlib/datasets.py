@@ -168,6 +168,10 @@ def fetch(dataset: str, repo_path: str) -> Path:
     DatasetError
         if there is no network and no cached copy, or the mirror lacks the file.
     """
+    for name, value in (("dataset", dataset), ("repo_path", repo_path)):
+        if not isinstance(value, str):
+            raise InvalidParameterError(f"{name} must be a str, e.g. fetch('skab', 'data/valve1/0.csv'); "
+                                        f"got {type(value).__name__}.")
     reg = _registry()
     datasets = sorted({d for d, _ in reg})
     if dataset not in datasets:
@@ -211,6 +215,9 @@ def load_skab_file(key: str) -> pd.DataFrame:
         DatetimeIndex ``"datetime"`` (about one row per second). ``"anomaly-free"`` has
         the 8 sensor columns only, shape ``(9405, 8)``.
     """
+    if not isinstance(key, str):
+        raise InvalidParameterError(f"key must be a str such as 'valve1/0' (see list_skab()), got "
+                                    f"{type(key).__name__}.")
     key = key.removeprefix("data/").removesuffix(".csv").replace("anomaly-free/", "")
     if key not in list_skab():
         raise _unknown("SKAB file", key, list_skab())
@@ -235,6 +242,9 @@ def load_skab(keys: Iterable[str] | None = None) -> dict[str, pd.DataFrame]:
 
     Each frame is as described in :func:`load_skab_file`.
     """
+    if isinstance(keys, str):
+        raise InvalidParameterError(f"keys must be a list of keys, e.g. [{keys!r}], not one str (it would be read "
+                                    f"letter by letter); for one file use load_skab_file({keys!r}).")
     return {k: load_skab_file(k) for k in (list_skab() if keys is None else keys)}
 
 
@@ -263,6 +273,10 @@ def load_nab(name: str, *, dedupe: bool = True) -> pd.DataFrame:
         ``df.attrs["windows"]`` is the list of ``(start, end)`` Timestamps and
         ``df.attrs["dropped_duplicates"]`` the number of rows removed by ``dedupe``.
     """
+    if not isinstance(name, str):
+        raise InvalidParameterError(f"name must be a str such as 'realKnownCause/nyc_taxi' (see list_nab()), got "
+                                    f"{type(name).__name__}.")
+    dedupe = check_bool("dedupe", dedupe)
     names = list_nab()
     name = name.removeprefix("data/").removesuffix(".csv")
     bare = [n for n in names if n.split("/")[1] == name]
@@ -380,8 +394,15 @@ class _MetroPT3Source:
 def _metropt3_usecols(source: _MetroPT3Source) -> list[str]:
     from .signals import METROPT3_CHANNELS
 
-    with source.open() as fh:
-        header = list(pd.read_csv(fh, nrows=0).columns)
+    try:
+        with source.open() as fh:
+            header = list(pd.read_csv(fh, nrows=0).columns)
+    except pd.errors.EmptyDataError as exc:
+        raise DatasetError(f"{source.name} is empty (no header, no rows): a failed download or copy? Download it "
+                           f"again from {METROPT3_URL}.") from exc
+    except (UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise DatasetError(f"{source.name} is not a readable CSV text file ({type(exc).__name__}: {exc}). Is this "
+                           f"{METROPT3_CSV}? Download it again from {METROPT3_URL}.") from exc
     expected = ["timestamp", *METROPT3_CHANNELS]
     unnamed = header[:1] if header and str(header[0]).startswith("Unnamed") else []  # the file's row index
     missing = [c for c in expected if c not in header]
@@ -394,6 +415,37 @@ def _metropt3_usecols(source: _MetroPT3Source) -> list[str]:
             f"index column, 'timestamp' and the 15 channels {', '.join(METROPT3_CHANNELS)} (spelled as there, "
             f"e.g. 'DV_eletric'). Is this {METROPT3_CSV} from {METROPT3_URL}?")
     return expected
+
+
+def _first_text_cell(source: _MetroPT3Source, usecols: list[str]) -> str:
+    """Where the first channel cell that is not a number is, e.g. "column 'TP3' at data row 7 holds 'abc'"."""
+    from .signals import METROPT3_CHANNELS
+
+    try:
+        with source.open() as fh:
+            raw = pd.read_csv(fh, usecols=usecols, dtype=str, keep_default_na=False)
+    except (ValueError, TypeError):
+        return ""
+    for col in METROPT3_CHANNELS:
+        text = raw[col].str.strip()
+        bad = (pd.to_numeric(text.where(text != "", "nan"), errors="coerce").isna() & (text != "")
+               & ~text.str.lower().isin(("nan", "-nan", "na", "n/a", "null", "none", "#n/a")))
+        if bad.any():
+            row = int(np.argmax(bad.to_numpy()))
+            return f"column {col!r} at data row {row} holds {raw[col].iloc[row]!r}, not a number"
+    return ""
+
+
+def _refuse_utc_offsets(source: _MetroPT3Source, stamps: pd.Series) -> None:
+    """Raise :class:`DatasetError` if a timestamp carries a UTC offset (``Z``, ``+01:00``, ``-0300``)."""
+    offset = stamps.astype(str).str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True).to_numpy()
+    if offset.any():
+        first = int(np.argmax(offset))
+        raise DatasetError(
+            f"{source.name} has timestamps with a UTC offset (first at data row {first}: {stamps.iloc[first]}); the "
+            f"UCI file's are local times without one, and the published failure intervals are given in them. Write "
+            f"the timestamps without offset, in local time (e.g. for a DatetimeIndex idx: "
+            f"idx.tz_convert('Europe/Lisbon').tz_localize(None)).")
 
 
 def load_metropt3(path: str | os.PathLike | None = None, *, check_rows: bool = True,
@@ -434,10 +486,11 @@ def load_metropt3(path: str | os.PathLike | None = None, *, check_rows: bool = T
     Raises
     ------
     DatasetError
-        if there is no file (the message says where to download it), if columns are missing or
-        unexpected, if the row count differs (unless ``check_rows=False``), or if the file has
-        empty or non-numeric values, digital channels other than 0/1, or timestamps that are
-        unsorted or repeated.
+        if there is no file (the message says where to download it), if the file is empty, not text,
+        or has a header but no rows, if columns are missing or unexpected, if the row count differs
+        (unless ``check_rows=False``), or if the file has empty, infinite or non-numeric values,
+        digital channels other than 0/1, or timestamps that are unsorted, repeated or carry a UTC
+        offset.
     InvalidParameterError
         for a ``path``, ``check_rows`` or ``verbose`` of the wrong type.
 
@@ -454,19 +507,34 @@ def load_metropt3(path: str | os.PathLike | None = None, *, check_rows: bool = T
     try:
         with source.open() as fh:
             df = pd.read_csv(fh, usecols=usecols, dtype={c: "float64" for c in METROPT3_CHANNELS})
-        df.index = pd.DatetimeIndex(pd.to_datetime(df.pop("timestamp"), format="ISO8601"), name="timestamp")
-    except (ValueError, TypeError) as exc:
-        raise DatasetError(f"{source.name} could not be read as MetroPT-3 ({exc}). Download it again from "
-                           f"{METROPT3_URL}.") from exc
+        stamps = df.pop("timestamp")
+        try:
+            df.index = pd.DatetimeIndex(pd.to_datetime(stamps, format="ISO8601"), name="timestamp")
+        except ValueError:  # mixed UTC offsets (summer/winter time) fail to parse: say so
+            _refuse_utc_offsets(source, stamps)
+            raise
+        if df.index.tz is not None:
+            _refuse_utc_offsets(source, stamps)
+    except (ValueError, TypeError) as exc:  # UnicodeDecodeError and pandas' ParserError are ValueErrors
+        where = _first_text_cell(source, usecols)
+        raise DatasetError(f"{source.name} could not be read as MetroPT-3 ({exc}{'; ' + where if where else ''}). "
+                           f"Download it again from {METROPT3_URL}.") from exc
+    if len(df) == 0:
+        raise DatasetError(f"{source.name} has the MetroPT-3 header but no data rows; the UCI file has "
+                           f"{METROPT3_ROWS:,}. Download it again from {METROPT3_URL}.")
     if check_rows and len(df) != METROPT3_ROWS:
         raise DatasetError(f"{source.name} has {len(df):,} rows but the UCI file has {METROPT3_ROWS:,}: a partial "
                            f"download or an edited copy? Download it again from {METROPT3_URL}, or pass "
                            f"check_rows=False to load a subset on purpose.")
-    empty = df.isna().sum()
-    if empty.any():
-        counts = ", ".join(f"{c} ({n})" for c, n in empty[empty > 0].items())
-        raise DatasetError(f"{source.name} has empty values in {counts}; the UCI file has none. Download it "
-                           f"again from {METROPT3_URL}.")
+    for what, bad in (("empty", df.isna()), ("infinite (inf, -inf or out of float range, e.g. 1e400)",
+                                             np.isinf(df.to_numpy()))):
+        bad = np.asarray(bad)
+        if bad.any():
+            counts = ", ".join(f"{c} ({n})" for c, n in zip(df.columns, bad.sum(axis=0)) if n)
+            row, col = (int(i[0]) for i in np.nonzero(bad))
+            raise DatasetError(f"{source.name} has {what} values in {counts}; the first is column "
+                               f"{df.columns[col]!r} at data row {row} (timestamp {df.index[row]}). The UCI file "
+                               f"has none. Download it again from {METROPT3_URL}.")
     try:
         check_time_index(df, name=f"MetroPT-3 file {source.name}")
     except ValueError as exc:

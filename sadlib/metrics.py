@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from sadlib._runs import any_true_in, run_bounds, true_runs
 from sadlib.validation import (
     InvalidParameterError,
     as_1d_float,
@@ -67,6 +68,9 @@ __all__ = [
 ]
 
 _DAY = pd.Timedelta(days=1)
+# largest ratio between a given sampling_period and an index's median spacing before they count as a conflict
+_PERIOD_TOLERANCE = 1.1
+_SEED_HINT = "It seeds NumPy's random generator, e.g. seed=0."
 
 
 # --------------------------------------------------------------------------- #
@@ -104,18 +108,6 @@ def _require_both_classes(y_true: np.ndarray, what: str) -> None:
 def _ratio(num: float, den: float) -> float:
     """num / den, with 0/0 defined as 0.0."""
     return float(num) / float(den) if den > 0 else 0.0
-
-
-def _runs(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Starts and exclusive ends of the runs of True in a bool vector."""
-    d = np.diff(np.concatenate(([0], y.astype(np.int8), [0])))
-    return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
-
-
-def _any_in(y: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """For each range [start, end), whether ``y`` has a True inside it."""
-    csum = np.concatenate(([0], np.cumsum(y, dtype=np.int64)))
-    return (csum[ends] - csum[starts]) > 0
 
 
 def _f1(tp: int, fp: int, fn: int) -> float:
@@ -238,8 +230,7 @@ def events(y: Any) -> list[tuple[int, int]]:
         One ``(start, end)`` per run, ``end`` exclusive, so ``y[start:end]`` is
         the run. Example: ``[0, 1, 1, 0, 1] -> [(1, 3), (4, 5)]``.
     """
-    starts, ends = _runs(as_labels(y, name="y"))
-    return [(int(s), int(e)) for s, e in zip(starts, ends)]
+    return true_runs(as_labels(y, name="y"))
 
 
 def event_metrics(y_true: Any, y_pred: Any) -> dict[str, float | int]:
@@ -286,9 +277,9 @@ def event_metrics(y_true: Any, y_pred: Any) -> dict[str, float | int]:
     rate (:func:`baselines`).
     """
     t, p = _label_pair(y_true, y_pred)
-    ts, te = _runs(t)
-    ps, pe = _runs(p)
-    n_detected = int(np.count_nonzero(_any_in(p, ts, te)))
+    ts, te = run_bounds(t)
+    ps, pe = run_bounds(p)
+    n_detected = int(np.count_nonzero(any_true_in(p, ts, te)))
     csum = np.concatenate(([0], np.cumsum(t, dtype=np.int64)))
     inside = csum[pe] - csum[ps]  # anomalous samples inside each alarm range
     share = inside / np.maximum(pe - ps, 1)
@@ -349,7 +340,7 @@ def detection_delays(y_true: Any, y_pred: Any, index: Any = None) -> pd.DataFram
     """
     t, p = _label_pair(y_true, y_pred)
     idx = as_time_index(index, t.shape[0]) if index is not None else None
-    starts, ends = _runs(t)
+    starts, ends = run_bounds(t)
     alarms = np.flatnonzero(p)
     k = np.searchsorted(alarms, starts)  # position of the first alarm at or after each start
     has_later = k < alarms.size
@@ -384,10 +375,16 @@ def _time_info(n: int, index: Any, sampling_period: Any, what: str) -> tuple[pd.
             f"or sampling_period='1min' (a Timedelta, string or seconds)."
         )
     idx = as_time_index(index, n) if index is not None else None
+    spacing = pd.Series(idx).diff().median() if idx is not None and n >= 2 else None  # resolution-independent
     if sampling_period is not None:
         step = as_period(sampling_period)
-    elif n >= 2:
-        step = pd.Series(idx).diff().median()  # resolution-independent (pandas 3 may use "us")
+        if spacing is not None and not (1 / _PERIOD_TOLERANCE <= spacing / step <= _PERIOD_TOLERANCE):
+            raise InvalidParameterError(
+                f"sampling_period={sampling_period!r} ({step}) disagrees with index, whose median spacing is "
+                f"{spacing}; the two give different durations. Leave sampling_period out to use the index's "
+                f"spacing, or pass the index of these rows.")
+    elif spacing is not None:
+        step = spacing
     else:
         raise ValueError(
             "index has a single timestamp, so its span is zero; also pass sampling_period "
@@ -421,7 +418,7 @@ def false_alarm_count(y_true: Any, y_pred: Any, rearm_samples: int | None) -> in
         rearm_samples = check_int("rearm_samples", rearm_samples, 1,
                                   hint="It is the re-arm period in samples; pass None to count onsets only.")
     outside = p & ~t
-    starts, ends = _runs(outside)
+    starts, ends = run_bounds(outside)
     if not starts.size:
         return 0
     onset = (starts == 0) | ~p[np.maximum(starts - 1, 0)]  # not the continuation of an alarm inside an event
@@ -475,10 +472,13 @@ def false_alarms_per_day(
     ------
     ValueError
         if neither ``index`` nor ``sampling_period`` is given.
+    InvalidParameterError
+        if ``sampling_period`` disagrees with the median spacing of ``index`` by more than 10 %
+        (the duration would be wrong), or for a bad ``rearm``.
     """
     t, p = _label_pair(y_true, y_pred)
     step, days = _time_info(t.shape[0], index, sampling_period, "false_alarms_per_day")
-    rearm_samples = None if rearm is None else max(1, int(round(as_period(rearm) / step)))
+    rearm_samples = None if rearm is None else max(1, int(round(as_period(rearm, name="rearm") / step)))
     return float(false_alarm_count(t, p, rearm_samples)) / days
 
 
@@ -523,8 +523,8 @@ def point_adjust(y_true: Any, y_pred: Any) -> np.ndarray:
     """
     t, p = _label_pair(y_true, y_pred)
     out = p.copy()
-    starts, ends = _runs(t)
-    hit = _any_in(p, starts, ends)
+    starts, ends = run_bounds(t)
+    hit = any_true_in(p, starts, ends)
     for s, e in zip(starts[hit], ends[hit]):
         out[s:e] = True
     return out
@@ -568,6 +568,7 @@ def point_adjusted_f1(
     """
     t, s = _labels_scores(y_true, scores)
     threshold = check_number("threshold", threshold, hint="E.g. np.quantile(train_scores, 0.99).")
+    seed = check_int("seed", seed, 0, hint=_SEED_HINT)
     pred = s > threshold
     k = int(np.count_nonzero(pred))
     rng = np.random.default_rng(seed)
@@ -658,7 +659,8 @@ def random_scores(n: int, seed: int = 0) -> np.ndarray:
 
     Their ROC AUC is about 0.5 and their PR AUC about the anomaly fraction.
     """
-    return np.random.default_rng(seed).random(check_int("n", n, 1, hint=_N_HINT))
+    n = check_int("n", n, 1, hint=_N_HINT)
+    return np.random.default_rng(check_int("seed", seed, 0, hint=_SEED_HINT)).random(n)
 
 
 def trivial_predictions(n: int, kind: Literal["all", "none"]) -> np.ndarray:
@@ -682,6 +684,7 @@ def random_alarms(n: int, fraction: float, seed: int = 0) -> np.ndarray:
     """
     n = check_int("n", n, 1, hint=_N_HINT)
     fraction = check_number("fraction", fraction, 0, 1, hint="It is the share of samples to flag, e.g. alarms.mean().")
+    seed = check_int("seed", seed, 0, hint=_SEED_HINT)
     k = int(round(fraction * n))
     out = np.zeros(n, dtype=bool)
     out[np.random.default_rng(seed).permutation(n)[:k]] = True
@@ -718,6 +721,7 @@ def baselines(
         ``random (x % alarms)``; columns as :func:`evaluate`'s keys.
     """
     t = as_labels(y_true, name="y_true")
+    seed = check_int("seed", seed, 0, hint=_SEED_HINT)
     n = t.shape[0]
     rows = {
         "flag everything": evaluate(t, np.ones(n), trivial_predictions(n, "all"),
@@ -753,6 +757,11 @@ def _failure_table(events_or_labels: Any, idx: pd.DatetimeIndex, horizon: Any) -
                 "leave horizon out, or drop the column (events.drop(columns='precursor_start')) to use horizon.")
         out = pd.DataFrame(index=ev.index)
         for col in ("start", "end") + (("precursor_start",) if has_precursor else ()):
+            if len(ev) and (pd.api.types.is_numeric_dtype(ev[col]) or pd.api.types.is_bool_dtype(ev[col])):
+                raise InvalidParameterError(
+                    f"events[{col!r}] holds numbers ({ev[col].dtype}), not timestamps; lead times are times. If they "
+                    f"are row positions, convert them with index[events[{col!r}]]; or pass 0/1 labels per row "
+                    f"instead of an events table.")
             try:
                 with warnings.catch_warnings():  # "could not infer format" for mixed input: the error below says more
                     warnings.simplefilter("ignore", UserWarning)
@@ -781,8 +790,16 @@ def _failure_table(events_or_labels: Any, idx: pd.DatetimeIndex, horizon: Any) -
             if col in ev.columns:
                 out[col] = ev[col]
         return out
-    labels = as_labels(events_or_labels, name="labels", n=len(idx))
-    starts, ends = _runs(labels)
+    if isinstance(events_or_labels, pd.Series) and not (pd.api.types.is_numeric_dtype(events_or_labels)
+                                                         or pd.api.types.is_bool_dtype(events_or_labels)):
+        raise InvalidParameterError(
+            f"events_or_labels is a Series of {events_or_labels.dtype}; pass an events table (a DataFrame with start "
+            f"and end timestamps) or 0/1 labels per row.")
+    labels = as_labels(events_or_labels, name="events_or_labels (labels per row)")
+    if labels.size != len(idx):
+        raise ValueError(f"events_or_labels has {labels.size} labels but alarms and index have {len(idx)} rows; "
+                         f"pass one label per row of the same period, or an events table of timestamps.")
+    starts, ends = run_bounds(labels)
     out = pd.DataFrame({"start": idx[starts], "end": idx[ends - 1]})
     out["warning_start"] = out["start"] - (pd.Timedelta(0) if horizon is None else horizon)
     return out
@@ -854,7 +871,7 @@ def lead_times(events_or_labels: Any, alarms: Any, index: Any, *, horizon: Any =
     a = as_labels(alarms, name="alarms")
     idx = as_time_index(index, a.size)
     if horizon is not None:
-        if isinstance(horizon, (int, float, np.number)):
+        if isinstance(horizon, (int, float, np.number)) and not isinstance(horizon, np.timedelta64):
             check_number("horizon", horizon, 0, low_open=True,
                          hint="It is how long before a failure an alarm counts as an early warning: seconds, or "
                               "a duration such as '12h'.")

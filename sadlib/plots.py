@@ -24,6 +24,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from ._runs import run_bounds
 from .signals import UNITS as _PUMP_UNITS
 from .validation import as_1d_float, as_2d_float, as_labels, check_bool, check_int, check_number, check_time_index
 
@@ -94,9 +95,8 @@ def _x(index: Any, n: int, name: str = "index") -> tuple[np.ndarray, bool]:
 
 
 def _runs(mask: np.ndarray) -> np.ndarray:
-    """Contiguous True runs of a bool vector as ``(start, stop)`` index pairs, shape ``(n_runs, 2)``."""
-    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return np.column_stack([np.flatnonzero(d == 1), np.flatnonzero(d == -1)])
+    """Contiguous True runs as ``(start, stop)`` pairs, shape ``(n_runs, 2)`` (:func:`sadlib._runs.run_bounds`)."""
+    return np.column_stack(run_bounds(mask))
 
 
 def _edges(x: np.ndarray) -> np.ndarray:

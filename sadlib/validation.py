@@ -75,7 +75,11 @@ def as_2d_float(
             )
         arr = X.to_numpy(dtype=np.float64, copy=True)
     else:
-        arr = np.asarray(X)
+        try:
+            arr = np.asarray(X)
+        except ValueError as err:  # ragged nested lists
+            raise ValueError(f"{name} is ragged (rows of different lengths): {err}. Pass a rectangular array, "
+                             f"one row per sample with the same number of features.") from err
         if arr.dtype.kind == "c":
             raise TypeError(
                 f"{name} has complex dtype {arr.dtype}; sensor values are real numbers and the imaginary part "
@@ -127,11 +131,23 @@ def as_labels(y: Any, *, name: str = "y_true", n: int | None = None) -> np.ndarr
 
     Accepts booleans or numbers equal to 0/1. ``n`` checks the length against the scores.
     """
+    if y is None:
+        raise TypeError(f"{name} is None; pass one 0/1 label per sample (an array, list or Series).")
     if isinstance(y, (pd.Series, pd.DataFrame)):
+        missing = np.asarray(y.isna()).reshape(len(y), -1).any(axis=1)
+        if missing.any():
+            raise ValueError(f"{name} has {int(missing.sum())} missing label(s) (NA/NaN), first at row "
+                             f"{int(np.argmax(missing))}; fill them (e.g. {name}.fillna(0)) or drop those rows.")
         y = y.to_numpy()
-    arr = np.asarray(y)
+    try:
+        arr = np.asarray(y)
+    except ValueError as err:  # ragged nested lists
+        raise ValueError(f"{name} is ragged: {err}. Pass one 0/1 label per sample, shape (n,).") from err
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
+    if arr.ndim == 0:
+        raise ValueError(f"{name} ({type(y).__name__}) is not a sequence of labels; pass an array, list or Series "
+                         f"of 0/1 labels, one per sample, shape (n,).")
     if arr.ndim != 1:
         raise ValueError(f"{name} has shape {arr.shape}; expected one label per sample, shape (n,).")
     if arr.size == 0:
@@ -139,8 +155,9 @@ def as_labels(y: Any, *, name: str = "y_true", n: int | None = None) -> np.ndarr
     if arr.dtype == bool:
         out = arr.copy()
     else:
-        if arr.dtype == object or arr.dtype.kind in "USMm":
-            raise TypeError(f"{name} has dtype {arr.dtype}; expected 0/1 or booleans (1 = anomaly).")
+        if arr.dtype == object or arr.dtype.kind in "USMmcV":
+            raise TypeError(f"{name} has dtype {arr.dtype}; expected 0/1 or booleans (1 = anomaly). Map it "
+                            f"to 0/1 first, e.g. {name} = (np.asarray({name}) == 'anomaly').")
         with np.errstate(invalid="ignore"):
             ok = np.isin(arr, (0, 1))
         if not ok.all():
@@ -185,12 +202,17 @@ def check_time_index(index: Any, *, name: str = "data") -> None:
 
 def as_time_index(index: Any, n: int, *, name: str = "index") -> pd.DatetimeIndex:
     """``index`` (or the index of a Series/DataFrame) as a checked DatetimeIndex of exactly ``n`` timestamps."""
+    hint = ""
     if isinstance(index, (pd.Series, pd.DataFrame)):
+        if isinstance(index, pd.Series) and pd.api.types.is_datetime64_any_dtype(index) and not isinstance(
+                index.index, pd.DatetimeIndex):
+            hint = (f" The Series passed holds timestamps as values but its index is a {type(index.index).__name__}; "
+                    f"pass pd.DatetimeIndex(series) to use its values.")
         index = index.index
     if not isinstance(index, pd.DatetimeIndex):
         raise InvalidParameterError(
             f"{name} must be a pandas DatetimeIndex (e.g. df.index, or pd.to_datetime(timestamps)), "
-            f"got {type(index).__name__}."
+            f"got {type(index).__name__}.{hint}"
         )
     if len(index) != n:
         raise ValueError(f"{name} has {len(index)} timestamps but there are {n} samples; pass the index of exactly "
@@ -201,17 +223,27 @@ def as_time_index(index: Any, n: int, *, name: str = "index") -> pd.DatetimeInde
 
 def as_period(sampling_period: Any, *, name: str = "sampling_period") -> pd.Timedelta:
     """A positive duration from a Timedelta, a string such as ``"1min"`` or a number of seconds."""
-    if isinstance(sampling_period, (Real, np.bool_)):  # seconds (a bool is rejected by check_number)
-        seconds = check_number(name, sampling_period, 0, low_open=True,
-                               hint="Pass the duration of one sample in seconds, or as '1min' or a pd.Timedelta.")
-        period = pd.Timedelta(seconds=seconds)
-    elif isinstance(sampling_period, (str, pd.Timedelta, _dt.timedelta, np.timedelta64)):
+    if isinstance(sampling_period, str) and _is_number(sampling_period):
+        raise InvalidParameterError(
+            f"{name} {sampling_period!r} has no unit (pandas would read it as nanoseconds); write the unit, "
+            f"e.g. '{sampling_period.strip()}s' or '{sampling_period.strip()}min', or pass the number "
+            f"{sampling_period.strip()} (seconds).")
+    if isinstance(sampling_period, (str, pd.Timedelta, _dt.timedelta, np.timedelta64)):  # np.timedelta64 is Real
         try:
             period = pd.Timedelta(sampling_period)
-        except ValueError as err:
+        except (ValueError, OverflowError) as err:
             raise InvalidParameterError(
                 f"{name} {sampling_period!r} is not a duration; use e.g. '1min', '10s' or 60 (seconds)."
             ) from err
+    elif isinstance(sampling_period, (Real, np.bool_)):  # seconds (a bool is rejected by check_number)
+        seconds = check_number(name, sampling_period, 0, low_open=True,
+                               hint="Pass the duration of one sample in seconds, or as '1min' or a pd.Timedelta.")
+        try:
+            period = pd.Timedelta(seconds=seconds)
+        except (ValueError, OverflowError) as err:  # beyond pandas' range of about 292 years
+            raise InvalidParameterError(
+                f"{name}={sampling_period!r} seconds is longer than pandas can represent (about 292 years); "
+                f"pass the duration in seconds, e.g. 60 for one minute.") from err
     else:
         raise InvalidParameterError(
             f"{name} has type {type(sampling_period).__name__}; "
@@ -220,6 +252,13 @@ def as_period(sampling_period: Any, *, name: str = "sampling_period") -> pd.Time
     if pd.isna(period) or period <= pd.Timedelta(0):
         raise InvalidParameterError(f"{name} must be a positive duration, got {sampling_period!r}.")
     return period
+
+
+def _is_number(text: str) -> bool:
+    try:
+        return bool(np.isfinite(float(text)))
+    except ValueError:
+        return False
 
 
 def check_not_constant(X: np.ndarray, *, columns: Sequence[Any] | None = None, name: str = "X") -> None:
@@ -291,7 +330,12 @@ def check_number(
     ``high_open`` exclude the bound itself, e.g. ``check_number("q", q, 0, 100,
     low_open=True)`` for ``0 < q <= 100``. Rejects ``bool``, NaN and infinities.
     """
-    ok = isinstance(value, Real) and not isinstance(value, (bool, np.bool_)) and np.isfinite(value)
+    ok = isinstance(value, Real) and not isinstance(value, (bool, np.bool_))
+    if ok:
+        try:
+            ok = bool(np.isfinite(float(value)))
+        except (OverflowError, TypeError, ValueError):  # an int beyond float's range
+            ok = False
     if ok:
         v = float(value)
         ok = (low is None or (v > low if low_open else v >= low)) and (
