@@ -52,7 +52,7 @@ lab: install
 
 test: install-test
 	$(BIN)/ruff check sadlib tests instructors benchmarks docs tests_browser
-	SADLIB_FAST=1 $(BIN)/python -m pytest -n $(WORKERS) --dist loadfile \
+	SADLIB_FAST=1 SADLIB_STRICT_CLAIMS=1 $(BIN)/python -m pytest -n $(WORKERS) --dist loadfile \
 		tests notebooks exercises --nbval-lax --nbval-current-env -p no:cacheprovider
 
 # The course site from the committed notebooks (not re-executed), the instructor pages and the cheat sheet:
@@ -81,7 +81,7 @@ doctor: install
 # is how maintainers refresh the committed outputs, header times and the README table.
 COURSE_ARGS ?=
 course: install
-	env -u SADLIB_FAST $(BIN)/python -m sadlib.course notebooks exercises $(COURSE_ARGS)
+	env -u SADLIB_FAST SADLIB_STRICT_CLAIMS=1 $(BIN)/python -m sadlib.course notebooks exercises $(COURSE_ARGS)
 
 # Every registered detector with its defaults (the wrappers smoothed, ensemble, moving_average and
 # slow_sensors need a detector to wrap and appear through ma_z). ma_z finds the slow sensors from the

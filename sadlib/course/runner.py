@@ -27,7 +27,7 @@ import sys
 import time
 from pathlib import Path
 
-from .claims import count_claims
+from .claims import STRICT_ENV_VAR, count_claims
 from .modes import is_fast
 
 RUNTIME = re.compile(r"<!-- runtime -->.*?<!-- /runtime -->", re.S)
@@ -115,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
 
     notebooks = find_notebooks(args.paths)
     os.environ.pop("MPLBACKEND", None)  # a non-interactive backend would drop every figure from the outputs
+    os.environ[STRICT_ENV_VAR] = "1"  # the kernels inherit it: a false claim fails the notebook here
     mode = "FAST" if is_fast() else "FULL"
     print(f"Running {len(notebooks)} notebooks in {mode} mode on {platform.machine()} with {os.cpu_count()} CPUs")
     rows: list[tuple] = []
