@@ -69,9 +69,9 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import ParameterGrid
 
-from .metrics import detection_delays, event_metrics, events, false_alarms_per_day
-from .thresholds import THRESHOLDS, Threshold, make_threshold
-from .validation import (
+from ..metrics import detection_delays, event_metrics, events, false_alarms_per_day
+from ..thresholds import THRESHOLDS, Threshold, make_threshold
+from ..validation import (
     InvalidParameterError,
     as_1d_float,
     as_2d_float,
