@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from sadlib._time import duration_to_samples, median_spacing
 from sadlib.validation import (
     InvalidParameterError,
     as_1d_float,
@@ -387,7 +388,7 @@ def _time_info(n: int, index: Any, sampling_period: Any, what: str) -> tuple[pd.
     if sampling_period is not None:
         step = as_period(sampling_period)
     elif n >= 2:
-        step = pd.Series(idx).diff().median()  # resolution-independent (pandas 3 may use "us")
+        step = median_spacing(idx)
     else:
         raise ValueError(
             "index has a single timestamp, so its span is zero; also pass sampling_period "
@@ -478,7 +479,8 @@ def false_alarms_per_day(
     """
     t, p = _label_pair(y_true, y_pred)
     step, days = _time_info(t.shape[0], index, sampling_period, "false_alarms_per_day")
-    rearm_samples = None if rearm is None else max(1, int(round(as_period(rearm) / step)))
+    rearm_samples = None if rearm is None else duration_to_samples(as_period(rearm, name="rearm"), step,
+                                                                   rounding="nearest", low=1, name="rearm")
     return float(false_alarm_count(t, p, rearm_samples)) / days
 
 

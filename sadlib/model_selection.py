@@ -40,6 +40,7 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.model_selection import BaseCrossValidator, KFold, StratifiedKFold, TimeSeriesSplit
 
+from ._time import duration_to_samples, median_spacing
 from .metrics import event_f1, pr_auc
 from .validation import (
     InvalidParameterError,
@@ -77,7 +78,10 @@ def _is_duration(value: Any) -> bool:
 
 
 def _rows(name: str, value: Any, step: pd.Timedelta | None, low: int) -> int | None:
-    """A size in rows from an int or a duration (``step`` is the sampling period)."""
+    """A size in rows from an int or a duration (``step`` is the sampling period), rounded up.
+
+    Up, not nearest: a gap or block of "1D" must cover at least a day (see :mod:`sadlib._time`).
+    """
     if value is None:
         return None
     if _is_duration(value):
@@ -93,7 +97,7 @@ def _rows(name: str, value: Any, step: pd.Timedelta | None, low: int) -> int | N
             raise InvalidParameterError(
                 f"{name}={value!r} is a duration, but X has no DatetimeIndex to convert it into rows. Pass a "
                 f"DataFrame indexed by timestamps, or give {name} as a number of rows.")
-        return max(low, int(math.ceil(span / step)))
+        return duration_to_samples(span, step, rounding="up", low=low, name=name)
     return check_int(name, value, low, hint="Give it as a number of rows, or as a duration such as '1D' when X "
                                             "has a DatetimeIndex.")
 
@@ -273,7 +277,7 @@ def _sampling_step(X: Any) -> pd.Timedelta | None:
     index = X.index if isinstance(X, (pd.DataFrame, pd.Series)) else None
     if not isinstance(index, pd.DatetimeIndex) or len(index) < 2:
         return None
-    step = (index[1:] - index[:-1]).median()
+    step = median_spacing(index)
     if pd.isna(step) or step <= pd.Timedelta(0):
         raise ValueError("X has a DatetimeIndex whose median spacing is zero; drop duplicate timestamps first.")
     return pd.Timedelta(step)

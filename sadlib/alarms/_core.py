@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._time import duration_to_samples, median_spacing
 from ..metrics import events
 from ..validation import (
     InvalidParameterError,
@@ -137,7 +138,10 @@ def _as_timedelta(name: str, value: Any) -> pd.Timedelta:
 
 
 def _samples(name: str, value: Any, step: pd.Timedelta | None, low: int) -> int:
-    """A sample count from an int or a duration (rounded to the nearest number of samples, at least ``low``)."""
+    """A sample count from an int or a duration (rounded to the nearest number of samples, at least ``low``).
+
+    Nearest, not up: a persistence or hold of "5min" means about five minutes (see :mod:`sadlib._time`).
+    """
     if not _is_duration(value):
         return check_int(name, value, low, hint="Give it in samples, or as a duration such as '5min'.")
     duration = _as_timedelta(name, value)
@@ -145,7 +149,7 @@ def _samples(name: str, value: Any, step: pd.Timedelta | None, low: int) -> int:
         raise InvalidParameterError(
             f"{name}={value!r} is a duration, so the policy needs the sampling period: pass index=... to fit "
             f"(a DatetimeIndex of the scores) or sampling_period='1min' to AlarmPolicy; or give {name} in samples.")
-    return max(low, int(round(duration / step)))
+    return duration_to_samples(duration, step, rounding="nearest", low=low, name=name)
 
 
 def _sampling_step(sampling_period: Any, index: Any, n: int) -> pd.Timedelta | None:
@@ -157,7 +161,7 @@ def _sampling_step(sampling_period: Any, index: Any, n: int) -> pd.Timedelta | N
     if n < 2:
         raise ValueError("index has a single timestamp, so it gives no sampling period; pass more normal scores "
                          "or set sampling_period on the policy.")
-    return pd.Series(idx).diff().median()
+    return median_spacing(idx)
 
 
 def _check_k_n(k: Any, n: Any) -> tuple[int, int]:

@@ -10,6 +10,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from .._time import median_spacing
 from ..validation import (
     InvalidParameterError,
     as_2d_float,
@@ -70,7 +71,7 @@ def alarm_table(alarms: Any, scores: Any = None, index: Any = None, sensor_error
         raise ValueError(f"scores has {s.size} values but alarms has {n}; pass aligned series.")
     idx = None if index is None else as_time_index(index, n)
     errs, names = (None, None) if sensor_errors is None else _sensor_matrix(sensor_errors, sensors, n)
-    step = pd.Series(idx).diff().median() if idx is not None and n >= 2 else None
+    step = None if idx is None else median_spacing(idx)
     rows = []
     for start, end in _ranges(a):
         row: dict[str, Any] = {"start": start, "end": end, "n_samples": end - start}
