@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import warnings
 from numbers import Integral
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
@@ -15,6 +15,7 @@ from ..metrics import detection_delays, event_metrics, false_alarms_per_day
 from ..validation import (
     InvalidParameterError,
     as_labels,
+    as_period,
     as_time_index,
     check_number,
 )
@@ -98,6 +99,12 @@ def calibrate_to_budget(
         ``false_alarms_per_day``, ``n_alarms``, ``mean_delay_samples``,
         ``within_budget`` and ``chosen``.
 
+    Raises
+    ------
+    InvalidParameterError
+        for labels without any event (recall would be 0 for every candidate), empty
+        candidates (``{}``, ``[]`` or an empty dict in the list) or a bad ``rearm``.
+
     Warns
     -----
     UserWarning
@@ -114,10 +121,21 @@ def calibrate_to_budget(
     except (TypeError, ValueError) as err:
         raise InvalidParameterError(f"candidates must be a dict of lists of AlarmPolicy parameters, or a list of "
                                     f"such dicts (a ParameterGrid spec); {err}") from None
-    if not grid:
-        raise InvalidParameterError("candidates is empty; give at least one set of AlarmPolicy parameters.")
+    parts = [grid_spec] if isinstance(grid_spec, Mapping) else list(grid_spec)
+    if not grid or any(isinstance(part, Mapping) and not part for part in parts):
+        raise InvalidParameterError(
+            f"candidates is empty ({grid_spec!r}): it would score no policy, or only base; give at least one "
+            f"AlarmPolicy parameter with its values, e.g. candidates={{'min_duration': [1, 3, 10]}} (the other "
+            f"parameters come from base).")
+    if rearm is not None:
+        as_period(rearm, name="rearm")
     s = _scores(val_scores, name="val_scores")
     y = as_labels(y_val, name="y_val", n=s.size)
+    if not y.any():
+        raise InvalidParameterError(
+            "y_val holds no labelled event (every label is 0), so every candidate has event recall 0 and the "
+            "choice would mean nothing; pass validation labels that contain at least one event (a longer "
+            "validation part, or one with an injected fault, see sadlib.signals.inject).")
     idx = as_time_index(index, s.size)
     if normal_scores is None:
         normal = s[~y]

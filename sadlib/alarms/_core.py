@@ -35,6 +35,39 @@ def _alarm_vector(x: Any, name: str = "alarms") -> np.ndarray:
     return as_labels(x, name=name)
 
 
+def _score_value(x: Any, name: str = "score") -> float:
+    """One score for a stream's ``update``, accepted exactly when the batch form accepts ``[x]``.
+
+    Booleans, text and arrays are refused as :func:`_scores` refuses them in a batch, so the
+    streaming and batch forms of a rule take the same inputs.
+    """
+    if isinstance(x, (float, np.floating)) or (isinstance(x, (int, np.integer)) and not isinstance(x, bool)):
+        return float(x)  # the common case, without the cost of an array
+    if np.ndim(x) != 0:
+        raise InvalidParameterError(f"{name} must be one number per update (NaN for a missing one), got an array of "
+                                    f"shape {np.shape(x)}; pass the values one at a time, or use run(values).")
+    try:
+        return float(as_1d_float([x], name=name, allow_nan=True)[0])
+    except (TypeError, ValueError):
+        raise InvalidParameterError(f"{name} must be a number (NaN for a missing one), got {x!r} of type "
+                                    f"{type(x).__name__}; the batch form refuses it too. Convert it first, e.g. "
+                                    f"float(value).") from None
+
+
+def _alarm_value(x: Any, name: str = "alarm") -> bool:
+    """One alarm for a stream's ``update``: a bool or 0/1, as the batch form (:func:`_alarm_vector`) accepts."""
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if np.ndim(x) != 0:
+        raise InvalidParameterError(f"{name} must be one bool or 0/1 per update, got an array of shape "
+                                    f"{np.shape(x)}; pass the alarms one at a time, or use run(alarms).")
+    try:
+        return bool(as_labels([x], name=name)[0])
+    except (TypeError, ValueError):
+        raise InvalidParameterError(f"{name} must be a bool or 0/1 (1 = alarm), got {x!r}; the batch form refuses "
+                                    f"it too. Map it first, e.g. bool(score > threshold).") from None
+
+
 def _level(name: str, value: Any) -> float:
     return check_number(name, value, hint="Pass a score level, e.g. policy.threshold_ or detector.threshold_.")
 

@@ -32,6 +32,7 @@ from ._core import (
     _min_duration,
     _samples,
     _sampling_step,
+    _score_value,
     _scores,
 )
 
@@ -136,10 +137,14 @@ class AlarmPolicy(BaseEstimator):
             if spec is None and name == "hysteresis_off":
                 continue
             try:
-                make_threshold(spec)
+                thresholder = make_threshold(spec)
             except (TypeError, ValueError) as err:
                 raise InvalidParameterError(f"{name} must be a threshold spec that sadlib.thresholds.make_threshold "
                                             f"accepts; {err}") from None
+            try:  # the threshold's own parameter ranges, checked now rather than at fit
+                thresholder._check_params()
+            except (TypeError, ValueError) as err:
+                raise InvalidParameterError(f"{name}={spec!r} has a bad parameter: {err}") from None
 
     def fit(self, normal_scores: Any, *, index: Any = None) -> "AlarmPolicy":
         """Fit the levels on scores of normal data and convert durations to samples.
@@ -260,10 +265,7 @@ class AlarmStream:
 
     def update(self, score: Any) -> bool:
         """Take the next score (a float, NaN = missing) and return the alarm state for it."""
-        try:
-            s = float(score)
-        except (TypeError, ValueError):
-            raise InvalidParameterError(f"score must be a number (NaN for a missing score), got {score!r}.") from None
+        s = _score_value(score)
         p = self.policy
         t = self.n_seen
         self.n_seen += 1

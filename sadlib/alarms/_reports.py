@@ -71,6 +71,12 @@ def alarm_table(alarms: Any, scores: Any = None, index: Any = None, sensor_error
         raise ValueError(f"scores has {s.size} values but alarms has {n}; pass aligned series.")
     idx = None if index is None else as_time_index(index, n)
     errs, names = (None, None) if sensor_errors is None else _sensor_matrix(sensor_errors, sensors, n)
+    if errs is not None and np.isinf(errs).any():
+        r, c = (int(v[0]) for v in np.nonzero(np.isinf(errs)))
+        warnings.warn(f"sensor_errors holds {int(np.isinf(errs).sum())} infinite value(s) (first at row {r}, sensor "
+                      f"{names[c]!r}: {errs[r, c]}); top_error shows them as inf. An infinite error usually means an "
+                      f"overflow or a sensor with zero spread in the scaler: check the detector's per-sensor errors.",
+                      stacklevel=2)
     step = None if idx is None else median_spacing(idx)
     rows = []
     for start, end in _ranges(a):
@@ -90,10 +96,9 @@ def alarm_table(alarms: Any, scores: Any = None, index: Any = None, sensor_error
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN sensor inside the range
                 peak = np.nanmax(errs[start:end], axis=0)
-            peak = np.where(np.isnan(peak), -np.inf, peak)
-            order = np.argsort(-peak, kind="stable")[:n_top]
+            order = np.argsort(-np.where(np.isnan(peak), -np.inf, peak), kind="stable")[:n_top]  # NaN last
             row["top_sensor"] = names[order[0]]
-            row["top_error"] = float(peak[order[0]]) if np.isfinite(peak[order[0]]) else float("nan")
+            row["top_error"] = float(peak[order[0]])  # NaN only when every sensor is missing in the range
             row["top_sensors"] = ", ".join(str(names[j]) for j in order)
         rows.append(row)
     columns = ["start", "end", "n_samples"]

@@ -18,6 +18,7 @@ from ..validation import (
 )
 from ._core import (
     _above,
+    _alarm_value,
     _alarm_vector,
     _announce,
     _check_k_n,
@@ -29,6 +30,7 @@ from ._core import (
     _min_duration,
     _ranges,
     _run_length,
+    _score_value,
     _scores,
 )
 
@@ -346,7 +348,7 @@ class AllWindowsStream(_DelayedStream):
     def update(self, window_score: float) -> bool | None:
         """Take the next window score; return the decision for sample ``n_seen - 1 - delay`` (None before)."""
         e = self.n_seen
-        score = float(window_score)
+        score = _score_value(window_score, "window_score")
         self._buffer.append(e >= self.window - 1 and not np.isnan(score) and score > self.limit)
         self.n_seen += 1
         p = e - self.delay
@@ -381,7 +383,7 @@ class MergeGapsStream(_DelayedStream):
 
     def update(self, alarm: Any) -> bool | None:
         """Take the next alarm; return the merged decision for sample ``n_seen - 1 - gap`` (None before)."""
-        self._buffer.append(bool(alarm))
+        self._buffer.append(_alarm_value(alarm))
         self.n_seen += 1
         p = self.n_seen - 1 - self.gap
         if p < 0:
