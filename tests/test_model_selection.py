@@ -197,10 +197,15 @@ def test_cross_val_detector_label_scores(labelled):
     assert f1.attrs["greater_is_better"] and auc.attrs["greater_is_better"]
     assert f1["score"].between(0.8, 1).all()  # the shifts are obvious
     assert auc["score"].between(0.9, 1).all()
-    # a block without anomalies has no PR-AUC
-    quiet = cross_val_detector(detectors.RobustZScore(), X, [(np.arange(0, 200), np.arange(210, 300))], y=y,
-                               scoring="pr_auc")
-    assert np.isnan(quiet["score"].iloc[0])
+    # a block without anomalies has no PR-AUC and no event F1: NaN (not 0) with a warning naming the fold
+    folds = [(np.arange(0, 200), np.arange(210, 300)), (np.arange(0, 300), np.arange(310, 450))]
+    for scoring in ("pr_auc", "event_f1"):
+        with pytest.warns(UserWarning, match=r"fold\(s\) 0 have no labelled"):
+            quiet = cross_val_detector(detectors.RobustZScore(), X, folds, y=y, scoring=scoring)
+        assert np.isnan(quiet["score"].iloc[0]) and quiet["score"].iloc[1] > 0.5
+        # no fold can be scored: an error before any fit
+        with pytest.raises(InvalidParameterError, match=f'scoring="{scoring}" cannot score any fold'):
+            cross_val_detector(detectors.RobustZScore(), X, folds[:1], y=y, scoring=scoring)
 
 
 def test_cross_val_detector_uses_the_alarm_policy(labelled):
