@@ -641,3 +641,11 @@ def test_alarm_table_shows_an_infinite_sensor_error_and_warns():
     assert table["top_sensor"].tolist() == ["b"] and table["top_error"].tolist() == [2.0]
     table = al.alarm_table([0, 1, 0], sensor_errors=[[0, 0], [np.nan, np.nan], [0, 0]])
     assert np.isnan(table["top_error"].iloc[0])
+
+
+def test_a_score_list_mixing_booleans_is_refused_as_a_stream_refuses_it():
+    policy = al.AlarmPolicy(0.5).fit(np.arange(10.0))
+    with pytest.raises(InvalidParameterError, match="scores mixes booleans with numbers.*row 1"):
+        policy.predict([1.0, True, 0.2])
+    with pytest.raises(InvalidParameterError, match="score must be"):
+        policy.stream().run([1.0, True, 0.2])

@@ -27,7 +27,17 @@ from ..validation import (
 # boundary checks
 # --------------------------------------------------------------------------- #
 def _scores(x: Any, name: str = "scores") -> np.ndarray:
-    """A 1-D float score series, NaN allowed (missing score), empty rejected."""
+    """A 1-D float score series, NaN allowed (missing score), empty rejected.
+
+    A list mixing booleans with numbers is refused too (NumPy would read ``True`` as 1.0), so
+    the batch forms refuse what a stream's ``update`` refuses value by value.
+    """
+    if isinstance(x, (list, tuple)):
+        flags = [isinstance(v, (bool, np.bool_)) for v in x]
+        if any(flags) and not all(flags):
+            raise InvalidParameterError(f"{name} mixes booleans with numbers (first boolean at row "
+                                        f"{flags.index(True)}); scores are numbers, NaN for a missing one. Convert "
+                                        f"the booleans first.")
     return as_1d_float(x, name=name, allow_nan=True)
 
 

@@ -174,6 +174,12 @@ class AlarmPolicy(BaseEstimator):
             "dead_time_": _samples("dead_time", self.dead_time, step, 0),
             "rearm_": None if self.rearm is None else _samples("rearm", self.rearm, step, 1),
         }
+        if np.isinf(s).any():  # reported here, at its row among all the scores (the thresholds see them without NaN)
+            r = int(np.flatnonzero(np.isinf(s))[0])
+            raise InvalidParameterError(
+                f"normal_scores holds {int(np.isinf(s).sum())} infinite score(s) (first at row {r}: {s[r]}); a level "
+                f"fitted on them would be meaningless. Find why the detector scored inf there (an overflow, a "
+                f"constant sensor in the scaler) or drop those rows; NaN is the way to mark a missing score.")
         finite = s[~np.isnan(s)]
         if finite.size == 0:
             raise ValueError("normal_scores are all NaN (missing); fit the policy on scores of normal data, e.g. the "
