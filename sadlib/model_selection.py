@@ -453,7 +453,12 @@ def cross_val_detector(
         if labels is not None:
             tr = tr[~labels[tr]]
         t0 = time.perf_counter()
-        det = clone(detector).fit(_rows_of(X, tr))
+        try:
+            det = clone(detector).fit(_rows_of(X, tr))
+        except ValueError as err:  # e.g. too few rows: say which fold, and that its training block is the X meant
+            raise InvalidParameterError(f"cv fold {k} cannot fit the detector on its {len(tr)} training rows "
+                                        f"(the X of this message): {err} Use folds with longer training blocks "
+                                        f"(fewer splits, or min_train_size=...).") from err
         X_val = _rows_of(X, va)
         y_val = None if labels is None else labels[va]
         if callable(scoring):

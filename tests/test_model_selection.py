@@ -379,3 +379,10 @@ def test_cross_val_detector_refuses_cv_as_text(labelled):
     X, _ = labelled
     with pytest.raises(InvalidParameterError, match=r"the text '3'; pass the number itself \(cv=3\)"):
         cross_val_detector(detectors.RobustZScore(), X, "3")
+
+
+def test_cross_val_detector_names_the_fold_too_short_to_fit(labelled):
+    X, _ = labelled
+    with pytest.raises(InvalidParameterError, match="cv fold 1 cannot fit the detector on its 1 training rows"):
+        cross_val_detector(detectors.RobustZScore(), X, [(np.arange(0, 100), np.arange(100, 200)),
+                                                         (np.arange(0, 1), np.arange(300, 400))])
