@@ -456,6 +456,8 @@ def cross_val_detector(
         try:
             det = clone(detector).fit(_rows_of(X, tr))
         except ValueError as err:  # e.g. too few rows: say which fold, and that its training block is the X meant
+            if isinstance(err, InvalidParameterError):  # a bad detector parameter: nothing to do with the fold
+                raise
             raise InvalidParameterError(f"cv fold {k} cannot fit the detector on its {len(tr)} training rows "
                                         f"(the X of this message): {err} Use folds with longer training blocks "
                                         f"(fewer splits, or min_train_size=...).") from err
