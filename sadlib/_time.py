@@ -25,17 +25,27 @@ have not, and raise :class:`sadlib.validation.InvalidParameterError` naming the 
 
 from __future__ import annotations
 
+import datetime as _dt
 import math
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .validation import InvalidParameterError
 
-__all__ = ["median_spacing", "duration_to_samples", "ROUNDINGS"]
+__all__ = ["median_spacing", "duration_to_samples", "is_duration", "DURATION_TYPES", "ROUNDINGS"]
 
 #: the roundings :func:`duration_to_samples` knows
 ROUNDINGS = ("nearest", "up")
+
+#: the types a parameter counted in samples may take to mean a duration instead ("5min", a Timedelta)
+DURATION_TYPES = (str, pd.Timedelta, _dt.timedelta, np.timedelta64)
+
+
+def is_duration(value: Any) -> bool:
+    """Whether ``value`` is meant as a duration (text or a timedelta) rather than a count of samples."""
+    return isinstance(value, DURATION_TYPES)
 
 
 def median_spacing(index: Any) -> pd.Timedelta | None:

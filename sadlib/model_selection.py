@@ -30,7 +30,6 @@ References
 
 from __future__ import annotations
 
-import datetime as _dt
 import math
 import time
 import warnings
@@ -41,7 +40,7 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.model_selection import BaseCrossValidator, KFold, StratifiedKFold, TimeSeriesSplit
 
-from ._time import duration_to_samples, median_spacing
+from ._time import duration_to_samples, is_duration, median_spacing
 from .metrics import event_f1, pr_auc
 from .validation import (
     InvalidParameterError,
@@ -74,7 +73,7 @@ SCORINGS = {"val_loss": False, "event_f1": True, "pr_auc": True}
 # the splitter
 # --------------------------------------------------------------------------- #
 def _is_duration(value: Any) -> bool:
-    return isinstance(value, (str, pd.Timedelta, _dt.timedelta, np.timedelta64)) and not (
+    return is_duration(value) and not (
         isinstance(value, str) and value == "window")
 
 

@@ -4,13 +4,12 @@ and the conversion of durations to samples. Private; the public names live in :m
 
 from __future__ import annotations
 
-import datetime as _dt
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .._time import duration_to_samples, median_spacing
+from .._time import duration_to_samples, is_duration, median_spacing
 from ..metrics import events
 from ..validation import (
     InvalidParameterError,
@@ -162,11 +161,7 @@ def _ranges(b: np.ndarray) -> list[tuple[int, int]]:
 # --------------------------------------------------------------------------- #
 # durations
 # --------------------------------------------------------------------------- #
-_DURATION_TYPES = (str, pd.Timedelta, _dt.timedelta, np.timedelta64)
-
-
-def _is_duration(value: Any) -> bool:
-    return isinstance(value, _DURATION_TYPES)
+_is_duration = is_duration
 
 
 def _as_timedelta(name: str, value: Any) -> pd.Timedelta:
