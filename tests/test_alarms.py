@@ -649,3 +649,9 @@ def test_a_score_list_mixing_booleans_is_refused_as_a_stream_refuses_it():
         policy.predict([1.0, True, 0.2])
     with pytest.raises(InvalidParameterError, match="score must be"):
         policy.stream().run([1.0, True, 0.2])
+
+
+def test_alarm_table_duration_is_unknown_with_a_single_timestamp():
+    table = al.alarm_table([True], index=pd.date_range("2024-01-01", periods=1, freq="1min"))
+    assert pd.api.types.is_timedelta64_dtype(table["duration"]) and table["duration"].isna().all()
+    assert al.standing_alarms([True], pd.date_range("2024-01-01", periods=1, freq="1min"), "1s").empty

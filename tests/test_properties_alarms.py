@@ -15,7 +15,10 @@ failure reproduces everywhere; ``HYPOTHESIS_PROFILE=explore`` searches with fres
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -223,3 +226,53 @@ def test_streaming_scorer_alarms_are_the_batch_rule_on_its_scores(rows, window, 
     for c in _cuts(n):
         sc_c, al_c = scorer.reset().run(data[:c])
         assert np.array_equal(sc_c, sc[:c], equal_nan=True) and np.array_equal(al_c, alarms[:c])
+
+
+# --------------------------------------------------------------------------- #
+# the reports: counts that agree with the alarms they describe
+# --------------------------------------------------------------------------- #
+@given(alarm_lists, st.sampled_from(["10s", "1min", "7min"]), st.one_of(st.none(), st.integers(1, 5)))
+def test_reports_agree_with_the_alarms(a, freq, rearm):
+    idx = pd.date_range("2024-01-01 23:50", periods=a.size, freq=freq)
+    errs = np.abs(np.sin(np.arange(a.size * 3, dtype=float))).reshape(a.size, 3)
+    table = al.alarm_table(a, scores=errs.sum(axis=1), index=idx, sensor_errors=errs)
+    onsets = int((a & ~np.r_[False, a[:-1]]).sum())
+    assert len(table) == onsets and int(table["n_samples"].sum()) == int(a.sum())
+    assert (table["start_time"] <= table["end_time"]).all()
+    if a.size > 1:
+        assert (table["duration"] > pd.Timedelta(0)).all()
+    else:  # one timestamp: no sampling period, so the duration of an alarm on at the end is unknown
+        assert table["duration"].isna().all()
+    assert table["top_error"].notna().all() and (table["peak_score"] >= table["top_error"]).all()
+    per_hour = al.alarms_per_hour(a, idx, rearm=rearm)
+    assert int(per_hour.sum()) == int(al.announcements(a, rearm).sum())
+    chat = al.chattering(a, idx)
+    assert len(chat) == onsets and (chat["onsets_in_window"] >= 1).all()
+    standing = al.standing_alarms(a, idx, longer_than="5min")
+    assert set(standing["start"]) <= set(table["start"]) and (standing["duration"] > pd.Timedelta("5min")).all()
+
+
+@given(normal_scores.filter(lambda s: np.isfinite(s).sum() >= 2), st.integers(5, 40), st.floats(0, 500))
+def test_calibrate_to_budget_chooses_the_best_recall_within_the_budget(s, event_at, budget):
+    n = max(s.size, event_at + 5)
+    scores = np.resize(s, n)
+    y = np.zeros(n, int)
+    y[event_at: event_at + 3] = 1
+    idx = pd.date_range("2024-01-01", periods=n, freq="1min")
+    candidates = {"threshold": [("percentile", {"q": 50.0}), ("percentile", {"q": 90.0})], "min_duration": [1, 2]}
+    normal = np.where(y == 0, scores, np.nan)
+    if np.isnan(normal).all():
+        return
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        policy, table = al.calibrate_to_budget(scores, y, budget, index=idx, candidates=candidates,
+                                               normal_scores=normal[~np.isnan(normal)])
+    assert table["chosen"].sum() == 1 and len(table) == 4
+    chosen = table[table["chosen"]].iloc[0]
+    if table["within_budget"].any():
+        assert chosen["within_budget"] and not caught
+        assert chosen["event_recall"] == table.loc[table["within_budget"], "event_recall"].max()
+    else:
+        assert any("no candidate stays within" in str(w.message) for w in caught)
+        assert chosen["false_alarms_per_day"] == table["false_alarms_per_day"].min()
+    assert np.array_equal(policy.predict(scores), policy.stream().run(scores))

@@ -49,7 +49,8 @@ def alarm_table(alarms: Any, scores: Any = None, index: Any = None, sensor_error
         (position or timestamp of the peak)
     index : pandas.DatetimeIndex of length n, optional; adds ``start_time``, ``end_time`` (last
         alarmed timestamp) and ``duration`` (until the first quiet sample; for an alarm
-        still on at the end, the last timestamp plus one median sampling period)
+        still on at the end, the last timestamp plus one median sampling period; NaT when the
+        index has a single timestamp, which gives no sampling period)
     sensor_errors : array-like of shape (n, n_sensors), optional
         Per-sensor errors or z-scores (e.g. squared reconstruction error per sensor);
         adds ``top_sensor`` (the sensor with the largest error inside the range),
@@ -84,8 +85,10 @@ def alarm_table(alarms: Any, scores: Any = None, index: Any = None, sensor_error
         if idx is not None:
             row["start_time"] = idx[start]
             row["end_time"] = idx[end - 1]
-            stop = idx[end] if end < n else (idx[-1] + step if step is not None else idx[-1])
-            row["duration"] = stop - idx[start]
+            if end < n or step is not None:
+                row["duration"] = (idx[end] if end < n else idx[-1] + step) - idx[start]
+            else:  # a single timestamp gives no sampling period; a typed NaT keeps the column a duration
+                row["duration"] = np.timedelta64("NaT", "ns")
         if s is not None:
             seg = s[start:end]
             ok = ~np.isnan(seg)
