@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sadlib import alarms as al
@@ -276,3 +276,37 @@ def test_calibrate_to_budget_chooses_the_best_recall_within_the_budget(s, event_
         assert any("no candidate stays within" in str(w.message) for w in caught)
         assert chosen["false_alarms_per_day"] == table["false_alarms_per_day"].min()
     assert np.array_equal(policy.predict(scores), policy.stream().run(scores))
+
+
+# --------------------------------------------------------------------------- #
+# parameters: a clear error naming the parameter, or a result of the input's length
+# --------------------------------------------------------------------------- #
+_param = st.one_of(st.integers(-2, 6), st.floats(), st.booleans(), st.none(), st.text(max_size=3),
+                   st.sampled_from(["5min", "-1h", np.int64(3), np.float64(2.0)]))
+
+_RULES = {
+    "hysteresis_alarms": (lambda s, p: al.hysteresis_alarms(s, p, 0.0), "on"),
+    "k_of_n_alarms (k)": (lambda s, p: al.k_of_n_alarms(s, 0.0, p, 4), "k"),
+    "k_of_n_alarms (n)": (lambda s, p: al.k_of_n_alarms(s, 0.0, 1, p), "n"),
+    "min_duration_alarms": (lambda s, p: al.min_duration_alarms(s, 0.0, p), "min_duration"),
+    "hold_alarms": (lambda s, p: al.hold_alarms(s > 0, p), "hold"),
+    "dead_time_alarms": (lambda s, p: al.dead_time_alarms(s > 0, p), "dead_time"),
+    "announcements": (lambda s, p: al.announcements(s > 0, p), "rearm"),
+    "merge_gaps": (lambda s, p: al.merge_gaps(s > 0, p), "gap"),
+    "all_windows_alarms": (lambda s, p: al.all_windows_alarms(s, 0.0, p), "window"),
+    "AlarmPolicy (hold)": (lambda s, p: al.AlarmPolicy(0.0, hold=p).fit(np.zeros(5)).predict(s), "hold"),
+    "AlarmPolicy (rearm)": (lambda s, p: al.AlarmPolicy(0.0, rearm=p).fit(np.zeros(5)).announce(s), "rearm"),
+}
+
+
+@pytest.mark.parametrize("rule", list(_RULES))
+@settings(max_examples=20)  # eleven rules: fewer examples each keeps the file within its time
+@given(value=_param, s=normal_scores)
+def test_a_bad_parameter_is_named_or_the_result_is_sound(rule, value, s):
+    call, name = _RULES[rule]
+    try:
+        out = call(s, value)
+    except (TypeError, ValueError) as err:
+        assert isinstance(err, InvalidParameterError) and name in str(err), f"{rule}({value!r}): {err}"
+        return
+    _check_output(out, s.size)
