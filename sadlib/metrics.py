@@ -35,6 +35,7 @@ import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from sadlib._runs import any_true_in, run_bounds, true_runs
+from sadlib._time import duration_to_samples, median_spacing
 from sadlib.validation import (
     InvalidParameterError,
     as_1d_float,
@@ -375,7 +376,7 @@ def _time_info(n: int, index: Any, sampling_period: Any, what: str) -> tuple[pd.
             f"or sampling_period='1min' (a Timedelta, string or seconds)."
         )
     idx = as_time_index(index, n) if index is not None else None
-    spacing = pd.Series(idx).diff().median() if idx is not None and n >= 2 else None  # resolution-independent
+    spacing = median_spacing(idx) if idx is not None and n >= 2 else None
     if sampling_period is not None:
         step = as_period(sampling_period)
         if spacing is not None and not (1 / _PERIOD_TOLERANCE <= spacing / step <= _PERIOD_TOLERANCE):
@@ -478,7 +479,8 @@ def false_alarms_per_day(
     """
     t, p = _label_pair(y_true, y_pred)
     step, days = _time_info(t.shape[0], index, sampling_period, "false_alarms_per_day")
-    rearm_samples = None if rearm is None else max(1, int(round(as_period(rearm, name="rearm") / step)))
+    rearm_samples = None if rearm is None else duration_to_samples(as_period(rearm, name="rearm"), step,
+                                                                   rounding="nearest", low=1, name="rearm")
     return float(false_alarm_count(t, p, rearm_samples)) / days
 
 

@@ -30,9 +30,9 @@ References
 
 from __future__ import annotations
 
-import datetime as _dt
 import math
 import time
+import warnings
 from typing import Any, Callable, Iterable, Mapping, NamedTuple, Sequence
 
 import numpy as np
@@ -40,6 +40,7 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.model_selection import BaseCrossValidator, KFold, StratifiedKFold, TimeSeriesSplit
 
+from ._time import duration_to_samples, is_duration, median_spacing
 from .metrics import event_f1, pr_auc
 from .validation import (
     InvalidParameterError,
@@ -72,12 +73,15 @@ SCORINGS = {"val_loss": False, "event_f1": True, "pr_auc": True}
 # the splitter
 # --------------------------------------------------------------------------- #
 def _is_duration(value: Any) -> bool:
-    return isinstance(value, (str, pd.Timedelta, _dt.timedelta, np.timedelta64)) and not (
+    return is_duration(value) and not (
         isinstance(value, str) and value == "window")
 
 
 def _rows(name: str, value: Any, step: pd.Timedelta | None, low: int) -> int | None:
-    """A size in rows from an int or a duration (``step`` is the sampling period)."""
+    """A size in rows from an int or a duration (``step`` is the sampling period), rounded up.
+
+    Up, not nearest: a gap or block of "1D" must cover at least a day (see :mod:`sadlib._time`).
+    """
     if value is None:
         return None
     if _is_duration(value):
@@ -93,7 +97,7 @@ def _rows(name: str, value: Any, step: pd.Timedelta | None, low: int) -> int | N
             raise InvalidParameterError(
                 f"{name}={value!r} is a duration, but X has no DatetimeIndex to convert it into rows. Pass a "
                 f"DataFrame indexed by timestamps, or give {name} as a number of rows.")
-        return max(low, int(math.ceil(span / step)))
+        return duration_to_samples(span, step, rounding="up", low=low, name=name)
     return check_int(name, value, low, hint="Give it as a number of rows, or as a duration such as '1D' when X "
                                             "has a DatetimeIndex.")
 
@@ -273,7 +277,7 @@ def _sampling_step(X: Any) -> pd.Timedelta | None:
     index = X.index if isinstance(X, (pd.DataFrame, pd.Series)) else None
     if not isinstance(index, pd.DatetimeIndex) or len(index) < 2:
         return None
-    step = (index[1:] - index[:-1]).median()
+    step = median_spacing(index)
     if pd.isna(step) or step <= pd.Timedelta(0):
         raise ValueError("X has a DatetimeIndex whose median spacing is zero; drop duplicate timestamps first.")
     return pd.Timedelta(step)
@@ -285,6 +289,9 @@ def _check_cv(cv: Any) -> Any:
                                     "or a list of (train_index, val_index) pairs.")
     if isinstance(cv, (int, np.integer)):
         return ForwardChainingSplit(check_int("cv", cv, 1))
+    if isinstance(cv, (str, bytes)):
+        raise InvalidParameterError(f"cv must be a splitter, an int or a list of (train_index, val_index) pairs, got "
+                                    f"the text {cv!r}; pass the number itself (cv=3) or ForwardChainingSplit(3).")
     if hasattr(cv, "split"):
         return cv
     try:
@@ -311,6 +318,41 @@ class _FixedFolds:
 # --------------------------------------------------------------------------- #
 # cross-validating a detector
 # --------------------------------------------------------------------------- #
+def _check_fold(k: int, tr: Any, va: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """One fold's positions: integers inside the ``n`` rows, validation strictly after training."""
+    out = []
+    for part, idx in (("training", tr), ("validation", va)):
+        idx = np.asarray(idx)
+        if idx.ndim != 1 or idx.size == 0 or idx.dtype.kind not in "iu":
+            raise InvalidParameterError(
+                f"cv fold {k} has {part} rows {idx!r}; each fold must give a non-empty 1-D array of integer row "
+                f"positions (as ForwardChainingSplit.split does), not a boolean mask or labels.")
+        if idx.min() < 0 or idx.max() >= n:
+            bad = int(idx[(idx < 0) | (idx >= n)][0])
+            raise InvalidParameterError(
+                f"cv fold {k} has {part} row {bad}, outside the {n} rows of X (positions 0 to {n - 1}); the folds "
+                f"were made for another series. Split this X, e.g. ForwardChainingSplit(4).split(X).")
+        out.append(idx)
+    tr, va = out
+    if va.min() <= tr.max():
+        where = "inside" if va.max() >= tr.min() and va.min() <= tr.max() else "before"
+        raise InvalidParameterError(
+            f"cv fold {k} validates on rows {int(va.min())}..{int(va.max())}, {where} its training rows "
+            f"{int(tr.min())}..{int(tr.max())}: the detector would be scored on the past (or on data it was fitted "
+            f"on), which overstates it. Validate after the training rows, e.g. cv=ForwardChainingSplit(4, "
+            f"gap='window', window=...), not KFold.")
+    return tr, va
+
+
+def _unscorable(name: str, y_val: np.ndarray) -> bool:
+    """Whether a fold's labels leave ``scoring`` undefined (no event; for PR-AUC also no normal row)."""
+    if name == "event_f1":
+        return not y_val.any()
+    if name == "pr_auc":
+        return not (0 < y_val.sum() < len(y_val))
+    return False
+
+
 def _rows_of(X: Any, idx: np.ndarray) -> Any:
     return X.iloc[idx] if isinstance(X, (pd.DataFrame, pd.Series)) else X[idx]
 
@@ -335,6 +377,8 @@ def cross_val_detector(
         The tuning period, in time order.
     cv : splitter, int or list of (train, val) index pairs
         E.g. ``ForwardChainingSplit(4, gap="1h")``; an int ``k`` means ``ForwardChainingSplit(k)``.
+        Every fold must validate on rows after all its training rows (integer positions
+        inside ``X``); a fold that validates before or inside its training rows is refused.
     y : array-like of shape (n_samples,), optional
         0/1 labels (1 = anomaly). When given, each fold is fitted on the **normal
         rows of its training block only** (the anomalous rows are dropped, which
@@ -351,7 +395,11 @@ def cross_val_detector(
           ``predict`` (its ``threshold_`` calibrated on the training block), or
           ``policy`` fitted on the detector's ``calibration_scores_``.
         * ``"pr_auc"``: needs ``y``; :func:`sadlib.metrics.pr_auc` of the validation
-          scores; NaN for a block without anomalies.
+          scores.
+
+        With ``"event_f1"`` a fold whose validation block holds no event (with ``"pr_auc"``
+        no anomaly, or no normal row) cannot be scored: its score is NaN (not 0, which would
+        drag the mean down) and a warning names it; if no fold can be scored it is an error.
         * a callable ``scoring(fitted_detector, X_val, y_val) -> float`` (``y_val`` None without ``y``).
     policy : sadlib.alarms.AlarmPolicy, optional
         An unfitted alarm policy for ``"event_f1"``; cloned and fitted per fold.
@@ -384,13 +432,34 @@ def cross_val_detector(
         raise TypeError(f"policy must be an AlarmPolicy (with fit and predict), got {type(policy).__name__}.")
     check_bool("return_detectors", return_detectors)
     splitter = _check_cv(cv)
+    folds = [_check_fold(k, tr, va, n) for k, (tr, va) in enumerate(splitter.split(X))]
+    if not folds:
+        raise InvalidParameterError("cv gave no fold; pass a splitter such as ForwardChainingSplit(4) or a non-empty "
+                                    "list of (train_index, val_index) pairs.")
+    skipped = [] if callable(scoring) or labels is None else [k for k, (_, va) in enumerate(folds)
+                                                              if _unscorable(name, labels[va])]
+    if skipped:
+        why = "no labelled event" if name == "event_f1" else "no labelled anomaly, or no normal row,"
+        if len(skipped) == len(folds):
+            raise InvalidParameterError(
+                f'scoring="{name}" cannot score any fold: every validation block has {why} in y. Use folds whose '
+                f'validation blocks hold events (fewer splits, longer blocks), or scoring="val_loss".')
+        warnings.warn(f'scoring="{name}": fold(s) {", ".join(map(str, skipped))} have {why} in their validation '
+                      f'rows, so their score is NaN (undefined, not 0); the mean over folds (DataFrame.mean) uses the '
+                      f'other {len(folds) - len(skipped)}.', stacklevel=2)
     rows, fitted = [], []
-    for k, (tr, va) in enumerate(splitter.split(X)):
-        tr, va = np.asarray(tr), np.asarray(va)
+    for k, (tr, va) in enumerate(folds):
         if labels is not None:
             tr = tr[~labels[tr]]
         t0 = time.perf_counter()
-        det = clone(detector).fit(_rows_of(X, tr))
+        try:
+            det = clone(detector).fit(_rows_of(X, tr))
+        except ValueError as err:  # e.g. too few rows: say which fold, and that its training block is the X meant
+            if isinstance(err, InvalidParameterError):  # a bad detector parameter: nothing to do with the fold
+                raise
+            raise InvalidParameterError(f"cv fold {k} cannot fit the detector on its {len(tr)} training rows "
+                                        f"(the X of this message): {err} Use folds with longer training blocks "
+                                        f"(fewer splits, or min_train_size=...).") from err
         X_val = _rows_of(X, va)
         y_val = None if labels is None else labels[va]
         if callable(scoring):
@@ -400,8 +469,10 @@ def cross_val_detector(
             if name == "val_loss":
                 normal = np.ones(len(va), bool) if y_val is None else ~y_val
                 value = float(np.nanmean(scores[normal])) if normal.any() else float("nan")
+            elif k in skipped:
+                value = float("nan")
             elif name == "pr_auc":
-                value = pr_auc(y_val, scores) if 0 < y_val.sum() < len(y_val) else float("nan")
+                value = pr_auc(y_val, scores)
             else:
                 if policy is None:
                     alarms = scores > det.threshold_

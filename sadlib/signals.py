@@ -38,6 +38,7 @@ import pandas as pd
 from pandas.tseries.frequencies import to_offset
 from scipy.signal import lfilter
 
+from ._time import median_spacing
 from .validation import InvalidParameterError, as_1d_float, check_choice, check_int, check_number, check_time_index
 
 __all__ = ["SENSORS", "UNITS", "ANOMALY_TYPES", "DEFAULT_MAGNITUDES", "EVENT_COLUMNS", "REGIMES", "SyntheticData",
@@ -221,7 +222,7 @@ def regime_table(parts: Any, column: str = "current") -> pd.DataFrame:
         check_time_index(df)
         regime = pd.Series(operating_regime(df.index))
         share = regime.value_counts(normalize=True).reindex(list(REGIMES), fill_value=0.0) * 100
-        step = df.index[1] - df.index[0] if len(df) > 1 else pd.Timedelta(0)
+        step = median_spacing(df.index) if len(df) > 1 else pd.Timedelta(0)
         rows[name] = {"days": len(df) * step / pd.Timedelta(days=1), **{f"{r} %": v for r, v in share.items()},
                       f"mean {column}": float(df[column].mean())}
     return pd.DataFrame(rows).T

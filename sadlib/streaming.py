@@ -43,7 +43,16 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import alarms
 from .detectors.keras_base import ERRORS, WindowAutoencoder, reconstruction_errors
-from .validation import as_2d_float, check_choice, check_int, check_number
+from .validation import (
+    InvalidParameterError,
+    as_1d_float,
+    as_2d_float,
+    check_bool,
+    check_choice,
+    check_int,
+    check_number,
+    check_time_index,
+)
 
 __all__ = ["stream", "min_duration_alarms", "batch_scores", "StreamStep", "StreamingScorer"]
 
@@ -52,6 +61,19 @@ __all__ = ["stream", "min_duration_alarms", "batch_scores", "StreamStep", "Strea
 # --------------------------------------------------------------------------- #
 def _check_threshold(value: Any) -> float:
     return check_number("threshold", value, hint="Pass e.g. detector.threshold_.")
+
+
+def _check_error_scale(value: Any) -> np.ndarray:
+    """Per-sensor divisors of the error: finite and positive, or scores would be NaN, inf or negative."""
+    scale = as_1d_float(np.ravel(value), name="error_scale", allow_nan=True)
+    bad = ~(np.isfinite(scale) & (scale > 0))
+    if bad.any():
+        j = int(np.flatnonzero(bad)[0])
+        raise InvalidParameterError(
+            f"error_scale must hold finite positive values, one per sensor, but value {j} is {float(scale[j])!r}; "
+            f"a zero, negative or NaN divisor makes the scores inf, negative or NaN. Pass the detector's error_scale_ "
+            f"(StreamingScorer.from_detector does), or None.")
+    return scale
 
 
 def _check_detector(detector) -> WindowAutoencoder:
@@ -77,7 +99,8 @@ def stream(data: Any) -> Iterator[tuple[Any, np.ndarray]]:
     Parameters
     ----------
     data : DataFrame (timestamps from its index), 2-D array (timestamps 0, 1, ...) or 1-D array
-        (one sensor). Select the sensor columns first, e.g. ``stream(test[sensors])``.
+        (one sensor). Select the sensor columns first, e.g. ``stream(test[sensors])``. A
+        DatetimeIndex must be sorted and without duplicates (rows are replayed in time order).
 
     Yields
     ------
@@ -86,6 +109,7 @@ def stream(data: Any) -> Iterator[tuple[Any, np.ndarray]]:
     if isinstance(data, pd.Series):
         data = data.to_frame()
     index = data.index if isinstance(data, pd.DataFrame) else None
+    check_time_index(data, name="data")  # a stream replays rows in time order: refuse reversed or shuffled timestamps
     arr = as_2d_float(data, name="data", allow_nan=True)
     for i in range(len(arr)):
         yield (index[i] if index is not None else i), arr[i].copy()
@@ -202,8 +226,8 @@ class StreamingScorer:
         self.min_duration = check_int("min_duration", min_duration, 1)
         self.scaler = scaler
         self.error = error
-        self.flatten = bool(flatten)
-        self.error_scale = None if error_scale is None else np.asarray(error_scale, dtype=np.float64).reshape(-1)
+        self.flatten = check_bool("flatten", flatten)
+        self.error_scale = None if error_scale is None else _check_error_scale(error_scale)
         self.n_features = None if n_features is None else check_int("n_features", n_features, 1)
         if self.error_scale is not None and self.n_features is not None and len(self.error_scale) != self.n_features:
             raise ValueError(f"error_scale has {len(self.error_scale)} values for {self.n_features} features.")
@@ -250,6 +274,9 @@ class StreamingScorer:
         return self.n_seen >= self.window
 
     def _check_sample(self, values: Any) -> np.ndarray:
+        if np.asarray(values).dtype.kind in "bc":  # as the batch path (as_2d_float) refuses them
+            raise InvalidParameterError(f"a sample must be real numbers, one per sensor; got {values!r} "
+                                        f"(booleans or complex values). Convert the sensor columns first.")
         try:
             x = np.asarray(values, dtype=np.float64)
         except (TypeError, ValueError) as err:
@@ -259,6 +286,9 @@ class StreamingScorer:
         if x.ndim != 1:
             raise ValueError(f"update takes one sample, shape (n_features,), got shape {x.shape}; "
                              f"for many rows use run(data) or a loop over stream(data).")
+        if x.size == 0:
+            raise InvalidParameterError("the sample is empty; update takes one value per sensor, shape (n_features,), "
+                                        "e.g. scorer.update(df[sensors].iloc[t]).")
         if self.n_features is None:
             self.n_features = len(x)
             if self.error_scale is not None and len(self.error_scale) != self.n_features:
@@ -291,6 +321,11 @@ class StreamingScorer:
         if out.size != win.size:
             raise ValueError(f"predict returned {out.size} values for a window of {win.size}; it should return "
                              f"the reconstruction of one window (use predict_one, not predict).")
+        if not np.isfinite(out).all():
+            raise InvalidParameterError(
+                f"predict returned {int((~np.isfinite(out)).sum())} NaN or infinite value(s) for the window ending at "
+                f"sample {self.n_seen - 1}; the score would be NaN and never alarm. Check the model (a diverged fit, "
+                f"a broken export, inputs far outside the training range) before streaming with it.")
         score = float(reconstruction_errors(win[None], out[None], window=self.window, error=self.error,
                                             error_scale=self.error_scale)[0])
         above = score > self.threshold

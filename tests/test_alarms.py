@@ -550,3 +550,108 @@ def test_calibrate_to_budget_spends_the_budget_on_earlier_alarms():
     assert loose.threshold_ == table["threshold_"].iloc[0]  # lower threshold: earlier, more false alarms
     strict, _ = al.calibrate_to_budget(s, y, float(table["false_alarms_per_day"].iloc[1]), index=idx, candidates=cands)
     assert strict.threshold_ == table["threshold_"].iloc[1]
+
+
+# --------------------------------------------------------------------------- #
+# nothing passes silently (issue 25)
+# --------------------------------------------------------------------------- #
+def _budget_data():
+    idx = pd.date_range("2024-01-01", periods=300, freq="1min")
+    scores = np.random.default_rng(0).normal(size=300)
+    y = np.zeros(300, int)
+    y[200:220] = 1
+    scores[200:220] += 5
+    return scores, y, idx
+
+
+def test_calibrate_to_budget_refuses_labels_without_an_event():
+    scores, _, idx = _budget_data()
+    with pytest.raises(InvalidParameterError, match="y_val holds no labelled event"):
+        al.calibrate_to_budget(scores, np.zeros(300), 5, index=idx)
+
+
+@pytest.mark.parametrize("candidates", [{}, [], [{}], [{"min_duration": [1, 3]}, {}]])
+def test_calibrate_to_budget_refuses_empty_candidates_alike(candidates):
+    scores, y, idx = _budget_data()
+    with pytest.raises(InvalidParameterError, match="candidates is empty"):
+        al.calibrate_to_budget(scores, y, 5, index=idx, candidates=candidates)
+
+
+def test_calibrate_to_budget_names_rearm():
+    scores, y, idx = _budget_data()
+    with pytest.raises(InvalidParameterError, match="^rearm must be a positive duration"):
+        al.calibrate_to_budget(scores, y, 5, index=idx, rearm="-1h")
+    with pytest.raises(InvalidParameterError, match="^rearm must be a positive duration"):
+        false_alarms_per_day(y, y, index=idx, rearm="-1h")
+
+
+@pytest.mark.parametrize("bad", ["no", np.nan, 2, "1"])
+def test_merge_gaps_stream_refuses_what_the_batch_refuses(bad):
+    with pytest.raises((TypeError, ValueError)):
+        al.merge_gaps([True, bad], 0)
+    with pytest.raises(InvalidParameterError, match="alarm must be a bool or 0/1"):
+        al.MergeGapsStream(0).run([True, bad])
+
+
+def test_merge_gaps_stream_takes_what_the_batch_takes():
+    values = [True, 0, 1.0, np.False_, np.int64(1), False]
+    assert al.MergeGapsStream(1).run(values).tolist()[:4] == al.merge_gaps(values, 1).tolist()[:4]
+
+
+@pytest.mark.parametrize("bad", [True, np.True_, "1.5", None, 1 + 2j])
+def test_alarm_stream_refuses_what_predict_refuses(bad):
+    policy = al.AlarmPolicy(0.5).fit(np.arange(10.0))
+    with pytest.raises((TypeError, ValueError)):
+        policy.predict([bad])
+    with pytest.raises(InvalidParameterError, match="score must be"):
+        policy.stream().update(bad)
+    with pytest.raises(InvalidParameterError, match="window_score must be"):
+        al.AllWindowsStream(0.5, 2).update(bad)
+
+
+def test_alarm_stream_refuses_an_array_per_update():
+    policy = al.AlarmPolicy(0.5).fit(np.arange(10.0))
+    with pytest.raises(InvalidParameterError, match="one number per update.*shape \\(2,\\)"):
+        policy.stream().update(np.array([1.0, 2.0]))
+
+
+def test_alarm_stream_takes_numbers_of_any_type():
+    policy = al.AlarmPolicy(0.5).fit(np.arange(10.0))
+    values = [1, np.float32(0.2), np.int8(3), float("nan"), np.inf]
+    assert policy.stream().run(values).tolist() == policy.predict(values).tolist()
+
+
+@pytest.mark.parametrize(("threshold", "word"), [(["percentile", {"q": "high"}], "q must be"),
+                                                 (["pot", {"risk": 5}], "risk must be"),
+                                                 (["meanstd", {"k": -1}], "k")])
+def test_make_policy_checks_threshold_parameters_at_construction(threshold, word):
+    with pytest.raises(InvalidParameterError, match=f"threshold=.*bad parameter: {word}"):
+        al.make_policy({"threshold": threshold})
+    with pytest.raises(InvalidParameterError, match="hysteresis_off=.*bad parameter"):
+        al.make_policy({"threshold": 3.0, "hysteresis_off": threshold})
+
+
+def test_alarm_table_shows_an_infinite_sensor_error_and_warns():
+    errs = [[0, 1], [np.inf, 2], [1, 2], [0, 0]]
+    with pytest.warns(UserWarning, match="sensor_errors holds 1 infinite value.*row 1, sensor 'a'"):
+        table = al.alarm_table([0, 1, 1, 0], sensor_errors=errs, sensors=["a", "b"])
+    assert table["top_sensor"].tolist() == ["a"] and table["top_error"].tolist() == [np.inf]
+    # a sensor missing (NaN) in the range is listed last, and an all-missing range gives NaN
+    table = al.alarm_table([0, 1, 1, 0], sensor_errors=[[0, 0], [np.nan, 2], [np.nan, 1], [0, 0]], sensors=["a", "b"])
+    assert table["top_sensor"].tolist() == ["b"] and table["top_error"].tolist() == [2.0]
+    table = al.alarm_table([0, 1, 0], sensor_errors=[[0, 0], [np.nan, np.nan], [0, 0]])
+    assert np.isnan(table["top_error"].iloc[0])
+
+
+def test_a_score_list_mixing_booleans_is_refused_as_a_stream_refuses_it():
+    policy = al.AlarmPolicy(0.5).fit(np.arange(10.0))
+    with pytest.raises(InvalidParameterError, match="scores mixes booleans with numbers.*row 1"):
+        policy.predict([1.0, True, 0.2])
+    with pytest.raises(InvalidParameterError, match="score must be"):
+        policy.stream().run([1.0, True, 0.2])
+
+
+def test_alarm_table_duration_is_unknown_with_a_single_timestamp():
+    table = al.alarm_table([True], index=pd.date_range("2024-01-01", periods=1, freq="1min"))
+    assert pd.api.types.is_timedelta64_dtype(table["duration"]) and table["duration"].isna().all()
+    assert al.standing_alarms([True], pd.date_range("2024-01-01", periods=1, freq="1min"), "1s").empty

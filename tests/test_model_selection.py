@@ -197,10 +197,15 @@ def test_cross_val_detector_label_scores(labelled):
     assert f1.attrs["greater_is_better"] and auc.attrs["greater_is_better"]
     assert f1["score"].between(0.8, 1).all()  # the shifts are obvious
     assert auc["score"].between(0.9, 1).all()
-    # a block without anomalies has no PR-AUC
-    quiet = cross_val_detector(detectors.RobustZScore(), X, [(np.arange(0, 200), np.arange(210, 300))], y=y,
-                               scoring="pr_auc")
-    assert np.isnan(quiet["score"].iloc[0])
+    # a block without anomalies has no PR-AUC and no event F1: NaN (not 0) with a warning naming the fold
+    folds = [(np.arange(0, 200), np.arange(210, 300)), (np.arange(0, 300), np.arange(310, 450))]
+    for scoring in ("pr_auc", "event_f1"):
+        with pytest.warns(UserWarning, match=r"fold\(s\) 0 have no labelled"):
+            quiet = cross_val_detector(detectors.RobustZScore(), X, folds, y=y, scoring=scoring)
+        assert np.isnan(quiet["score"].iloc[0]) and quiet["score"].iloc[1] > 0.5
+        # no fold can be scored: an error before any fit
+        with pytest.raises(InvalidParameterError, match=f'scoring="{scoring}" cannot score any fold'):
+            cross_val_detector(detectors.RobustZScore(), X, folds[:1], y=y, scoring=scoring)
 
 
 def test_cross_val_detector_uses_the_alarm_policy(labelled):
@@ -336,3 +341,48 @@ def test_tune_bad_arguments_and_objective_outputs():
         tune(lambda p: {"loss": 1.0}, {"x": [1, 2]}, 1)
     with pytest.raises(ValueError, match="return a number"):
         tune(lambda p: "good", {"x": [1, 2]}, 1)
+
+
+# --------------------------------------------------------------------------- #
+# nothing passes silently (issue 25)
+# --------------------------------------------------------------------------- #
+@pytest.mark.parametrize(("folds", "where"), [
+    ([(np.arange(600, 1200), np.arange(0, 300))], "before"),
+    ([(np.arange(0, 1200), np.arange(400, 500))], "inside"),
+    ([(np.r_[0:300, 500:800], np.arange(320, 480))], "inside"),
+])
+def test_cross_val_detector_refuses_validation_before_or_inside_training(labelled, folds, where):
+    X, _ = labelled
+    with pytest.raises(InvalidParameterError, match=f"cv fold 0 validates on rows .*, {where} its training rows"):
+        cross_val_detector(detectors.RobustZScore(), X, folds)
+
+
+def test_cross_val_detector_refuses_shuffled_kfold(labelled):
+    X, _ = labelled
+    with pytest.raises(InvalidParameterError, match=r"cv fold 0 validates on rows 0\.\.399, before"):
+        cross_val_detector(detectors.RobustZScore(), X, KFold(3))
+
+
+@pytest.mark.parametrize(("folds", "match"), [
+    ([(np.arange(0, 100), np.arange(100, 1300))], "validation row 1200, outside the 1200 rows"),
+    ([(np.arange(-5, 100), np.arange(100, 200))], "training row -5, outside"),
+    ([(np.arange(0, 100) < 50, np.arange(100, 200))], "integer row positions"),
+    ([(np.arange(0, 100), [])], "non-empty"),
+])
+def test_cross_val_detector_refuses_out_of_range_folds(labelled, folds, match):
+    X, _ = labelled
+    with pytest.raises(InvalidParameterError, match=match):
+        cross_val_detector(detectors.RobustZScore(), X, folds)
+
+
+def test_cross_val_detector_refuses_cv_as_text(labelled):
+    X, _ = labelled
+    with pytest.raises(InvalidParameterError, match=r"the text '3'; pass the number itself \(cv=3\)"):
+        cross_val_detector(detectors.RobustZScore(), X, "3")
+
+
+def test_cross_val_detector_names_the_fold_too_short_to_fit(labelled):
+    X, _ = labelled
+    with pytest.raises(InvalidParameterError, match="cv fold 1 cannot fit the detector on its 1 training rows"):
+        cross_val_detector(detectors.RobustZScore(), X, [(np.arange(0, 100), np.arange(100, 200)),
+                                                         (np.arange(0, 1), np.arange(300, 400))])

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from sadlib.streaming import StreamingScorer, batch_scores, min_duration_alarms, stream
+from sadlib.validation import InvalidParameterError
 
 WINDOW = 8
 
@@ -176,3 +177,55 @@ def test_stream_with_litert_file_matches_its_batch(dense, data, tmp_path):
     _, alarms = scorer.run(data[1])
     expected = min_duration_alarms(batch_scores(dense, data[1], predict=model.predict), threshold, 2)
     assert np.array_equal(alarms, expected)
+
+
+# --------------------------------------------------------------------------- #
+# nothing passes silently (issue 25)
+# --------------------------------------------------------------------------- #
+def _half(x):
+    return 0.5 * x
+
+
+def test_a_model_returning_nan_is_an_error_not_a_silent_nan_score():
+    scorer = StreamingScorer(lambda x: np.full_like(x, np.nan), window=2, threshold=1.0)
+    scorer.update([1.0, 2.0])  # warming up: the model is not run yet
+    with pytest.raises(InvalidParameterError, match="predict returned 4 NaN or infinite value.*sample 1"):
+        scorer.update([1.0, 2.0])
+
+
+@pytest.mark.parametrize("scale", [[np.nan, 1.0], [0.0, 1.0], [-1.0, -1.0], [1.0, np.inf]])
+def test_error_scale_must_be_finite_and_positive(scale):
+    with pytest.raises(InvalidParameterError, match="error_scale must hold finite positive values"):
+        StreamingScorer(_half, window=2, threshold=1.0, error_scale=scale)
+    with pytest.raises(TypeError, match="error_scale has dtype"):
+        StreamingScorer(_half, window=2, threshold=1.0, error_scale=["a", "b"])
+
+
+def test_an_empty_first_sample_is_refused_and_leaves_the_scorer_usable():
+    scorer = StreamingScorer(_half, window=2, threshold=0.1)
+    with pytest.raises(InvalidParameterError, match="the sample is empty"):
+        scorer.update([])
+    assert scorer.n_features is None
+    steps = [scorer.update([1.0, 1.0]) for _ in range(3)]
+    assert steps[-1].alarm and steps[-1].score == pytest.approx(0.25)
+
+
+def test_flatten_must_be_a_bool():
+    with pytest.raises(InvalidParameterError, match="flatten must be True or False"):
+        StreamingScorer(_half, window=2, threshold=1.0, flatten="no")
+
+
+def test_a_sample_of_booleans_is_refused_as_in_batch():
+    with pytest.raises(InvalidParameterError, match="real numbers"):
+        StreamingScorer(_half, window=2, threshold=1.0).update([True, False])
+
+
+@pytest.mark.parametrize("order", ["reversed", "shuffled"])
+def test_run_refuses_timestamps_out_of_order(order):
+    idx = pd.date_range("2024-01-01", periods=6, freq="1min")
+    idx = idx[::-1] if order == "reversed" else idx[[0, 2, 1, 3, 4, 5]]
+    data = pd.DataFrame(np.ones((6, 2)), index=idx)
+    with pytest.raises(ValueError, match="not sorted.*sort_index"):
+        StreamingScorer(_half, window=2, threshold=1.0).run(data)
+    with pytest.raises(ValueError, match="not sorted"):
+        next(stream(data))
