@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._runs import true_runs
 from .._time import duration_to_samples, is_duration, median_spacing
-from ..metrics import events
 from ..validation import (
     InvalidParameterError,
     as_1d_float,
@@ -154,8 +154,8 @@ def _announce(b: np.ndarray, rearm: int | None) -> np.ndarray:
 
 
 def _ranges(b: np.ndarray) -> list[tuple[int, int]]:
-    """Runs of True as ``(start, end)`` pairs, ``end`` exclusive (:func:`sadlib.metrics.events`)."""
-    return events(b) if b.size else []
+    """Runs of True as ``(start, end)`` pairs, ``end`` exclusive (the one home: :mod:`sadlib._runs`)."""
+    return true_runs(b)
 
 
 # --------------------------------------------------------------------------- #

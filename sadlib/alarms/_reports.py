@@ -10,6 +10,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from .._runs import run_bounds
 from .._time import median_spacing
 from ..validation import (
     InvalidParameterError,
@@ -167,7 +168,7 @@ def chattering(alarms: Any, index: Any, within: Any = "1min", count: int = 3) ->
         raise InvalidParameterError(f"within must be a positive duration such as '1min', got {within!r}.")
     a = _alarm_vector(alarms)
     idx = as_time_index(index, a.size)
-    starts = np.array([s for s, _ in _ranges(a)], dtype=np.int64)
+    starts = run_bounds(a)[0].astype(np.int64)
     times = idx[starts]
     first = times.searchsorted(times - span, side="right")  # first onset inside (time - within, time]
     in_window = np.arange(starts.size) - first + 1
