@@ -133,8 +133,33 @@ def _export_int8_io(model, path: Path, representative: np.ndarray, headroom: flo
     return path
 
 
+def _alarm_spec(detector, alarm_policy: Any, min_duration: int) -> dict:
+    if alarm_policy is None:
+        return {"rule": "alarm when the last min_duration scores are all above the threshold",
+                "threshold": float(detector.threshold_), "off_threshold": None, "k": 1, "n": 1,
+                "min_duration": min_duration, "hold": 0, "dead_time": 0, "rearm": None}
+    from .alarms import AlarmPolicy
+
+    if not isinstance(alarm_policy, AlarmPolicy):
+        raise InvalidParameterError(f"alarm_policy must be a fitted sadlib.alarms.AlarmPolicy or None; got "
+                                    f"{type(alarm_policy).__name__}. Fit one on normal scores, e.g. "
+                                    f"AlarmPolicy(k=3, n=5).fit(det.calibration_scores_).")
+    alarm_policy._check_fitted()
+    if min_duration != 1:
+        raise InvalidParameterError(f"min_duration={min_duration} and alarm_policy were both given; the policy has its "
+                                    f"own min_duration. Pass one of them.")
+    p = alarm_policy
+    return {"rule": "sadlib.alarms.AlarmPolicy: level (latch with off_threshold), k of n, min_duration, hold, "
+                    "dead_time, rearm; all counts in samples",
+            "threshold": float(p.threshold_),
+            "off_threshold": None if p.off_thresholder_ is None else float(p.off_threshold_),
+            "k": int(p.k_), "n": int(p.n_), "min_duration": int(p.min_duration_), "hold": int(p.hold_),
+            "dead_time": int(p.dead_time_), "rearm": None if p.rearm_ is None else int(p.rearm_),
+            "params": {key: repr(value) for key, value in p.get_params().items()}}
+
+
 def write_bundle(detector, folder: Any, *, variants: Any = ("float32",), representative_rows: Any = None,
-                 min_duration: int = 1, headroom: float = 0.25) -> Path:
+                 min_duration: int = 1, alarm_policy: Any = None, headroom: float = 0.25) -> Path:
     """Write the edge bundle of a fitted reconstruction detector to ``folder`` (see the module docstring).
 
     Parameters
@@ -144,7 +169,10 @@ def write_bundle(detector, folder: Any, *, variants: Any = ("float32",), represe
     variants : sequence of {"float32", "int8"}; "int8" is the integer-only (int8 input and output) model
     representative_rows : DataFrame or array (n, n_features), normal training rows; needed for "int8"
         (their scaled windows calibrate the activation ranges)
-    min_duration : int, the alarm rule: an alarm after this many consecutive scores above the threshold
+    min_duration : int, the alarm rule without a policy: an alarm after this many consecutive scores above
+        the detector's threshold
+    alarm_policy : a fitted :class:`sadlib.alarms.AlarmPolicy`, optional; its levels and steps become the
+        bundle's alarm rule (the reader runs them as :meth:`AlarmPolicy.stream` does)
     headroom : float, the int8 calibration's headroom (:func:`sadlib.edge.export_litert`)
 
     Returns the folder.
@@ -161,6 +189,7 @@ def write_bundle(detector, folder: Any, *, variants: Any = ("float32",), represe
     min_duration = check_int("min_duration", min_duration, 1,
                              hint="It is how many consecutive scores above the threshold raise an alarm.")
     headroom = check_number("headroom", headroom, 0, hint="0.25 widens the int8 ranges by 25 %.")
+    alarm = _alarm_spec(det, alarm_policy, min_duration)
     if "int8" in variants and representative_rows is None:
         raise InvalidParameterError("variants includes 'int8', which needs representative_rows=...: normal training "
                                     "rows (n, n_features), e.g. X_train, to calibrate its ranges.")
@@ -198,8 +227,7 @@ def write_bundle(detector, folder: Any, *, variants: Any = ("float32",), represe
         "score": {"error": det.error, "error_scale": det.error_scale_.tolist() if det.normalize else None,
                   "formula": "mean over the window's values of the error, each sensor divided by error_scale"},
         "threshold": float(det.threshold_),
-        "alarm": {"rule": "alarm when the last min_duration scores are all above the threshold",
-                  "min_duration": min_duration},
+        "alarm": alarm,
         "models": models,
         "files": {p.name: _sha256(p) for p in sorted(out.iterdir())},
     }

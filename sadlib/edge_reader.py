@@ -21,14 +21,22 @@ Score rule. The score at sample ``t`` is the reconstruction error of the window 
 ``t - window + 1 .. t`` (the detector's ``aggregate="last"``): the mean over the window's values of
 ``(reconstruction - input) ** 2`` (``error="mse"``) or ``|reconstruction - input|`` (``"mae"``),
 in float64, each sensor's error divided by ``error_scale`` when the detector normalises. The first
-``window - 1`` samples have no score (NaN) and raise no alarm. Alarm rule: ``alarm[t]`` when the
-last ``min_duration`` scores are all above the threshold (strictly).
+``window - 1`` samples have no score (NaN) and raise no alarm.
+
+Alarm rule (manifest ``"alarm"``): the steps of :class:`sadlib.alarms.AlarmPolicy`, one sample at a
+time, each on the output of the one before: level (``score > threshold``, or with ``off_threshold`` a
+latch that switches off at or below it; NaN is not above), ``k`` of the last ``n`` levels, ``min_duration``
+consecutive samples of that, ``hold`` samples of hold, no new onset for ``dead_time`` samples after an
+alarm ends, and an announcement at each onset and every ``rearm`` samples of a standing alarm. Without an
+alarm policy the bundle has ``k = n = 1``, ``hold = dead_time = 0``, no latch, no re-arm: ``alarm[t]`` when
+the last ``min_duration`` scores are all above the threshold (strictly).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections import deque
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -45,7 +53,50 @@ class EdgeStep(NamedTuple):
     """What :meth:`EdgeScorer.update` returns for one sample."""
 
     score: float  # NaN until ``window`` samples have been seen
-    alarm: bool
+    alarm: bool  # the alarm state after this sample (the manifest's alarm rule)
+    announced: bool  # whether this sample alerts the operator (an onset, or a re-arm of a standing alarm)
+
+
+class AlarmRule:
+    """The manifest's alarm rule on one score at a time (see the module docstring); ``update(score) -> bool``."""
+
+    def __init__(self, spec: dict):
+        self.threshold = float(spec["threshold"])
+        self.off_threshold = None if spec.get("off_threshold") is None else float(spec["off_threshold"])
+        self.k, self.n = int(spec.get("k", 1)), int(spec.get("n", 1))
+        self.min_duration, self.hold = int(spec.get("min_duration", 1)), int(spec.get("hold", 0))
+        self.dead_time = int(spec.get("dead_time", 0))
+        self.rearm = None if spec.get("rearm") is None else int(spec["rearm"])
+        self.reset()
+
+    def reset(self) -> None:
+        self.latched, self.levels, self.run = False, deque(maxlen=self.n), 0
+        self.since_lasting, self.on, self.dead_until, self.age, self.t = self.hold + 1, False, 0, 0, 0
+        self.announced = False
+
+    def update(self, score: float) -> bool:
+        t, self.t = self.t, self.t + 1
+        above = score > self.threshold  # False for NaN
+        if self.off_threshold is None:
+            level = above
+        else:  # hysteresis latch
+            self.latched = True if above else (self.latched and score > self.off_threshold)
+            level = self.latched
+        self.levels.append(level)
+        self.run = self.run + 1 if sum(self.levels) >= self.k else 0
+        self.since_lasting = 0 if self.run >= self.min_duration else self.since_lasting + 1
+        held = self.since_lasting <= self.hold
+        was_on = self.on
+        if self.on and not held:
+            self.on, self.dead_until = False, t + self.dead_time
+        elif not self.on and held and t >= self.dead_until:
+            self.on = True
+        if self.on:
+            self.age = self.age + 1 if was_on else 0
+            self.announced = self.age == 0 or (self.rearm is not None and self.age % self.rearm == 0)
+        else:
+            self.announced = False
+        return self.on
 
 
 def _sha256(path: Path) -> str:
@@ -111,7 +162,8 @@ class EdgeScorer:
     manifest : dict, the bundle's manifest
     variant : str, the model variant in use ("float32" or "int8")
     features : list of str, the sensors of a sample, in order
-    window, threshold, min_duration : from the manifest
+    window, threshold : from the manifest (``threshold``: the detector's; the alarm rule may have its own)
+    alarm_rule : :class:`AlarmRule`, the manifest's alarm rule
     """
 
     def __init__(self, folder: Path, manifest: dict, variant: str, num_threads: int = 1):
@@ -119,7 +171,7 @@ class EdgeScorer:
         self.features = list(manifest["features"])
         self.window = int(manifest["window"])
         self.threshold = float(manifest["threshold"])
-        self.min_duration = int(manifest["alarm"]["min_duration"])
+        self.alarm_rule = AlarmRule(manifest["alarm"])
         score = manifest["score"]
         self.error = score["error"]
         self.error_scale = None if score["error_scale"] is None else np.asarray(score["error_scale"], dtype=np.float64)
@@ -131,7 +183,7 @@ class EdgeScorer:
         """Forget the samples seen so far (a new stream)."""
         self._buffer = np.zeros((self.window, len(self.features)), dtype=np.float32)
         self._seen = 0
-        self._above = 0
+        self.alarm_rule.reset()
         return self
 
     def window_score(self, window: np.ndarray) -> float:
@@ -154,11 +206,9 @@ class EdgeScorer:
         self._buffer = np.roll(self._buffer, -1, axis=0)
         self._buffer[-1] = scale(x, self._scaler).astype(np.float32)
         self._seen += 1
-        if self._seen < self.window:
-            return EdgeStep(float("nan"), False)
-        score = self.window_score(self._buffer)
-        self._above = self._above + 1 if score > self.threshold else 0
-        return EdgeStep(score, self._above >= self.min_duration)
+        score = self.window_score(self._buffer) if self._seen >= self.window else float("nan")
+        alarm = self.alarm_rule.update(score)
+        return EdgeStep(score, alarm, self.alarm_rule.announced)
 
     def run(self, samples: Any) -> tuple[np.ndarray, np.ndarray]:
         """``(scores, alarms)`` for consecutive samples ``(n, n_features)``, fed one at a time."""

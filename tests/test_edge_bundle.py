@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from sadlib import detectors
+from sadlib.alarms import AlarmPolicy
 from sadlib.edge_bundle import load_bundle, write_bundle
 from sadlib.streaming import min_duration_alarms
 from sadlib.validation import InvalidParameterError
@@ -104,11 +105,36 @@ def test_bundle_without_tensorflow_decides_as_the_keras_detector(tmp_path, train
     assert np.isnan(scores[: w - 1]).all() and not alarms[: w - 1].any()
     np.testing.assert_allclose(scores[w - 1:], reference[w - 1:], rtol=1e-4, atol=1e-7 * det.threshold_)
     expected = min_duration_alarms(np.r_[np.full(w - 1, np.nan), reference[w - 1:]], det.threshold_, 3)
+    assert expected.any()
     np.testing.assert_array_equal(alarms, expected)
     plain = det.predict(replay)[w - 1:]  # min_duration=1 is the detector's own predict
     assert plain.any() and not plain.all()
     one = load_bundle(write_bundle(det, tmp_path / "bundle", min_duration=1)).run(replay.to_numpy())[1]
     np.testing.assert_array_equal(one[w - 1:], plain)
+
+
+def test_bundle_runs_an_alarm_policy_as_alarm_policy_stream_does(tmp_path, train, replay):
+    det = detectors.make("dense_ae", window=8, epochs=2).fit(train)
+    policy = AlarmPolicy(("percentile", {"q": 95}), hysteresis_off=("percentile", {"q": 80}), k=2, n=3,
+                         min_duration=2, hold=4, dead_time=5, rearm=6).fit(det.calibration_scores_)
+    folder = write_bundle(det, tmp_path / "bundle", alarm_policy=policy)
+    alarm = json.loads((folder / "manifest.json").read_text())["alarm"]
+    assert (alarm["threshold"], alarm["off_threshold"]) == (policy.threshold_, policy.off_threshold_)
+    assert (alarm["k"], alarm["n"], alarm["hold"], alarm["dead_time"], alarm["rearm"]) == (2, 3, 4, 5, 6)
+    w = det.window
+    batch = np.r_[np.full(w - 1, np.nan), det.score(replay)[w - 1:]]  # no score before the first window
+    expected = policy.predict(batch)
+    assert expected.any() and not expected.all()
+    scorer = load_bundle(folder)
+    steps = [scorer.update(row) for row in replay.to_numpy()]
+    np.testing.assert_array_equal([s.alarm for s in steps], expected)
+    np.testing.assert_array_equal([s.announced for s in steps], policy.announce(batch))
+    _, alarms = run_on_device(folder, replay.to_numpy(), tmp_path)  # and without TensorFlow
+    np.testing.assert_array_equal(alarms, expected)
+    with pytest.raises(InvalidParameterError, match="both given"):
+        write_bundle(det, tmp_path / "b2", alarm_policy=policy, min_duration=3)
+    with pytest.raises(InvalidParameterError, match="alarm_policy must be a fitted"):
+        write_bundle(det, tmp_path / "b2", alarm_policy="default")
 
 
 def test_int8_variant_has_int8_io_and_its_quantisation_in_the_manifest(tmp_path, train, replay):
