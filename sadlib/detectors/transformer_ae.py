@@ -90,6 +90,9 @@ def PositionEmbedding(*args, **kwargs):  # noqa: N802 - the class lives in .laye
     return cls(*args, **kwargs)
 
 
+# --------------------------------------------------------------------------- #
+# the model
+# --------------------------------------------------------------------------- #
 def _check_architecture(window: Any, n_features: Any, d_model: Any, heads: Any, blocks: Any, ff_dim: Any,
                         dropout: Any, pool: Any, latent: Any, position: Any) -> dict:
     window = check_int("window", window, 2)

@@ -4,8 +4,9 @@
 (window / 2**downsample, code_dim) -> VectorQuantizer (each position replaced by its nearest
 of ``n_codes`` learned codes) -> Conv1DTranspose decoder -> (window, n_features)``.
 
-The quantizer (:class:`VectorQuantizer`, ``keras.ops`` only, so it runs on the TensorFlow and
-the JAX backend):
+The quantizer (:class:`sadlib.detectors.layers.VectorQuantizer`, registered for Keras serialisation so
+a saved detector's ``.keras`` archive loads it, its codebook made in ``build``; ``keras.ops`` only, so it
+runs on the TensorFlow and the JAX backend):
 
 * nearest code **without argmin**: squared distances ``d`` (positions x codes), a one-hot row
   ``equal(d, min(d))`` (divided by its sum in case of ties) and ``q = one_hot @ codebook``.
