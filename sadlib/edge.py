@@ -846,3 +846,12 @@ def latency(fn: Callable[[Any], Any], sample: Any, *, warmup: int = 20, repeats:
         "min_s": float(times.min()),
         "repeats": repeats,
     }
+
+
+def __getattr__(name: str):
+    """``sadlib.edge.write_bundle`` / ``load_bundle``: the edge bundle (:mod:`sadlib.edge_bundle`), loaded on use."""
+    if name in ("write_bundle", "load_bundle"):
+        from . import edge_bundle
+
+        return getattr(edge_bundle, name)
+    raise AttributeError(f"module 'sadlib.edge' has no attribute {name!r}")

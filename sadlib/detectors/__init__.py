@@ -21,6 +21,7 @@ from .iforest import IsolationForestDetector
 from .lstm_forecast import LSTMForecaster
 from .ocsvm import OneClassSVMDetector
 from .pca import PCADetector
+from .persistence import load
 from .postprocess import Ensemble, Smoothed
 from .preprocess import MovingAverage, SlowSensors, moving_average_z
 from .robust_z import RobustZScore
@@ -55,6 +56,7 @@ __all__ = [
     "MovingAverage",
     "SlowSensors",
     "moving_average_z",
+    "load",
     "register",
     "make",
     "available",

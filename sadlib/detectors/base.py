@@ -192,6 +192,17 @@ class Detector(BaseEstimator):
         value = check_number("value", value, hint="It is the new threshold on the scores.")
         return self.calibrate(np.asarray([value]), threshold=value)
 
+    def save(self, path: Any):
+        """Write the fitted detector to the folder ``path``; :func:`sadlib.detectors.load` reads it back.
+
+        Keras models go into ``.keras`` archives, the rest (scaler, threshold, parameters) into a
+        pickle, with a ``manifest.json`` of versions and checksums (:mod:`sadlib.detectors.persistence`).
+        Returns the folder as a :class:`pathlib.Path`.
+        """
+        from .persistence import save
+
+        return save(self, path)
+
     # -- plumbing ---------------------------------------------------------------------
     def _check_fitted(self) -> None:
         if not getattr(self, "_fitted", False):

@@ -80,50 +80,14 @@ def sinusoidal_positions(window: int, d_model: int) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- #
-# the positional embedding layer (Keras is imported lazily, so the class is made on first use)
+# the positional embedding layer (in .layers, which imports Keras)
 # --------------------------------------------------------------------------- #
-def _position_class():
-    keras = import_keras()
-    ops = keras.ops
+def PositionEmbedding(*args, **kwargs):  # noqa: N802 - the class lives in .layers, which imports Keras
+    """The positional embedding layer, :class:`sadlib.detectors.layers.PositionEmbedding` (registered for
+    serialisation): ``PositionEmbedding(kind, name=...)``. Keras is imported on first use."""
+    from .layers import PositionEmbedding as cls
 
-    class PositionEmbedding(keras.layers.Layer):
-        """Add a positional embedding to ``(batch, window, d_model)`` inputs.
-
-        ``kind="sinusoidal"``: the fixed table of :func:`sinusoidal_positions` (no weights).
-        ``kind="learned"``: a trainable ``(window, d_model)`` weight named ``"positions"``,
-        initialised with small random values.
-        """
-
-        def __init__(self, kind: str = "sinusoidal", **kwargs):
-            super().__init__(**kwargs)
-            self.kind = kind
-
-        def build(self, input_shape):
-            window, d_model = int(input_shape[-2]), int(input_shape[-1])
-            if self.kind == "learned":
-                self.positions = self.add_weight(shape=(window, d_model), name="positions",
-                                                 initializer=keras.initializers.RandomNormal(stddev=0.1))
-            else:
-                self.positions = sinusoidal_positions(window, d_model)
-
-        def call(self, x):
-            return x + ops.cast(self.positions, x.dtype)[None, :, :]
-
-        def get_config(self):
-            return {**super().get_config(), "kind": self.kind}
-
-    return PositionEmbedding
-
-
-_POSITION_CLASS = None
-
-
-def PositionEmbedding(*args, **kwargs):  # noqa: N802 - a class, created on first use (Keras is imported lazily)
-    """The positional embedding layer (see :func:`_position_class`); ``PositionEmbedding(kind, name=...)``."""
-    global _POSITION_CLASS
-    if _POSITION_CLASS is None:
-        _POSITION_CLASS = _position_class()
-    return _POSITION_CLASS(*args, **kwargs)
+    return cls(*args, **kwargs)
 
 
 # --------------------------------------------------------------------------- #

@@ -4,8 +4,9 @@
 (window / 2**downsample, code_dim) -> VectorQuantizer (each position replaced by its nearest
 of ``n_codes`` learned codes) -> Conv1DTranspose decoder -> (window, n_features)``.
 
-The quantizer (:class:`VectorQuantizer`, ``keras.ops`` only, so it runs on the TensorFlow and
-the JAX backend):
+The quantizer (:class:`sadlib.detectors.layers.VectorQuantizer`, registered for Keras serialisation so
+a saved detector's ``.keras`` archive loads it, its codebook made in ``build``; ``keras.ops`` only, so it
+runs on the TensorFlow and the JAX backend):
 
 * nearest code **without argmin**: squared distances ``d`` (positions x codes), a one-hot row
   ``equal(d, min(d))`` (divided by its sum in case of ties) and ``q = one_hot @ codebook``.
@@ -104,58 +105,12 @@ def perplexity(counts: Any) -> float:
 # --------------------------------------------------------------------------- #
 # the quantizer layer
 # --------------------------------------------------------------------------- #
-def _quantizer_class():
-    keras = import_keras()
-    ops = keras.ops
+def VectorQuantizer(*args, **kwargs):  # noqa: N802 - the class lives in .layers, which imports Keras
+    """The quantizer layer, :class:`sadlib.detectors.layers.VectorQuantizer` (registered for serialisation):
+    ``VectorQuantizer(n_codes, code_dim, beta=, codebook=)``. Keras is imported on first use."""
+    from .layers import VectorQuantizer as cls
 
-    class VectorQuantizer(keras.layers.Layer):
-        """Replace every vector of ``z`` (batch, positions, D) by its nearest of ``n_codes`` codes.
-
-        Forward: ``q``; backward: the gradient of the identity (straight-through). During
-        training adds the commitment loss (and for ``codebook="gradient"`` the codebook loss).
-        The codebook (weight ``"codebook"``, shape ``(n_codes, D)``) is trainable only for
-        ``codebook="gradient"``; with ``"ema"`` the detector's training loop updates it.
-        """
-
-        def __init__(self, n_codes: int, code_dim: int, *, beta: float = 0.25, codebook: str = "ema", **kwargs):
-            super().__init__(**kwargs)
-            self.n_codes, self.code_dim = int(n_codes), int(code_dim)
-            self.beta, self.codebook_mode = float(beta), codebook
-            limit = 1.0 / self.n_codes
-            self.codebook = self.add_weight(
-                shape=(self.n_codes, self.code_dim), name="codebook", trainable=codebook == "gradient",
-                initializer=keras.initializers.RandomUniform(-limit, limit))
-
-        def call(self, z, training=False):
-            flat = ops.reshape(z, (-1, self.code_dim))
-            d = (ops.sum(flat**2, axis=1, keepdims=True) - 2 * ops.matmul(flat, ops.transpose(self.codebook))
-                 + ops.sum(self.codebook**2, axis=1)[None, :])
-            one_hot = ops.cast(ops.equal(d, ops.min(d, axis=1, keepdims=True)), z.dtype)  # no argmin (Flex op)
-            one_hot = one_hot / ops.sum(one_hot, axis=1, keepdims=True)  # ties: average the tied codes
-            q = ops.reshape(ops.matmul(one_hot, self.codebook), ops.shape(z))
-            if training:
-                commitment = ops.mean((z - ops.stop_gradient(q)) ** 2)  # pulls the encoder to its code
-                self.add_loss(self.beta * commitment)
-                if self.codebook_mode == "gradient":
-                    self.add_loss(ops.mean((ops.stop_gradient(z) - q) ** 2))  # pulls the codes to the encoder
-            return z + ops.stop_gradient(q - z)  # straight-through: value q, gradient of the identity
-
-        def get_config(self):
-            return {**super().get_config(), "n_codes": self.n_codes, "code_dim": self.code_dim, "beta": self.beta,
-                    "codebook": self.codebook_mode}
-
-    return VectorQuantizer
-
-
-_VQ_CLASS = None
-
-
-def VectorQuantizer(*args, **kwargs):  # noqa: N802 - a class, created on first use (Keras is imported lazily)
-    """The quantizer layer (see :func:`_quantizer_class`); ``VectorQuantizer(n_codes, code_dim, beta=, codebook=)``."""
-    global _VQ_CLASS
-    if _VQ_CLASS is None:
-        _VQ_CLASS = _quantizer_class()
-    return _VQ_CLASS(*args, **kwargs)
+    return cls(*args, **kwargs)
 
 
 def build_vqvae(window: int, n_features: int, *, n_codes: int = 32, code_dim: int = 8, filters: int = 32,

@@ -315,7 +315,7 @@ def _check_quantizer(my_quantizer):
                     f"(largest difference {np.max(np.abs(grad - want_grad)):.3g} from the decoder's gradient g). "
                     "Return `z + ops.stop_gradient(q - z)`.")
     return ("on three random inputs your function gives the course layer's values and passes the decoder's gradient "
-            "to z unchanged. It is the body of `VectorQuantizer.call` (sadlib/detectors/vqvae.py) for z flattened to "
+            "to z unchanged. It is the body of `VectorQuantizer.call` (sadlib/detectors/layers.py) for z flattened to "
             "rows; the layer adds the commitment loss during training.")
 
 
