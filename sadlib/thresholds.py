@@ -26,12 +26,13 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
+import warnings
 from collections import deque
 from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy import stats
+from scipy import optimize
 from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
 
@@ -200,12 +201,66 @@ class _Tail(NamedTuple):
     excesses: np.ndarray  # the peaks minus t, all > 0
     xi: float  # GPD shape
     sigma: float  # GPD scale
+    z: float  # the level exceeded with probability risk
+
+
+def _gpd_loglik(y: np.ndarray, xi: float, sigma: float) -> float:
+    """Log-likelihood of the GPD (shape ``xi``, scale ``sigma``, location 0) at the excesses ``y``."""
+    if not (np.isfinite(xi) and np.isfinite(sigma) and sigma > 0):
+        return -math.inf
+    if abs(xi) < 1e-12:
+        return -y.size * math.log(sigma) - float(y.sum()) / sigma
+    z = 1.0 + (xi / sigma) * y
+    if z.min() <= 0:
+        return -math.inf
+    return -y.size * math.log(sigma) - (1.0 + 1.0 / xi) * float(np.log(z).sum())
+
+
+def _grimshaw_w(x: float, y: np.ndarray) -> float:
+    """Grimshaw's function ``u(x) v(x) - 1`` whose roots are the GPD likelihood's stationary points (x = xi/sigma)."""
+    z = 1.0 + x * y
+    return float(np.mean(1.0 / z) * (1.0 + np.mean(np.log(z))) - 1.0)
+
+
+# Where Grimshaw's function is looked at for sign changes: fractions of the interval (-1/max, 0) on the negative
+# side (dense at both ends); on the positive side a geometric grid from 1e-4 to the upper bound, 3 points a decade.
+_NEG_GRID = np.r_[np.geomspace(1e-3, 0.5, 10), 1.0 - np.geomspace(0.3, 1e-7, 8)]
 
 
 def _fit_gpd(excesses: np.ndarray) -> tuple[float, float]:
-    """Maximum-likelihood GPD shape ``xi`` and scale ``sigma`` of positive excesses (location fixed at 0)."""
-    xi, _, sigma = stats.genpareto.fit(excesses, floc=0)
-    return float(xi), float(sigma)
+    """Maximum-likelihood GPD shape ``xi`` and scale ``sigma`` of positive excesses (location fixed at 0).
+
+    Grimshaw's reduction (Technometrics 35(2), 1993), as used by Siffer et al.: the
+    likelihood's stationary points are the roots of a function of one variable
+    ``x = xi / sigma``, looked for on a grid of both allowed intervals and refined
+    with Brent's method. The candidates (those roots, the exponential ``xi = 0``
+    and the method-of-moments fit) are compared by their likelihood. The excesses
+    are divided by their mean first, so the fit does not depend on the scores' unit:
+    multiplying the excesses by ``c > 0`` multiplies ``sigma`` by ``c`` and keeps ``xi``.
+    Costs a few dozen passes over the excesses, never an open-ended optimisation.
+    """
+    scale = float(np.mean(excesses))
+    y = np.asarray(excesses, dtype=float) / scale
+    candidates = [(0.0, 1.0)]  # the exponential limit: its MLE scale is the mean, 1 here
+    var = float(np.var(y))
+    if var > 0:  # the method of moments
+        candidates.append((0.5 * (1.0 - 1.0 / var), 0.5 * (1.0 + 1.0 / var)))
+        ymin, ymax = float(y.min()), float(y.max())
+        grids = [-_NEG_GRID / ymax]
+        if ymin > 0:  # the upper bound of Grimshaw (1993) for x, with the mean excess 1
+            top = 2.0 * (1.0 - ymin) / ymin ** 2
+            if top > 1e-4:
+                grids.append(np.geomspace(1e-4, top, 3 * int(np.ceil(np.log10(top / 1e-4))) + 1))
+        for xs in grids:
+            w = np.mean(1.0 / (1.0 + xs[:, None] * y), axis=1) * (1.0 + np.mean(np.log1p(xs[:, None] * y), axis=1)) - 1
+            for i in np.flatnonzero(np.sign(w[:-1]) * np.sign(w[1:]) < 0):
+                x = optimize.brentq(_grimshaw_w, xs[i], xs[i + 1], args=(y,), xtol=1e-12 * abs(xs[i]) + 1e-300,
+                                    rtol=1e-12)
+                xi = float(np.mean(np.log1p(x * y)))
+                if xi != 0.0:
+                    candidates.append((xi, xi / x))
+    best = max(candidates, key=lambda c: _gpd_loglik(y, c[0], c[1]))
+    return float(best[0]), float(best[1]) * scale
 
 
 def _pot_quantile(t: float, xi: float, sigma: float, risk: float, n: int, n_peaks: int) -> float:
@@ -216,8 +271,14 @@ def _pot_quantile(t: float, xi: float, sigma: float, risk: float, n: int, n_peak
     return float(t + sigma / xi * (r ** (-xi) - 1.0))
 
 
-def _fit_tail(s: np.ndarray, init_level: float, min_peaks: int, method: str, what: str) -> _Tail:
-    """Initial threshold ``t`` = quantile ``init_level`` of ``s`` and the GPD of the excesses over it."""
+def _fit_tail(s: np.ndarray, risk: float, init_level: float, min_peaks: int, method: str, what: str) -> _Tail:
+    """Initial threshold ``t`` = quantile ``init_level`` of ``s``, the GPD of the excesses over it and ``z_q``.
+
+    Refuses a tail that cannot be fitted (too few peaks, or peaks taking fewer than
+    three distinct values: ties). Where ``risk < 1 / n`` the threshold must stay at
+    or above the largest of the ``n`` values (an empirical quantile that far out is
+    the maximum); a fit below it is raised to it with a warning.
+    """
     t = float(np.quantile(s, init_level))
     excesses = s[s > t] - t
     if excesses.size < min_peaks:
@@ -226,28 +287,38 @@ def _fit_tail(s: np.ndarray, init_level: float, min_peaks: int, method: str, wha
             f"of {s.size} {what}) but needs at least {min_peaks} to fit the tail. "
             f"Use a lower init_level (e.g. 0.95) or more normal data."
         )
+    distinct = np.unique(excesses).size
+    if distinct < 3:
+        raise ValueError(
+            f"{method}: the {excesses.size} peaks above the initial threshold t={t:.6g} (quantile {init_level} of "
+            f"{s.size} {what}) take only {distinct} distinct value(s), so no tail can be fitted to them (heavy "
+            f"ties, e.g. quantised or clipped scores). Use a lower init_level so that more distinct values lie "
+            f"above t, or a threshold that needs no tail model: MaxThreshold or PercentileThreshold."
+        )
     xi, sigma = _fit_gpd(excesses)
-    return _Tail(t, excesses, xi, sigma)
+    z = _pot_quantile(t, xi, sigma, risk, s.size, excesses.size)
+    top = float(s.max())
+    if risk * s.size < 1 and not z >= top:
+        warnings.warn(
+            f"{method}: the tail fit puts the threshold at {z:.6g}, below the largest of the {s.size} {what} "
+            f"({top:.6g}), although risk={risk} is below 1/{s.size}; the threshold is raised to that maximum. "
+            f"The tail is poorly fitted (ties or few peaks): check the scores, or use more normal data.",
+            RuntimeWarning, stacklevel=4,
+        )
+        z = top
+    return _Tail(t, excesses, xi, sigma, z)
 
 
-class POTThreshold(Threshold):
-    """Peaks-over-threshold (Siffer et al., KDD 2017): a threshold exceeded with probability ``risk``.
+class _TailThreshold(Threshold):
+    """Shared by :class:`POTThreshold`, :class:`SPOTThreshold` and :class:`DSPOTThreshold`: the tail parameters and fit.
 
-    1. initial threshold ``t`` = quantile ``init_level`` of the normal scores;
-    2. fit a Generalized Pareto Distribution to the excesses ``s - t`` of the
-       ``N_t`` peaks (``scipy.stats.genpareto.fit(excesses, floc=0)``);
-    3. ``z = t + sigma/xi * ((risk * n / N_t) ** -xi - 1)``, or ``t - sigma * log(risk * n / N_t)``
-       in the exponential limit ``xi -> 0``.
-
-    Unlike a percentile it extrapolates beyond the largest normal score, so a
-    ``risk`` of 1e-4 works with only 10 000 normal scores. The threshold stays
-    where :meth:`fit` put it; :class:`SPOTThreshold` and :class:`DSPOTThreshold`
-    go on updating it on the new scores.
-
-    Attributes (after :meth:`fit`): ``threshold_``, ``n_scores_``, ``init_threshold_``,
-    ``n_peaks_``, ``gpd_shape_`` (xi) and ``gpd_scale_`` (sigma).
+    Subclasses call :meth:`_calibrate` on the values whose tail they model (the
+    normal scores, or DSPOT's residuals); it sets the fitted attributes
+    ``init_threshold_``, ``n_peaks_``, ``gpd_shape_``, ``gpd_scale_``, ``peaks_`` and
+    ``n_calibration_`` and returns ``z_q``.
     """
 
+    _method = "POT"
 
     def __init__(self, risk: float = 1e-3, init_level: float = 0.98, min_peaks: int = 10) -> None:
         self.risk = risk
@@ -257,11 +328,41 @@ class POTThreshold(Threshold):
     def _check_params(self) -> None:
         _check_tail_params(self.risk, self.init_level, self.min_peaks)
 
-    def _compute(self, s: np.ndarray) -> float:
-        tail = _fit_tail(s, self.init_level, self.min_peaks, "POT", "normal scores")
-        self.init_threshold_, self.n_peaks_ = tail.t, int(tail.excesses.size)
+    def _calibrate(self, values: np.ndarray, what: str) -> float:
+        tail = _fit_tail(values, self.risk, self.init_level, self.min_peaks, self._method, what)
+        self.n_calibration_ = int(values.size)
+        self.init_threshold_, self.peaks_, self.n_peaks_ = tail.t, tail.excesses, int(tail.excesses.size)
         self.gpd_shape_, self.gpd_scale_ = tail.xi, tail.sigma
-        return _pot_quantile(tail.t, tail.xi, tail.sigma, self.risk, s.size, tail.excesses.size)
+        return tail.z
+
+
+class POTThreshold(_TailThreshold):
+    """Peaks-over-threshold (Siffer et al., KDD 2017): a threshold exceeded with probability ``risk``.
+
+    1. initial threshold ``t`` = quantile ``init_level`` of the normal scores;
+    2. fit a Generalized Pareto Distribution to the excesses ``s - t`` of the
+       ``N_t`` peaks by maximum likelihood (Grimshaw's method on the excesses
+       divided by their mean, so the threshold scales with the scores);
+    3. ``z = t + sigma/xi * ((risk * n / N_t) ** -xi - 1)``, or ``t - sigma * log(risk * n / N_t)``
+       in the exponential limit ``xi -> 0``.
+
+    Unlike a percentile it extrapolates beyond the largest normal score, so a
+    ``risk`` of 1e-4 works with only 10 000 normal scores. The threshold stays
+    where :meth:`fit` put it; :class:`SPOTThreshold` and :class:`DSPOTThreshold`
+    go on updating it on the new scores.
+
+    Nothing passes silently: :meth:`fit` refuses peaks that take fewer than three
+    distinct values (ties leave no tail to fit), and where ``risk < 1 / n`` a fitted
+    threshold below the largest normal score is raised to it with a
+    ``RuntimeWarning`` (``risk`` says fewer than one of the ``n`` normal scores should
+    alarm).
+
+    Attributes (after :meth:`fit`): ``threshold_``, ``n_scores_``, ``init_threshold_``,
+    ``n_peaks_``, ``gpd_shape_`` (xi) and ``gpd_scale_`` (sigma).
+    """
+
+    def _compute(self, s: np.ndarray) -> float:
+        return self._calibrate(s, "normal scores")
 
 
 # --------------------------------------------------------------------------- #
@@ -279,13 +380,14 @@ class SPOTStream:
 
     * ``y > z_q`` (the score is above :attr:`threshold`): an alarm. The state is
       unchanged, so an anomaly neither widens the tail nor moves DSPOT's mean;
-    * ``t < y <= z_q``: a new peak. The GPD is refitted on all the peaks so far and
-      ``z_q`` recomputed with the new counts;
+    * ``t < y <= z_q``: a new peak. It joins the peak set (which keeps the last
+      ``max_peaks`` peaks, the oldest leaving first), the GPD is refitted on that set
+      and ``z_q`` recomputed with the counts of all values and all peaks seen;
     * ``y <= t``: normal. Only the count ``k`` of learned values grows; it enters
       ``z_q`` at the next refit (``z_q`` is recomputed only when a peak is added).
 
     DSPOT then moves every non-alarm score into its window of the last ``depth``
-    scores. ``t`` itself never moves.
+    scores (a running sum: constant time). ``t`` itself never moves.
 
     Attributes
     ----------
@@ -298,13 +400,21 @@ class SPOTStream:
     """
 
     def __init__(self, *, risk: float, init_threshold: float, excesses: np.ndarray, n_normal: int,
-                 gpd: tuple[float, float], window: np.ndarray | None = None) -> None:
+                 gpd: tuple[float, float], threshold: float, window: np.ndarray | None = None,
+                 max_peaks: int | None = None) -> None:
         self._risk = float(risk)
         self._t = float(init_threshold)
-        self._excesses = [float(e) for e in excesses]
+        excesses = np.asarray(excesses, dtype=float)
+        self._n_peaks = int(excesses.size)  # all peaks seen: the paper's N_t
+        cap = excesses.size if max_peaks is None else int(max_peaks)
+        self._grow = max_peaks is None  # an unbounded peak set doubles its buffer when full
+        kept = excesses[-cap:] if cap < excesses.size else excesses
+        self._buf = np.empty(max(cap, kept.size, 1) * (2 if self._grow else 1))
+        self._buf[:kept.size] = kept
+        self._filled, self._cursor, self._cap = kept.size, kept.size % max(cap, 1), cap
         self._k = int(n_normal)
         self.gpd_shape, self.gpd_scale = gpd
-        self._z = _pot_quantile(self._t, self.gpd_shape, self.gpd_scale, self._risk, self._k, len(self._excesses))
+        self._z = float(threshold)
         if window is None:
             self._window, self._mean = None, 0.0
         else:
@@ -320,14 +430,33 @@ class SPOTStream:
 
     @property
     def n_peaks(self) -> int:
-        """Peaks the tail is fitted on: those of the calibration plus the peaks seen since."""
-        return len(self._excesses)
+        """Peaks seen: those of the calibration plus the peaks seen since (the fit uses the last ``max_peaks``)."""
+        return self._n_peaks
+
+    @property
+    def peaks(self) -> np.ndarray:
+        """A copy of the excesses the tail is fitted on (at most ``max_peaks``), in no particular order."""
+        return self._buf[:self._filled].copy()
 
     def update(self, score: Any) -> bool:
         """Decide on one score with the threshold in force, then update the state; ``True`` is an alarm."""
+        if isinstance(score, np.ndarray) and score.ndim == 0:
+            score = score[()]
         x = check_number("score", score, hint="A missing score cannot be compared with a threshold; fill or "
                                                "drop it before thresholding.")
         return self._step(x)
+
+    def _add_peak(self, excess: float) -> None:
+        if self._grow:
+            if self._filled == self._buf.size:
+                self._buf = np.r_[self._buf, np.empty(self._buf.size)]
+            self._buf[self._filled] = excess
+            self._filled += 1
+        else:
+            self._buf[self._cursor] = excess
+            self._cursor = (self._cursor + 1) % self._cap
+            self._filled = min(self._filled + 1, self._cap)
+        self._n_peaks += 1
 
     def _step(self, x: float) -> bool:
         self.n_seen += 1
@@ -337,10 +466,9 @@ class SPOTStream:
         excess = (x - self._mean) - self._t
         self._k += 1
         if excess > 0:
-            self._excesses.append(excess)
-            self.gpd_shape, self.gpd_scale = _fit_gpd(np.asarray(self._excesses))
-            self._z = _pot_quantile(self._t, self.gpd_shape, self.gpd_scale, self._risk, self._k,
-                                    len(self._excesses))
+            self._add_peak(excess)
+            self.gpd_shape, self.gpd_scale = _fit_gpd(self._buf[:self._filled])
+            self._z = _pot_quantile(self._t, self.gpd_shape, self.gpd_scale, self._risk, self._k, self._n_peaks)
         if self._window is not None:
             self._window.append(x)
             self._mean = math.fsum(self._window) / len(self._window)
@@ -358,19 +486,19 @@ _STREAM_DOC = """
     given scores in order, and ``predict(s) == (s > thresholds(s))``. Each call
     starts again from the calibration of :meth:`fit`: a call never changes the
     fitted object, and a second series is not a continuation of the first (keep a
-    :class:`SPOTStream` for that).
+    :class:`SPOTStream` for that). Both forms accept and refuse the same scores.
 
-    Cost. The GPD is refitted (``scipy.stats.genpareto.fit``, maximum likelihood
-    with the location fixed at 0) each time a peak is added, as in the paper;
-    alarms and scores below ``t`` cost only a comparison. On stationary scores
-    about ``1 - init_level`` of the samples are peaks, e.g. 200 refits for 10 000
-    scores at ``init_level=0.98``: measured 1.5 s for 10 000 scores (SPOT or DSPOT, 2 shared cores)
-    (one fit takes 5 to 10 ms). Every fit starts from scipy's default guess, so the
-    threshold depends only on the peaks, not on the order of earlier fits (a warm
-    start from the previous fit would be about 1.7 times faster but history-dependent).
+    Cost: linear in the number of scores. Each new peak refits the GPD by maximum
+    likelihood (Grimshaw's method, as in the paper) on a bounded peak set, the last
+    ``max_peaks`` peaks (libspot, the authors' library, does the same), so one refit
+    costs at most a few dozen passes over ``max_peaks`` values however long the
+    stream runs; alarms and scores below ``t`` cost only a comparison. The counts in
+    ``z_q`` (values and peaks) cover the whole stream. ``max_peaks=None`` keeps every
+    peak, as the paper's pseudo-code does: the same thresholds while fewer than
+    ``max_peaks`` peaks have been seen, but a refit then grows with the stream.
+    Measured times and the comparison with libspot: ``benchmarks/README.md``.
     A score series whose level drifts above ``t`` turns almost every sample into a
-    peak: there SPOT becomes slow (3.3 s for the first 2000 scores of such a drift,
-    and more as the peaks pile up) and wrong (a drift is not a tail); use DSPOT.
+    peak: SPOT stays linear there but is wrong (a drift is not a tail); use DSPOT.
 
     In a detector. A detector built with ``threshold="spot"`` uses only the fitted
     :attr:`threshold_` as a fixed value. To adapt, threshold the detector's scores
@@ -378,7 +506,7 @@ _STREAM_DOC = """
 """
 
 
-class SPOTThreshold(Threshold):
+class SPOTThreshold(_TailThreshold):
     __doc__ = """Streaming peaks-over-threshold, SPOT (Siffer et al., KDD 2017, Algorithm 2).
 
     A :class:`POTThreshold` that goes on learning from the new scores. :meth:`fit`
@@ -386,14 +514,13 @@ class SPOTThreshold(Threshold):
     the initial threshold ``t`` (quantile ``init_level``), the GPD of the excesses over
     ``t`` and the level ``z_q`` exceeded with probability ``risk``. Each new score
     ``x`` is then an alarm if ``x > z_q`` (and is not learned from); a peak if
-    ``t < x <= z_q``, after which the GPD is refitted on all peaks and ``z_q``
+    ``t < x <= z_q``, after which the GPD is refitted on the peaks and ``z_q``
     updated; otherwise normal. So ``z_q`` rises when the tail of the normal scores
     gets heavier and falls back when peaks become rarer, but it rises slowly:
     scores above ``z_q`` are alarms and are never learned, so the fitted tail is
     cut at ``z_q - t`` and the rise comes mostly from the growing share of peaks
-    (a tail twice as wide moves a 1e-3 threshold from 6.5 to 7.3 in 4000 scores,
-    where the new quantile is 13.8; see the tests). ``t`` stays fixed, so a shift
-    of the whole score level is not what SPOT follows (see :class:`DSPOTThreshold`).
+    (see the tests). ``t`` stays fixed, so a shift of the whole score level is not
+    what SPOT follows (see :class:`DSPOTThreshold`).
 
     Parameters
     ----------
@@ -404,6 +531,9 @@ class SPOTThreshold(Threshold):
         Quantile of the calibration scores used as the initial threshold ``t``, in (0, 1).
     min_peaks : int, default 10
         Fewest calibration scores above ``t`` needed to fit the tail, at least 2.
+    max_peaks : int or None, default 500
+        The most recent peaks the tail is refitted on, at least ``min_peaks``
+        (``None``: all of them, a refit then grows with the stream).
 
     Attributes
     ----------
@@ -420,39 +550,38 @@ class SPOTThreshold(Threshold):
     gpd_shape_, gpd_scale_ : float
         GPD shape (xi) and scale (sigma) of their excesses.
     peaks_ : ndarray of shape (n_peaks_,)
-        Those excesses, where the stream starts from.
+        Those excesses, where the stream starts from (the last ``max_peaks`` of them).
 """ + _STREAM_DOC
 
     _method = "SPOT"
 
-    def __init__(self, risk: float = 1e-3, init_level: float = 0.98, min_peaks: int = 10) -> None:
-        self.risk = risk
-        self.init_level = init_level
-        self.min_peaks = min_peaks
+    def __init__(self, risk: float = 1e-3, init_level: float = 0.98, min_peaks: int = 10,
+                 max_peaks: int | None = 500) -> None:
+        super().__init__(risk=risk, init_level=init_level, min_peaks=min_peaks)
+        self.max_peaks = max_peaks
 
     def _check_params(self) -> None:
-        _check_tail_params(self.risk, self.init_level, self.min_peaks)
+        super()._check_params()
+        if self.max_peaks is not None:
+            check_int("max_peaks", self.max_peaks, self.min_peaks,
+                      hint="It is the number of recent peaks the tail is refitted on (at least min_peaks), "
+                           "or None for all of them.")
 
     def _compute(self, s: np.ndarray) -> float:
         return self._calibrate(s, "normal scores")
 
-    def _calibrate(self, values: np.ndarray, what: str) -> float:
-        """Fit the tail on `values` and return the initial z_q."""
-        tail = _fit_tail(values, self.init_level, self.min_peaks, self._method, what)
-        self.n_calibration_ = int(values.size)
-        self.init_threshold_, self.peaks_, self.n_peaks_ = tail.t, tail.excesses, int(tail.excesses.size)
-        self.gpd_shape_, self.gpd_scale_ = tail.xi, tail.sigma
-        return _pot_quantile(tail.t, tail.xi, tail.sigma, self.risk, values.size, tail.excesses.size)
-
     def _window(self) -> np.ndarray | None:
         return None
+
+    def _start(self) -> float:
+        return self.threshold_
 
     def stream(self) -> SPOTStream:
         """A fresh :class:`SPOTStream` that starts from the fitted calibration; feed it with ``update(score)``."""
         self._check_fitted("stream")
         return SPOTStream(risk=self.risk, init_threshold=self.init_threshold_, excesses=self.peaks_,
                           n_normal=self.n_calibration_, gpd=(self.gpd_shape_, self.gpd_scale_),
-                          window=self._window())
+                          threshold=self._start(), window=self._window(), max_peaks=self.max_peaks)
 
     def _run(self, scores: Any, method: str) -> tuple[np.ndarray, np.ndarray]:
         self._check_fitted(method)
@@ -495,6 +624,8 @@ class DSPOTThreshold(SPOTThreshold):
         to follow the drift, long enough that ``M`` is not the noise itself.
     min_peaks : int, default 10
         Fewest calibration residuals above ``t`` needed to fit the tail, at least 2.
+    max_peaks : int or None, default 500
+        The most recent peaks the tail is refitted on, as in :class:`SPOTThreshold`.
 
     Attributes
     ----------
@@ -510,11 +641,10 @@ class DSPOTThreshold(SPOTThreshold):
 
     _method = "DSPOT"
 
-    def __init__(self, risk: float = 1e-3, init_level: float = 0.98, depth: int = 10, min_peaks: int = 10) -> None:
-        self.risk = risk
-        self.init_level = init_level
+    def __init__(self, risk: float = 1e-3, init_level: float = 0.98, depth: int = 10, min_peaks: int = 10,
+                 max_peaks: int | None = 500) -> None:
+        super().__init__(risk=risk, init_level=init_level, min_peaks=min_peaks, max_peaks=max_peaks)
         self.depth = depth
-        self.min_peaks = min_peaks
 
     def _check_params(self) -> None:
         super()._check_params()
@@ -537,6 +667,9 @@ class DSPOTThreshold(SPOTThreshold):
 
     def _window(self) -> np.ndarray | None:
         return self.window_
+
+    def _start(self) -> float:
+        return self.residual_threshold_
 
 
 class FixedThreshold(Threshold):
