@@ -59,6 +59,24 @@ def _as_scores(x: Any, name: str) -> np.ndarray:
 _MARGIN_HINT = "The threshold is margin times the fitted statistic."
 
 
+def _times_margin(level: float, margin: float, what: str, cls: str) -> float:
+    """``level * margin``, refused when the level is negative and the margin is not 1.
+
+    A margin widens a level above 0 (1.5 x the 99th percentile of positive errors),
+    but moves a negative level the wrong way: -10 x 1.5 = -15, below nearly every
+    normal score. Scores of another sign need another rule, not a silent inversion.
+    """
+    if level < 0 and margin != 1:
+        raise InvalidParameterError(
+            f"{cls}: margin={margin} multiplies the {what} of the normal scores, {level:.6g}, which is negative: "
+            f"the threshold would be {level * margin:.6g}, {'below' if margin > 1 else 'above'} the level it "
+            f"should {'widen' if margin > 1 else 'tighten'} (a margin assumes scores >= 0, such as errors or "
+            f"distances). Use margin=1, shift the scores to be non-negative first (e.g. subtract the minimum of "
+            f"the normal scores from all scores), or use MeanStdThreshold(k) for scores of any sign."
+        )
+    return level * margin
+
+
 class Threshold(BaseEstimator):
     """Base class: fit on normal scores, then flag ``scores > threshold_``.
 
@@ -135,8 +153,12 @@ class PercentileThreshold(Threshold):
 
     With ``margin=1`` (default) about ``100 - q`` percent of normal samples raise an
     alarm. The SKAB authors' rule for their autoencoder baselines is ``q=99,
-    margin=1.5`` (1.5 x the 99th percentile of the training residuals); a margin
-    assumes non-negative scores.
+    margin=1.5`` (1.5 x the 99th percentile of the training residuals). A margin
+    assumes non-negative scores: with ``margin != 1`` :meth:`fit` refuses a negative
+    percentile (the margin would move the threshold the wrong way). With
+    ``margin=1`` the rule works for scores of any sign and is equivariant:
+    fitting on ``a * s + b`` (``a > 0``) gives ``a * threshold_ + b``; with a margin it
+    is only scale-equivariant (``a * s`` gives ``a * threshold_``).
     """
 
 
@@ -149,7 +171,8 @@ class PercentileThreshold(Threshold):
         check_number("margin", self.margin, 0, low_open=True, hint=_MARGIN_HINT)
 
     def _compute(self, s: np.ndarray) -> float:
-        return float(np.percentile(s, self.q)) * self.margin
+        return _times_margin(float(np.percentile(s, self.q)), self.margin, f"{self.q}th percentile",
+                             type(self).__name__)
 
 
 class MeanStdThreshold(Threshold):
@@ -167,7 +190,11 @@ class MeanStdThreshold(Threshold):
 
 
 class MaxThreshold(Threshold):
-    """``max(normal_scores) * margin`` (``margin > 0``); assumes non-negative scores."""
+    """``max(normal_scores) * margin`` (``margin > 0``).
+
+    A margin assumes non-negative scores: with ``margin != 1`` :meth:`fit` refuses a
+    negative maximum. With ``margin=1`` no normal score alarms (the comparison is strict).
+    """
 
 
     def __init__(self, margin: float = 1.0) -> None:
@@ -177,7 +204,7 @@ class MaxThreshold(Threshold):
         check_number("margin", self.margin, 0, low_open=True, hint=_MARGIN_HINT)
 
     def _compute(self, s: np.ndarray) -> float:
-        return s.max() * self.margin
+        return _times_margin(float(s.max()), self.margin, "maximum", type(self).__name__)
 
 
 # --------------------------------------------------------------------------- #
