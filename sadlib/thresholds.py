@@ -467,8 +467,13 @@ class SPOTStream:
 
     def update(self, score: Any) -> bool:
         """Decide on one score with the threshold in force, then update the state; ``True`` is an alarm."""
-        if isinstance(score, np.ndarray) and score.ndim == 0:
-            score = score[()]
+        if isinstance(score, np.ndarray) and score.ndim == 0 and score.dtype.kind in "iuf":
+            score = score[()]  # a 0-d numeric array, as batch accepts it
+        if isinstance(score, (bool, np.bool_)) or not isinstance(score, (int, float, np.integer, np.floating)):
+            # the types the batch form (predict, thresholds) refuses too: booleans, strings, None, Decimal, ...
+            raise InvalidParameterError(
+                f"score must be a finite number (int or float), got {score!r} of type {type(score).__name__}. "
+                f"Pass one score per call, converted first (e.g. float(score)), or a series to predict(scores).")
         x = check_number("score", score, hint="A missing score cannot be compared with a threshold; fill or "
                                                "drop it before thresholding.")
         return self._step(x)
