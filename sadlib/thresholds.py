@@ -744,6 +744,10 @@ def make_threshold(spec: Any) -> Threshold:
         - a name from :data:`THRESHOLDS` with default parameters, e.g. ``"pot"``;
         - ``(name, params)``, e.g. ``("percentile", {"q": 95})``;
         - ``{"name": name, **params}``, e.g. ``{"name": "meanstd", "k": 4}``.
+
+    The parameters of a name or a spec are checked here, as :meth:`Threshold.fit` would
+    check them: ``make_threshold(("pot", {"risk": 5}))`` raises an
+    :class:`~sadlib.validation.InvalidParameterError` naming ``risk``.
     """
     if isinstance(spec, Threshold):
         return spec.clone()
@@ -766,9 +770,11 @@ def make_threshold(spec: Any) -> Threshold:
         raise ValueError(f"Unknown threshold {name!r}; choose one of {list(THRESHOLDS)}.")
     cls = THRESHOLDS[key]
     try:
-        return cls(**params)
+        thr = cls(**params)
     except TypeError as err:
         raise ValueError(
             f"Bad parameters {params} for {cls.__name__}: {err}. "
             f"It accepts {list(inspect.signature(cls).parameters)}."
         ) from None
+    thr._check_params()  # a bad value is named now, not at the first fit
+    return thr
