@@ -26,7 +26,6 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
-import warnings
 from collections import deque
 from typing import Any, NamedTuple
 
@@ -228,7 +227,8 @@ class _Tail(NamedTuple):
     excesses: np.ndarray  # the peaks minus t, all > 0
     xi: float  # GPD shape
     sigma: float  # GPD scale
-    z: float  # the level exceeded with probability risk
+    z_tail: float  # the GPD's level exceeded with probability risk
+    z: float  # the threshold: z_tail, or the largest value if that is higher and risk < 1/n
 
 
 def _gpd_loglik(y: np.ndarray, xi: float, sigma: float) -> float:
@@ -302,9 +302,7 @@ def _fit_tail(s: np.ndarray, risk: float, init_level: float, min_peaks: int, met
     """Initial threshold ``t`` = quantile ``init_level`` of ``s``, the GPD of the excesses over it and ``z_q``.
 
     Refuses a tail that cannot be fitted (too few peaks, or peaks taking fewer than
-    three distinct values: ties). Where ``risk < 1 / n`` the threshold must stay at
-    or above the largest of the ``n`` values (an empirical quantile that far out is
-    the maximum); a fit below it is raised to it with a warning.
+    three distinct values: ties). See :func:`_floor` for ``risk < 1 / n``.
     """
     t = float(np.quantile(s, init_level))
     excesses = s[s > t] - t
@@ -324,16 +322,19 @@ def _fit_tail(s: np.ndarray, risk: float, init_level: float, min_peaks: int, met
         )
     xi, sigma = _fit_gpd(excesses)
     z = _pot_quantile(t, xi, sigma, risk, s.size, excesses.size)
-    top = float(s.max())
-    if risk * s.size < 1 and not z >= top:
-        warnings.warn(
-            f"{method}: the tail fit puts the threshold at {z:.6g}, below the largest of the {s.size} {what} "
-            f"({top:.6g}), although risk={risk} is below 1/{s.size}; the threshold is raised to that maximum. "
-            f"The tail is poorly fitted (ties or few peaks): check the scores, or use more normal data.",
-            RuntimeWarning, stacklevel=4,
-        )
-        z = top
-    return _Tail(t, excesses, xi, sigma, z)
+    return _Tail(t, excesses, xi, sigma, z, _floor(z, float(s.max()), risk, s.size))
+
+
+def _floor(z: float, top: float, risk: float, n: int) -> float:
+    """``z``, or ``top`` (the largest of the ``n`` values learned) if that is higher and ``risk < 1 / n``.
+
+    A risk below ``1 / n`` says that fewer than one of the ``n`` normal values should
+    exceed the threshold; the empirical quantile that far out is the maximum. A tail
+    quantile below a value actually seen (ties, few peaks, or a chance extreme: the
+    largest of ``n`` values exceeds the true quantile with probability about
+    ``n * risk``) would make that normal value an alarm, so the threshold is kept at it.
+    """
+    return top if risk * n < 1 and z < top else z
 
 
 class _TailThreshold(Threshold):
@@ -341,8 +342,8 @@ class _TailThreshold(Threshold):
 
     Subclasses call :meth:`_calibrate` on the values whose tail they model (the
     normal scores, or DSPOT's residuals); it sets the fitted attributes
-    ``init_threshold_``, ``n_peaks_``, ``gpd_shape_``, ``gpd_scale_``, ``peaks_`` and
-    ``n_calibration_`` and returns ``z_q``.
+    ``init_threshold_``, ``n_peaks_``, ``gpd_shape_``, ``gpd_scale_``, ``peaks_``,
+    ``n_calibration_``, ``tail_quantile_`` and ``calibration_max_`` and returns ``z_q``.
     """
 
     _method = "POT"
@@ -360,6 +361,7 @@ class _TailThreshold(Threshold):
         self.n_calibration_ = int(values.size)
         self.init_threshold_, self.peaks_, self.n_peaks_ = tail.t, tail.excesses, int(tail.excesses.size)
         self.gpd_shape_, self.gpd_scale_ = tail.xi, tail.sigma
+        self.tail_quantile_, self.calibration_max_ = tail.z_tail, float(values.max())
         return tail.z
 
 
@@ -379,13 +381,15 @@ class POTThreshold(_TailThreshold):
     go on updating it on the new scores.
 
     Nothing passes silently: :meth:`fit` refuses peaks that take fewer than three
-    distinct values (ties leave no tail to fit), and where ``risk < 1 / n`` a fitted
-    threshold below the largest normal score is raised to it with a
-    ``RuntimeWarning`` (``risk`` says fewer than one of the ``n`` normal scores should
-    alarm).
+    distinct values (ties leave no tail to fit), and where ``risk < 1 / n`` the
+    threshold is never below the largest normal score (``risk`` says fewer than one
+    of the ``n`` normal scores should alarm): a tail quantile below it is raised to
+    it, and ``tail_quantile_`` keeps the quantile itself.
 
     Attributes (after :meth:`fit`): ``threshold_``, ``n_scores_``, ``init_threshold_``,
-    ``n_peaks_``, ``gpd_shape_`` (xi) and ``gpd_scale_`` (sigma).
+    ``n_peaks_``, ``gpd_shape_`` (xi), ``gpd_scale_`` (sigma), ``tail_quantile_`` (the
+    GPD's ``z``, equal to ``threshold_`` unless raised to the maximum) and
+    ``calibration_max_`` (the largest normal score).
     """
 
     def _compute(self, s: np.ndarray) -> float:
@@ -409,7 +413,9 @@ class SPOTStream:
       unchanged, so an anomaly neither widens the tail nor moves DSPOT's mean;
     * ``t < y <= z_q``: a new peak. It joins the peak set (which keeps the last
       ``max_peaks`` peaks, the oldest leaving first), the GPD is refitted on that set
-      and ``z_q`` recomputed with the counts of all values and all peaks seen;
+      and ``z_q`` recomputed with the counts of all values and all peaks seen (and,
+      while ``risk < 1 / k``, kept at or above the largest value learned, as in
+      :class:`POTThreshold`);
     * ``y <= t``: normal. Only the count ``k`` of learned values grows; it enters
       ``z_q`` at the next refit (``z_q`` is recomputed only when a peak is added).
 
@@ -428,7 +434,7 @@ class SPOTStream:
 
     def __init__(self, *, risk: float, init_threshold: float, excesses: np.ndarray, n_normal: int,
                  gpd: tuple[float, float], threshold: float, window: np.ndarray | None = None,
-                 max_peaks: int | None = None) -> None:
+                 max_peaks: int | None = None, top: float = -math.inf) -> None:
         self._risk = float(risk)
         self._t = float(init_threshold)
         excesses = np.asarray(excesses, dtype=float)
@@ -442,6 +448,7 @@ class SPOTStream:
         self._k = int(n_normal)
         self.gpd_shape, self.gpd_scale = gpd
         self._z = float(threshold)
+        self._top = float(top)  # the largest value learned (on the residual scale for DSPOT)
         if window is None:
             self._window, self._mean = None, 0.0
         else:
@@ -495,12 +502,15 @@ class SPOTStream:
         if x > self._mean + self._z:  # exactly `x > self.threshold`
             self.n_alarms += 1
             return True
-        excess = (x - self._mean) - self._t
+        y = x - self._mean
+        excess = y - self._t
         self._k += 1
         if excess > 0:
+            self._top = max(self._top, y)
             self._add_peak(excess)
             self.gpd_shape, self.gpd_scale = _fit_gpd(self._buf[:self._filled])
-            self._z = _pot_quantile(self._t, self.gpd_shape, self.gpd_scale, self._risk, self._k, self._n_peaks)
+            z = _pot_quantile(self._t, self.gpd_shape, self.gpd_scale, self._risk, self._k, self._n_peaks)
+            self._z = _floor(z, self._top, self._risk, self._k)
         if self._window is not None:
             self._window.append(x)
             self._mean = math.fsum(self._window) / len(self._window)
@@ -581,6 +591,9 @@ class SPOTThreshold(_TailThreshold):
         Calibration values above ``t``.
     gpd_shape_, gpd_scale_ : float
         GPD shape (xi) and scale (sigma) of their excesses.
+    tail_quantile_, calibration_max_ : float
+        The GPD's ``z_q`` and the largest calibration value; ``threshold_`` is the
+        larger of the two where ``risk < 1 / n`` (see :class:`POTThreshold`).
     peaks_ : ndarray of shape (n_peaks_,)
         Those excesses, where the stream starts from (the last ``max_peaks`` of them).
 """ + _STREAM_DOC
@@ -613,7 +626,8 @@ class SPOTThreshold(_TailThreshold):
         self._check_fitted("stream")
         return SPOTStream(risk=self.risk, init_threshold=self.init_threshold_, excesses=self.peaks_,
                           n_normal=self.n_calibration_, gpd=(self.gpd_shape_, self.gpd_scale_),
-                          threshold=self._start(), window=self._window(), max_peaks=self.max_peaks)
+                          threshold=self._start(), window=self._window(), max_peaks=self.max_peaks,
+                          top=self.calibration_max_)
 
     def _run(self, scores: Any, method: str) -> tuple[np.ndarray, np.ndarray]:
         self._check_fitted(method)
@@ -667,7 +681,8 @@ class DSPOTThreshold(SPOTThreshold):
         The initial ``z_q``, on the residual scale.
     window_ : ndarray of shape (depth,)
         The last ``depth`` calibration scores; ``M`` is their mean.
-    n_scores_, n_calibration_, init_threshold_, n_peaks_, gpd_shape_, gpd_scale_, peaks_
+    n_scores_, n_calibration_, init_threshold_, n_peaks_, gpd_shape_, gpd_scale_, peaks_, tail_quantile_,
+    calibration_max_
         As in :class:`SPOTThreshold`, on the residuals (``n_calibration_ = n_scores_ - depth``).
 """ + _STREAM_DOC.replace('threshold="spot"', 'threshold="dspot"')
 

@@ -1,7 +1,5 @@
 """Tests for sadlib.thresholds."""
 
-import warnings
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,6 +13,7 @@ from sadlib.thresholds import (
     NotFittedError,
     PercentileThreshold,
     POTThreshold,
+    SPOTThreshold,
     Threshold,
     _fit_gpd,
     _gpd_loglik,
@@ -104,14 +103,15 @@ def test_pot_stays_at_or_above_the_normal_maximum_when_the_risk_is_below_one_in_
     # peaks of three distinct values, one at the top: a tail can be fitted, but its quantile (1.964) falls below
     # the largest score although fewer than one of the 2000 should exceed it
     s = np.r_[np.zeros(1950), np.ones(30), np.full(17, 1.2), np.full(2, 1.5), [2.0]]
-    with pytest.warns(RuntimeWarning, match=r"below the largest of the 2000 normal scores \(2\).*raised"):
-        thr = POTThreshold(risk=1e-4).fit(s)
+    thr = POTThreshold(risk=1e-4).fit(s)
+    assert thr.tail_quantile_ == pytest.approx(1.964, abs=1e-3) and thr.calibration_max_ == 2.0
     assert thr.threshold_ == 2.0 and not thr.predict(s).any()
-    for seed in range(5):  # ordinary scores: a threshold at risk < 1/n lies beyond the maximum anyway, no warning
-        x = np.random.default_rng(seed).gamma(2.0, size=2000)
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            assert POTThreshold(risk=1e-4).fit(x).threshold_ > x.max()
+    # with risk >= 1/n the tail quantile stands, even below the maximum
+    loose = POTThreshold(risk=1e-3).fit(s)
+    assert loose.threshold_ == loose.tail_quantile_
+    # SPOT starts from the same threshold and keeps the floor while risk < 1/k
+    spot = SPOTThreshold(risk=1e-4).fit(s)
+    assert spot.threshold_ == 2.0 and spot.thresholds([1.9, 1.95, 0.0]).min() >= 2.0
 
 
 @pytest.mark.parametrize("c", [1e-20, 1e-15, 1e-12, 1e-3, 1e3, 1e10, 1e50, 1e200])
