@@ -255,7 +255,8 @@ def test_bad_input_is_named(kwargs, match):
 
 
 # Hashes of make_compressor's output computed with the code as it was before it was split into steps
-# (sadlib/signals.py at commit 17ea71e, this branch's base, with the 224-line make_compressor): the split must not change a bit.
+# (sadlib/signals.py at commit 17ea71e, this branch's base, with the 224-line make_compressor):
+# the split must not change a bit.
 _BEFORE_THE_SPLIT = [
     (dict(days=14, seed=0), "0f62abe12e76d87f"),
     (dict(days=14, seed=3), "9a043fa842d3b9d0"),
