@@ -420,7 +420,7 @@ class SPOTStream:
       ``z_q`` at the next refit (``z_q`` is recomputed only when a peak is added).
 
     DSPOT then moves every non-alarm score into its window of the last ``depth``
-    scores (a running sum: constant time). ``t`` itself never moves.
+    scores (its mean is an exact sum of ``depth`` values). ``t`` itself never moves.
 
     Attributes
     ----------
