@@ -237,6 +237,8 @@ def _gpd_loglik(y: np.ndarray, xi: float, sigma: float) -> float:
         return -math.inf
     if abs(xi) < 1e-12:
         return -y.size * math.log(sigma) - float(y.sum()) / sigma
+    if xi == -1.0:  # uniform on [0, sigma]: the log terms drop out (and log 0 at y = sigma does not count)
+        return -y.size * math.log(sigma) if y.max() <= sigma else -math.inf
     z = 1.0 + (xi / sigma) * y
     if z.min() <= 0:
         return -math.inf
@@ -260,19 +262,23 @@ def _fit_gpd(excesses: np.ndarray) -> tuple[float, float]:
     Grimshaw's reduction (Technometrics 35(2), 1993), as used by Siffer et al.: the
     likelihood's stationary points are the roots of a function of one variable
     ``x = xi / sigma``, looked for on a grid of both allowed intervals and refined
-    with Brent's method. The candidates (those roots, the exponential ``xi = 0``
-    and the method-of-moments fit) are compared by their likelihood. The excesses
+    with Brent's method. The candidates (those roots, the exponential ``xi = 0``,
+    the method-of-moments fit and the boundary ``xi = -1``, ``sigma = max``, where a
+    short tail leaves the likelihood without a maximum inside, as Grimshaw notes) are
+    compared by their likelihood. The excesses
     are divided by their mean first, so the fit does not depend on the scores' unit:
     multiplying the excesses by ``c > 0`` multiplies ``sigma`` by ``c`` and keeps ``xi``.
     Costs a few dozen passes over the excesses, never an open-ended optimisation.
     """
     scale = float(np.mean(excesses))
     y = np.asarray(excesses, dtype=float) / scale
-    candidates = [(0.0, 1.0)]  # the exponential limit: its MLE scale is the mean, 1 here
+    ymin, ymax = float(y.min()), float(y.max())
+    # the exponential limit (its MLE scale is the mean, 1 here), and the boundary xi = -1, sigma = max: a uniform
+    # tail ending at the largest excess, the estimate where the likelihood has no maximum inside (xi < -1)
+    candidates = [(0.0, 1.0), (-1.0, ymax)]
     var = float(np.var(y))
     if var > 0:  # the method of moments
         candidates.append((0.5 * (1.0 - 1.0 / var), 0.5 * (1.0 + 1.0 / var)))
-        ymin, ymax = float(y.min()), float(y.max())
         grids = [-_NEG_GRID / ymax]
         if ymin > 0:  # the upper bound of Grimshaw (1993) for x, with the mean excess 1
             top = 2.0 * (1.0 - ymin) / ymin ** 2
