@@ -263,11 +263,14 @@ def _fit_gpd(excesses: np.ndarray) -> tuple[float, float]:
     likelihood's stationary points are the roots of a function of one variable
     ``x = xi / sigma``, looked for on a grid of both allowed intervals and refined
     with Brent's method. The candidates (those roots, the exponential ``xi = 0``,
-    the method-of-moments fit and the boundary ``xi = -1``, ``sigma = max``, where a
-    short tail leaves the likelihood without a maximum inside, as Grimshaw notes) are
-    compared by their likelihood. The excesses
-    are divided by their mean first, so the fit does not depend on the scores' unit:
-    multiplying the excesses by ``c > 0`` multiplies ``sigma`` by ``c`` and keeps ``xi``.
+    the method-of-moments fit and the boundary ``xi = -1``, ``sigma = max``) are
+    compared by their likelihood. The boundary covers short tails: for ``xi < -1``
+    the likelihood grows without bound as the fitted end point nears the largest
+    excess, so there is no maximum inside and the uniform tail ending there is taken
+    (an optimiser such as ``scipy.stats.genpareto.fit`` stops somewhere on that ridge).
+    The excesses are divided by their mean first, so the fit does not depend on the
+    scores' unit: multiplying the excesses by ``c > 0`` multiplies ``sigma`` by ``c``
+    and keeps ``xi``.
     Costs a few dozen passes over the excesses, never an open-ended optimisation.
     """
     scale = float(np.mean(excesses))
