@@ -139,6 +139,18 @@ def test_gpd_fit_is_the_maximum_likelihood(seed):
         assert _gpd_loglik(y, xi, sigma) >= _gpd_loglik(y, xi + dxi, sigma * (1 + ds))
 
 
+def test_a_short_tail_takes_the_boundary_fit():
+    # uniform scores: the excesses over t are uniform, the GPD likelihood has no maximum inside (xi < -1 climbs
+    # a ridge towards the largest excess); the fit is the boundary xi = -1, sigma = the largest excess
+    s = np.random.default_rng(0).uniform(size=5000)
+    thr = POTThreshold(risk=1e-3).fit(s)
+    excesses = s[s > thr.init_threshold_] - thr.init_threshold_
+    assert thr.gpd_shape_ == -1.0 and thr.gpd_scale_ == pytest.approx(excesses.max(), rel=1e-12)
+    # z = t + sigma (1 - r): just below the largest score, where a uniform tail ends
+    assert thr.init_threshold_ < thr.threshold_ < s.max()
+    assert thr.threshold_ == pytest.approx(1 - 1e-3, abs=2e-3)  # the true quantile of U(0, 1)
+
+
 def test_a_margin_on_a_negative_level_is_refused():
     # issue 25: PercentileThreshold(99, 1.5).fit(-10 + noise) alarmed on 92.5 % of its own normal scores
     s = -10 + np.random.default_rng(0).normal(size=1000)
