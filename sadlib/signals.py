@@ -567,7 +567,39 @@ def _default_schedule(index: pd.DatetimeIndex, days: float, rng: np.random.Gener
 
 
 def _failure_table(failures: Any, index: pd.DatetimeIndex, days: float, rng: np.random.Generator) -> pd.DataFrame:
-    """Validate and complete the failure specs; one row per failure, sample positions included."""
+    """The failures to inject, checked and completed: one row per failure, sorted by start.
+
+    Parameters
+    ----------
+    failures : "default", None or list of dict
+        As in :func:`make_compressor`: ``"default"`` draws the standard schedule
+        (:func:`_default_schedule`), ``None`` gives no failures, a list gives them one by one.
+    index : DatetimeIndex
+        The twin's timestamps (regular); starts, durations and precursors become positions in it.
+    days : float
+        The twin's length, which the default schedule needs.
+    rng : Generator
+        Draws whatever a spec leaves out (a sensor fault's channel and mode) and the
+        default schedule. It is separate from the machine's generator, so the schedule
+        does not change the normal behaviour drawn from the same seed.
+
+    Returns
+    -------
+    DataFrame
+        :data:`COMPRESSOR_EVENT_COLUMNS` (``start``, ``end``, ``type``, ``sensor``,
+        ``precursor_start``, ``magnitude``, ``mode``) plus the sample positions
+        ``pos_p`` (precursor start), ``pos_a`` (failure start) and ``pos_b`` (one past
+        the failure's last sample) that :func:`make_compressor` uses and then drops.
+
+    Raises
+    ------
+    InvalidParameterError
+        For an unknown key, a missing ``type`` or ``start``, an unknown type, sensor
+        or mode, a precursor on a sensor fault, a sensor or mode on a machine failure,
+        a non-positive magnitude, or a failure (with its precursor) that does not fit
+        in the series: the message names ``failures[i]`` and the key. For two failures
+        that overlap: it names both by type and time.
+    """
     if failures is None:
         specs: list[dict[str, Any]] = []
     elif isinstance(failures, str):
@@ -813,6 +845,46 @@ def make_compressor(
     >>> data.shape, list(events["type"])[:2]
     ((120960, 16), ['sensor_fault', 'air_leak'])
     """
+    args = _compressor_args(days, freq, low, high, consumption, leak, capacity, noise, temperature_offset, start)
+    step = args.step
+    n = int(round(args.days * pd.Timedelta(days=1) / step))
+    index = pd.date_range(args.start, periods=n, freq=step, name="timestamp")
+    rng = np.random.default_rng(seed)
+    table = _failure_table(failures, index, args.days, np.random.default_rng(None if seed is None else [seed, 7]))
+    extra_leak, extra_heat, oil_low_prob = _failure_effects(table, n)
+    pressure, loaded, oil = _run_machine(index, rng, args, extra_leak, extra_heat)
+    data = _channels(pressure, loaded, oil, oil_low_prob, rng, step, args.low, args.noise, index)
+    _apply_sensor_faults(data, table, rng)
+    anomaly = np.zeros(n, dtype=np.int64)
+    for ev in table.itertuples():
+        anomaly[ev.pos_a:ev.pos_b] = 1
+    data["anomaly"] = anomaly
+    events = table.drop(columns=["pos_a", "pos_b", "pos_p"]).astype({"magnitude": np.float64})
+    return CompressorData(data, events)
+
+
+class _CompressorArgs(NamedTuple):
+    """The checked arguments of :func:`make_compressor` (``step`` is ``freq`` as a Timedelta, ``start`` a Timestamp)."""
+
+    days: float
+    step: pd.Timedelta
+    low: float
+    high: float
+    consumption: float
+    leak: float
+    capacity: float
+    noise: float
+    temperature_offset: float
+    start: pd.Timestamp
+
+
+def _compressor_args(days: Any, freq: Any, low: Any, high: Any, consumption: Any, leak: Any, capacity: Any,
+                     noise: Any, temperature_offset: Any, start: Any) -> _CompressorArgs:
+    """Check :func:`make_compressor`'s scalar arguments; each error names the argument and its valid range.
+
+    Beyond the ranges, the compressor must keep up with the peak demand (a machine
+    that cannot refill the reservoir never unloads, and the twin would be meaningless).
+    """
     days = check_number("days", days, 1, hint="It is the length of the series in days.")
     try:
         step = _step(freq)
@@ -839,14 +911,19 @@ def make_compressor(
         t0 = pd.Timestamp(start)
     except (ValueError, TypeError):
         raise InvalidParameterError(f"start={start!r} is not a timestamp; use e.g. '2022-03-01'.") from None
-    n = int(round(days * pd.Timedelta(days=1) / step))
-    index = pd.date_range(t0, periods=n, freq=step, name="timestamp")
-    dt = step / pd.Timedelta(minutes=1)
-    per_min = 1.0 / dt
-    rng = np.random.default_rng(seed)
-    table = _failure_table(failures, index, days, np.random.default_rng(None if seed is None else [seed, 7]))
+    return _CompressorArgs(days, step, low, high, consumption, leak, capacity, noise, temperature_offset, t0)
 
-    # ---- machine-level failure effects: extra leak (bar/min) and extra oil heat (°C)
+
+def _failure_effects(table: pd.DataFrame, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What the machine failures do to the machine, per sample: extra leak, extra oil heat, P(oil level low).
+
+    An air leak adds a leak (bar/min) that grows linearly over the precursor up to
+    ``magnitude`` at the failure start, then to 2.5 x ``magnitude`` at its end. An oil
+    leak adds heat (°C) the same way (up to 2 x by the end) and makes the oil-level
+    switch read low, rarely in the precursor and most of the time during the failure.
+    Sensor faults change no machine state (only a recorded channel, see
+    :func:`_apply_sensor_faults`).
+    """
     extra_leak = np.zeros(n)
     extra_heat = np.zeros(n)
     oil_low_prob = np.zeros(n)
@@ -865,15 +942,39 @@ def make_compressor(
             extra_heat[during] = ev.magnitude * (1.0 + rise)
             oil_low_prob[pre] = 0.3 * grow**2
             oil_low_prob[during] = 0.9
+    return extra_leak, extra_heat, oil_low_prob
 
-    demand = _air_demand(index, rng, consumption, per_min) + leak + extra_leak
+
+def _run_machine(index: pd.DatetimeIndex, rng: np.random.Generator, args: _CompressorArgs,
+                 extra_leak: np.ndarray, extra_heat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The machine itself: air demand and ambient temperature, then the control loop (pressure, loaded, oil).
+
+    Draws from ``rng`` in a fixed order (demand, weather, initial pressure), which
+    the same seed's output depends on.
+    """
+    n = index.size
+    step = args.step
+    dt = step / pd.Timedelta(minutes=1)
+    demand = _air_demand(index, rng, args.consumption, 1.0 / dt) + args.leak + extra_leak
     hour = ((index - index.normalize()) / pd.Timedelta(hours=1)).to_numpy()
     weather = 3.0 * _ar1(rng, n, 86400.0 / step.total_seconds())  # warmer and colder days
-    ambient = 18.0 + temperature_offset + 5.0 * np.sin(2 * np.pi * (hour - 9.0) / 24.0) + weather
-    pressure, loaded, oil = _simulate(demand, dt, low, high, capacity, extra_heat, ambient,
-                                      float(rng.uniform(low, high)))
+    ambient = 18.0 + args.temperature_offset + 5.0 * np.sin(2 * np.pi * (hour - 9.0) / 24.0) + weather
+    return _simulate(demand, dt, args.low, args.high, args.capacity, extra_heat, ambient,
+                     float(rng.uniform(args.low, args.high)))
 
-    # ---- channels
+
+def _channels(pressure: np.ndarray, loaded: np.ndarray, oil: np.ndarray, oil_low_prob: np.ndarray,
+              rng: np.random.Generator, step: pd.Timedelta, low: float, noise: float,
+              index: pd.DatetimeIndex) -> pd.DataFrame:
+    """The 15 recorded channels from the machine's state, with sensor noise and the loggers' resolution.
+
+    Analog channels follow the pressure and load state through first-order lags
+    (outlet, filter), the dryer's discharge burst after each unload, the motor's
+    run-on after unloading and its start peak; digital channels are the valves and
+    switches. Values are rounded to the resolution of MetroPT-3's loggers.
+    """
+    n = pressure.size
+    per_min = 1.0 / (step / pd.Timedelta(minutes=1))
     z = rng.standard_normal((8, n)) * noise
     load_start = loaded & ~np.r_[False, loaded[:-1]]
     unload = ~loaded & np.r_[False, loaded[:-1]]
@@ -896,8 +997,7 @@ def make_compressor(
     phase = int(rng.integers(2))
     caudal = np.where(loaded, (_since(load_start) + phase) % 2, 1)
     oil_level = (rng.random(n) >= oil_low_prob).astype(np.int64)
-
-    data = pd.DataFrame({
+    return pd.DataFrame({
         "TP2": np.round(tp2 / 0.002) * 0.002, "TP3": np.round(tp3 / 0.002) * 0.002,
         "H1": np.round(h1 / 0.002) * 0.002, "DV_pressure": np.round(dv / 0.002) * 0.002,
         "Reservoirs": np.round(reservoirs / 0.002) * 0.002, "Oil_temperature": np.round(oil_t / 0.025) * 0.025,
@@ -908,7 +1008,13 @@ def make_compressor(
         "Oil_level": oil_level, "Caudal_impulses": caudal.astype(np.int64),
     }, index=index)
 
-    # ---- sensor faults: only the recorded channel changes
+
+def _apply_sensor_faults(data: pd.DataFrame, table: pd.DataFrame, rng: np.random.Generator) -> None:
+    """Change the recorded channel of each sensor fault in place (the machine itself is unaffected).
+
+    ``stuck`` holds the last good value, ``drift`` adds a ramp up to ``magnitude`` times
+    the channel's normal spread, ``noise`` adds white noise of that std.
+    """
     for ev in table.itertuples():
         if ev.type != "sensor_fault":
             continue
@@ -923,9 +1029,3 @@ def make_compressor(
         else:
             new = seg + size * rng.standard_normal(seg.size)
         data.iloc[ev.pos_a:ev.pos_b, col] = new
-    anomaly = np.zeros(n, dtype=np.int64)
-    for ev in table.itertuples():
-        anomaly[ev.pos_a:ev.pos_b] = 1
-    data["anomaly"] = anomaly
-    events = table.drop(columns=["pos_a", "pos_b", "pos_p"]).astype({"magnitude": np.float64})
-    return CompressorData(data, events)

@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy import stats
+from scipy import optimize
 from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
 
@@ -56,6 +56,24 @@ def _as_scores(x: Any, name: str) -> np.ndarray:
 
 
 _MARGIN_HINT = "The threshold is margin times the fitted statistic."
+
+
+def _times_margin(level: float, margin: float, what: str, cls: str) -> float:
+    """``level * margin``, refused when the level is negative and the margin is not 1.
+
+    A margin widens a level above 0 (1.5 x the 99th percentile of positive errors),
+    but moves a negative level the wrong way: -10 x 1.5 = -15, below nearly every
+    normal score. Scores of another sign need another rule, not a silent inversion.
+    """
+    if level < 0 and margin != 1:
+        raise InvalidParameterError(
+            f"{cls}: margin={margin} multiplies the {what} of the normal scores, {level:.6g}, which is negative: "
+            f"the threshold would be {level * margin:.6g}, {'below' if margin > 1 else 'above'} the level it "
+            f"should {'widen' if margin > 1 else 'tighten'} (a margin assumes scores >= 0, such as errors or "
+            f"distances). Use margin=1, shift the scores to be non-negative first (e.g. subtract the minimum of "
+            f"the normal scores from all scores), or use MeanStdThreshold(k) for scores of any sign."
+        )
+    return level * margin
 
 
 class Threshold(BaseEstimator):
@@ -134,8 +152,12 @@ class PercentileThreshold(Threshold):
 
     With ``margin=1`` (default) about ``100 - q`` percent of normal samples raise an
     alarm. The SKAB authors' rule for their autoencoder baselines is ``q=99,
-    margin=1.5`` (1.5 x the 99th percentile of the training residuals); a margin
-    assumes non-negative scores.
+    margin=1.5`` (1.5 x the 99th percentile of the training residuals). A margin
+    assumes non-negative scores: with ``margin != 1`` :meth:`fit` refuses a negative
+    percentile (the margin would move the threshold the wrong way). With
+    ``margin=1`` the rule works for scores of any sign and is equivariant:
+    fitting on ``a * s + b`` (``a > 0``) gives ``a * threshold_ + b``; with a margin it
+    is only scale-equivariant (``a * s`` gives ``a * threshold_``).
     """
 
 
@@ -148,7 +170,8 @@ class PercentileThreshold(Threshold):
         check_number("margin", self.margin, 0, low_open=True, hint=_MARGIN_HINT)
 
     def _compute(self, s: np.ndarray) -> float:
-        return float(np.percentile(s, self.q)) * self.margin
+        return _times_margin(float(np.percentile(s, self.q)), self.margin, f"{self.q}th percentile",
+                             type(self).__name__)
 
 
 class MeanStdThreshold(Threshold):
@@ -166,7 +189,11 @@ class MeanStdThreshold(Threshold):
 
 
 class MaxThreshold(Threshold):
-    """``max(normal_scores) * margin`` (``margin > 0``); assumes non-negative scores."""
+    """``max(normal_scores) * margin`` (``margin > 0``).
+
+    A margin assumes non-negative scores: with ``margin != 1`` :meth:`fit` refuses a
+    negative maximum. With ``margin=1`` no normal score alarms (the comparison is strict).
+    """
 
 
     def __init__(self, margin: float = 1.0) -> None:
@@ -176,7 +203,7 @@ class MaxThreshold(Threshold):
         check_number("margin", self.margin, 0, low_open=True, hint=_MARGIN_HINT)
 
     def _compute(self, s: np.ndarray) -> float:
-        return s.max() * self.margin
+        return _times_margin(float(s.max()), self.margin, "maximum", type(self).__name__)
 
 
 # --------------------------------------------------------------------------- #
@@ -200,12 +227,76 @@ class _Tail(NamedTuple):
     excesses: np.ndarray  # the peaks minus t, all > 0
     xi: float  # GPD shape
     sigma: float  # GPD scale
+    z_tail: float  # the GPD's level exceeded with probability risk
+    z: float  # the threshold: z_tail, or the largest value if that is higher and risk < 1/n
+
+
+def _gpd_loglik(y: np.ndarray, xi: float, sigma: float) -> float:
+    """Log-likelihood of the GPD (shape ``xi``, scale ``sigma``, location 0) at the excesses ``y``."""
+    if not (np.isfinite(xi) and np.isfinite(sigma) and sigma > 0):
+        return -math.inf
+    if abs(xi) < 1e-12:
+        return -y.size * math.log(sigma) - float(y.sum()) / sigma
+    if xi == -1.0:  # uniform on [0, sigma]: the log terms drop out (and log 0 at y = sigma does not count)
+        return -y.size * math.log(sigma) if y.max() <= sigma else -math.inf
+    z = 1.0 + (xi / sigma) * y
+    if z.min() <= 0:
+        return -math.inf
+    return -y.size * math.log(sigma) - (1.0 + 1.0 / xi) * float(np.log(z).sum())
+
+
+def _grimshaw_w(x: float, y: np.ndarray) -> float:
+    """Grimshaw's function ``u(x) v(x) - 1`` whose roots are the GPD likelihood's stationary points (x = xi/sigma)."""
+    z = 1.0 + x * y
+    return float(np.mean(1.0 / z) * (1.0 + np.mean(np.log(z))) - 1.0)
+
+
+# Where Grimshaw's function is looked at for sign changes: fractions of the interval (-1/max, 0) on the negative
+# side (dense at both ends); on the positive side a geometric grid from 1e-4 to the upper bound, 3 points a decade.
+_NEG_GRID = np.r_[np.geomspace(1e-3, 0.5, 10), 1.0 - np.geomspace(0.3, 1e-7, 8)]
 
 
 def _fit_gpd(excesses: np.ndarray) -> tuple[float, float]:
-    """Maximum-likelihood GPD shape ``xi`` and scale ``sigma`` of positive excesses (location fixed at 0)."""
-    xi, _, sigma = stats.genpareto.fit(excesses, floc=0)
-    return float(xi), float(sigma)
+    """Maximum-likelihood GPD shape ``xi`` and scale ``sigma`` of positive excesses (location fixed at 0).
+
+    Grimshaw's reduction (Technometrics 35(2), 1993), as used by Siffer et al.: the
+    likelihood's stationary points are the roots of a function of one variable
+    ``x = xi / sigma``, looked for on a grid of both allowed intervals and refined
+    with Brent's method. The candidates (those roots, the exponential ``xi = 0``,
+    the method-of-moments fit and the boundary ``xi = -1``, ``sigma = max``) are
+    compared by their likelihood. The boundary covers short tails: for ``xi < -1``
+    the likelihood grows without bound as the fitted end point nears the largest
+    excess, so there is no maximum inside and the uniform tail ending there is taken
+    (an optimiser such as ``scipy.stats.genpareto.fit`` stops somewhere on that ridge).
+    The excesses are divided by their mean first, so the fit does not depend on the
+    scores' unit: multiplying the excesses by ``c > 0`` multiplies ``sigma`` by ``c``
+    and keeps ``xi``.
+    Costs a few dozen passes over the excesses, never an open-ended optimisation.
+    """
+    scale = float(np.mean(excesses))
+    y = np.asarray(excesses, dtype=float) / scale
+    ymin, ymax = float(y.min()), float(y.max())
+    # the exponential limit (its MLE scale is the mean, 1 here), and the boundary xi = -1, sigma = max: a uniform
+    # tail ending at the largest excess, the estimate where the likelihood has no maximum inside (xi < -1)
+    candidates = [(0.0, 1.0), (-1.0, ymax)]
+    var = float(np.var(y))
+    if var > 0:  # the method of moments
+        candidates.append((0.5 * (1.0 - 1.0 / var), 0.5 * (1.0 + 1.0 / var)))
+        grids = [-_NEG_GRID / ymax]
+        if ymin > 0:  # the upper bound of Grimshaw (1993) for x, with the mean excess 1
+            top = 2.0 * (1.0 - ymin) / ymin ** 2
+            if top > 1e-4:
+                grids.append(np.geomspace(1e-4, top, 3 * int(np.ceil(np.log10(top / 1e-4))) + 1))
+        for xs in grids:
+            w = np.mean(1.0 / (1.0 + xs[:, None] * y), axis=1) * (1.0 + np.mean(np.log1p(xs[:, None] * y), axis=1)) - 1
+            for i in np.flatnonzero(np.sign(w[:-1]) * np.sign(w[1:]) < 0):
+                x = optimize.brentq(_grimshaw_w, xs[i], xs[i + 1], args=(y,), xtol=1e-12 * abs(xs[i]) + 1e-300,
+                                    rtol=1e-12)
+                xi = float(np.mean(np.log1p(x * y)))
+                if xi != 0.0:
+                    candidates.append((xi, xi / x))
+    best = max(candidates, key=lambda c: _gpd_loglik(y, c[0], c[1]))
+    return float(best[0]), float(best[1]) * scale
 
 
 def _pot_quantile(t: float, xi: float, sigma: float, risk: float, n: int, n_peaks: int) -> float:
@@ -216,8 +307,12 @@ def _pot_quantile(t: float, xi: float, sigma: float, risk: float, n: int, n_peak
     return float(t + sigma / xi * (r ** (-xi) - 1.0))
 
 
-def _fit_tail(s: np.ndarray, init_level: float, min_peaks: int, method: str, what: str) -> _Tail:
-    """Initial threshold ``t`` = quantile ``init_level`` of ``s`` and the GPD of the excesses over it."""
+def _fit_tail(s: np.ndarray, risk: float, init_level: float, min_peaks: int, method: str, what: str) -> _Tail:
+    """Initial threshold ``t`` = quantile ``init_level`` of ``s``, the GPD of the excesses over it and ``z_q``.
+
+    Refuses a tail that cannot be fitted (too few peaks, or peaks taking fewer than
+    three distinct values: ties). See :func:`_floor` for ``risk < 1 / n``.
+    """
     t = float(np.quantile(s, init_level))
     excesses = s[s > t] - t
     if excesses.size < min_peaks:
@@ -226,28 +321,41 @@ def _fit_tail(s: np.ndarray, init_level: float, min_peaks: int, method: str, wha
             f"of {s.size} {what}) but needs at least {min_peaks} to fit the tail. "
             f"Use a lower init_level (e.g. 0.95) or more normal data."
         )
+    distinct = np.unique(excesses).size
+    if distinct < 3:
+        raise ValueError(
+            f"{method}: the {excesses.size} peaks above the initial threshold t={t:.6g} (quantile {init_level} of "
+            f"{s.size} {what}) take only {distinct} distinct value(s), so no tail can be fitted to them (heavy "
+            f"ties, e.g. quantised or clipped scores). Use a lower init_level so that more distinct values lie "
+            f"above t, or a threshold that needs no tail model: MaxThreshold or PercentileThreshold."
+        )
     xi, sigma = _fit_gpd(excesses)
-    return _Tail(t, excesses, xi, sigma)
+    z = _pot_quantile(t, xi, sigma, risk, s.size, excesses.size)
+    return _Tail(t, excesses, xi, sigma, z, _floor(z, float(s.max()), risk, s.size))
 
 
-class POTThreshold(Threshold):
-    """Peaks-over-threshold (Siffer et al., KDD 2017): a threshold exceeded with probability ``risk``.
+def _floor(z: float, top: float, risk: float, n: int) -> float:
+    """``z``, or ``top`` (the largest of the ``n`` values learned) if that is higher and ``risk < 1 / n``.
 
-    1. initial threshold ``t`` = quantile ``init_level`` of the normal scores;
-    2. fit a Generalized Pareto Distribution to the excesses ``s - t`` of the
-       ``N_t`` peaks (``scipy.stats.genpareto.fit(excesses, floc=0)``);
-    3. ``z = t + sigma/xi * ((risk * n / N_t) ** -xi - 1)``, or ``t - sigma * log(risk * n / N_t)``
-       in the exponential limit ``xi -> 0``.
+    A risk below ``1 / n`` says that fewer than one of the ``n`` normal values should
+    exceed the threshold; the empirical quantile that far out is the maximum. A tail
+    quantile below a value actually seen (ties, few peaks, or a chance extreme: the
+    largest of ``n`` values exceeds the true quantile with probability about
+    ``n * risk``) would make that normal value an alarm, so the threshold is kept at it.
+    """
+    return top if risk * n < 1 and z < top else z
 
-    Unlike a percentile it extrapolates beyond the largest normal score, so a
-    ``risk`` of 1e-4 works with only 10 000 normal scores. The threshold stays
-    where :meth:`fit` put it; :class:`SPOTThreshold` and :class:`DSPOTThreshold`
-    go on updating it on the new scores.
 
-    Attributes (after :meth:`fit`): ``threshold_``, ``n_scores_``, ``init_threshold_``,
-    ``n_peaks_``, ``gpd_shape_`` (xi) and ``gpd_scale_`` (sigma).
+class _TailThreshold(Threshold):
+    """Shared by :class:`POTThreshold`, :class:`SPOTThreshold` and :class:`DSPOTThreshold`: the tail parameters and fit.
+
+    Subclasses call :meth:`_calibrate` on the values whose tail they model (the
+    normal scores, or DSPOT's residuals); it sets the fitted attributes
+    ``init_threshold_``, ``n_peaks_``, ``gpd_shape_``, ``gpd_scale_``, ``peaks_``,
+    ``n_calibration_``, ``tail_quantile_`` and ``calibration_max_`` and returns ``z_q``.
     """
 
+    _method = "POT"
 
     def __init__(self, risk: float = 1e-3, init_level: float = 0.98, min_peaks: int = 10) -> None:
         self.risk = risk
@@ -257,11 +365,44 @@ class POTThreshold(Threshold):
     def _check_params(self) -> None:
         _check_tail_params(self.risk, self.init_level, self.min_peaks)
 
-    def _compute(self, s: np.ndarray) -> float:
-        tail = _fit_tail(s, self.init_level, self.min_peaks, "POT", "normal scores")
-        self.init_threshold_, self.n_peaks_ = tail.t, int(tail.excesses.size)
+    def _calibrate(self, values: np.ndarray, what: str) -> float:
+        tail = _fit_tail(values, self.risk, self.init_level, self.min_peaks, self._method, what)
+        self.n_calibration_ = int(values.size)
+        self.init_threshold_, self.peaks_, self.n_peaks_ = tail.t, tail.excesses, int(tail.excesses.size)
         self.gpd_shape_, self.gpd_scale_ = tail.xi, tail.sigma
-        return _pot_quantile(tail.t, tail.xi, tail.sigma, self.risk, s.size, tail.excesses.size)
+        self.tail_quantile_, self.calibration_max_ = tail.z_tail, float(values.max())
+        return tail.z
+
+
+class POTThreshold(_TailThreshold):
+    """Peaks-over-threshold (Siffer et al., KDD 2017): a threshold exceeded with probability ``risk``.
+
+    1. initial threshold ``t`` = quantile ``init_level`` of the normal scores;
+    2. fit a Generalized Pareto Distribution to the excesses ``s - t`` of the
+       ``N_t`` peaks by maximum likelihood (Grimshaw's method on the excesses
+       divided by their mean, so the threshold scales with the scores);
+    3. ``z = t + sigma/xi * ((risk * n / N_t) ** -xi - 1)``, or ``t - sigma * log(risk * n / N_t)``
+       in the exponential limit ``xi -> 0``.
+
+    Unlike a percentile it extrapolates beyond the largest normal score, so a
+    ``risk`` of 1e-4 works with only 10 000 normal scores. The threshold stays
+    where :meth:`fit` put it; :class:`SPOTThreshold` and :class:`DSPOTThreshold`
+    go on updating it on the new scores.
+
+    Nothing passes silently: :meth:`fit` refuses peaks that take fewer than three
+    distinct values (ties leave no tail to fit), and where ``risk < 1 / n`` the
+    threshold is never below the largest normal score (``risk`` says fewer than one
+    of the ``n`` normal scores should alarm): a tail quantile below it is raised to
+    it, and ``tail_quantile_`` keeps the quantile itself.
+
+    Attributes (after :meth:`fit`): ``threshold_``, ``n_scores_``, ``init_threshold_``,
+    ``n_peaks_``, ``gpd_shape_`` (xi), ``gpd_scale_`` (sigma), ``tail_quantile_`` (the
+    GPD's ``z``, equal to ``threshold_`` unless raised to the maximum) and
+    ``calibration_max_`` (the largest normal score).
+    """
+
+    def _compute(self, s: np.ndarray) -> float:
+        return self._calibrate(s, "normal scores")
 
 
 # --------------------------------------------------------------------------- #
@@ -279,13 +420,16 @@ class SPOTStream:
 
     * ``y > z_q`` (the score is above :attr:`threshold`): an alarm. The state is
       unchanged, so an anomaly neither widens the tail nor moves DSPOT's mean;
-    * ``t < y <= z_q``: a new peak. The GPD is refitted on all the peaks so far and
-      ``z_q`` recomputed with the new counts;
+    * ``t < y <= z_q``: a new peak. It joins the peak set (which keeps the last
+      ``max_peaks`` peaks, the oldest leaving first), the GPD is refitted on that set
+      and ``z_q`` recomputed with the counts of all values and all peaks seen (and,
+      while ``risk < 1 / k``, kept at or above the largest value learned, as in
+      :class:`POTThreshold`);
     * ``y <= t``: normal. Only the count ``k`` of learned values grows; it enters
       ``z_q`` at the next refit (``z_q`` is recomputed only when a peak is added).
 
     DSPOT then moves every non-alarm score into its window of the last ``depth``
-    scores. ``t`` itself never moves.
+    scores (its mean is an exact sum of ``depth`` values). ``t`` itself never moves.
 
     Attributes
     ----------
@@ -298,13 +442,22 @@ class SPOTStream:
     """
 
     def __init__(self, *, risk: float, init_threshold: float, excesses: np.ndarray, n_normal: int,
-                 gpd: tuple[float, float], window: np.ndarray | None = None) -> None:
+                 gpd: tuple[float, float], threshold: float, window: np.ndarray | None = None,
+                 max_peaks: int | None = None, top: float = -math.inf) -> None:
         self._risk = float(risk)
         self._t = float(init_threshold)
-        self._excesses = [float(e) for e in excesses]
+        excesses = np.asarray(excesses, dtype=float)
+        self._n_peaks = int(excesses.size)  # all peaks seen: the paper's N_t
+        cap = excesses.size if max_peaks is None else int(max_peaks)
+        self._grow = max_peaks is None  # an unbounded peak set doubles its buffer when full
+        kept = excesses[-cap:] if cap < excesses.size else excesses
+        self._buf = np.empty(max(cap, kept.size, 1) * (2 if self._grow else 1))
+        self._buf[:kept.size] = kept
+        self._filled, self._cursor, self._cap = kept.size, kept.size % max(cap, 1), cap
         self._k = int(n_normal)
         self.gpd_shape, self.gpd_scale = gpd
-        self._z = _pot_quantile(self._t, self.gpd_shape, self.gpd_scale, self._risk, self._k, len(self._excesses))
+        self._z = float(threshold)
+        self._top = float(top)  # the largest value learned (on the residual scale for DSPOT)
         if window is None:
             self._window, self._mean = None, 0.0
         else:
@@ -320,27 +473,53 @@ class SPOTStream:
 
     @property
     def n_peaks(self) -> int:
-        """Peaks the tail is fitted on: those of the calibration plus the peaks seen since."""
-        return len(self._excesses)
+        """Peaks seen: those of the calibration plus the peaks seen since (the fit uses the last ``max_peaks``)."""
+        return self._n_peaks
+
+    @property
+    def peaks(self) -> np.ndarray:
+        """A copy of the excesses the tail is fitted on (at most ``max_peaks``), in no particular order."""
+        return self._buf[:self._filled].copy()
 
     def update(self, score: Any) -> bool:
         """Decide on one score with the threshold in force, then update the state; ``True`` is an alarm."""
+        if isinstance(score, np.ndarray) and score.ndim == 0 and score.dtype.kind in "iuf":
+            score = score[()]  # a 0-d numeric array, as batch accepts it
+        if isinstance(score, (bool, np.bool_)) or not isinstance(score, (int, float, np.integer, np.floating)):
+            # the types the batch form (predict, thresholds) refuses too: booleans, strings, None, Decimal, ...
+            raise InvalidParameterError(
+                f"score must be a finite number (int or float), got {score!r} of type {type(score).__name__}. "
+                f"Pass one score per call, converted first (e.g. float(score)), or a series to predict(scores).")
         x = check_number("score", score, hint="A missing score cannot be compared with a threshold; fill or "
                                                "drop it before thresholding.")
         return self._step(x)
+
+    def _add_peak(self, excess: float) -> None:
+        if self._grow:
+            if self._filled == self._buf.size:
+                self._buf = np.r_[self._buf, np.empty(self._buf.size)]
+            self._buf[self._filled] = excess
+            self._filled += 1
+        else:
+            self._buf[self._cursor] = excess
+            self._cursor = (self._cursor + 1) % self._cap
+            self._filled = min(self._filled + 1, self._cap)
+        self._n_peaks += 1
 
     def _step(self, x: float) -> bool:
         self.n_seen += 1
         if x > self._mean + self._z:  # exactly `x > self.threshold`
             self.n_alarms += 1
             return True
-        excess = (x - self._mean) - self._t
+        y = x - self._mean
+        excess = y - self._t
         self._k += 1
         if excess > 0:
-            self._excesses.append(excess)
-            self.gpd_shape, self.gpd_scale = _fit_gpd(np.asarray(self._excesses))
-            self._z = _pot_quantile(self._t, self.gpd_shape, self.gpd_scale, self._risk, self._k,
-                                    len(self._excesses))
+            self._top = max(self._top, y)
+            self._add_peak(excess)
+            self.gpd_shape, self.gpd_scale = _fit_gpd(self._buf[:self._filled])
+            z = _pot_quantile(self._t, self.gpd_shape, self.gpd_scale, self._risk, self._k, self._n_peaks)
+            self._z = _floor(z, self._top, self._risk, self._k)
         if self._window is not None:
             self._window.append(x)
             self._mean = math.fsum(self._window) / len(self._window)
@@ -358,19 +537,19 @@ _STREAM_DOC = """
     given scores in order, and ``predict(s) == (s > thresholds(s))``. Each call
     starts again from the calibration of :meth:`fit`: a call never changes the
     fitted object, and a second series is not a continuation of the first (keep a
-    :class:`SPOTStream` for that).
+    :class:`SPOTStream` for that). Both forms accept and refuse the same scores.
 
-    Cost. The GPD is refitted (``scipy.stats.genpareto.fit``, maximum likelihood
-    with the location fixed at 0) each time a peak is added, as in the paper;
-    alarms and scores below ``t`` cost only a comparison. On stationary scores
-    about ``1 - init_level`` of the samples are peaks, e.g. 200 refits for 10 000
-    scores at ``init_level=0.98``: measured 1.5 s for 10 000 scores (SPOT or DSPOT, 2 shared cores)
-    (one fit takes 5 to 10 ms). Every fit starts from scipy's default guess, so the
-    threshold depends only on the peaks, not on the order of earlier fits (a warm
-    start from the previous fit would be about 1.7 times faster but history-dependent).
+    Cost: linear in the number of scores. Each new peak refits the GPD by maximum
+    likelihood (Grimshaw's method, as in the paper) on a bounded peak set, the last
+    ``max_peaks`` peaks (libspot, the authors' library, does the same), so one refit
+    costs at most a few dozen passes over ``max_peaks`` values however long the
+    stream runs; alarms and scores below ``t`` cost only a comparison. The counts in
+    ``z_q`` (values and peaks) cover the whole stream. ``max_peaks=None`` keeps every
+    peak, as the paper's pseudo-code does: the same thresholds while fewer than
+    ``max_peaks`` peaks have been seen, but a refit then grows with the stream.
+    Measured times and the comparison with libspot: ``benchmarks/README.md``.
     A score series whose level drifts above ``t`` turns almost every sample into a
-    peak: there SPOT becomes slow (3.3 s for the first 2000 scores of such a drift,
-    and more as the peaks pile up) and wrong (a drift is not a tail); use DSPOT.
+    peak: SPOT stays linear there but is wrong (a drift is not a tail); use DSPOT.
 
     In a detector. A detector built with ``threshold="spot"`` uses only the fitted
     :attr:`threshold_` as a fixed value. To adapt, threshold the detector's scores
@@ -378,7 +557,7 @@ _STREAM_DOC = """
 """
 
 
-class SPOTThreshold(Threshold):
+class SPOTThreshold(_TailThreshold):
     __doc__ = """Streaming peaks-over-threshold, SPOT (Siffer et al., KDD 2017, Algorithm 2).
 
     A :class:`POTThreshold` that goes on learning from the new scores. :meth:`fit`
@@ -386,14 +565,13 @@ class SPOTThreshold(Threshold):
     the initial threshold ``t`` (quantile ``init_level``), the GPD of the excesses over
     ``t`` and the level ``z_q`` exceeded with probability ``risk``. Each new score
     ``x`` is then an alarm if ``x > z_q`` (and is not learned from); a peak if
-    ``t < x <= z_q``, after which the GPD is refitted on all peaks and ``z_q``
+    ``t < x <= z_q``, after which the GPD is refitted on the peaks and ``z_q``
     updated; otherwise normal. So ``z_q`` rises when the tail of the normal scores
     gets heavier and falls back when peaks become rarer, but it rises slowly:
     scores above ``z_q`` are alarms and are never learned, so the fitted tail is
     cut at ``z_q - t`` and the rise comes mostly from the growing share of peaks
-    (a tail twice as wide moves a 1e-3 threshold from 6.5 to 7.3 in 4000 scores,
-    where the new quantile is 13.8; see the tests). ``t`` stays fixed, so a shift
-    of the whole score level is not what SPOT follows (see :class:`DSPOTThreshold`).
+    (see the tests). ``t`` stays fixed, so a shift of the whole score level is not
+    what SPOT follows (see :class:`DSPOTThreshold`).
 
     Parameters
     ----------
@@ -404,6 +582,9 @@ class SPOTThreshold(Threshold):
         Quantile of the calibration scores used as the initial threshold ``t``, in (0, 1).
     min_peaks : int, default 10
         Fewest calibration scores above ``t`` needed to fit the tail, at least 2.
+    max_peaks : int or None, default 500
+        The most recent peaks the tail is refitted on, at least ``min_peaks``
+        (``None``: all of them, a refit then grows with the stream).
 
     Attributes
     ----------
@@ -419,40 +600,43 @@ class SPOTThreshold(Threshold):
         Calibration values above ``t``.
     gpd_shape_, gpd_scale_ : float
         GPD shape (xi) and scale (sigma) of their excesses.
+    tail_quantile_, calibration_max_ : float
+        The GPD's ``z_q`` and the largest calibration value; ``threshold_`` is the
+        larger of the two where ``risk < 1 / n`` (see :class:`POTThreshold`).
     peaks_ : ndarray of shape (n_peaks_,)
-        Those excesses, where the stream starts from.
+        Those excesses, where the stream starts from (the last ``max_peaks`` of them).
 """ + _STREAM_DOC
 
     _method = "SPOT"
 
-    def __init__(self, risk: float = 1e-3, init_level: float = 0.98, min_peaks: int = 10) -> None:
-        self.risk = risk
-        self.init_level = init_level
-        self.min_peaks = min_peaks
+    def __init__(self, risk: float = 1e-3, init_level: float = 0.98, min_peaks: int = 10,
+                 max_peaks: int | None = 500) -> None:
+        super().__init__(risk=risk, init_level=init_level, min_peaks=min_peaks)
+        self.max_peaks = max_peaks
 
     def _check_params(self) -> None:
-        _check_tail_params(self.risk, self.init_level, self.min_peaks)
+        super()._check_params()
+        if self.max_peaks is not None:
+            check_int("max_peaks", self.max_peaks, self.min_peaks,
+                      hint="It is the number of recent peaks the tail is refitted on (at least min_peaks), "
+                           "or None for all of them.")
 
     def _compute(self, s: np.ndarray) -> float:
         return self._calibrate(s, "normal scores")
 
-    def _calibrate(self, values: np.ndarray, what: str) -> float:
-        """Fit the tail on `values` and return the initial z_q."""
-        tail = _fit_tail(values, self.init_level, self.min_peaks, self._method, what)
-        self.n_calibration_ = int(values.size)
-        self.init_threshold_, self.peaks_, self.n_peaks_ = tail.t, tail.excesses, int(tail.excesses.size)
-        self.gpd_shape_, self.gpd_scale_ = tail.xi, tail.sigma
-        return _pot_quantile(tail.t, tail.xi, tail.sigma, self.risk, values.size, tail.excesses.size)
-
     def _window(self) -> np.ndarray | None:
         return None
+
+    def _start(self) -> float:
+        return self.threshold_
 
     def stream(self) -> SPOTStream:
         """A fresh :class:`SPOTStream` that starts from the fitted calibration; feed it with ``update(score)``."""
         self._check_fitted("stream")
         return SPOTStream(risk=self.risk, init_threshold=self.init_threshold_, excesses=self.peaks_,
                           n_normal=self.n_calibration_, gpd=(self.gpd_shape_, self.gpd_scale_),
-                          window=self._window())
+                          threshold=self._start(), window=self._window(), max_peaks=self.max_peaks,
+                          top=self.calibration_max_)
 
     def _run(self, scores: Any, method: str) -> tuple[np.ndarray, np.ndarray]:
         self._check_fitted(method)
@@ -495,6 +679,8 @@ class DSPOTThreshold(SPOTThreshold):
         to follow the drift, long enough that ``M`` is not the noise itself.
     min_peaks : int, default 10
         Fewest calibration residuals above ``t`` needed to fit the tail, at least 2.
+    max_peaks : int or None, default 500
+        The most recent peaks the tail is refitted on, as in :class:`SPOTThreshold`.
 
     Attributes
     ----------
@@ -504,17 +690,17 @@ class DSPOTThreshold(SPOTThreshold):
         The initial ``z_q``, on the residual scale.
     window_ : ndarray of shape (depth,)
         The last ``depth`` calibration scores; ``M`` is their mean.
-    n_scores_, n_calibration_, init_threshold_, n_peaks_, gpd_shape_, gpd_scale_, peaks_
+    n_scores_, n_calibration_, init_threshold_, n_peaks_, gpd_shape_, gpd_scale_, peaks_, tail_quantile_,
+    calibration_max_
         As in :class:`SPOTThreshold`, on the residuals (``n_calibration_ = n_scores_ - depth``).
 """ + _STREAM_DOC.replace('threshold="spot"', 'threshold="dspot"')
 
     _method = "DSPOT"
 
-    def __init__(self, risk: float = 1e-3, init_level: float = 0.98, depth: int = 10, min_peaks: int = 10) -> None:
-        self.risk = risk
-        self.init_level = init_level
+    def __init__(self, risk: float = 1e-3, init_level: float = 0.98, depth: int = 10, min_peaks: int = 10,
+                 max_peaks: int | None = 500) -> None:
+        super().__init__(risk=risk, init_level=init_level, min_peaks=min_peaks, max_peaks=max_peaks)
         self.depth = depth
-        self.min_peaks = min_peaks
 
     def _check_params(self) -> None:
         super()._check_params()
@@ -537,6 +723,9 @@ class DSPOTThreshold(SPOTThreshold):
 
     def _window(self) -> np.ndarray | None:
         return self.window_
+
+    def _start(self) -> float:
+        return self.residual_threshold_
 
 
 class FixedThreshold(Threshold):
@@ -579,6 +768,10 @@ def make_threshold(spec: Any) -> Threshold:
         - a name from :data:`THRESHOLDS` with default parameters, e.g. ``"pot"``;
         - ``(name, params)``, e.g. ``("percentile", {"q": 95})``;
         - ``{"name": name, **params}``, e.g. ``{"name": "meanstd", "k": 4}``.
+
+    The parameters of a name or a spec are checked here, as :meth:`Threshold.fit` would
+    check them: ``make_threshold(("pot", {"risk": 5}))`` raises an
+    :class:`~sadlib.validation.InvalidParameterError` naming ``risk``.
     """
     if isinstance(spec, Threshold):
         return spec.clone()
@@ -601,9 +794,11 @@ def make_threshold(spec: Any) -> Threshold:
         raise ValueError(f"Unknown threshold {name!r}; choose one of {list(THRESHOLDS)}.")
     cls = THRESHOLDS[key]
     try:
-        return cls(**params)
+        thr = cls(**params)
     except TypeError as err:
         raise ValueError(
             f"Bad parameters {params} for {cls.__name__}: {err}. "
             f"It accepts {list(inspect.signature(cls).parameters)}."
         ) from None
+    thr._check_params()  # a bad value is named now, not at the first fit
+    return thr

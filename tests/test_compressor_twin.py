@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -250,3 +252,37 @@ def test_bad_input_is_named(kwargs, match):
     params = {"days": 14, "seed": 0, **kwargs}
     with pytest.raises(InvalidParameterError, match=match):
         make_compressor(**params)
+
+
+# Hashes of make_compressor's output computed with the code as it was before it was split into steps
+# (sadlib/signals.py at commit 17ea71e, this branch's base, with the 224-line make_compressor):
+# the split must not change a bit.
+_BEFORE_THE_SPLIT = [
+    (dict(days=14, seed=0), "0f62abe12e76d87f"),
+    (dict(days=14, seed=3), "9a043fa842d3b9d0"),
+    (dict(days=2, seed=1, failures=None, freq="30s"), "b852025414d58cda"),
+    (dict(days=3, seed=5, noise=0.5, failures=[{"type": "air_leak", "start": 1.5, "duration": "4h"},
+                                               {"type": "sensor_fault", "start": 2.2, "sensor": "TP3",
+                                                "mode": "drift"},
+                                               {"type": "oil_leak", "start": 1.2}]), "b699c6e8608fc892"),
+    (dict(days=2, seed=9, freq="7s", low=7.5, high=9.9, consumption=1.3, leak=0.02, capacity=1.5,
+          temperature_offset=-4.0, failures=[{"type": "sensor_fault", "start": 0.5, "mode": "noise"},
+                                             {"type": "sensor_fault", "start": 1.2, "mode": "stuck"}]),
+     "ba6b90415fbdbea7"),
+]
+
+
+def _digest(out: CompressorData) -> str:
+    """SHA-256 of the index, every column's name, dtype and raw bytes, and the events table as CSV."""
+    h = hashlib.sha256()
+    h.update(out.data.index.asi8.tobytes())
+    for name, col in out.data.items():
+        h.update(f"{name}:{col.dtype}".encode())
+        h.update(np.ascontiguousarray(col.to_numpy()).tobytes())
+    h.update(out.events.to_csv().encode())
+    return h.hexdigest()[:16]
+
+
+@pytest.mark.parametrize("kwargs, digest", _BEFORE_THE_SPLIT)
+def test_output_bit_for_bit_as_before_the_split_into_steps(kwargs, digest):
+    assert _digest(make_compressor(**kwargs)) == digest

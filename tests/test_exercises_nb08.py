@@ -270,8 +270,9 @@ def _right(t, g, s, q, n, n_t):
 def test_q4_spot_threshold_passes():
     from sadlib.thresholds import SPOTThreshold
 
+    # tail_quantile_: the paper's z_q (threshold_ is raised to the largest normal score where risk < 1/n)
     result = nb08.q4.result(
-        pot_threshold=lambda s, level, q: SPOTThreshold(risk=q, init_level=level).fit(s).threshold_)
+        pot_threshold=lambda s, level, q: SPOTThreshold(risk=q, init_level=level).fit(s).tail_quantile_)
     assert result.passed, result.message
 
 
@@ -283,8 +284,10 @@ def test_q4_reference_agrees_with_the_library():
     from sadlib.thresholds import POTThreshold
 
     for scores, level, q in nb08._q4_cases():
-        want = POTThreshold(risk=q, init_level=level).fit(scores).threshold_
-        assert np.isclose(nb08._pot_reference(scores, level, q), want, rtol=1e-9)
+        want = POTThreshold(risk=q, init_level=level).fit(scores).tail_quantile_
+        # the library solves the likelihood equations (Grimshaw), the reference uses scipy's optimiser, which
+        # stops within its own tolerance (the checker allows rtol=1e-3)
+        assert np.isclose(nb08._pot_reference(scores, level, q), want, rtol=1e-4)
 
 
 def test_q4_cases_cover_both_signs_of_the_shape():

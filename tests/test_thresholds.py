@@ -13,9 +13,13 @@ from sadlib.thresholds import (
     NotFittedError,
     PercentileThreshold,
     POTThreshold,
+    SPOTThreshold,
     Threshold,
+    _fit_gpd,
+    _gpd_loglik,
     make_threshold,
 )
+from sadlib.validation import InvalidParameterError
 
 
 def test_percentile_known_value():
@@ -85,6 +89,78 @@ def test_pot_too_few_peaks():
         POTThreshold(init_level=0.98).fit(np.random.default_rng(0).normal(size=200))
     with pytest.raises(ValueError, match="peaks"):
         POTThreshold().fit(np.ones(5000))  # constant scores: no excesses at all
+
+
+def test_pot_refuses_a_tail_of_ties():
+    # issue 25: 1950 zeros, 40 ones, 10 twos put the threshold at 1.90, below the normal maximum, at risk 0.1 %
+    s = np.r_[np.zeros(1950), np.ones(40), np.full(10, 2.0)]
+    with pytest.raises(ValueError, match=r"10 peaks above the initial threshold t=1 .* only 1 distinct value.*"
+                                         r"lower init_level.*MaxThreshold or PercentileThreshold"):
+        POTThreshold().fit(s)
+
+
+def test_pot_stays_at_or_above_the_normal_maximum_when_the_risk_is_below_one_in_n():
+    # peaks of three distinct values, one at the top: a tail can be fitted, but its quantile (1.964) falls below
+    # the largest score although fewer than one of the 2000 should exceed it
+    s = np.r_[np.zeros(1950), np.ones(30), np.full(17, 1.2), np.full(2, 1.5), [2.0]]
+    thr = POTThreshold(risk=1e-4).fit(s)
+    assert thr.tail_quantile_ == pytest.approx(1.964, abs=1e-3) and thr.calibration_max_ == 2.0
+    assert thr.threshold_ == 2.0 and not thr.predict(s).any()
+    # with risk >= 1/n the tail quantile stands, even below the maximum
+    loose = POTThreshold(risk=1e-3).fit(s)
+    assert loose.threshold_ == loose.tail_quantile_
+    # SPOT starts from the same threshold and keeps the floor while risk < 1/k
+    spot = SPOTThreshold(risk=1e-4).fit(s)
+    assert spot.threshold_ == 2.0 and spot.thresholds([1.9, 1.95, 0.0]).min() >= 2.0
+
+
+@pytest.mark.parametrize("c", [1e-20, 1e-15, 1e-12, 1e-3, 1e3, 1e10, 1e50, 1e200])
+def test_pot_threshold_scales_with_the_scores(c):
+    # issue 25: threshold / scale was 7.26 from 1e-12 to 1e10, but 25.3 at 1e-15, 49.7 at 1e-20, 9.5e64 at 1e50
+    s = np.random.default_rng(0).exponential(size=3000)
+    ref = POTThreshold().fit(s)
+    thr = POTThreshold().fit(s * c)
+    assert thr.threshold_ / c == pytest.approx(ref.threshold_, rel=1e-9)
+    assert thr.gpd_shape_ == pytest.approx(ref.gpd_shape_, rel=1e-9, abs=1e-12)
+    assert thr.gpd_scale_ / c == pytest.approx(ref.gpd_scale_, rel=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_gpd_fit_is_the_maximum_likelihood(seed):
+    rng = np.random.default_rng(seed)
+    y = [rng.exponential(size=300), np.abs(rng.standard_t(3, size=300)), rng.pareto(2.0, size=300),
+         rng.beta(2, 5, size=300)][seed % 4] + 1e-9
+    xi, sigma = _fit_gpd(y)
+    c, _, scale = stats.genpareto.fit(y, floc=0)
+    if c > -1:  # the regular region, where the likelihood has a maximum (Grimshaw)
+        assert _gpd_loglik(y, xi, sigma) >= _gpd_loglik(y, c, scale) - 1e-6
+    # and better than a perturbed fit: a local maximum
+    for dxi, ds in [(0.02, 0), (-0.02, 0), (0, 0.02), (0, -0.02)]:
+        assert _gpd_loglik(y, xi, sigma) >= _gpd_loglik(y, xi + dxi, sigma * (1 + ds))
+
+
+def test_a_short_tail_takes_the_boundary_fit():
+    # uniform scores: the excesses over t are uniform, the GPD likelihood has no maximum inside (xi < -1 climbs
+    # a ridge towards the largest excess); the fit is the boundary xi = -1, sigma = the largest excess
+    s = np.random.default_rng(0).uniform(size=5000)
+    thr = POTThreshold(risk=1e-3).fit(s)
+    excesses = s[s > thr.init_threshold_] - thr.init_threshold_
+    assert thr.gpd_shape_ == -1.0 and thr.gpd_scale_ == pytest.approx(excesses.max(), rel=1e-12)
+    # z = t + sigma (1 - r): just below the largest score, where a uniform tail ends
+    assert thr.init_threshold_ < thr.threshold_ < s.max()
+    assert thr.threshold_ == pytest.approx(1 - 1e-3, abs=2e-3)  # the true quantile of U(0, 1)
+
+
+def test_a_margin_on_a_negative_level_is_refused():
+    # issue 25: PercentileThreshold(99, 1.5).fit(-10 + noise) alarmed on 92.5 % of its own normal scores
+    s = -10 + np.random.default_rng(0).normal(size=1000)
+    with pytest.raises(InvalidParameterError, match=r"margin=1.5 .* negative.*Use margin=1, shift the scores"):
+        PercentileThreshold(99, 1.5).fit(s)
+    with pytest.raises(InvalidParameterError, match="margin=2 multiplies the maximum"):
+        MaxThreshold(2).fit(s)
+    assert PercentileThreshold(99).fit(s).predict(s).mean() == pytest.approx(0.01, abs=0.002)  # margin 1: any sign
+    assert not MaxThreshold().fit(s).predict(s).any()
+    assert PercentileThreshold(99, 1.5).fit(s + 20).threshold_ > 0  # shifted: the margin widens as meant
 
 
 def test_pot_risk_must_be_below_tail_fraction():
@@ -175,6 +251,13 @@ def test_make_threshold_errors():
         make_threshold("fixed")  # needs a value
     with pytest.raises(TypeError, match="Cannot build a threshold"):
         make_threshold(None)
+    # parameter values are checked when the threshold is built, not at the first fit
+    with pytest.raises(InvalidParameterError, match="risk must be a number in"):
+        make_threshold(("pot", {"risk": 5}))
+    with pytest.raises(InvalidParameterError, match="q must be a number"):
+        make_threshold({"name": "percentile", "q": "high"})
+    with pytest.raises(InvalidParameterError, match="max_peaks must be an integer >= 10"):
+        make_threshold(("spot", {"max_peaks": 3}))
     with pytest.raises(TypeError):
         make_threshold(True)
 

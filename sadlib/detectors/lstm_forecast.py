@@ -172,8 +172,8 @@ class LSTMForecaster(KerasWindowDetector):
         Stacked LSTM sizes, see :func:`build_lstm_forecaster`. The default ``(64, 32)``
         is smaller than the tutorial's ``(64, 256, 100)``: an LSTM runs its time steps
         one after the other, and on a CPU a batch of the tutorial's model costs about
-        ten times as much (0.6 s vs 0.05 s for window 100 on 2 cores) for no better
-        next-step forecast of a few sensors.
+        ten times as much (see ``benchmarks/README.md``) for no better next-step
+        forecast of a few sensors.
     target : sequence of column names or indices, optional
         Sensors to predict and score (default: all). The model always sees all sensors.
     normalize : bool

@@ -151,9 +151,9 @@ class SKABConvAE(Detector):
     smaller last batch in every epoch (``fit_loop`` keeps batches equal) and no
     best-weight restore. The price is that every fit traces its own model instead of
     re-using one from :data:`~sadlib.detectors.training.TRAINERS`, and ``fit`` feeds the
-    windows through a ``tf.data`` pipeline: on the SKAB protocol (34 files, 2 shared
-    cores, another heavy job running) fitting took 793 s in all with ``decoder_channels="one"``
-    and 619 s with ``"all"``, 18-23 s per file.
+    windows through a ``tf.data`` pipeline, so it is the slowest detector to fit on
+    the SKAB protocol (measured: ``benchmarks/README.md``, "Training loop and trainer
+    pool").
     """
 
     def __init__(self, window: int = 60, *, decoder_channels: Literal["one", "all"] = "one",

@@ -11,10 +11,10 @@ LSTM forecaster) trains with :func:`fit_loop`. It behaves like
 
 and it uses Keras's own ``EarlyStopping`` and any other Keras callbacks
 (``CSVLogger``, ``TensorBoard``, ...). It is written as a loop of
-``model.train_on_batch`` calls because, measured on the course's 2-core CPU, ``fit``
-costs 1.3x (dense autoencoder) to 1.6x (LSTM autoencoder) as much per epoch on a
-few thousand windows: ``fit`` streams the arrays through a ``tf.data`` pipeline whose
-threads compete with training for the two cores.
+``model.train_on_batch`` calls because ``fit`` streams the arrays through a
+``tf.data`` pipeline whose threads compete with training for a small CPU's cores, so
+an epoch of ``fit`` costs more on the course's 2-core machine (measured: see
+``benchmarks/README.md``, "Training loop and trainer pool").
 
 Two hooks make room for what ``fit`` would do in a custom ``train_step``: ``step``
 replaces the call that trains on one batch (the VQ-VAE updates its codebook there),
@@ -22,9 +22,9 @@ and callbacks may add entries to an epoch's ``logs``, which :func:`fit_loop` rec
 in the history like any loss.
 
 :class:`TrainerPool` saves the time Keras spends tracing a new model's training
-step (1-2 s for an LSTM on 2 cores, more than training takes on a few hundred
-windows): a detector trains a compiled model of the same architecture that an
-earlier fit has already traced, then copies the result into its own model.
+step (for a small model, more than training takes on a few hundred windows): a
+detector trains a compiled model of the same architecture that an earlier fit has
+already traced, then copies the result into its own model.
 """
 
 from __future__ import annotations
@@ -167,11 +167,10 @@ class TrainerPool:
     """Compiled models kept for re-use, one per architecture: train a new model without tracing again.
 
     Keras traces a model's training step on its first ``train_on_batch`` call (and its
-    prediction function on the first ``predict_on_batch``). On a 2-core CPU that costs
-    1-2 s for an LSTM autoencoder, more than it then takes to train on one SKAB file,
-    and the benchmark fits a new detector on each of 34 files. Measured with
-    ``python -m sadlib.bench`` on 12 SKAB files: lstm_ae 27.6 s of fitting with re-use,
-    53.5 s when every fit traces its own model; conv_ae 18.5 s and 29.3 s.
+    prediction function on the first ``predict_on_batch``). For the course's small
+    models that costs more than training on one SKAB file, and the benchmark fits a new
+    detector on each of 34 files, so re-using a traced model saves much of the fitting
+    time (measured: ``benchmarks/README.md``, "Training loop and trainer pool").
 
     :meth:`fit` trains ``model`` *through* a pooled model of the same architecture (same
     ``model.get_config()`` and optimizer configuration): it copies ``model``'s variables
@@ -252,8 +251,8 @@ class TrainerPool:
         """``fn(model)``, computed on the pooled model of ``model``'s architecture holding ``model``'s weights.
 
         For predictions: the pooled model's prediction function is traced already (a new
-        LSTM model traces its own in about 0.5 s on 2 cores, ten times what scoring one
-        SKAB file takes). ``model`` is not changed.
+        model would trace its own, which costs more than scoring one SKAB file). ``model``
+        is not changed.
         """
         if self.max_size < 1:
             return fn(model)
