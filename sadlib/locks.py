@@ -80,8 +80,7 @@ _SELF = re.compile(r"^sadlib\[([A-Za-z0-9_,\s-]+)\]$")
 
 def install_hint(extra: str) -> str:
     """The command that installs ``extra`` into a course checkout's environment, for ImportError messages."""
-    return (f'pip install -c requirements/lab.lock.txt -e ".[{extra}]" in the course folder '
-            f'(make lab installs it; on Colab the notebook\'s first cell does)')
+    return f'pip install -c requirements/lab.lock.txt -e ".[{extra}]" (in the course folder; make lab installs it)'
 
 
 def _pyproject(root: Path) -> dict:
@@ -190,7 +189,7 @@ def platform_lock(profile: str, platform: str, python: str, out: Path | str, roo
                   extra_requirements: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
     """Resolve ``profile`` within its lock for one platform and Python, binary-only, into ``out`` (no markers)."""
     check_choice("platform", platform, tuple(PLATFORMS))
-    check_choice("python", python, PYTHONS)
+    check_choice("python", ".".join(python.split(".")[:2]), PYTHONS)
     root = Path(root).resolve()
     args = [*_uv(), "pip", "compile", "pyproject.toml", "--extra", profile, "--python-platform", PLATFORMS[platform],
             "--python-version", python, "--only-binary", ":all:", "-c", str(lock_path(profile, root)),
@@ -248,28 +247,38 @@ def check(root: Path | str = ROOT, *, resolve: bool = True, platforms: bool = Tr
 
 
 def wheelhouse(directory: Path | str, profile: str = "lab", platform: str = "linux", python: str = "3.11",
-               root: Path | str = ROOT) -> Path:
+               root: Path | str = ROOT) -> list[Path]:
     """Download every wheel of ``profile``'s lock for one platform and Python into ``directory``.
 
     ``pip install --no-index --find-links DIRECTORY -c requirements/PROFILE.lock.txt -e ".[PROFILE]"`` then
     installs with no network (``make lab WHEELHOUSE=DIRECTORY PROFILE=...``). pip and setuptools come with it,
-    so a fresh venv can build the editable install offline. Returns the per-platform lock written there.
+    so a fresh venv can build the editable install offline. A lock can pin another version for the first
+    patch releases of a Python (soupsieve for 3.11.0-3.11.4), so the profile is resolved for the first and the
+    latest patch release and the wheels of both are downloaded. Returns the per-platform locks written there.
     """
     check_choice("profile", profile, PROFILES)
+    check_choice("platform", platform, tuple(PLATFORMS))
+    check_choice("python", python, PYTHONS)
     directory = Path(directory).resolve()
     directory.mkdir(parents=True, exist_ok=True)
-    lock = directory / f"{profile}-{platform}-py{python}.txt"
-    result = platform_lock(profile, platform, python, lock, root, extra_requirements=BUILD_TOOLS)
-    if result.returncode:
-        raise RuntimeError(f"{profile} does not resolve for {platform} with Python {python}:\n{result.stderr.strip()}")
-    args = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary", ":all:",
-            "--python-version", python, "--implementation", "cp", "-d", str(directory), "-r", str(lock)]
-    for tag in PIP_PLATFORM_TAGS[platform]:
-        args += ["--platform", tag]
-    done = _run(args)
-    if done.returncode:
-        raise RuntimeError(f"pip download failed for {platform} with Python {python}:\n{done.stderr.strip()}")
-    return lock
+    written = []
+    for patch in ("0", "99"):
+        lock = directory / f"{profile}-{platform}-py{python}.{patch}.txt"
+        result = platform_lock(profile, platform, f"{python}.{patch}", lock, root, extra_requirements=BUILD_TOOLS)
+        if result.returncode:
+            raise RuntimeError(f"{profile} does not resolve for {platform} with Python {python}:\n"
+                               f"{result.stderr.strip()}")
+        args = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary", ":all:",
+                "--python-version", f"{python}.{patch}", "--implementation", "cp", "-d", str(directory),
+                "-r", str(lock)]
+        for tag in PIP_PLATFORM_TAGS[platform]:
+            args += ["--platform", tag]
+        done = _run(args)
+        if done.returncode:
+            errors = "\n".join(ln for ln in done.stderr.splitlines() if not ln.startswith("WARNING")) or done.stderr
+            raise RuntimeError(f"pip download failed for {platform} with Python {python}:\n{errors.strip()}")
+        written.append(lock)
+    return written
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -296,10 +305,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(problem)
             return 1 if problems else 0
         else:
-            lock = wheelhouse(args.directory, args.profile, args.platform, args.python)
+            locks = wheelhouse(args.directory, args.profile, args.platform, args.python)
             count = len(list(Path(args.directory).glob("*.whl")))
             print(f"{count} wheels in {args.directory} for {args.profile} on {args.platform}, Python {args.python} "
-                  f"({lock.name} lists them)")
+                  f"({' and '.join(lock.name for lock in locks)} list them)")
     except (RuntimeError, ImportError, InvalidParameterError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
