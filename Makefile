@@ -41,7 +41,7 @@ help:
 	@echo "make lab     install the course into $(VENV) and start JupyterLab (notebooks/, exercises/)"
 	@echo "make test    install the course and test tools, run unit tests, exercises and notebooks (fast mode)"
 	@echo "make lab PROFILE=day1  the lighter install for notebooks 00-06 (no Ray, Flower, W&B, ONNX)"
-	@echo "make lock    re-resolve requirements/*.lock.txt after a change to pyproject.toml (needs uv: make install-test)"
+	@echo "make lock    re-resolve requirements/*.lock.txt after a change to pyproject.toml (adds uv to $(VENV))"
 	@echo "make wheelhouse WHEELHOUSE=dir PLATFORM=linux|macos|windows PY=3.11  every wheel of PROFILE for a room offline"
 	@echo "make lab WHEELHOUSE=dir  install from that folder with no network"
 	@echo "make course  run every notebook headless in full mode and print a timing table"
@@ -136,8 +136,11 @@ bench-alarms: install
 
 # Re-resolve the locks (test, then lab and day1 within its pins) for Linux, macOS and Windows, Python 3.11-3.13,
 # keeping the versions already pinned; LOCK_ARGS=--upgrade moves them to the newest releases that resolve.
+# It runs in the existing .venv (not through install-test, which installs from the lock being replaced).
 LOCK_ARGS ?=
-lock: install-test
+lock:
+	@test -x $(BIN)/python || { echo "make lock runs in $(VENV): run make lab first"; exit 2; }
+	$(BIN)/python -m pip install --quiet -c requirements/test.lock.txt uv
 	$(BIN)/python -m sadlib.locks compile $(LOCK_ARGS)
 	$(BIN)/python -m sadlib.locks check
 
