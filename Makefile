@@ -1,6 +1,11 @@
 # The course in two commands:
-#   make lab    install everything into .venv and open JupyterLab on notebooks/
+#   make lab    install everything into .venv (versions from requirements/lab.lock.txt) and open JupyterLab
 #   make test   install everything (plus test tools), lint with ruff, run the whole suite in fast mode
+# a lighter install for the one-day plan (notebooks 00-06: no Ray, Flower, W&B or ONNX):
+#   make lab PROFILE=day1
+# and for a room with no network (a teacher fills a USB stick with make wheelhouse beforehand):
+#   make wheelhouse WHEELHOUSE=/media/usb/wheels PLATFORM=windows PY=3.12 PROFILE=day1
+#   make lab WHEELHOUSE=/media/usb/wheels PROFILE=day1
 # and one for teachers:
 #   make course execute every notebook headless in full mode and print the wall time of each
 #   make bench  run every course detector on SKAB and write benchmarks/skab.csv (about 20 min on 2 cores)
@@ -17,12 +22,28 @@ ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 export OMP_WAIT_POLICY ?= PASSIVE
 # pytest workers for the notebook/unit suite (2 cores on the reference machine)
 WORKERS ?= 2
+# What make lab installs: lab (every notebook) or day1 (notebooks 00-06), pinned by requirements/$(PROFILE).lock.txt
+# (make lock regenerates the locks; python -m sadlib.locks says how).
+PROFILE ?= lab
+ifeq ($(filter $(PROFILE),lab day1),)
+$(error PROFILE=$(PROFILE) is not a profile: use PROFILE=lab (every notebook) or PROFILE=day1 (notebooks 00-06))
+endif
+# A folder of wheels (make wheelhouse): install from it alone, with no network.
+WHEELHOUSE ?=
+PIP_SOURCE := $(if $(WHEELHOUSE),--no-index --find-links $(WHEELHOUSE),)
+# make wheelhouse's target: linux (x86-64), macos (arm64, macOS 14+) or windows (x86-64), and its Python
+PLATFORM ?= linux
+PY ?= 3.11
 
-.PHONY: lab test test-browser course bench bench-alarms doctor book install install-test clean help
+.PHONY: lab test test-browser course bench bench-alarms doctor book install install-test lock wheelhouse clean help
 
 help:
 	@echo "make lab     install the course into $(VENV) and start JupyterLab (notebooks/, exercises/)"
 	@echo "make test    install the course and test tools, run unit tests, exercises and notebooks (fast mode)"
+	@echo "make lab PROFILE=day1  the lighter install for notebooks 00-06 (no Ray, Flower, W&B, ONNX)"
+	@echo "make lock    re-resolve requirements/*.lock.txt after a change to pyproject.toml (adds uv to $(VENV))"
+	@echo "make wheelhouse WHEELHOUSE=dir PLATFORM=linux|macos|windows PY=3.11  every wheel of PROFILE for a room offline"
+	@echo "make lab WHEELHOUSE=dir  install from that folder with no network"
 	@echo "make course  run every notebook headless in full mode and print a timing table"
 	@echo "make book    build the course site (notebooks as committed, instructor pages, cheat sheet) into docs/_build/html"
 	@echo "make test-browser  run notebooks 00 and 04 through JupyterLab in Chromium and check every page of the built site"
@@ -30,21 +51,23 @@ help:
 	@echo "make bench   run every course detector on SKAB (defaults) and write benchmarks/skab.csv"
 	@echo "make bench-alarms  notebook 08's benchmark rows: the SKAB Conv-AE reproduced, the recommended alarm policy on SKAB and NAB"
 
+# The README's Windows block runs these same commands (tests/test_lock.py compares them).
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(PIP_SOURCE) --upgrade pip
 
-# Re-install whenever pyproject.toml changes; the stamp files remember what was installed.
-$(VENV)/.installed-lab: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[lab]"
+# Re-install whenever pyproject.toml or the lock changes; the stamp files remember what was installed.
+# The lock is a constraints file: pip installs the profile's packages at its versions (markers included).
+$(VENV)/.installed-$(PROFILE): pyproject.toml requirements/$(PROFILE).lock.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet $(PIP_SOURCE) -c requirements/$(PROFILE).lock.txt -e ".[$(PROFILE)]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (sadlib)" >/dev/null
 	@touch $@
 
-$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed-lab
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+$(VENV)/.installed-test: pyproject.toml requirements/test.lock.txt $(VENV)/.installed-$(PROFILE)
+	$(BIN)/python -m pip install --quiet $(PIP_SOURCE) -c requirements/test.lock.txt -e ".[test]"
 	@touch $@
 
-install: $(VENV)/.installed-lab
+install: $(VENV)/.installed-$(PROFILE)
 install-test: $(VENV)/.installed-test
 
 lab: install
@@ -110,6 +133,24 @@ bench-alarms: install
 	$(BIN)/python -m sadlib.bench --dataset skab --detectors $(KERAS_DETECTORS) --alarm-policy default --no-leaderboard \
 		--csv benchmarks/skab_alarms.csv
 	$(BIN)/python -m sadlib.bench --dataset nab --detectors $(NAB_DETECTORS) --alarm-policy default --csv benchmarks/nab_alarms.csv
+
+# Re-resolve the locks (test, then lab and day1 within its pins) for Linux, macOS and Windows, Python 3.11-3.13,
+# keeping the versions already pinned; LOCK_ARGS=--upgrade moves them to the newest releases that resolve.
+# It runs in the existing .venv (not through install-test, which installs from the lock being replaced).
+LOCK_ARGS ?=
+lock:
+	@test -x $(BIN)/python || { echo "make lock runs in $(VENV): run make lab first"; exit 2; }
+	$(BIN)/python -m pip install --quiet -c requirements/test.lock.txt uv
+	$(BIN)/python -m sadlib.locks compile $(LOCK_ARGS)
+	$(BIN)/python -m sadlib.locks check
+
+# Every wheel of PROFILE's lock for one platform and Python, for USB sticks: make lab WHEELHOUSE=... installs
+# from it offline. Runs in the course's .venv (make lab first, with network), adding uv at the test lock's version.
+wheelhouse:
+	@test -n "$(WHEELHOUSE)" || { echo "make wheelhouse needs WHEELHOUSE=folder (where the wheels go)"; exit 2; }
+	@test -x $(BIN)/python || { echo "make wheelhouse runs in $(VENV): run make lab first (with network)"; exit 2; }
+	$(BIN)/python -m pip install --quiet -c requirements/test.lock.txt uv
+	$(BIN)/python -m sadlib.locks wheelhouse "$(WHEELHOUSE)" --profile $(PROFILE) --platform $(PLATFORM) --python $(PY)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

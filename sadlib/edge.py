@@ -82,8 +82,8 @@ Traps (TensorFlow 2.21, Keras 3.15, ai-edge-litert 2.3) and what this module doe
 ONNX export goes through Keras (``model.export(format="onnx")``), which uses
 ``tf2onnx`` with a compatibility patch for NumPy 2.
 
-The optional packages (``pip install "sadlib[edge]"``) and TensorFlow are imported
-only inside the functions that need them, so ``import sadlib.edge`` stays fast.
+The optional packages (the ``edge`` extra: ``pip install -c requirements/lab.lock.txt -e ".[edge]"``) and
+TensorFlow are imported only inside the functions that need them, so ``import sadlib.edge`` stays fast.
 """
 
 from __future__ import annotations
@@ -98,6 +98,7 @@ from typing import Any, Callable, Literal
 
 import numpy as np
 
+from .locks import install_hint
 from .validation import InvalidParameterError, as_1d_float, check_int, check_number
 
 __all__ = [
@@ -115,7 +116,7 @@ _INTEGER = ("int8", "int16x8")  # the levels that measure activation ranges on r
 _MAX_REPRESENTATIVE = 300  # calibration inputs used for int8 (evenly spread over those given)
 _LOOP_OPS = frozenset({"While", "StatelessWhile"})
 _INT8 = 9  # TensorType.INT8 in the .tflite schema
-_INSTALL_HINT = 'pip install "sadlib[edge]"'
+_INSTALL_HINT = install_hint("edge")
 _BATCH_HINT = "It is the fixed batch of the exported file (1: one window per call, as a streaming detector)."
 _THREADS_HINT = "It is the number of CPU threads of the runtime (1: what a small device has to spare)."
 
@@ -130,8 +131,8 @@ def _import_litert():
         import ai_edge_litert.schema_py_generated  # noqa: F401
     except ImportError as err:
         raise ImportError(
-            f"running or inspecting .tflite files needs the LiteRT runtime: pip install ai-edge-litert "
-            f"(or {_INSTALL_HINT})."
+            f"running or inspecting .tflite files needs the LiteRT runtime (ai-edge-litert), which comes with the "
+            f"edge extra: {_INSTALL_HINT}."
         ) from err
     import ai_edge_litert
 
@@ -143,7 +144,7 @@ def _import_onnxruntime():
         import onnxruntime
     except ImportError as err:
         raise ImportError(
-            f"running .onnx files needs onnxruntime: pip install onnxruntime (or {_INSTALL_HINT})."
+            f"running .onnx files needs onnxruntime, which comes with the edge extra: {_INSTALL_HINT}."
         ) from err
     return onnxruntime
 
@@ -596,7 +597,7 @@ def export_onnx(model, path: Any, *, batch_size: int = 1) -> Path:
             __import__(package)
         except ImportError as err:
             raise ImportError(
-                f"ONNX export needs {package}: pip install tf2onnx onnx (or {_INSTALL_HINT})."
+                f"ONNX export needs {package}, which comes with the edge extra: {_INSTALL_HINT}."
             ) from err
     batch_size = check_int("batch_size", batch_size, 1, hint=_BATCH_HINT)
     shape = _sample_shape(model)

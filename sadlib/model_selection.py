@@ -742,7 +742,10 @@ def tune(
     try:
         import optuna
     except ImportError as err:  # pragma: no cover - depends on the installation
-        raise ImportError('tune needs Optuna; install the tuning extra: pip install "sadlib[tracking]"') from err
+        from .locks import install_hint
+
+        raise ImportError(f"tune needs Optuna, which comes with the tracking extra: {install_hint('tracking')}.") \
+            from err
     if not callable(objective):
         raise TypeError(f"objective must be a function, got {type(objective).__name__}.")
     n_trials = check_int("n_trials", n_trials, 1, hint="It is the number of settings tried.")

@@ -16,7 +16,8 @@ and keeps a table of the trials (:meth:`Tracker.trials_table`), also saved as
 ``run_dir/trials.csv``. :func:`read_tensorboard_scalars` and :func:`read_wandb_offline`
 read the logged values back, without a server.
 
-Both trackers are optional: ``pip install "sadlib[tracking]"`` installs them.
+Both trackers are optional: the ``tracking`` extra installs them
+(``pip install -c requirements/lab.lock.txt -e ".[tracking]"``).
 """
 
 from __future__ import annotations
@@ -33,12 +34,13 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from .locks import install_hint
 from .validation import InvalidParameterError, check_bool, check_int
 
 __all__ = ["Tracker", "read_tensorboard_scalars", "read_wandb_offline", "EXTRA_HINT"]
 
 #: how to install what this module needs
-EXTRA_HINT = 'pip install "sadlib[tracking]"'
+EXTRA_HINT = install_hint("tracking")
 
 
 def _need(module: str) -> Any:

@@ -65,7 +65,10 @@ def test_entry_page_leads_to_the_readme_with_the_syllabus(site):
 
 
 def test_notebook_pages_keep_their_colab_badge_and_committed_outputs(site):
-    badge = "https://colab.research.google.com/github/{}/blob/main/{}"
+    from sadlib.course.publishing import release_tag
+
+    # the notebooks' own badges point at the release tag (sadlib.course.publishing), the theme's launch button at main
+    badge = "https://colab.research.google.com/github/{}/blob/" + release_tag(ROOT) + "/{}"
     owner_name = repository().removeprefix("https://github.com/")
     for notebook in NOTEBOOKS:
         relative = notebook.relative_to(ROOT)

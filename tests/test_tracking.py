@@ -156,7 +156,8 @@ def test_empty_table_and_bad_input(tmp_path):
 
 def test_missing_wandb_names_the_extra(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "wandb", None)  # import wandb now raises ImportError
-    with pytest.raises(ImportError, match=r'pip install "sadlib\[tracking\]"'):
+    hint = r'tracking extra: pip install -c requirements/lab.lock.txt -e "\.\[tracking\]"'
+    with pytest.raises(ImportError, match=hint):
         Tracker(tmp_path)
     Tracker(tmp_path, wandb=False)  # TensorBoard alone still works
 

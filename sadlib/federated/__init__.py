@@ -9,14 +9,16 @@ Modules: :mod:`~sadlib.federated.sites` (the non-IID compressor sites),
 :mod:`~sadlib.federated.codecs` (8-bit and top-k update compression, checks),
 :mod:`~sadlib.federated.apps` (Flower ClientApp, ServerApp, the guarded strategy) and
 :mod:`~sadlib.federated.run` (simulation runs, baselines, per-site evaluation).
-Needs the ``federated`` extra: ``pip install 'sadlib[federated]'``.
+Needs the ``federated`` extra: ``pip install -c requirements/lab.lock.txt -e ".[federated]"``.
 """
 
 try:
     import flwr  # noqa: F401
 except ImportError as err:  # pragma: no cover - make test installs the extra
-    raise ImportError("sadlib.federated needs Flower (flwr[simulation]); install it with "
-                      "pip install 'sadlib[federated]'.") from err
+    from ..locks import install_hint
+
+    raise ImportError(f"sadlib.federated needs Flower (flwr[simulation]), which comes with the federated extra: "
+                      f"{install_hint('federated')}.") from err
 
 from .codecs import COMPRESSIONS, MalformedUpdate, decode_update, encode_update, record_bytes
 from .run import (

@@ -206,6 +206,9 @@ def run_federated(sites: Sequence, strategy: str = "fedavg", *, rounds: int = 10
     t0 = time.perf_counter()
     try:
         if backend == "simulation":
+            from .engine import require_ray
+
+            require_ray()  # Ray has no wheel for Windows + Python 3.13: say so, and what to do
             from flwr.simulation import run_simulation
 
             # Ray's future default (keep the GPU variables of CPU-only actors as they are), set now so that it

@@ -25,13 +25,13 @@ from sadlib.course.exercises.checker import questions
 
 __all__ = ["exercise_notebook"]
 
-COLAB = "https://colab.research.google.com/github/sadlib-course/sensor-anomaly-course/blob/main/"
+COLAB = "https://colab.research.google.com/github/sadlib-course/sensor-anomaly-course/blob/v0.1.0/"
 INSTALL = """\
 # On Colab, install the course library first; on your own machine `make lab` already did.
 import sys
 
 if "google.colab" in sys.modules:
-    %pip install -q "sadlib[{extra}] @ git+https://github.com/sadlib-course/sensor-anomaly-course\""""
+    %pip install -q "sadlib[{extra}] @ git+https://github.com/sadlib-course/sensor-anomaly-course@v0.1.0\""""
 
 
 def exercise_notebook(module: str, title: str, lesson: str, target: str):
