@@ -23,7 +23,7 @@ export OMP_WAIT_POLICY ?= PASSIVE
 # pytest workers for the notebook/unit suite (2 cores on the reference machine)
 WORKERS ?= 2
 # What make lab installs: lab (every notebook) or day1 (notebooks 00-06), pinned by requirements/$(PROFILE).lock.txt
-# (make lock regenerates the locks; python -m sadlib.locks says how).
+# (make lock regenerates the locks; python -m sadlib.course.locks says how).
 PROFILE ?= lab
 ifeq ($(filter $(PROFILE),lab day1),)
 $(error PROFILE=$(PROFILE) is not a profile: use PROFILE=lab (every notebook) or PROFILE=day1 (notebooks 00-06))
@@ -141,8 +141,8 @@ LOCK_ARGS ?=
 lock:
 	@test -x $(BIN)/python || { echo "make lock runs in $(VENV): run make lab first"; exit 2; }
 	$(BIN)/python -m pip install --quiet -c requirements/test.lock.txt uv
-	$(BIN)/python -m sadlib.locks compile $(LOCK_ARGS)
-	$(BIN)/python -m sadlib.locks check
+	$(BIN)/python -m sadlib.course.locks compile $(LOCK_ARGS)
+	$(BIN)/python -m sadlib.course.locks check
 
 # Every wheel of PROFILE's lock for one platform and Python, for USB sticks: make lab WHEELHOUSE=... installs
 # from it offline. Runs in the course's .venv (make lab first, with network), adding uv at the test lock's version.
@@ -150,7 +150,7 @@ wheelhouse:
 	@test -n "$(WHEELHOUSE)" || { echo "make wheelhouse needs WHEELHOUSE=folder (where the wheels go)"; exit 2; }
 	@test -x $(BIN)/python || { echo "make wheelhouse runs in $(VENV): run make lab first (with network)"; exit 2; }
 	$(BIN)/python -m pip install --quiet -c requirements/test.lock.txt uv
-	$(BIN)/python -m sadlib.locks wheelhouse "$(WHEELHOUSE)" --profile $(PROFILE) --platform $(PLATFORM) --python $(PY)
+	$(BIN)/python -m sadlib.course.locks wheelhouse "$(WHEELHOUSE)" --profile $(PROFILE) --platform $(PLATFORM) --python $(PY)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

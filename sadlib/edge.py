@@ -98,7 +98,7 @@ from typing import Any, Callable, Literal
 
 import numpy as np
 
-from .locks import install_hint
+from ._extras import install_hint
 from .validation import InvalidParameterError, as_1d_float, check_int, check_number
 
 __all__ = [

@@ -742,7 +742,7 @@ def tune(
     try:
         import optuna
     except ImportError as err:  # pragma: no cover - depends on the installation
-        from .locks import install_hint
+        from ._extras import install_hint
 
         raise ImportError(f"tune needs Optuna, which comes with the tracking extra: {install_hint('tracking')}.") \
             from err

@@ -34,7 +34,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from .locks import install_hint
+from ._extras import install_hint
 from .validation import InvalidParameterError, check_bool, check_int
 
 __all__ = ["Tracker", "read_tensorboard_scalars", "read_wandb_offline", "EXTRA_HINT"]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sadlib import locks
+from sadlib.course import locks
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -178,7 +178,7 @@ def test_make_refuses_an_unknown_profile_with_the_choices():
 
 def test_make_wheelhouse_downloads_the_profile_for_the_platform():
     commands = _make_commands("wheelhouse", "WHEELHOUSE=sticks", "PROFILE=day1", "PLATFORM=windows", "PY=3.12")
-    assert commands[-1] == ('.venv\\Scripts\\python -m sadlib.locks wheelhouse "sticks" --profile day1 '
+    assert commands[-1] == ('.venv\\Scripts\\python -m sadlib.course.locks wheelhouse "sticks" --profile day1 '
                             '--platform windows --python 3.12')
 
 

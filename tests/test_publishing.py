@@ -64,7 +64,7 @@ def test_a_new_release_moves_every_badge_and_install_line_to_its_tag(tmp_path):
     publishing.propagate(root)
     nb = (root / "exercises" / "08_alarm_management_exercises.ipynb").read_text(encoding="utf-8")
     assert "/blob/v0.2.0/exercises/08_alarm_management_exercises.ipynb" in nb and "v0.1.0" not in nb
-    assert "@v0.2.0" in (root / "sadlib" / "exercises" / "notebook.py").read_text(encoding="utf-8")
+    assert "@v0.2.0" in (root / "sadlib" / "course" / "exercises" / "notebook.py").read_text(encoding="utf-8")
 
 
 def test_a_version_that_is_no_release_is_refused_with_the_fix(tmp_path):

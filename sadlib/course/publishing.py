@@ -97,8 +97,8 @@ def devcontainer(root: Path | str = ROOT) -> str:
             "codespaces": {"openFiles": ["notebooks/00_setup_and_tour.ipynb"]},
         },
     }
-    return "// Written by python -m sadlib.course.publishing from pyproject.toml; edit that module, not this file.\n" + \
-        json.dumps(config, indent=2) + "\n"
+    return ("// Written by python -m sadlib.course.publishing from pyproject.toml; edit that module, not this file.\n"
+            + json.dumps(config, indent=2) + "\n")
 
 
 def _targets(root: Path) -> list[Path]:

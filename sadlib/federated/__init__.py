@@ -15,7 +15,7 @@ Needs the ``federated`` extra: ``pip install -c requirements/lab.lock.txt -e ".[
 try:
     import flwr  # noqa: F401
 except ImportError as err:  # pragma: no cover - make test installs the extra
-    from ..locks import install_hint
+    from .._extras import install_hint
 
     raise ImportError(f"sadlib.federated needs Flower (flwr[simulation]), which comes with the federated extra: "
                       f"{install_hint('federated')}.") from err

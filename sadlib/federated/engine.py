@@ -11,7 +11,7 @@ import importlib.util
 import platform
 import sys
 
-from ..locks import MISSING, install_hint
+from .._extras import MISSING, install_hint
 
 __all__ = ["ray_missing_message", "require_ray"]
 

@@ -12,10 +12,10 @@ installs from it with no uv (``pip install -c requirements/lab.lock.txt -e ".[la
 The ``lab`` and ``day1`` locks are resolved within the ``test`` lock's pins, so the three agree. Its header
 records the requirements it was resolved from, so a changed ``pyproject.toml`` shows as a stale lock::
 
-    python -m sadlib.locks compile               # make lock: regenerate, keeping the pinned versions
-    python -m sadlib.locks compile --upgrade     # move every pin to the newest release that resolves
-    python -m sadlib.locks check                 # exit 1 when a lock is stale or a platform cannot resolve
-    python -m sadlib.locks wheelhouse DIR --profile day1 --platform windows --python 3.12
+    python -m sadlib.course.locks compile               # make lock: regenerate, keeping the pinned versions
+    python -m sadlib.course.locks compile --upgrade     # move every pin to the newest release that resolves
+    python -m sadlib.course.locks check                 # exit 1 when a lock is stale or a platform cannot resolve
+    python -m sadlib.course.locks wheelhouse DIR --profile day1 --platform windows --python 3.12
                                                  # every wheel of a profile for one platform, for USB sticks
 
 A target platform is resolved binary-only (``--only-binary :all:``): a room's laptops should not
@@ -37,12 +37,13 @@ from pathlib import Path
 
 import tomllib
 
-from .validation import InvalidParameterError, check_choice
+from .._extras import MISSING, install_hint
+from ..validation import InvalidParameterError, check_choice
 
 __all__ = ["PROFILES", "PLATFORMS", "PYTHONS", "MISSING", "install_hint", "requirements", "lock_path", "header",
            "recorded_requirements", "compile_lock", "platform_lock", "check", "wheelhouse", "main"]
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]  # sadlib/course/locks.py -> the repository
 #: the extras with a lock, in the order they are resolved (``test`` first: the others are constrained by it)
 PROFILES = ("test", "lab", "day1")
 #: the room's platforms: name -> uv's ``--python-platform`` target
@@ -63,13 +64,6 @@ PIP_PLATFORM_TAGS = {
 MACOS_TARGET = "14.0"
 PYTHONS = ("3.11", "3.12", "3.13")
 #: packages a platform has no wheel for: (platform, python) -> {package: what to do}
-MISSING = {
-    ("windows", "3.13"): {
-        "ray": "Ray (Flower's simulation engine, notebook 11) has no wheel for Windows with Python 3.13: "
-               "use Python 3.12 (py -3.12 -m venv .venv), or run notebook 11's in-process path "
-               "(run_federated(..., backend=\"inprocess\"), the same apps without Ray).",
-    },
-}
 #: packages the wheelhouse adds to a profile: what pip needs to build the editable install offline
 BUILD_TOOLS = ("pip", "setuptools>=77")
 
@@ -77,10 +71,6 @@ _HEADER = "# sadlib lock"
 _REQUIRES = "# requires: "
 _SELF = re.compile(r"^sadlib\[([A-Za-z0-9_,\s-]+)\]$")
 
-
-def install_hint(extra: str) -> str:
-    """The command that installs ``extra`` into a course checkout's environment, for ImportError messages."""
-    return f'pip install -c requirements/lab.lock.txt -e ".[{extra}]" (in the course folder; make lab installs it)'
 
 
 def _pyproject(root: Path) -> dict:
@@ -119,7 +109,7 @@ def lock_path(profile: str, root: Path | str = ROOT) -> Path:
 def header(profile: str, root: Path | str = ROOT) -> str:
     """The lock's header: how it was made and the requirements it was resolved from."""
     lines = [f"{_HEADER}: profile {profile}, Linux x86-64, macOS arm64 and Windows x86-64, Python 3.11-3.13",
-             "# Regenerate with `make lock` (python -m sadlib.locks compile); never edit by hand.",
+             "# Regenerate with `make lock` (python -m sadlib.course.locks compile); never edit by hand.",
              f'# Install: pip install -c requirements/{profile}.lock.txt -e ".[{profile}]"']
     lines += [_REQUIRES + r for r in requirements(profile, root)]
     return "\n".join(lines) + "\n"
@@ -282,7 +272,7 @@ def wheelhouse(directory: Path | str, profile: str = "lab", platform: str = "lin
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sadlib.locks", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m sadlib.course.locks", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     comp = sub.add_parser("compile", help="regenerate every lock (make lock)")
     comp.add_argument("--upgrade", action="store_true", help="move every pin to the newest release that resolves")
