@@ -17,9 +17,8 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from pathlib import Path
-
 import tomllib
+from pathlib import Path
 
 __all__ = ["repository", "files_to_update", "propagate", "main"]
 
