@@ -18,7 +18,7 @@ export OMP_WAIT_POLICY ?= PASSIVE
 # pytest workers for the notebook/unit suite (2 cores on the reference machine)
 WORKERS ?= 2
 
-.PHONY: lab test test-browser course bench bench-alarms doctor book install install-test clean help
+.PHONY: lab test test-browser course bench bench-alarms doctor gpu-check book install install-test clean help
 
 help:
 	@echo "make lab     install the course into $(VENV) and start JupyterLab (notebooks/, exercises/)"
@@ -27,6 +27,7 @@ help:
 	@echo "make book    build the course site (notebooks as committed, instructor pages, cheat sheet) into docs/_build/html"
 	@echo "make test-browser  run notebooks 00 and 04 through JupyterLab in Chromium and check every page of the built site"
 	@echo "make doctor  check that this machine is ready for the course (packages, kernel, data, disk, speed)"
+	@echo "make gpu-check  notebook 09's export and parity section and a notebook-06 fit on the CPU and the GPU: what differs"
 	@echo "make bench   run every course detector on SKAB (defaults) and write benchmarks/skab.csv"
 	@echo "make bench-alarms  notebook 08's benchmark rows: the SKAB Conv-AE reproduced, the recommended alarm policy on SKAB and NAB"
 
@@ -110,6 +111,12 @@ bench-alarms: install
 	$(BIN)/python -m sadlib.bench --dataset skab --detectors $(KERAS_DETECTORS) --alarm-policy default --no-leaderboard \
 		--csv benchmarks/skab_alarms.csv
 	$(BIN)/python -m sadlib.bench --dataset nab --detectors $(NAB_DETECTORS) --alarm-policy default --csv benchmarks/nab_alarms.csv
+
+# Notebook 09's export and parity section and a notebook-06 fit, once on the CPU and once on the GPU, and what
+# differs (benchmarks/gpu_check.py; without a GPU it runs the CPU side and says so). GPU_CHECK_ARGS="--json out.json".
+GPU_CHECK_ARGS ?=
+gpu-check: install
+	$(BIN)/python benchmarks/gpu_check.py $(GPU_CHECK_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
