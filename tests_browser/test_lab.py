@@ -235,9 +235,15 @@ MODE_LINE = re.compile(r"\b(FAST|FULL) mode\b")
 
 
 def kernel_state(lab, path: str) -> str:
-    """The execution state ("idle", "busy", "starting", ...) that the server reports for the notebook's kernel."""
-    with urllib.request.urlopen(f"{lab['base']}/api/sessions?token={lab['token']}", timeout=10) as response:
-        sessions = json.loads(response.read())
+    """The execution state ("idle", "busy", "starting", ...) that the server reports for the notebook's kernel.
+
+    "no answer" when the server, busy on a loaded machine, does not answer within 30 s: the callers poll again.
+    """
+    try:
+        with urllib.request.urlopen(f"{lab['base']}/api/sessions?token={lab['token']}", timeout=30) as response:
+            sessions = json.loads(response.read())
+    except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
+        return f"no answer ({exc})"
     states = [s["kernel"]["execution_state"] for s in sessions if s.get("path") == path and s.get("kernel")]
     return states[0] if len(states) == 1 else f"{len(states)} sessions"
 
