@@ -7,7 +7,7 @@ Runs, in two fresh processes, the same short version of
 * notebook 09's export and parity section: the dense and the LSTM autoencoder exported to
   LiteRT (float32, and int8 through the unrolled LSTM) and ONNX with ``sadlib.edge``; the cuDNN and
   Flex ops of every file; ``batch_scores`` against ``det.score`` and the looped against the unrolled
-  LSTM (:func:`sadlib.edge.agreement`, tolerance relative to the scale); each file's decisions
+  LSTM (:func:`sadlib.edge.within_tolerance`, tolerance relative to the scale); each file's decisions
   against Keras's (:func:`sadlib.edge.parity`);
 
 once on the CPU (``CUDA_VISIBLE_DEVICES=-1``) and once with the GPU visible, and prints what
@@ -100,13 +100,13 @@ def side(args) -> dict:
             keras_batch = (lambda m: (lambda x: keras.ops.convert_to_numpy(m(x, training=False))))(d.model_)
             s = batch_scores(d, val, keras_batch)
             s[: WINDOW - 1] = s[WINDOW - 1]
-            parity[name, "batch_scores vs det.score"] = edge.agreement(d.score(val), s, scale=d.threshold_)
+            parity[name, "batch_scores vs det.score"] = edge.within_tolerance(d.score(val), s, scale=d.threshold_)
         lstm = det.model_
         unrolled = build_lstm_autoencoder(WINDOW, train.shape[1], units=det.units, unroll=True)
         unrolled.set_weights(lstm.get_weights())
         x = sliding_windows(det.scaler_.transform(train.to_numpy()), WINDOW).astype(np.float32)[:256]
         looped_out = keras.ops.convert_to_numpy(lstm(x, training=False))
-        parity["lstm_ae", "looped vs unrolled"] = edge.agreement(
+        parity["lstm_ae", "looped vs unrolled"] = edge.within_tolerance(
             looped_out, keras.ops.convert_to_numpy(unrolled(x, training=False)))
         files = {}
         with silenced_stderr():
@@ -141,7 +141,7 @@ def side(args) -> dict:
         for tf32 in (False, True):
             tf.config.experimental.enable_tensor_float_32_execution(tf32)
             scores = det.score(test)
-            check = edge.agreement(cpu["fit"]["scores"], scores, scale=det.threshold_)
+            check = edge.within_tolerance(cpu["fit"]["scores"], scores, scale=det.threshold_)
             check["decisions_same"] = float(np.mean((scores > det.threshold_)
                                                     == (np.asarray(cpu["fit"]["scores"]) > det.threshold_)))
             same[f"TF32 {'on' if tf32 else 'off'}"] = check

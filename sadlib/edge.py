@@ -108,7 +108,7 @@ __all__ = [
     "ONNXModel",
     "parity",
     "FLOAT32_RTOL",
-    "agreement",
+    "within_tolerance",
     "tf32_disabled",
     "latency",
 ]
@@ -815,16 +815,16 @@ def parity(reference_scores: Any, edge_scores: Any, threshold_ref: float, thresh
     }
 
 
-#: Relative tolerance of a float32 agreement check (:func:`agreement`): two float32 computations of the same
+#: Relative tolerance of a float32 comparison (:func:`within_tolerance`): two float32 computations of the same
 #: values (another batch size, a traced, looped or unrolled graph, another device or kernel library) differ by
 #: rounding, about 1e-7 of the values' scale per operation and more after long sums. 1e-4 of the scale leaves
 #: room for that and still fails on any real change (a wrong weight, another formula). It assumes full float32
 #: matmuls: with TF32 (the default on A100, L4, H100 GPUs) a product keeps only a 10-bit mantissa, about 1e-3
-#: relative, so run agreement checks inside :func:`tf32_disabled`.
+#: relative, so run such checks inside :func:`tf32_disabled`.
 FLOAT32_RTOL = 1e-4
 
 
-def agreement(reference: Any, other: Any, *, scale: float | None = None, rtol: float = FLOAT32_RTOL) -> dict:
+def within_tolerance(reference: Any, other: Any, *, scale: float | None = None, rtol: float = FLOAT32_RTOL) -> dict:
     """Whether two computations of the same values agree within a tolerance relative to their scale.
 
     A fixed absolute tolerance (``1e-6``) fails or passes depending on the units and the size of the
@@ -884,10 +884,10 @@ def tf32_disabled():
     which keeps a 10-bit mantissa (about 1e-3 relative): enough for training, too coarse for
     a parity check between two computations of the same scores. The previous setting is
     restored afterwards. On a CPU it changes nothing. Use it around the computations an
-    :func:`agreement` check compares::
+    :func:`within_tolerance` check compares::
 
         with edge.tf32_disabled():
-            check = edge.agreement(det.score(X), scores_with_export, scale=det.threshold_)
+            check = edge.within_tolerance(det.score(X), scores_with_export, scale=det.threshold_)
     """
     _, tf = _import_keras_tf()
     before = tf.config.experimental.tensor_float_32_execution_enabled()
