@@ -35,7 +35,7 @@ PIP_SOURCE := $(if $(WHEELHOUSE),--no-index --find-links $(WHEELHOUSE),)
 PLATFORM ?= linux
 PY ?= 3.11
 
-.PHONY: lab test test-browser course bench bench-alarms doctor book install install-test lock wheelhouse clean help
+.PHONY: lab test test-browser course bench bench-alarms doctor gpu-check book install install-test lock wheelhouse clean help
 
 help:
 	@echo "make lab     install the course into $(VENV) and start JupyterLab (notebooks/, exercises/)"
@@ -48,6 +48,7 @@ help:
 	@echo "make book    build the course site (notebooks as committed, instructor pages, cheat sheet) into docs/_build/html"
 	@echo "make test-browser  run notebooks 00 and 04 through JupyterLab in Chromium and check every page of the built site"
 	@echo "make doctor  check that this machine is ready for the course (packages, kernel, data, disk, speed)"
+	@echo "make gpu-check  notebook 09's export and parity section and a notebook-06 fit on the CPU and the GPU: what differs"
 	@echo "make bench   run every course detector on SKAB (defaults) and write benchmarks/skab.csv"
 	@echo "make bench-alarms  notebook 08's benchmark rows: the SKAB Conv-AE reproduced, the recommended alarm policy on SKAB and NAB"
 
@@ -151,6 +152,12 @@ wheelhouse:
 	@test -x $(BIN)/python || { echo "make wheelhouse runs in $(VENV): run make lab first (with network)"; exit 2; }
 	$(BIN)/python -m pip install --quiet -c requirements/test.lock.txt uv
 	$(BIN)/python -m sadlib.course.locks wheelhouse "$(WHEELHOUSE)" --profile $(PROFILE) --platform $(PLATFORM) --python $(PY)
+
+# Notebook 09's export and parity section and a notebook-06 fit, once on the CPU and once on the GPU, and what
+# differs (benchmarks/gpu_check.py; without a GPU it runs the CPU side and says so). GPU_CHECK_ARGS="--json out.json".
+GPU_CHECK_ARGS ?=
+gpu-check: install
+	$(BIN)/python benchmarks/gpu_check.py $(GPU_CHECK_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

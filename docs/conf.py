@@ -19,10 +19,10 @@ place a publisher edits (see the README).
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import tomllib
 from docutils import nodes
 from sphinx import addnodes
 

@@ -108,6 +108,9 @@ __all__ = [
     "LiteRTModel",
     "ONNXModel",
     "parity",
+    "FLOAT32_RTOL",
+    "within_tolerance",
+    "tf32_disabled",
     "latency",
 ]
 
@@ -811,6 +814,89 @@ def parity(reference_scores: Any, edge_scores: Any, threshold_ref: float, thresh
         "alarms_ref": int(alarms_ref.sum()),
         "alarms_edge": int(alarms_edge.sum()),
     }
+
+
+#: Relative tolerance of a float32 comparison (:func:`within_tolerance`): two float32 computations of the same
+#: values (another batch size, a traced, looped or unrolled graph, another device or kernel library) differ by
+#: rounding, about 1e-7 of the values' scale per operation and more after long sums. 1e-4 of the scale leaves
+#: room for that and still fails on any real change (a wrong weight, another formula). It assumes full float32
+#: matmuls: with TF32 (the default on A100, L4, H100 GPUs) a product keeps only a 10-bit mantissa, about 1e-3
+#: relative, so run such checks inside :func:`tf32_disabled`.
+FLOAT32_RTOL = 1e-4
+
+
+def within_tolerance(reference: Any, other: Any, *, scale: float | None = None, rtol: float = FLOAT32_RTOL) -> dict:
+    """Whether two computations of the same values agree within a tolerance relative to their scale.
+
+    A fixed absolute tolerance (``1e-6``) fails or passes depending on the units and the size of the
+    values, and on the hardware's rounding; this check states its tolerance as a share of the
+    values' scale.
+
+    Parameters
+    ----------
+    reference, other : array-like of the same shape
+        The same values computed two ways, e.g. a detector's scores and the scores of another
+        scoring path, or the reconstructions of a looped and an unrolled LSTM.
+    scale : float, optional
+        What a difference is compared with: for anomaly scores the alarm threshold
+        (``detector.threshold_``), the value decisions are taken at. Default: the largest
+        absolute reference value (1 when all are 0).
+    rtol : float, default :data:`FLOAT32_RTOL`
+        The largest difference allowed, as a share of ``scale``.
+
+    Returns
+    -------
+    dict with ``ok`` (bool: ``max_abs_diff <= rtol * scale``), ``max_abs_diff``, ``scale``,
+    ``relative_diff`` (``max_abs_diff / scale``), ``rtol``, and ``text``, one line that states
+    the difference and the tolerance.
+    """
+    ref = np.asarray(reference, dtype=np.float64)
+    oth = np.asarray(other, dtype=np.float64)
+    if ref.shape != oth.shape:
+        raise InvalidParameterError(
+            f"reference has shape {ref.shape} and other {oth.shape}; compute both on the same inputs."
+        )
+    if ref.size == 0:
+        raise InvalidParameterError("reference is empty; pass the values to compare (at least one).")
+    if not (np.isfinite(ref).all() and np.isfinite(oth).all()):
+        raise InvalidParameterError(
+            "reference or other holds NaN or infinite values; compare finite values (drop the undefined ones first)."
+        )
+    rtol = check_number("rtol", rtol, 0, low_open=True, hint="It is the tolerance as a share of scale, e.g. 1e-4.")
+    if scale is None:
+        scale = float(np.max(np.abs(ref))) or 1.0
+    else:
+        scale = check_number("scale", scale, 0, low_open=True,
+                             hint="Pass the values' scale, e.g. the alarm threshold detector.threshold_.")
+    diff = float(np.max(np.abs(ref - oth)))
+    relative = diff / scale
+    ok = diff <= rtol * scale
+    text = (f"largest difference {diff:.2g} = {relative:.2g} x the scale {scale:.4g} "
+            f"({'within' if ok else 'BEYOND'} the tolerance of {rtol:.0e} x the scale)")
+    return {"ok": bool(ok), "max_abs_diff": diff, "scale": float(scale), "relative_diff": relative, "rtol": rtol,
+            "text": text}
+
+
+@contextlib.contextmanager
+def tf32_disabled():
+    """Full float32 matmuls and convolutions in TensorFlow while the context is open.
+
+    Ampere and later NVIDIA GPUs (A100, L4, H100) run float32 matmuls in TF32 by default,
+    which keeps a 10-bit mantissa (about 1e-3 relative): enough for training, too coarse for
+    a parity check between two computations of the same scores. The previous setting is
+    restored afterwards. On a CPU it changes nothing. Use it around the computations an
+    :func:`within_tolerance` check compares::
+
+        with edge.tf32_disabled():
+            check = edge.within_tolerance(det.score(X), scores_with_export, scale=det.threshold_)
+    """
+    _, tf = _import_keras_tf()
+    before = tf.config.experimental.tensor_float_32_execution_enabled()
+    tf.config.experimental.enable_tensor_float_32_execution(False)
+    try:
+        yield
+    finally:
+        tf.config.experimental.enable_tensor_float_32_execution(before)
 
 
 def latency(fn: Callable[[Any], Any], sample: Any, *, warmup: int = 20, repeats: int = 200) -> dict:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import ast
 import csv
+import hashlib
 import importlib
 import importlib.metadata
+import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from collections import namedtuple
 from importlib.resources import files
 from pathlib import Path
@@ -178,9 +183,16 @@ def test_prefetch_fills_the_cache_and_damage_is_found(tmp_path, monkeypatch):
     assert [c.status for c in doctor.run_checks(items=["data"], prefetch=True)] == ["PASS", "PASS"]
     victim = tmp_path / "skab" / "data" / "valve1" / "3.csv"
     victim.write_bytes(victim.read_bytes()[:-10] + b"0123456789")  # same size, other bytes
+    # with the mirror set the loader replaces the damaged copy from it: still ready
+    found = by_name(doctor.run_checks(items=["data"]))["data skab"]
+    assert found.status == "PASS" and "1 served from the mirror" in found.detail
+    mirror = os.environ.get("SADLIB_DATA_DIR")
+    monkeypatch.delenv("SADLIB_DATA_DIR", raising=False)
     found = by_name(doctor.run_checks(items=["data"]))["data skab"]
     assert found.status == "FAIL" and "1 damaged" in found.detail and "data/valve1/3.csv" in found.detail
-    assert "--prefetch" in found.fix and "copies them from SADLIB_DATA_DIR=" in found.fix
+    assert "--prefetch" in found.fix and "SADLIB_DATA_DIR" in found.fix
+    if mirror:
+        monkeypatch.setenv("SADLIB_DATA_DIR", mirror)
     assert [c.status for c in doctor.run_checks(items=["data"], prefetch=True)] == ["PASS", "PASS"]
 
 
@@ -262,3 +274,201 @@ def test_not_ready_machine_exits_1(empty_cache, capsys):
     assert doctor.main(["--quick"]) == 1
     out = capsys.readouterr().out
     assert "FAIL  data skab" in out and "NOT READY" in out
+
+
+# --------------------------------------------------------------------------- #
+# every package the notebooks import; a mirror-only machine; Python; Ray; the course's time
+# --------------------------------------------------------------------------- #
+ROOT = Path(__file__).resolve().parents[1]
+IMPORT_CALLS = {"import_module", "__import__", "find_spec", "_need"}  # importlib's and sadlib.tracking's lazy imports
+
+
+def _imports(source: str, package: str = "") -> set[str]:
+    """Dotted names imported by ``source``: import statements anywhere (also inside functions) and
+    ``importlib.import_module("x")``-style calls with a literal name."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module
+            found |= {module} | {f"{module}.{alias.name}" for alias in node.names}
+        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
+            name = getattr(node.func, "attr", getattr(node.func, "id", ""))
+            if name in IMPORT_CALLS and isinstance(node.args[0].value, str):
+                value = node.args[0].value  # import_module(".claims", __name__) is relative to the package
+                found.add(package + value if value.startswith(".") else value)
+    return found
+
+
+def _module_file(dotted: str) -> Path | None:
+    path = ROOT.joinpath(*dotted.split("."))
+    for candidate in (path / "__init__.py", path.with_suffix(".py")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def notebook_imports() -> dict[str, set[str]]:
+    """Third-party top-level modules each notebook and exercise notebook needs: what its code cells import, and
+    what the sadlib modules they import import in turn (followed through sadlib, lazy imports included)."""
+    stdlib = set(sys.stdlib_module_names)
+    result = {}
+    for path in sorted([*ROOT.glob("notebooks/*.ipynb"), *ROOT.glob("exercises/*.ipynb")]):
+        names: set[str] = set()
+        for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+            if cell["cell_type"] == "code":  # IPython magics and shell lines are not Python
+                names |= _imports(re.sub(r"^(\s*)[%!].*$", r"\1pass", "".join(cell["source"]), flags=re.M))
+        todo, seen = [n for n in names if n.split(".")[0] == "sadlib"], set()
+        while todo:
+            file = _module_file(todo.pop())
+            if file is None or file in seen:
+                continue
+            seen.add(file)
+            package = ".".join(file.relative_to(ROOT).with_suffix("").parts)
+            package = package.removesuffix(".__init__") if file.name == "__init__.py" else package.rsplit(".", 1)[0]
+            more = _imports(file.read_text(encoding="utf-8"), package)
+            names |= more
+            todo += [n for n in more if n.split(".")[0] == "sadlib"]
+        result[path.relative_to(ROOT).as_posix()] = {n.split(".")[0] for n in names} - stdlib - {"sadlib"}
+    return result
+
+
+def test_doctor_checks_every_package_a_notebook_or_exercise_imports():
+    found = notebook_imports()
+    assert len(found) >= 24 and found["notebooks/10_compressor_case_study.ipynb"] >= {"optuna", "tensorboard"}
+    checked = {module for _, module, _, _ in doctor.PACKAGES}
+    missing = {nb: sorted(mods - checked) for nb, mods in found.items() if mods - checked}
+    assert not missing, (f"add these imports to sadlib.course.doctor.PACKAGES, with the extra that brings them: "
+                         f"{missing}")
+
+
+def test_every_package_names_an_extra_of_pyproject():
+    extras = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"])
+    for distribution, module, extra, who in doctor.PACKAGES:
+        assert extra == "" or extra in extras, (distribution, extra)
+        assert who, distribution
+    names = {d for d, *_ in doctor.PACKAGES}
+    assert names >= {"optuna", "tensorboard", "wandb", "flwr", "ray", "onnxruntime", "ai-edge-litert", "tf2onnx",
+                     "jupyterlab"}
+
+
+def test_missing_package_of_an_extra_names_the_extra_and_its_install_command(break_import):
+    break_import("wandb", ModuleNotFoundError("No module named 'wandb'", name="wandb"))
+    checks = doctor.run_checks(items=["packages"])
+    found = by_name(checks)["package wandb"]
+    assert found.status == "WARN" and found.detail == "not installed (optional: notebook 10, experiment tracking)"
+    assert "-m pip install 'wandb>=" in found.fix
+    assert "the tracking extra brings it: " in found.fix and "-m pip install -e '.[tracking]'" in found.fix
+    assert by_name(checks)["package optuna"].detail.endswith("; extra tracking")
+    assert doctor.exit_code(checks) == 0
+
+
+def test_ray_missing_on_windows_with_python_3_13_names_the_in_process_path(break_import, monkeypatch):
+    doctor.run_checks(items=["packages"])  # everything imported once before the platform is faked
+    break_import("ray", ModuleNotFoundError("No module named 'ray'", name="ray"))
+    found = by_name(doctor.run_checks(items=["packages"]))["package ray"]
+    assert found.status == "WARN" and 'backend="inprocess"' in found.detail and "Windows" not in found.detail
+    monkeypatch.setattr(platform, "system", lambda: "Windows")
+    monkeypatch.setattr(platform, "python_version_tuple", lambda: ("3", "13", "1"))
+    checks = doctor.run_checks(items=["packages"])
+    found = by_name(checks)["package ray"]
+    assert found.status == "WARN"
+    assert "no wheel for Windows with Python 3.13" in found.detail and "notebook 11" in found.detail
+    assert 'backend="inprocess"' in found.detail
+    assert found.fix.startswith("use Python 3.12") and "py -3.12 -m venv .venv" in found.fix
+    assert doctor.exit_code(checks) == 0
+
+
+def test_python_line_gives_the_commands_that_install_a_supported_python(monkeypatch):
+    found = doctor.run_checks(items=["python"])[0]
+    assert found.status == "PASS" and "Python 3.11 to 3.13" in found.detail
+    for version in ("3.10.14", "3.14.0"):
+        monkeypatch.setattr(platform, "python_version", lambda v=version: v)
+        found = doctor.run_checks(items=["python"])[0]
+        assert found.status == "FAIL" and version in found.detail, found
+        assert "uv python install 3.12" in found.fix and "make clean && make lab PYTHON=python3.12" in found.fix
+    monkeypatch.setattr(platform, "system", lambda: "Windows")
+    found = doctor.run_checks(items=["python"])[0]
+    assert "winget install Python.Python.3.12" in found.fix and "py -3.12 -m venv .venv" in found.fix
+    monkeypatch.setattr(platform, "system", lambda: "Darwin")
+    assert "brew install python@3.12" in doctor.run_checks(items=["python"])[0].fix
+
+
+def _tiny_mirror(tmp_path, monkeypatch):
+    """A two-file registry, a mirror holding both (one under its mirror_path), an empty cache."""
+    mirror, rows = tmp_path / "mirror", []
+    for dataset, repo_path, mirror_path in (("skab", "data/a.csv", ""), ("nab", "data/b.csv", "nab/other/b.csv")):
+        content = f"{dataset},{repo_path}\n".encode() * 10
+        target = mirror / (mirror_path or f"{dataset}/{repo_path}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+        rows.append({"dataset": dataset, "repo_path": repo_path, "mirror_path": mirror_path,
+                     "sha256": hashlib.sha256(content).hexdigest(), "bytes": str(len(content))})
+    monkeypatch.setattr(doctor, "_registry", lambda: rows)
+    monkeypatch.setenv("SADLIB_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("SADLIB_DATA_DIR", str(mirror))
+    return mirror, rows
+
+
+def test_mirror_with_every_file_verified_is_ready_with_an_empty_cache(tmp_path, monkeypatch):
+    mirror, rows = _tiny_mirror(tmp_path, monkeypatch)
+    checks = doctor.run_checks(items=["data"])
+    assert [c.status for c in checks] == ["PASS", "PASS"], checks
+    assert all("served from the mirror" in c.detail and str(mirror) in c.detail for c in checks)
+    assert not (tmp_path / "cache").exists()  # checking copies nothing
+    (mirror / "skab" / "data" / "a.csv").write_bytes(b"x" * int(rows[0]["bytes"]))  # same size, other bytes
+    found = by_name(doctor.run_checks(items=["data"]))["data skab"]
+    assert found.status == "FAIL" and "lacks them or holds damaged copies" in found.detail
+    assert "1 of 1 files not in the cache" in found.detail and "copies them from SADLIB_DATA_DIR=" in found.fix
+
+
+def test_mirror_that_is_not_a_folder_is_named(tmp_path, monkeypatch):
+    _tiny_mirror(tmp_path, monkeypatch)
+    monkeypatch.setenv("SADLIB_DATA_DIR", str(tmp_path / "no-such-mirror"))
+    checks = doctor.run_checks(items=["data"])
+    assert [c.status for c in checks] == ["FAIL", "FAIL"]
+    assert "is not a folder" in checks[0].detail
+
+
+@pytest.mark.needs_data
+def test_mirror_only_machine_is_ready(tmp_path, monkeypatch, capsys):
+    """A complete mirror, an empty cache, no --prefetch: READY (the loader copies from the mirror on demand)."""
+    monkeypatch.setenv("SADLIB_CACHE_DIR", str(tmp_path / "mirror"))  # a cache's layout is a mirror's
+    assert [c.status for c in doctor.run_checks(items=["data"], prefetch=True)] == ["PASS", "PASS"]
+    monkeypatch.setenv("SADLIB_DATA_DIR", str(tmp_path / "mirror"))
+    monkeypatch.setenv("SADLIB_CACHE_DIR", str(tmp_path / "cache"))
+    assert doctor.main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    for dataset, n in COUNTS.items():
+        assert f"PASS  data {dataset}: all {n} files verified (sha256)" in out and f"{n} served from the mirror" in out
+    assert "FAIL" not in out and out.rstrip().splitlines()[-1].startswith("READY")
+    assert not (tmp_path / "cache").exists()
+
+
+def test_course_times_are_read_from_the_readme(tmp_path):
+    times = doctor.course_times()
+    assert len(times) >= 24 and all(t > 0 for t in times.values())
+    assert "notebooks/11_federated_learning.ipynb" in times
+    readme = tmp_path / "README.md"
+    readme.write_text("x\n<!-- timings -->\n| notebook | median of 3 | load before / after |\n|---|---:|---:|\n"
+                      "| `notebooks/00_a.ipynb` | 8 s | 1.0 / 1.2 |\n| `exercises/00_b.ipynb` | 1.5 min | 1.0 / 1.1 |\n"
+                      "| **total** | 1.6 min | |\n<!-- /timings -->\n")
+    assert doctor.course_times(readme) == {"notebooks/00_a.ipynb": 8.0, "exercises/00_b.ipynb": 90.0}
+    assert doctor.course_times(tmp_path / "missing.md") == {}
+
+
+def test_speed_line_says_how_long_the_whole_course_takes(monkeypatch):
+    times = {"notebooks/00_a.ipynb": 60.0, "notebooks/06_b.ipynb": 240.0, "exercises/00_a.ipynb": 60.0}
+    monkeypatch.setattr(doctor, "course_times", lambda readme=None: times)
+    monkeypatch.setattr(doctor, "_train_tiny_model", lambda: 2.5 * doctor.REFERENCE_SECONDS)
+    found = doctor.run_checks(items=["timing"])[0]
+    assert "the whole course (2 notebooks and 1 exercise notebooks in full mode, 6.0 min on the reference " \
+           "machine in the README's timings table) should take about 15 min here" in found.detail
+    assert "the longest notebook (06_b.ipynb) about 10.0 min" in found.detail
+    monkeypatch.setattr(doctor, "course_times", lambda readme=None: {})
+    assert "about 2.5 x the run times in their headers" in doctor.run_checks(items=["timing"])[0].detail

@@ -323,3 +323,53 @@ def test_latency_returns_per_call_statistics():
         edge.latency(calls.append, 1.0, warmup=-1)
     with pytest.raises(ValueError, match="callable"):
         edge.latency("model", 1.0)
+
+
+def test_agreement_is_relative_to_the_scale_and_states_its_tolerance():
+    ref = np.array([0.001, 0.004, 0.02])
+    close = ref + np.array([0.0, 3e-7, -2e-7])  # float32 rounding of scores around a threshold of 0.005
+    check = edge.within_tolerance(ref, close, scale=0.005)
+    assert check["ok"] and check["rtol"] == edge.FLOAT32_RTOL == 1e-4
+    assert np.isclose(check["max_abs_diff"], 3e-7) and np.isclose(check["relative_diff"], 6e-5)
+    assert "within the tolerance of 1e-04 x the scale" in check["text"] and "0.005" in check["text"]
+    # the same absolute difference on scores a thousand times smaller is a real difference
+    far = edge.within_tolerance(ref * 1e-3, ref * 1e-3 + 3e-7, scale=0.005e-3)
+    assert not far["ok"] and "BEYOND the tolerance of 1e-04" in far["text"]
+    # scale defaults to the largest reference value: reconstructions of scaled values in 0..1
+    recon = np.linspace(0, 0.9, 12).reshape(3, 4)
+    assert edge.within_tolerance(recon, recon + 5e-5)["ok"] and not edge.within_tolerance(recon, recon + 2e-4)["ok"]
+    assert edge.within_tolerance(recon, recon + 5e-5)["scale"] == pytest.approx(0.9)
+    assert edge.within_tolerance(np.zeros(3), np.zeros(3))["scale"] == 1.0
+
+
+def test_agreement_rejects_bad_inputs_naming_the_parameter():
+    with pytest.raises(edge.InvalidParameterError, match=r"reference has shape \(3,\) and other \(2,\)"):
+        edge.within_tolerance(np.ones(3), np.ones(2))
+    with pytest.raises(edge.InvalidParameterError, match="NaN or infinite"):
+        edge.within_tolerance(np.array([1.0, np.nan]), np.ones(2))
+    with pytest.raises(edge.InvalidParameterError, match="scale"):
+        edge.within_tolerance(np.ones(2), np.ones(2), scale=0)
+    with pytest.raises(edge.InvalidParameterError, match="rtol"):
+        edge.within_tolerance(np.ones(2), np.ones(2), rtol=-1e-4)
+    with pytest.raises(edge.InvalidParameterError, match="empty"):
+        edge.within_tolerance([], [])
+
+
+def test_tf32_disabled_turns_tf32_off_and_restores_it():
+    from sadlib.environment import import_tensorflow
+
+    tf = import_tensorflow()
+    before = tf.config.experimental.tensor_float_32_execution_enabled()
+    try:
+        for start in (True, False):
+            tf.config.experimental.enable_tensor_float_32_execution(start)
+            with edge.tf32_disabled():
+                assert tf.config.experimental.tensor_float_32_execution_enabled() is False
+            assert tf.config.experimental.tensor_float_32_execution_enabled() is start
+        tf.config.experimental.enable_tensor_float_32_execution(True)
+        with pytest.raises(RuntimeError, match="inside"):
+            with edge.tf32_disabled():
+                raise RuntimeError("inside")
+        assert tf.config.experimental.tensor_float_32_execution_enabled() is True  # restored after an error too
+    finally:
+        tf.config.experimental.enable_tensor_float_32_execution(before)

@@ -344,9 +344,6 @@ def test_q4_right_answer_with_searchsorted_passes():
 def test_q4_course_function_passes():
     from sadlib import metrics
 
-    if not hasattr(metrics, "lead_times"):
-        pytest.skip("sadlib.metrics.lead_times is not there yet")
-
     def lead_times(alarms, events):
         return metrics.lead_times(events, alarms.to_numpy(), alarms.index)["lead_time"]
 

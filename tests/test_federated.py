@@ -7,10 +7,10 @@ exercised in tests/test_federated_processes.py. Flower is required (``make test`
 """
 
 import logging
+import tomllib
 
 import numpy as np
 import pytest
-import tomllib
 from flwr.app import ArrayRecord
 
 from sadlib.federated import (

@@ -175,3 +175,46 @@ def test_python_m_sadlib_course_runs_the_runner():
                          timeout=120)
     assert run.returncode == 0, run.stderr
     assert "usage: python -m sadlib.course" in run.stdout and "--update-headers" in run.stdout
+
+
+def test_timing_table_with_medians_and_load():
+    rows = [("a.ipynb", 30.0, 3), ("b.ipynb", 120.0, 4)]
+    table = runner.timing_table(rows, runs={"a.ipynb": [29.0, 30.0, 41.0], "b.ipynb": [118.0, 120.0, 125.0]},
+                                loads={"a.ipynb": (1.94, 2.5), "b.ipynb": (None, 0.5)})
+    lines = table.splitlines()
+    assert lines[0] == "| notebook | median of 3 runs | fastest - slowest | load before / after | claims checked |"
+    assert lines[2] == "| `a.ipynb` | 30 s | 29 s - 41 s | 1.9 / 2.5 | 3 |"
+    assert lines[3] == "| `b.ipynb` | 2.0 min | 2.0 min - 2.1 min | n/a / 0.5 | 4 |"
+    assert lines[4] == "| **total** | 2.5 min |  |  | 7 |"
+    assert runner.timing_table(rows, loads={"a.ipynb": (1.0, 1.0)}).splitlines()[0] == \
+        "| notebook | wall time | load before / after | claims checked |"
+
+
+def test_course_runner_repeats_and_reports_the_median_and_the_load(tmp_path, monkeypatch, capsys):
+    from sadlib.course import doctor
+
+    monkeypatch.setenv("SADLIB_FAST", "1")
+    nb = new_notebook(cells=[new_code_cell("import time\ntime.sleep(0.2)\nprint('ok')")],
+                      metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    path = tmp_path / "01_t.ipynb"
+    nbformat.write(nb, path)
+    readme = tmp_path / "README.md"
+    readme.write_text("x\n<!-- timings -->\nold\n<!-- /timings -->\n")
+    seconds = iter([3.0, 9.0, 4.0])
+    real = runner.run_notebook
+
+    def timed(p, timeout=1800):
+        nb_run, _ = real(p, timeout)
+        return nb_run, next(seconds)  # the runner's own clock is tested above; here the median is
+
+    monkeypatch.setattr(runner, "run_notebook", timed)
+    assert runner.main([str(path), "--repeat", "3", "--readme", str(readme)]) == 0
+    out = capsys.readouterr().out
+    assert "3 runs each (median)" in out and "4 s (median of 3: 3 s - 9 s), load " in out
+    text = readme.read_text()
+    assert "the median of 3 runs per notebook" in text and "1-minute load average before / after" in text
+    assert f"| `{path}` | 4 s | 3 s - 9 s | " in text
+    assert doctor.course_times(readme) == {str(path): 4.0}  # the doctor reads the table the runner writes
+    with pytest.raises(SystemExit):
+        runner.main([str(path), "--repeat", "0"])
+    assert "--repeat must be a whole number of runs >= 1, got 0" in capsys.readouterr().err

@@ -4,11 +4,18 @@ Playwright for Python drives a Chromium that the machine provides (Debian's ``ch
 Playwright's own browser downloads are not used). The tests
 
 * start JupyterLab the way ``make lab`` does, in fast mode (``SADLIB_FAST=1``), on a free local port;
-* open notebook 00 and notebook 04 (its SKAB and NAB runs show tqdm progress bars), clear the stored
-  outputs and run every cell through the menus (Edit, Run);
-* check that the "Python 3 (sadlib)" kernel starts, every code cell ran, no cell shows a traceback,
-  every figure is a loaded image (as many as the committed outputs hold), and tqdm's bars render as
-  finished progress-bar widgets rather than as text ("HBox(...)" or the bar's plain-text repr);
+* open notebook 00 and notebook 04 (its SKAB and NAB runs show tqdm progress bars), each in a workspace
+  of its own (nothing else open, so the menus act on it) with the fresh kernel it starts, clear the
+  stored outputs and run every cell through the menus (Edit, Run);
+* wait on the kernel, not on time: the run is over when the server reports the notebook's kernel idle,
+  no cell is queued and every code cell has its execution count (or a cell shows an error), twice in a
+  row a second apart;
+* check that the run happened in this session and in fast mode, so that stale committed outputs can
+  neither pass nor fail the test: the execution counts are 1, 2, ... n in cell order (a fresh kernel),
+  the mode line is printed fresh and says FAST mode where the committed notebook says FULL mode;
+* check that the "Python 3 (sadlib)" kernel starts, no cell shows a traceback, every figure is a loaded
+  image (as many as the committed outputs hold), and tqdm's bars render as finished progress-bar
+  widgets rather than as text ("HBox(...)" or the bar's plain-text repr);
 * open every page of the built site (``make book`` writes ``docs/_build/html``) and check that it
   loads, that nothing it asks the server for is missing and that its images load.
 
@@ -216,18 +223,71 @@ CELLS_JS = """
 }))
 """
 
-# done when no cell is queued or running and the kernel is idle
-RUN_FINISHED_JS = """
+# the title of the notebook tab that is current in the main area (what the menus act on)
+CURRENT_TAB_JS = """
 () => {
-    const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
-    if (!panel) return false;
-    const prompts = Array.from(panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')).map(p => p.textContent);
-    const started = prompts.some(p => /\\[(\\d+|\\*)\\]/.test(p));
-    const indicator = panel.querySelector('.jp-Notebook-ExecutionIndicator');
-    const idle = !indicator || indicator.getAttribute('data-status') === 'idle';
-    return started && !prompts.some(p => p.includes('[*]')) && idle;
+    const tab = document.querySelector('#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel');
+    return tab ? tab.textContent.trim() : '';
 }
 """
+# the mode line that sadlib.course.modes.describe() prints in every notebook
+MODE_LINE = re.compile(r"\b(FAST|FULL) mode\b")
+
+
+def kernel_state(lab, path: str) -> str:
+    """The execution state ("idle", "busy", "starting", ...) that the server reports for the notebook's kernel.
+
+    "no answer" when the server, busy on a loaded machine, does not answer within 30 s: the callers poll again.
+    """
+    try:
+        with urllib.request.urlopen(f"{lab['base']}/api/sessions?token={lab['token']}", timeout=30) as response:
+            sessions = json.loads(response.read())
+    except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
+        return f"no answer ({exc})"
+    states = [s["kernel"]["execution_state"] for s in sessions if s.get("path") == path and s.get("kernel")]
+    return states[0] if len(states) == 1 else f"{len(states)} sessions"
+
+
+def prompt_number(prompt: str) -> int | None:
+    found = re.search(r"\[(\d+)\]", prompt)
+    return int(found.group(1)) if found else None
+
+
+def wait_for_run(page, lab, path: str, timeout_s: float) -> list[dict]:
+    """Wait until the kernel has run the notebook: the cells' state once the run is over.
+
+    Over means, on two polls in a row a second apart: the server reports the kernel idle, no cell
+    is queued or running ("[*]"), and every non-empty code cell has an execution count, or a cell
+    shows an error (Run All stops there). No fixed sleep: a loaded machine only takes longer.
+    """
+    deadline, done_once = time.monotonic() + timeout_s, False
+    while True:
+        cells = page.evaluate(CELLS_JS)
+        state = kernel_state(lab, path)
+        queued = any("[*]" in cell["prompt"] for cell in cells)
+        unnumbered = [i for i, c in enumerate(cells) if not c["empty"] and prompt_number(c["prompt"]) is None]
+        errored = any(TRACEBACK.search(out["text"]) for cell in cells for out in cell["outputs"])
+        done = state == "idle" and not queued and (not unnumbered or errored)
+        if done and done_once:
+            return cells
+        done_once = done
+        if time.monotonic() > deadline:
+            pytest.fail(f"the run did not finish within {timeout_s:.0f} s: kernel {state!r}, "
+                        f"{sum('[*]' in c['prompt'] for c in cells)} cells queued, cells without a count: {unnumbered}")
+        time.sleep(1.0)
+
+
+def committed_mode_cells(notebook: Path) -> dict[int, str]:
+    """Code-cell index -> the mode ("FULL"/"FAST") that the committed outputs of that cell print."""
+    found = {}
+    code = [c for c in json.loads(notebook.read_text())["cells"] if c["cell_type"] == "code"]
+    for i, cell in enumerate(code):
+        for out in cell.get("outputs", []):
+            text = "".join(out.get("text", "")) + "".join(out.get("data", {}).get("text/plain", ""))
+            match = MODE_LINE.search(text)
+            if match:
+                found[i] = match.group(1)
+    return found
 
 
 def kernel_label(page) -> str:
@@ -275,8 +335,11 @@ def test_notebook_runs_in_lab(browser, lab, name):
     page.on("pageerror", lambda exc: console_errors.append(str(exc)))
     page.route(OTHER_HOSTS, lambda route: route.abort())  # the Colab badge: CI has no network, learners may not
     try:
-        page.goto(f"{lab['base']}/lab/tree/notebooks/{name}?token={lab['token']}")
+        # a workspace of its own, reset: only this notebook is open, so the menus act on it (with the server's
+        # default notebook 00 restored beside it, "Run All" once ran 00 while the page showed 04's stale outputs)
+        page.goto(f"{lab['base']}/lab/workspaces/test-{stem}/tree/notebooks/{name}?reset&token={lab['token']}")
         page.locator(f"{PANEL} .jp-CodeCell").first.wait_for(timeout=120_000)
+        page.wait_for_function(f"() => ({CURRENT_TAB_JS})() === {json.dumps(name)}", timeout=60_000)
         # the kernel named in the notebook starts (the toolbar's indicator reaches idle) under the course's name
         page.wait_for_selector(f"{PANEL} .jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
         try:
@@ -290,16 +353,25 @@ def test_notebook_runs_in_lab(browser, lab, name):
             pytest.fail(f"the notebook's kernel shows as {kernel_label(page)!r}, not {KERNEL_DISPLAY_NAME!r}: "
                         "`make install` registers the course's kernel")
 
+        # the kernel that opening the notebook started, connected and idle as the server sees it: a fresh one,
+        # whose execution counts start at 1 (restarting it here, right after its start, once broke the page's
+        # kernel connection on a loaded machine, and the cells stayed queued)
+        deadline = time.monotonic() + 120
+        while (state := kernel_state(lab, f"notebooks/{name}")) != "idle":
+            assert time.monotonic() < deadline, f"the notebook's kernel is {state!r} after 120 s, not idle"
+            time.sleep(0.5)
+        assert page.evaluate(CURRENT_TAB_JS) == name, "another tab became current: the menus would act on it"
         click_menu(page, "Edit", "Clear Outputs of All Cells")
-        cleared = page.evaluate(CELLS_JS)
-        assert not any(cell["outputs"] for cell in cleared), "the stored outputs were not cleared"
-        assert not any(re.search(r"\d", cell["prompt"]) for cell in cleared)
+        page.wait_for_function(
+            "(panel) => Array.from(document.querySelectorAll(panel + ' .jp-CodeCell')).every(c =>"
+            " !c.querySelector('.jp-OutputArea-output')"
+            " && !/\\d/.test(c.querySelector('.jp-InputPrompt').textContent))",
+            arg=PANEL, timeout=60_000)
 
         started = time.monotonic()
         click_menu(page, "Run", "Run All Cells")
-        page.wait_for_function(RUN_FINISHED_JS, timeout=NOTEBOOK_TIMEOUT_S * 1000, polling=1000)
+        cells = wait_for_run(page, lab, f"notebooks/{name}", NOTEBOOK_TIMEOUT_S)
         elapsed = time.monotonic() - started
-        cells = page.evaluate(CELLS_JS)
         (SHOTS / f"lab-{stem}-cells.json").write_text(json.dumps(cells, indent=1))
         page.locator(f"{PANEL} .jp-Cell").first.scroll_into_view_if_needed()
         page.screenshot(path=SHOTS / f"lab-{stem}-top.png")
@@ -315,6 +387,16 @@ def test_notebook_runs_in_lab(browser, lab, name):
         not_run = {i: cell["prompt"] for i, cell in enumerate(cells)
                    if not cell["empty"] and not re.search(r"\[\d+\]", cell["prompt"])}
         assert not not_run, f"code cells did not run (cell index: prompt): {not_run}"
+        # ... in this session, by a fresh kernel: counts 1..n in cell order (stale outputs keep old prompts)
+        counts = [prompt_number(cell["prompt"]) for cell in cells if not cell["empty"]]
+        assert counts == list(range(1, len(counts) + 1)), f"execution counts are not 1..{len(counts)}: {counts}"
+        # ... in fast mode: the mode line is printed fresh, FAST where the committed notebook says FULL
+        committed = committed_mode_cells(path)
+        assert committed, f"{name} prints no mode line in its committed outputs (sadlib.course.modes.describe())"
+        for i, mode in committed.items():
+            fresh = [m.group(1) for out in cells[i]["outputs"] for m in MODE_LINE.finditer(out["text"])]
+            assert fresh == ["FAST"], (f"code cell {i} prints the mode {fresh} in this run (committed: {mode}); "
+                                       f"JupyterLab runs in fast mode (SADLIB_FAST=1)")
         # figures: every image in an output is loaded; as many figures as the committed notebook has
         images = [img for cell in cells for out in cell["outputs"] for img in out["images"]]
         assert all(complete and width > 0 for complete, width in images), f"images not loaded: {images}"
@@ -329,8 +411,14 @@ def test_notebook_runs_in_lab(browser, lab, name):
                    if WIDGET_AS_TEXT.search(out["text"])]
         assert not as_text, f"widgets shown as text: {as_text}"
         for label in progress_labels(json.loads(path.read_text())):
-            bars = [i for i, cell in enumerate(cells) for out in cell["outputs"]
-                    if "100%" in out["bars"] and re.search(rf"{label}:\s*100%", out["text"])]
+            def finished(state):
+                return [i for i, cell in enumerate(state) for out in cell["outputs"]
+                        if "100%" in out["bars"] and re.search(rf"{label}:\s*100%", out["text"])]
+
+            bars, deadline = finished(cells), time.monotonic() + 60
+            while not bars and time.monotonic() < deadline:  # the kernel is done; the page may still draw widgets
+                time.sleep(1.0)
+                bars = finished(page.evaluate(CELLS_JS))
             assert bars, f"no finished '{label}' progress bar rendered as a widget (a filled FloatProgress bar)"
             bar = code_cell(page, bars[0]).locator(".jp-OutputArea-output:has(.widget-hprogress)").first
             bar.screenshot(path=SHOTS / f"lab-{stem}-progress-{label}.png")

@@ -3,20 +3,26 @@
 One command for the first minutes of a workshop. It checks, one line each:
 
 * the Python version (``Requires-Python`` of the installed package, 3.11 or later);
-* every package the notebooks import, with its version against the minimum in
-  ``pyproject.toml`` (numpy, pandas, SciPy, scikit-learn, Matplotlib, pooch, TensorFlow,
-  Keras, JupyterLab, ipykernel); the edge packages of notebook 09 (LiteRT, ONNX Runtime,
-  ONNX, tf2onnx) are optional, so a missing one is a warning;
+* the Python version: 3.11 to 3.13, with the commands that install one of them;
+* every package a notebook or an exercise imports, directly or through the sadlib module
+  it uses (:data:`PACKAGES`, kept complete by a test that reads the notebooks), with its
+  version against the minimum in ``pyproject.toml``, the extra that brings it and the
+  command that installs it. The core, ``deep`` and ``lab`` packages are required; those
+  of notebooks 09 (``edge``), 10 (``tracking``) and 11 (``federated``) are optional, so a
+  missing one is a warning (Ray, which Flower's simulation engine needs, has no wheel for
+  Windows with Python 3.13: notebook 11 then runs its rounds in-process);
 * the Jupyter kernel ``python3`` that ``make lab`` installs: visible to Jupyter and
   running this interpreter (a stale kernel of the same name in the user's folder
   shadows it, a classic first-hour problem);
 * Keras on the TensorFlow backend, and the LiteRT interpreter;
-* the SKAB and NAB files: every file of the registry in the cache with the registered
-  size and sha256 (``--prefetch`` first fetches the missing ones, from the offline mirror
-  ``SADLIB_DATA_DIR`` when it is set, so a room without internet can be prepared);
+* the SKAB and NAB files: every file of the registry in the cache, or in the offline
+  mirror ``SADLIB_DATA_DIR`` when it is set (the loader copies from it on first use), with
+  the registered size and sha256 (``--prefetch`` first fetches the missing ones, from the
+  mirror when it is set, so a room without internet can be prepared);
 * free disk space in the cache folder;
 * a tiny timed Keras training run, compared with the reference machine on which the
-  notebooks' stated run times were measured (``--quick`` skips it).
+  notebooks' stated run times were measured, and from that ratio how long the whole
+  course (the README's timings table) takes on this machine (``--quick`` skips it).
 
 Every line starts with PASS, WARN or FAIL; a WARN or FAIL line is followed by the command
 that fixes it. The exit status is 0 when no required item fails (warnings allowed), else 1.
@@ -51,17 +57,45 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
-__all__ = ["Check", "ITEMS", "REFERENCE_SECONDS", "run_checks", "iter_checks", "exit_code", "report", "main"]
+__all__ = ["Check", "ITEMS", "PACKAGES", "REFERENCE_SECONDS", "course_times", "run_checks", "iter_checks",
+           "exit_code", "report", "main"]
 
 #: Check groups in the order they run; ``run_checks(items=...)`` selects some of them.
 ITEMS = ("python", "packages", "kernel", "keras", "litert", "data", "disk", "timing")
 
-#: ``(distribution, module)`` pairs: required for the notebooks, and optional (notebook 09, edge).
-REQUIRED_PACKAGES = (("numpy", "numpy"), ("pandas", "pandas"), ("scipy", "scipy"), ("scikit-learn", "sklearn"),
-                     ("matplotlib", "matplotlib"), ("pooch", "pooch"), ("tensorflow", "tensorflow"),
-                     ("keras", "keras"), ("jupyterlab", "jupyterlab"), ("ipykernel", "ipykernel"))
-EDGE_PACKAGES = (("ai-edge-litert", "ai_edge_litert"), ("onnxruntime", "onnxruntime"), ("onnx", "onnx"),
-                 ("tf2onnx", "tf2onnx"))
+#: Every package the notebooks and exercises import, directly or through the sadlib modules they use:
+#: ``(distribution, module, extra, who needs it)``. ``extra`` is the one of ``pyproject.toml`` that brings
+#: it (``""``: a dependency of sadlib itself). tests/test_doctor.py derives the imports from the notebooks
+#: and fails when one is missing here.
+PACKAGES = (
+    ("numpy", "numpy", "", "every notebook"),
+    ("pandas", "pandas", "", "every notebook"),
+    ("scipy", "scipy", "", "notebooks 01-11"),
+    ("scikit-learn", "sklearn", "", "notebooks 02-11"),
+    ("matplotlib", "matplotlib", "", "the figures of every notebook"),
+    ("pooch", "pooch", "", "the SKAB and NAB loaders"),
+    ("requests", "requests", "", "the SKAB and NAB downloads (pooch)"),
+    ("tqdm", "tqdm", "", "progress bars"),
+    ("tensorflow", "tensorflow", "deep", "the Keras models, notebooks 04-11"),
+    ("keras", "keras", "deep", "the Keras models, notebooks 04-11"),
+    ("jupyterlab", "jupyterlab", "lab", "runs the notebooks"),
+    ("ipykernel", "ipykernel", "lab", "the notebooks' kernel"),
+    ("ipython", "IPython", "lab", "displays in the notebooks and exercises"),
+    ("nbformat", "nbformat", "lab", "sadlib.course and the exercises"),
+    ("nbclient", "nbclient", "lab", "sadlib.course"),
+    ("ai-edge-litert", "ai_edge_litert", "edge", "notebook 09, edge deployment"),
+    ("onnxruntime", "onnxruntime", "edge", "notebook 09, edge deployment"),
+    ("onnx", "onnx", "edge", "notebook 09, edge deployment"),
+    ("tf2onnx", "tf2onnx", "edge", "notebook 09, ONNX export"),
+    ("optuna", "optuna", "tracking", "notebook 10, tuning"),
+    ("tensorboard", "tensorboard", "tracking", "notebook 10, experiment tracking"),
+    ("wandb", "wandb", "tracking", "notebook 10, experiment tracking"),
+    ("flwr", "flwr", "federated", "notebook 11, federated learning"),
+    ("ray", "ray", "federated", "notebook 11, Flower's simulation engine"),
+)
+#: Extras whose packages every notebook day needs; a missing package of another extra is a warning.
+REQUIRED_EXTRAS = ("", "deep", "lab")
+SUPPORTED_PYTHONS = ("3.11", "3.12", "3.13")
 KERNEL_NAME, KERNEL_DISPLAY_NAME = "python3", "Python 3 (sadlib)"  # as the Makefile's `make lab` installs it
 
 #: Seconds the timing run (:data:`TIMING_EPOCHS` epochs of a dense autoencoder on
@@ -138,7 +172,7 @@ def _requirements() -> tuple[dict[str, str], str]:
         lines = importlib.metadata.requires("sadlib") or []
         from packaging.requirements import Requirement  # a dependency of pooch and matplotlib
     except Exception:  # not installed, or packaging missing: check importability only
-        return {}, ">=3.11"
+        return {}, ">=3.11,<3.14"
     minimum: dict[str, str] = {}
     for line in lines:
         try:
@@ -147,7 +181,7 @@ def _requirements() -> tuple[dict[str, str], str]:
             continue
         if req.name != "sadlib" and str(req.specifier):
             minimum[_normalise(req.name)] = str(req.specifier)
-    return minimum, meta.get("Requires-Python") or ">=3.11"
+    return minimum, meta.get("Requires-Python") or ">=3.11,<3.14"
 
 
 def _normalise(name: str) -> str:
@@ -227,22 +261,53 @@ def _version(module, distribution: str) -> str:
 # --------------------------------------------------------------------------- #
 # the items
 # --------------------------------------------------------------------------- #
+def _install_python() -> str:
+    """The commands that install a supported Python (3.12) on this system and rebuild the environment."""
+    system = platform.system()
+    if system == "Windows":
+        return ("winget install Python.Python.3.12   (or the installer from python.org), then in the course "
+                "folder: py -3.12 -m venv .venv && .venv\\Scripts\\python -m pip install -e \".[lab]\"")
+    if system == "Darwin":
+        get = "brew install python@3.12   (or: uv python install 3.12, or the installer from python.org)"
+    else:
+        get = ("uv python install 3.12   (or your distribution's python3.12 package, or pyenv install 3.12)")
+    return f"{get}, then: make clean && make lab PYTHON=python3.12"
+
+
 def _check_python() -> Iterator[Check]:
     version = platform.python_version()
     _, requires = _requirements()
     ok = _satisfies(version, requires)
-    fix = ("install a Python that sadlib supports and rebuild the environment: "
-           "make clean && make lab PYTHON=python3.12")
-    yield Check("python", ok is not False, f"{version} at {sys.executable} (sadlib needs {requires})",
-                "" if ok is not False else fix)
+    supported = f"{SUPPORTED_PYTHONS[0]} to {SUPPORTED_PYTHONS[-1]}"
+    detail = f"{version} at {sys.executable} (sadlib needs {requires}: Python {supported})"
+    if ok is False:
+        yield Check("python", False, f"{detail}; install a supported Python and rebuild the environment",
+                    _install_python())
+    else:
+        yield Check("python", True, detail)
+
+
+def _extra_install(extra: str) -> str:
+    """The command that installs one extra of the course (from the course folder), and ``make lab``."""
+    return f"{_python_command()} -m pip install -e '.[{extra}]' in the course folder, or make lab"
 
 
 def _check_package(distribution: str, module: str, minimum: dict[str, str], broken: dict[str, str],
-                   optional: str = "") -> Check:
-    """One package; ``optional`` says why a failure is only a warning (``""``: required)."""
+                   optional: str = "", extra_name: str = "") -> Check:
+    """One package; ``optional`` says why a failure is only a warning (``""``: required).
+
+    ``extra_name`` is the extra of ``pyproject.toml`` that brings it; its install command
+    follows every fix.
+    """
     name, spec = f"package {distribution}", minimum.get(_normalise(distribution), "")
     want, required = f"{distribution}{spec}", not optional
     extra = f" ({optional})" if optional else ""
+    if extra_name:
+        check = _check_package(distribution, module, minimum, broken, optional)
+        brings = f"the {extra_name} extra brings it: {_extra_install(extra_name)}"
+        if check.ok:
+            return Check(check.name, True, f"{check.detail}; extra {extra_name}")
+        return Check(check.name, False, check.detail, f"{check.fix}   ({brings})", check.required)
     try:
         mod = _import(module)
     except Exception as exc:
@@ -284,11 +349,26 @@ def _on_colab() -> bool:
 def _check_packages(broken: dict[str, str]) -> Iterator[Check]:
     minimum, _ = _requirements()
     colab = _on_colab()
-    for distribution, module in REQUIRED_PACKAGES:
-        optional = "not needed on Colab" if colab and module == "jupyterlab" else ""
-        yield _check_package(distribution, module, minimum, broken, optional)
-    for distribution, module in EDGE_PACKAGES:
-        yield _check_package(distribution, module, minimum, broken, "optional: notebook 09, edge deployment")
+    for distribution, module, extra, who in PACKAGES:
+        if extra in REQUIRED_EXTRAS:
+            optional = "not needed on Colab" if colab and module == "jupyterlab" else ""
+        else:
+            optional = f"optional: {who}"
+        check = _check_package(distribution, module, minimum, broken, optional, extra)
+        if module == "ray" and not check.ok:
+            check = _ray_missing(check)
+        yield check
+
+
+def _ray_missing(check: Check) -> Check:
+    """Ray failed: notebook 11 still runs in-process; on Windows with Python 3.13 there is no Ray wheel at all."""
+    inprocess = ("notebook 11 runs its federated rounds without Ray through the in-process grid "
+                 "(run_federated(..., backend=\"inprocess\")); only its simulation-engine cell needs Ray")
+    if platform.system() == "Windows" and tuple(platform.python_version_tuple()[:2]) == ("3", "13"):
+        return Check(check.name, False, f"{check.detail}; Ray has no wheel for Windows with Python 3.13, so "
+                     f"flwr[simulation] leaves it out; {inprocess}",
+                     "use Python 3.12 for the simulation engine: " + _install_python(), required=False)
+    return Check(check.name, False, f"{check.detail}; {inprocess}", check.fix, required=False)
 
 
 def _same_environment(command: str) -> bool:
@@ -412,23 +492,43 @@ def _check_data(prefetch: bool, broken: dict[str, str]) -> Iterator[Check]:
         yield Check("data", False, f"cannot check the data, sadlib.datasets does not import: {_error(exc)}",
                     _first(culprit) if culprit else _pip("--force-reinstall", "pandas", "pooch"))
         return
+    try:
+        mirror = datasets._mirror_dir() if mirror_value else None
+        mirror_error = ""
+    except datasets.DatasetError as exc:  # SADLIB_DATA_DIR is not a folder
+        mirror, mirror_error = None, str(exc)
     rows, failures = _registry(), [0]
     for dataset in sorted({r["dataset"] for r in rows}):
         mine = [r for r in rows if r["dataset"] == dataset]
         name = f"data {dataset}"
         error = _prefetch(datasets, mine, failures) if prefetch else ""
-        missing, damaged = [], []
+        missing, damaged, served = [], [], []
         for row in mine:
             path = cache / dataset / row["repo_path"]
-            if not path.is_file():
+            if path.is_file() and _verified(path, row):
+                continue
+            if mirror is not None and _in_mirror(mirror, row):
+                served.append(row["repo_path"])  # the loader copies it from the mirror on first use
+            elif not path.is_file():
                 missing.append(row["repo_path"])
-            elif path.stat().st_size != int(row["bytes"]) or _sha256(path) != row["sha256"]:
+            else:
                 damaged.append(row["repo_path"])
         size_mb = sum(int(r["bytes"]) for r in mine) / 1e6
         if not missing and not damaged:
-            yield Check(name, True, f"all {len(mine)} files cached and verified (sha256), {size_mb:.1f} MB in {cache}")
+            if served:
+                cached = len(mine) - len(served)
+                yield Check(name, True, f"all {len(mine)} files verified (sha256), {size_mb:.1f} MB: {cached} in "
+                            f"the cache {cache}, {len(served)} served from the mirror {mirror} (SADLIB_DATA_DIR; "
+                            f"copied into the cache on first use)")
+            else:
+                yield Check(name, True,
+                            f"all {len(mine)} files cached and verified (sha256), {size_mb:.1f} MB in {cache}")
             continue
         parts = []
+        if mirror_error:
+            parts.append(mirror_error)
+        elif mirror is not None:
+            parts.append(f"the mirror {mirror} (SADLIB_DATA_DIR) lacks them or holds damaged copies")
         if missing:
             parts.append(f"{len(missing)} of {len(mine)} files not in the cache {cache} (e.g. {missing[0]})")
         if damaged:
@@ -441,6 +541,19 @@ def _check_data(prefetch: bool, broken: dict[str, str]) -> Iterator[Check]:
             fix = (f"{py} -m sadlib.course.doctor --prefetch   (downloads {size_mb:.0f} MB; without internet point "
                    f"SADLIB_DATA_DIR at an offline mirror first, e.g. export SADLIB_DATA_DIR=/path/to/mirror)")
         yield Check(name, False, "; ".join(parts), fix)
+
+
+def _verified(path: Path, row: dict[str, str]) -> bool:
+    """Whether ``path`` has the registered size and sha256 of ``row``."""
+    return path.stat().st_size == int(row["bytes"]) and _sha256(path) == row["sha256"]
+
+
+def _in_mirror(mirror: Path, row: dict[str, str]) -> bool:
+    """Whether the mirror holds a verified copy of ``row`` where the loader looks for it."""
+    candidates = [mirror / row["mirror_path"]] if row.get("mirror_path") else []
+    candidates.append(mirror / row["dataset"] / row["repo_path"])
+    source = next((p for p in candidates if p.is_file()), None)  # the loader takes the first that exists
+    return source is not None and _verified(source, row)
 
 
 def _check_disk() -> Iterator[Check]:
@@ -491,13 +604,52 @@ def _check_timing(broken: dict[str, str]) -> Iterator[Check]:
         return
     ratio = seconds / REFERENCE_SECONDS
     detail = (f"{TIMING_EPOCHS} epochs of a small dense autoencoder ({TIMING_ROWS:,} x 8 rows) took {seconds:.2f} s, "
-              f"{ratio:.1f} times the reference machine's {REFERENCE_SECONDS:.2f} s; expect the notebooks to "
-              f"take about {ratio:.1f} x the run times in their headers")
+              f"{ratio:.1f} times the reference machine's {REFERENCE_SECONDS:.2f} s; {_course_estimate(ratio)}")
     if ratio <= SLOW_RATIO:
         yield Check(name, True, detail)
     else:
         yield Check(name, False, detail, "for the short versions of the notebooks: SADLIB_FAST=1 make lab",
                     required=False)
+
+
+def _readme() -> Path:
+    """The course's README.md, next to the ``sadlib`` folder (absent when sadlib was installed without the repo)."""
+    return Path(__file__).resolve().parents[2] / "README.md"
+
+
+def course_times(readme: Path | None = None) -> dict[str, float]:
+    """Seconds per notebook from the README's timings table (``python -m sadlib.course --readme``), reference machine.
+
+    The rows between ``<!-- timings -->`` and ``<!-- /timings -->`` whose first cell is a notebook's path
+    in backticks; the second cell is its time (``8 s``, ``1.6 min``; a median when the runner repeated).
+    Empty when there is no README or no table.
+    """
+    path = _readme() if readme is None else Path(readme)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return {}
+    block = re.search(r"<!-- timings -->(.*?)<!-- /timings -->", text, re.S)
+    times: dict[str, float] = {}
+    for line in (block.group(1) if block else "").splitlines():
+        row = re.match(r"\|\s*`([^`]+\.ipynb)`\s*\|\s*([\d.]+)\s*(s|min)\b", line)
+        if row:
+            times[row.group(1)] = float(row.group(2)) * (60 if row.group(3) == "min" else 1)
+    return times
+
+
+def _course_estimate(ratio: float) -> str:
+    """What the speed ratio means for the whole course, from the README's per-notebook times."""
+    times = course_times()
+    if not times:
+        return f"expect the notebooks to take about {ratio:.1f} x the run times in their headers"
+    reference = sum(times.values())
+    slowest = max(times, key=times.get)
+    n_exercises = sum(Path(name).parent.name == "exercises" for name in times)
+    what = f"{len(times) - n_exercises} notebooks" + (f" and {n_exercises} exercise notebooks" if n_exercises else "")
+    return (f"the whole course ({what} in full mode, {reference / 60:.1f} min on the reference "
+            f"machine in the README's timings table) should take about {ratio * reference / 60:.0f} min here, "
+            f"the longest notebook ({Path(slowest).name}) about {ratio * times[slowest] / 60:.1f} min")
 
 
 # --------------------------------------------------------------------------- #

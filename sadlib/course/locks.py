@@ -33,9 +33,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from pathlib import Path
-
 import tomllib
+from pathlib import Path
 
 from .._extras import MISSING, install_hint
 from ..validation import InvalidParameterError, check_choice

@@ -24,9 +24,8 @@ import argparse
 import json
 import re
 import sys
-from pathlib import Path
-
 import tomllib
+from pathlib import Path
 
 __all__ = ["repository", "release_tag", "devcontainer", "files_to_update", "propagate", "main"]
 
