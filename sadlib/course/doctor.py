@@ -266,7 +266,7 @@ def _install_python() -> str:
     system = platform.system()
     if system == "Windows":
         return ("winget install Python.Python.3.12   (or the installer from python.org), then in the course "
-                "folder: py -3.12 -m venv .venv && .venv\\Scripts\\python -m pip install -e \".[lab]\"")
+                "folder: py -3.12 -m venv .venv && .venv\\Scripts\\python -m pip install -c requirements/lab.lock.txt -e \".[lab]\"")
     if system == "Darwin":
         get = "brew install python@3.12   (or: uv python install 3.12, or the installer from python.org)"
     else:
@@ -289,7 +289,8 @@ def _check_python() -> Iterator[Check]:
 
 def _extra_install(extra: str) -> str:
     """The command that installs one extra of the course (from the course folder), and ``make lab``."""
-    return f"{_python_command()} -m pip install -e '.[{extra}]' in the course folder, or make lab"
+    return (f"{_python_command()} -m pip install -c requirements/lab.lock.txt -e '.[{extra}]' in the course folder "
+            f"(the lock pins the versions every room uses), or make lab")
 
 
 def _check_package(distribution: str, module: str, minimum: dict[str, str], broken: dict[str, str],
