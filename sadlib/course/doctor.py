@@ -266,7 +266,8 @@ def _install_python() -> str:
     system = platform.system()
     if system == "Windows":
         return ("winget install Python.Python.3.12   (or the installer from python.org), then in the course "
-                "folder: py -3.12 -m venv .venv && .venv\\Scripts\\python -m pip install -c requirements/lab.lock.txt -e \".[lab]\"")
+                "folder: py -3.12 -m venv .venv && "
+                ".venv\\Scripts\\python -m pip install -c requirements/lab.lock.txt -e \".[lab]\"")
     if system == "Darwin":
         get = "brew install python@3.12   (or: uv python install 3.12, or the installer from python.org)"
     else:
