@@ -101,7 +101,7 @@ DOCTOR_ARGS ?=
 doctor: install
 	$(BIN)/python -m sadlib.course.doctor $(DOCTOR_ARGS)
 
-# Full mode, whatever SADLIB_FAST says in the shell. COURSE_ARGS="--save --update-headers --readme README.md"
+# Full mode, whatever SADLIB_FAST says in the shell. COURSE_ARGS="--save --update-headers --readme benchmarks/README.md"
 # is how maintainers refresh the committed outputs, header times and the README table.
 COURSE_ARGS ?=
 course: install

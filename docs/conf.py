@@ -64,6 +64,7 @@ include_patterns = [
     "instructors/*.md",
     "datasets/*.md",
     "benchmarks/README.md",
+    "requirements/README.md",
     "docs/*.md",
 ]
 exclude_patterns = ["docs/_build", "docs/toc.md", ".venv"]

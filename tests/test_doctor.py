@@ -451,7 +451,7 @@ def test_mirror_only_machine_is_ready(tmp_path, monkeypatch, capsys):
     assert not (tmp_path / "cache").exists()
 
 
-def test_course_times_are_read_from_the_readme(tmp_path):
+def test_course_times_are_read_from_the_benchmarks_readme(tmp_path):
     times = doctor.course_times()
     assert len(times) >= 24 and all(t > 0 for t in times.values())
     assert "notebooks/11_federated_learning.ipynb" in times
@@ -469,7 +469,7 @@ def test_speed_line_says_how_long_the_whole_course_takes(monkeypatch):
     monkeypatch.setattr(doctor, "_train_tiny_model", lambda: 2.5 * doctor.REFERENCE_SECONDS)
     found = doctor.run_checks(items=["timing"])[0]
     assert "the whole course (2 notebooks and 1 exercise notebooks in full mode, 6.0 min on the reference " \
-           "machine in the README's timings table) should take about 15 min here" in found.detail
+           "machine, benchmarks/README.md) should take about 15 min here" in found.detail
     assert "the longest notebook (06_b.ipynb) about 10.0 min" in found.detail
     monkeypatch.setattr(doctor, "course_times", lambda readme=None: {})
     assert "about 2.5 x the run times in their headers" in doctor.run_checks(items=["timing"])[0].detail

@@ -22,7 +22,7 @@ One command for the first minutes of a workshop. It checks, one line each:
 * free disk space in the cache folder;
 * a tiny timed Keras training run, compared with the reference machine on which the
   notebooks' stated run times were measured, and from that ratio how long the whole
-  course (the README's timings table) takes on this machine (``--quick`` skips it).
+  course (the timings table in benchmarks/README.md) takes on this machine (``--quick`` skips it).
 
 Every line starts with PASS, WARN or FAIL; a WARN or FAIL line is followed by the command
 that fixes it. The exit status is 0 when no required item fails (warnings allowed), else 1.
@@ -615,12 +615,15 @@ def _check_timing(broken: dict[str, str]) -> Iterator[Check]:
 
 
 def _readme() -> Path:
-    """The course's README.md, next to the ``sadlib`` folder (absent when sadlib was installed without the repo)."""
-    return Path(__file__).resolve().parents[2] / "README.md"
+    """benchmarks/README.md, whose timings table ``make course`` writes (absent when sadlib was installed without
+    the repository)."""
+    return Path(__file__).resolve().parents[2] / "benchmarks" / "README.md"
 
 
 def course_times(readme: Path | None = None) -> dict[str, float]:
-    """Seconds per notebook from the README's timings table (``python -m sadlib.course --readme``), reference machine.
+    """Seconds per notebook on the reference machine, from the timings table of benchmarks/README.md.
+
+    ``make course`` writes that table (``python -m sadlib.course --readme benchmarks/README.md``).
 
     The rows between ``<!-- timings -->`` and ``<!-- /timings -->`` whose first cell is a notebook's path
     in backticks; the second cell is its time (``8 s``, ``1.6 min``; a median when the runner repeated).
@@ -641,7 +644,7 @@ def course_times(readme: Path | None = None) -> dict[str, float]:
 
 
 def _course_estimate(ratio: float) -> str:
-    """What the speed ratio means for the whole course, from the README's per-notebook times."""
+    """What the speed ratio means for the whole course, from the per-notebook times of benchmarks/README.md."""
     times = course_times()
     if not times:
         return f"expect the notebooks to take about {ratio:.1f} x the run times in their headers"
@@ -650,7 +653,7 @@ def _course_estimate(ratio: float) -> str:
     n_exercises = sum(Path(name).parent.name == "exercises" for name in times)
     what = f"{len(times) - n_exercises} notebooks" + (f" and {n_exercises} exercise notebooks" if n_exercises else "")
     return (f"the whole course ({what} in full mode, {reference / 60:.1f} min on the reference "
-            f"machine in the README's timings table) should take about {ratio * reference / 60:.0f} min here, "
+            f"machine, benchmarks/README.md) should take about {ratio * reference / 60:.0f} min here, "
             f"the longest notebook ({Path(slowest).name}) about {ratio * times[slowest] / 60:.1f} min")
 
 

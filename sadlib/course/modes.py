@@ -32,5 +32,6 @@ def choose(full: T, fast: T) -> T:
 def describe() -> str:
     """One line for notebook headers: which mode is active and how to switch."""
     if is_fast():
-        return f"FAST mode ({ENV_VAR}=1): small data and few epochs; unset {ENV_VAR} for the full course."
+        return (f"FAST mode ({ENV_VAR}=1): small data and few epochs, so the numbers below differ from the text, "
+                f"which describes the full run; unset {ENV_VAR} for the full course.")
     return f"FULL mode: set {ENV_VAR}=1 for a quick run with small data and few epochs."
