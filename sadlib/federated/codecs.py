@@ -192,9 +192,14 @@ def encode_update(weights: Sequence[np.ndarray], global_weights: Sequence[np.nda
                                         f"residual that encode_update returned last round (or None).")
     if compress is None:
         return weights_to_record(weights), [np.zeros_like(w) for w in weights]
-    deltas = [(w - g).astype(np.float64).ravel() for w, g in zip(weights, global_weights)]
+    with np.errstate(over="ignore"):  # an update beyond float32's range is refused below
+        deltas = [(w - g).astype(np.float64).ravel() for w, g in zip(weights, global_weights)]
     if residual is not None:
         deltas = [d + r.astype(np.float64).ravel() for d, r in zip(deltas, residual)]
+    for i, d in enumerate(deltas):
+        if d.size and np.abs(d).max() > np.finfo(np.float32).max / 2:  # low and step travel as float32
+            raise InvalidParameterError(f"the update of variable {i} reaches {np.abs(d).max():.3g}, beyond what its "
+                                        f"float32 range (low, step) can carry; send it with compress=None.")
     masks = []
     for d in deltas:
         mask = np.ones(d.size, dtype=bool)

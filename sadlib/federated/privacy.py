@@ -27,7 +27,7 @@ import math
 
 from ..validation import check_int, check_number
 
-__all__ = ["ASSUMPTIONS", "gaussian_rdp_epsilon", "site_influence", "flower_epsilon"]
+__all__ = ["ASSUMPTIONS", "gaussian_rdp_epsilon", "site_influence", "flower_epsilon", "make_accountant"]
 
 #: The assumptions behind the (ε, δ) that :func:`sadlib.federated.run_federated` reports.
 ASSUMPTIONS = ("site-level DP: neighbouring federations differ by one site's data (add or remove one site); "
@@ -62,7 +62,7 @@ def gaussian_rdp_epsilon(noise_multiplier: float, rounds: int, delta: float = 1e
 
 
 def flower_epsilon(noise_multiplier: float, rounds: int, n_sites: int, delta: float = 1e-5) -> float:
-    """The ε Flower's ``RdpAccountant`` reports for ``rounds`` releases under :data:`ASSUMPTIONS` (needs dp-accounting)."""
+    """The ε of Flower's ``RdpAccountant`` for ``rounds`` releases under :data:`ASSUMPTIONS` (needs dp-accounting)."""
     accountant = make_accountant(n_sites, delta)
     from flwr.serverapp import GaussianPrivacyEvent
 
