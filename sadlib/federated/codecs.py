@@ -308,7 +308,8 @@ def decode_update(record, global_weights: Sequence[np.ndarray], compress: str | 
         k = int(m.sum())
         delta = np.zeros(size, dtype=np.float32)
         delta[m] = _dequantise(codes[cstart:cstart + k], low, step)
-        out.append((g.ravel() + delta).reshape(g.shape))
+        with np.errstate(over="ignore"):  # a sum beyond float32's range is refused below
+            out.append((g.ravel() + delta).reshape(g.shape))
         start, cstart = start + size, cstart + k
     for i, w in enumerate(out):  # float32 overflow of a huge (but finite) update
         _finite(f"decoded array {i}", w, node)
