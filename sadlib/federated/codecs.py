@@ -32,8 +32,10 @@ take (``None``, strings, a residual of other shapes) raise :class:`~sadlib.valid
 payload (``ArrayRecord.count_bytes``: each array's data bytes plus its key and its dtype and
 shape fields), the part of a Flower message that grows with the model. It is *not* the size of
 a whole serialised Flower message: the message's metadata, the record's other entries (the
-config or metrics) and the transport's framing come on top (a few hundred bytes per message,
-constant, whatever the model).
+config or metrics) and the transport's framing come on top. Measured once with Flower's protobuf
+serialisation (``flwr.common.serde.message_to_proto``) for notebook 11's model of 7,734 weights:
+a train reply is 165 to 440 bytes larger than its ArrayRecord's count (31,968 plain, 7,932 q8),
+a train instruction 924 bytes larger (its config carries the scaler's means and spreads).
 """
 
 from __future__ import annotations
