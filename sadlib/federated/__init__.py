@@ -7,7 +7,8 @@ them. Thresholds stay local: every site calibrates its alarms on its own validat
 Modules: :mod:`~sadlib.federated.sites` (the non-IID compressor sites),
 :mod:`~sadlib.federated.model` (the dense autoencoder, the shared scaler, FedProx),
 :mod:`~sadlib.federated.codecs` (8-bit and top-k update compression, checks),
-:mod:`~sadlib.federated.apps` (Flower ClientApp, ServerApp, the guarded strategy) and
+:mod:`~sadlib.federated.apps` (Flower ClientApp, ServerApp, the guarded strategy),
+:mod:`~sadlib.federated.privacy` (what central DP guarantees: one site's influence, (ε, δ)) and
 :mod:`~sadlib.federated.run` (simulation runs, baselines, per-site evaluation).
 Needs the ``federated`` extra: ``pip install -c requirements/lab.lock.txt -e ".[federated]"``.
 """

@@ -43,8 +43,8 @@ from .codecs import (
     weights_to_record,
 )
 from .model import (
+    MODELS,
     build_model,
-    cached_model,
     combine_moments,
     local_fit,
     make_windows,
@@ -54,7 +54,7 @@ from .model import (
 )
 
 __all__ = ["STRATEGIES", "DEFAULT_SETTINGS", "GuardedStrategy", "make_strategy", "make_client_app",
-           "make_server_app", "scaled_rows", "write_flower_app", "app_client", "app_server"]
+           "make_server_app", "privacy_report", "scaled_rows", "write_flower_app", "app_client", "app_server"]
 
 LOG = logging.getLogger("sadlib.federated")
 #: Server strategies: FedAvg (McMahan et al. 2017) and two for non-IID sites.
@@ -63,7 +63,7 @@ STRATEGIES: tuple[str, ...] = ("fedavg", "fedprox", "fedadam")
 DEFAULT_SETTINGS: dict[str, Any] = {
     "window": 6, "hidden": [32], "latent": 4, "learning_rate": 1e-3, "local_epochs": 1, "batch_size": 64,
     "scaling": "federated", "compress": "none", "topk": 0.25, "proximal_mu": 0.01, "server_lr": 0.01, "seed": 0,
-    "dp_clip": 0.0, "dp_noise": 0.0,
+    "dp_clip": 0.0, "dp_noise": 0.0, "dp_delta": 1e-5,
 }
 SCALINGS = ("federated", "site")
 
@@ -86,8 +86,9 @@ def _windows(site, part: str, config) -> np.ndarray:
 
 
 def _model(config):
-    return cached_model(int(config["window"]) * len(config["mean"]), hidden=[int(h) for h in config["hidden"]],
-                        latent=int(config["latent"]), learning_rate=float(config["learning_rate"]))
+    """``with _model(config) as model:`` this process's model of the run's architecture, for this caller alone."""
+    return MODELS.borrow(int(config["window"]) * len(config["mean"]), hidden=[int(h) for h in config["hidden"]],
+                         latent=int(config["latent"]), learning_rate=float(config["learning_rate"]))
 
 
 @lru_cache(maxsize=4)
@@ -153,9 +154,10 @@ def make_client_app(sites: Sequence | None = None, *, mods: Sequence[Callable] =
         global_weights = record_to_weights(msg.content["arrays"])
         X = _windows(site, "train", config)
         seed = int(config.get("seed", 0)) * 1000 + int(config.get("server-round", 0))
-        weights, loss = local_fit(_model(config), X, global_weights, epochs=int(config["local_epochs"]),
-                                  batch_size=int(config["batch_size"]), mu=float(config.get("proximal-mu", 0.0)),
-                                  seed=seed)
+        with _model(config) as model:
+            weights, loss = local_fit(model, X, global_weights, epochs=int(config["local_epochs"]),
+                                      batch_size=int(config["batch_size"]), mu=float(config.get("proximal-mu", 0.0)),
+                                      seed=seed)
         compress = None if config["compress"] == "none" else str(config["compress"])
         residual = None
         if compress == "topk" and "residual" in context.state:
@@ -164,17 +166,19 @@ def make_client_app(sites: Sequence | None = None, *, mods: Sequence[Callable] =
                                          residual=residual)
         if compress == "topk":  # error feedback: what was not sent is added next round; it stays at the site
             context.state["residual"] = weights_to_record(residual)
-        metrics = MetricRecord({"num-examples": int(len(X)), "train-loss": loss})
+        # "unit-weight": the same vote for every site, what FedAvg weights by when central DP is on
+        metrics = MetricRecord({"num-examples": int(len(X)), "unit-weight": 1, "train-loss": loss})
         return Message(RecordDict({"arrays": record, "metrics": metrics}), reply_to=msg)
 
     @app.evaluate()
     def evaluate(msg: Message, context) -> Message:
         config = msg.content["config"]
         site = site_of(context)
-        model = _model(config)
-        model.set_weights(record_to_weights(msg.content["arrays"]))
         X = _windows(site, "val", config)
-        metrics = MetricRecord({"num-examples": int(len(X)), "val-loss": window_loss(model, X)})
+        with _model(config) as model:
+            model.set_weights(record_to_weights(msg.content["arrays"]))
+            loss = window_loss(model, X)
+        metrics = MetricRecord({"num-examples": int(len(X)), "unit-weight": 1, "val-loss": loss})
         return Message(RecordDict({"metrics": metrics}), reply_to=msg)
 
     return app
@@ -191,7 +195,7 @@ def _clip_when_asked(msg, context, call_next):
 
 # ----------------------------------------------------------------------------- server side
 def make_strategy(name: str = "fedavg", n_nodes: int = 2, *, proximal_mu: float = 0.01, server_lr: float = 0.01,
-                  dp_clip: float = 0.0, dp_noise: float = 0.0):
+                  dp_clip: float = 0.0, dp_noise: float = 0.0, dp_delta: float = 1e-5):
     """A Flower strategy that samples all ``n_nodes`` sites every round.
 
     ``"fedavg"``: the weighted mean of the sites' weights (weights: ``num-examples``).
@@ -204,7 +208,11 @@ def make_strategy(name: str = "fedavg", n_nodes: int = 2, *, proximal_mu: float 
     clips its update to L2 norm ``dp_clip`` (Flower's ``fixedclipping_mod``, which every
     :func:`make_client_app` applies when asked) and the server adds Gaussian noise of standard
     deviation ``dp_noise * dp_clip / n_nodes`` to the average (central DP, McMahan et al.,
-    ICLR 2018). No privacy budget is accounted here.
+    ICLR 2018). The average is then **uniform** (weighted by ``"unit-weight"``, 1 at every site),
+    so one site's influence is ``dp_clip / n_nodes``, what the noise is sized for; with
+    ``dp_noise > 0`` Flower's RDP accountant (:mod:`sadlib.federated.privacy`) tracks (ε, δ) at
+    ``dp_delta`` and Flower checks that the weights are equal. FedAdam is refused with DP: its
+    server step is not the mean the noise is sized for.
     """
     from flwr.serverapp.strategy import DifferentialPrivacyClientSideFixedClipping, FedAdam, FedAvg, FedProx
 
@@ -214,6 +222,11 @@ def make_strategy(name: str = "fedavg", n_nodes: int = 2, *, proximal_mu: float 
               "min_evaluate_nodes": n_nodes, "min_available_nodes": n_nodes}
     dp_clip = check_number("dp_clip", dp_clip, 0, hint="It is the L2 norm each site clips its update to; 0: no DP.")
     dp_noise = check_number("dp_noise", dp_noise, 0, hint="It is the Gaussian noise multiplier of central DP.")
+    if dp_clip > 0:
+        if name == "fedadam":
+            raise InvalidParameterError("dp_clip > 0 (central DP) needs strategy 'fedavg' or 'fedprox': FedAdam's "
+                                        "server step is not the uniform mean the DP noise is sized for.")
+        common["weighted_by_key"] = "unit-weight"  # uniform mean: one site moves it by at most dp_clip / n_nodes
     if name == "fedprox":
         strategy = FedProx(proximal_mu=check_number("proximal_mu", proximal_mu, 0), **common)
     elif name == "fedadam":
@@ -222,8 +235,32 @@ def make_strategy(name: str = "fedavg", n_nodes: int = 2, *, proximal_mu: float 
     else:
         strategy = FedAvg(**common)
     if dp_clip > 0:
-        strategy = DifferentialPrivacyClientSideFixedClipping(strategy, dp_noise, dp_clip, n_nodes)
+        accountant = None
+        if dp_noise > 0:
+            from .privacy import make_accountant
+
+            accountant = make_accountant(n_nodes, check_number("dp_delta", dp_delta, 0, 1, low_open=True,
+                                                               high_open=True))
+        strategy = DifferentialPrivacyClientSideFixedClipping(strategy, dp_noise, dp_clip, n_nodes,
+                                                              accountant=accountant)
     return strategy
+
+
+def privacy_report(strategy, settings: dict, n_nodes: int) -> dict | None:
+    """What a DP run guarantees: clip, noise, one site's weight and influence, (ε, δ) spent (None without DP)."""
+    from .privacy import ASSUMPTIONS, site_influence
+
+    clip, noise = float(settings["dp_clip"]), float(settings["dp_noise"])
+    if clip <= 0:
+        return None
+    spent = strategy.privacy_spent() if hasattr(strategy, "privacy_spent") else None
+    return {"dp_clip": clip, "dp_noise": noise, "n_sites": n_nodes, "site_weight": 1.0 / n_nodes,
+            "site_influence": site_influence(clip, n_nodes), "noise_std": noise * clip / n_nodes,
+            "epsilon": float(spent.epsilon) if spent is not None else float("inf"),
+            "delta": float(spent.delta) if spent is not None else float(settings.get("dp_delta", 1e-5)),
+            "releases": int(spent.num_releases) if spent is not None else 0,
+            "accountant": "flwr RdpAccountant" if spent is not None else "none (no noise: no guarantee)",
+            "assumptions": ASSUMPTIONS}
 
 
 class GuardedStrategy:
@@ -239,8 +276,9 @@ class GuardedStrategy:
     Attributes
     ----------
     history : list of dict
-        One row per round: ``round``, ``uplink_bytes`` (the sites' replies, as sent),
-        ``downlink_bytes`` (the global weights, once per site), ``replies``, ``rejected``
+        One row per round: ``round``, ``uplink_bytes`` (the payload bytes of the sites' ArrayRecords,
+        as sent: :func:`~sadlib.federated.codecs.record_bytes`, not whole serialised messages),
+        ``downlink_bytes`` (the global weights' ArrayRecord, once per site), ``replies``, ``rejected``
         (node ids), ``train_loss``.
     rejected : list of (round, node_id, reason)
     """
@@ -398,7 +436,10 @@ def make_server_app(*, strategy: str = "fedavg", rounds: int = 5, n_nodes: int |
     unknown = set(settings) - set(DEFAULT_SETTINGS)
     if unknown:
         raise InvalidParameterError(f"unknown setting(s) {sorted(unknown)}; known: {sorted(DEFAULT_SETTINGS)}.")
-    _settings({}, settings)  # bad values fail here, not in the server's thread
+    checked = _settings({}, settings)  # bad values fail here, not in the server's thread
+    if float(checked["dp_clip"]) > 0 and strategy == "fedadam":
+        raise InvalidParameterError("dp_clip > 0 (central DP) needs strategy 'fedavg' or 'fedprox': FedAdam's server "
+                                    "step is not the uniform mean the DP noise is sized for.")
     app = ServerApp()
 
     @app.main()
@@ -411,10 +452,10 @@ def make_server_app(*, strategy: str = "fedavg", rounds: int = 5, n_nodes: int |
         n_inputs = int(cfg["window"]) * len(mean)
         model = build_model(n_inputs, hidden=cfg["hidden"], latent=int(cfg["latent"]),
                             learning_rate=float(cfg["learning_rate"]), seed=int(cfg["seed"]))
-        guarded = GuardedStrategy(make_strategy(name, n, proximal_mu=float(cfg["proximal_mu"]),
-                                                server_lr=float(cfg["server_lr"]), dp_clip=float(cfg["dp_clip"]),
-                                                dp_noise=float(cfg["dp_noise"])),
-                                  None if cfg["compress"] == "none" else cfg["compress"])
+        inner = make_strategy(name, n, proximal_mu=float(cfg["proximal_mu"]), server_lr=float(cfg["server_lr"]),
+                              dp_clip=float(cfg["dp_clip"]), dp_noise=float(cfg["dp_noise"]),
+                              dp_delta=float(cfg["dp_delta"]))
+        guarded = GuardedStrategy(inner, None if cfg["compress"] == "none" else cfg["compress"])
         config = ConfigRecord({
             "window": int(cfg["window"]), "hidden": [int(h) for h in cfg["hidden"]], "latent": int(cfg["latent"]),
             "learning_rate": float(cfg["learning_rate"]), "local_epochs": int(cfg["local_epochs"]),
@@ -426,7 +467,7 @@ def make_server_app(*, strategy: str = "fedavg", rounds: int = 5, n_nodes: int |
                                timeout=timeout, train_config=config, evaluate_config=ConfigRecord(dict(config)))
         outcome = {"weights": record_to_weights(result.arrays), "mean": mean, "std": std,
                    "settings": {**cfg, "strategy": name, "n_nodes": n}, "history": guarded.history,
-                   "rejected": guarded.rejected}
+                   "rejected": guarded.rejected, "privacy": privacy_report(inner, cfg, n)}
         if sink is not None:
             sink(outcome)
         elif run.get("out-dir"):
@@ -439,7 +480,7 @@ def _write_outcome(folder: Path, outcome: dict) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     np.savez(folder / "federated_result.npz", mean=outcome["mean"], std=outcome["std"],
              **{f"w{i}": w for i, w in enumerate(outcome["weights"])})
-    text = {k: outcome[k] for k in ("settings", "history", "rejected")}
+    text = {k: outcome[k] for k in ("settings", "history", "rejected", "privacy")}
     (folder / "federated_result.json").write_text(json.dumps(text, indent=1, default=str))
 
 

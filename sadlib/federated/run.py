@@ -22,6 +22,7 @@ import os
 import time
 import uuid
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any, Sequence
 
 import numpy as np
@@ -49,6 +50,10 @@ class FederatedModel:
 
     ``mean``/``std`` is the shared scaler, or ``None`` when every site scales with its own
     training statistics (``scaling="site"``); ``history`` has one row per round (bytes, losses).
+    ``privacy`` (runs with ``dp_clip > 0``, else ``None``): ``site_weight`` and ``site_influence``
+    (how far one site can move the averaged update: its weight x the clip), ``noise_std``,
+    ``epsilon`` and ``delta`` from Flower's accountant and the ``assumptions`` behind them
+    (:mod:`sadlib.federated.privacy`).
     """
 
     weights: list
@@ -58,6 +63,7 @@ class FederatedModel:
     history: pd.DataFrame = field(default_factory=pd.DataFrame)
     rejected: list = field(default_factory=list)
     wall_s: float = float("nan")
+    privacy: dict | None = None
 
     def scaler_for(self, site) -> tuple[np.ndarray, np.ndarray]:
         """The mean and std that ``site`` scales its rows with."""
@@ -81,6 +87,22 @@ def _grid_base():
     return Grid
 
 
+#: The one private Flower module sadlib uses, and why: from flwr 1.38 a strategy creates each instruction
+#: ``Message`` with the sending task's identity, read from this process-wide class, which Flower's runtimes
+#: (simulation engine, SuperLink) set and no public API does. Only :class:`InProcessGrid` needs it (flwr
+#: 1.35-1.37 have no such module and need nothing). ``tests/test_federated.py`` allows exactly this import.
+PRIVATE_FLWR_IMPORTS: tuple[str, ...] = ("flwr.supercore.task_identity",)
+
+
+def _set_server_identity(run_id: int) -> None:
+    """Give this process the identity of a ServerApp task (run ``run_id``, node 0), as Flower's runtimes do."""
+    try:
+        from flwr.supercore.task_identity import TaskIdentity
+    except ImportError:  # flwr versions whose Message does not read a task identity
+        return
+    TaskIdentity.run_id, TaskIdentity.node_id, TaskIdentity.task_id = run_id, 0, 1
+
+
 class InProcessGrid(_grid_base()):
     """A Flower ``Grid`` whose nodes are ClientApps called in this process, one message after another.
 
@@ -89,6 +111,12 @@ class InProcessGrid(_grid_base()):
     node keeps its own :class:`~flwr.app.Context` (``node_config`` ``partition-id``, a persistent
     ``state``) across rounds. What it leaves out is the transport: no serialisation, no network,
     no process per site.
+
+    Built on Flower's public API (``flwr.serverapp.Grid``, ``flwr.app``) with one exception,
+    :func:`_set_server_identity`: since flwr 1.38 a ``Message`` created by a strategy reads the
+    sending task's identity (``flwr.supercore.task_identity``, absent in 1.35-1.37), which only
+    Flower's own runtimes set and no public API can. Replacing this grid by the simulation engine
+    would avoid it at a cost: 6 sites, 2 rounds took 60 s on Ray against 11 s here (2 loaded cores).
 
     Parameters
     ----------
@@ -99,17 +127,16 @@ class InProcessGrid(_grid_base()):
 
     def __init__(self, client_app, n_nodes: int, *, run_id: int = 1):
         from flwr.app import Context, RecordDict
-        from flwr.supercore.run import Run
-        from flwr.supercore.task_identity import TaskIdentity
 
+        n_nodes = check_int("n_nodes", n_nodes, 1, hint="It is the number of sites (ClientApps) in the grid.")
+        run_id = check_int("run_id", run_id, 0)
         self.client_app = client_app
-        self._run = Run.create_empty(run_id)
+        self._run = SimpleNamespace(run_id=run_id)  # what a Grid's ``run`` tells a ServerApp: its run id
         self.contexts = {node: Context(run_id=run_id, node_id=node,
                                        node_config={"partition-id": node - 1, "num-partitions": n_nodes},
                                        state=RecordDict(), run_config={}) for node in range(1, n_nodes + 1)}
         self._replies: dict[str, Any] = {}
-        # what Flower sets in a ServerApp process: messages the server creates carry these ids
-        TaskIdentity.run_id, TaskIdentity.node_id, TaskIdentity.task_id = run_id, 0, 1
+        _set_server_identity(run_id)
 
     def set_run(self, run) -> None:
         self._run = run
@@ -187,8 +214,9 @@ def run_federated(sites: Sequence, strategy: str = "fedavg", *, rounds: int = 10
     Returns
     -------
     FederatedModel
-        With ``history`` (one row per round: ``uplink_bytes``, ``downlink_bytes``, ``train_loss``,
-        ``val_loss``, rejected nodes) and ``wall_s``.
+        With ``history`` (one row per round: ``uplink_bytes``, ``downlink_bytes`` (the ArrayRecords'
+        payload bytes, :func:`~sadlib.federated.codecs.record_bytes`), ``train_loss``, ``val_loss``,
+        rejected nodes), ``wall_s`` and, with ``dp_clip > 0``, ``privacy``.
     """
     check_choice("strategy", strategy, STRATEGIES)
     check_choice("backend", backend, ("simulation", "inprocess"))
@@ -230,7 +258,8 @@ def run_federated(sites: Sequence, strategy: str = "fedavg", *, rounds: int = 10
                            "Flower's log.")
     shared = outcome["settings"]["scaling"] == "federated"
     return FederatedModel(outcome["weights"], outcome["mean"] if shared else None, outcome["std"] if shared else None,
-                          outcome["settings"], pd.DataFrame(outcome["history"]), outcome["rejected"], wall)
+                          outcome["settings"], pd.DataFrame(outcome["history"]), outcome["rejected"], wall,
+                          outcome.get("privacy"))
 
 
 def _fit(train_rows: list[np.ndarray], settings: dict, epochs: int) -> list:

@@ -32,7 +32,7 @@ import pandas as pd
 
 from ..cycles import cycle_features
 from ..signals import METROPT3_ANALOG, make_compressor
-from ..validation import check_choice, check_int, check_number
+from ..validation import check_bool, check_choice, check_int, check_number
 
 __all__ = ["FEATURES", "LEAK_FEATURES", "MAGNITUDES", "Site", "make_sites", "make_site", "site_table"]
 
@@ -159,6 +159,8 @@ def make_sites(n_sites: int = 6, *, seed: int = 0, val_days: float = 1.0, test_d
     list of Site
     """
     n_sites = check_int("n_sites", n_sites, 2, 12, hint="It is the number of compressors in the federation.")
+    seed = check_int("seed", seed, 0, hint="It seeds the sites' machines and data; pass a whole number such as 0.")
+    little_data = check_bool("little_data", little_data)
     return [make_site(i, seed=seed, val_days=val_days, test_days=test_days, little_data=little_data,
                       severity=severity, features=features, every=every, freq=freq, start=start)
             for i in range(n_sites)]
@@ -173,6 +175,8 @@ def make_site(i: int, *, seed: int = 0, val_days: float = 1.0, test_days: float 
     so it is the same whether generated alone or with the others.
     """
     i = check_int("i", i, 0, hint="It is the site's number, 0 for the first.")
+    seed = check_int("seed", seed, 0, hint="It seeds the sites' machines and data; pass a whole number such as 0.")
+    little_data = check_bool("little_data", little_data)
     check_choice("features", features, FEATURES)
     severity = check_number("severity", severity, 0, low_open=True,
                             hint="It scales the failures' magnitudes (1: make_compressor's defaults).")
