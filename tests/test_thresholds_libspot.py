@@ -19,12 +19,16 @@ scores (measured with libspot 3.1.0: largest differences 0.9 % to 5.7 %, medians
 to 4.5 % on the four series below, 3 of 8,000 alarms differing at most).
 """
 
+import sys
+
 import numpy as np
 import pytest
 
 from sadlib.thresholds import SPOTStream, SPOTThreshold, _fit_gpd, _gpd_loglik, _pot_quantile
 
-libspot = pytest.importorskip("libspot", reason="libspot is in the test extra: pip install -e .[test]")
+if sys.platform == "darwin":  # libspot 3.1.0 ships no macOS wheel; pyproject's test extra leaves it out there
+    pytest.skip("libspot has no macOS wheel; this cross-check runs on Linux and Windows", allow_module_level=True)
+import libspot  # noqa: E402  (in the test extra: a missing libspot fails here instead of skipping)
 
 RISK, LEVEL, PEAKS = 1e-3, 0.98, 500
 MAX_REL, MEDIAN_REL = 0.08, 0.05  # the stated tolerance (see the module docstring)
