@@ -420,6 +420,6 @@ def test_old_csvs_without_a_policy_column_still_read():
     root = Path(__file__).resolve().parents[1] / "benchmarks"
     for name in ("skab.csv", "skab_variants.csv", "skab_deep_margin.csv"):
         old = pd.read_csv(root / name)
-        assert set(bench.SKAB_COLUMNS) - set(old.columns) <= {"policy"}
+        assert set(bench.SKAB_COLUMNS) - set(old.columns) <= {"policy", "vus_pr"}
         table = bench.skab_comparison(old.assign(source="x"), fake_skab(n_files=1), include_published=False)
         assert set(old["detector"]) <= set(table["detector"])
