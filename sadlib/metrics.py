@@ -1087,7 +1087,7 @@ def _range_ap(t: np.ndarray, s: np.ndarray, window: int, cuts: np.ndarray) -> fl
     # existence: share of the (grown, merged) ranges with at least one alarm at that threshold
     ranges = _grown_ranges(starts, ends, window // 2)
     top = np.array([s[max(lo, 0):min(hi, n - 1) + 1].max() for lo, hi in ranges])
-    existence = (top[None, :] >= cuts[:, None]).mean(axis=1)
+    existence = np.searchsorted(np.sort(-top), -cuts, side="right") / top.size
     tpr = recall * existence
     precision = tp / np.maximum(k, 1)
     return float(np.sum(np.diff(np.concatenate(([0.0], tpr))) * precision))
