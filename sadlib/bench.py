@@ -114,11 +114,13 @@ SKAB_CITATION = (
     "doi:10.34740/KAGGLE/DSV/1693952; leaderboard from the SKAB README at commit "
     "b2c0d46c2971dcbfe71e26087b6d231998bb91c2 (https://github.com/waico/SKAB)."
 )
+# VUS-PR's largest label buffer in samples (Paparrizos et al. 2022; up to 2 samples each side of an event)
+VUS_MAX_BUFFER = 4
 RANDOM_ALARM_FRACTION = 0.5  # the random baseline flags about half of the rows
 
-SKAB_COLUMNS = ["detector", "f1", "far", "mar", "precision", "recall", "pr_auc",
+SKAB_COLUMNS = ["detector", "f1", "far", "mar", "precision", "recall", "pr_auc", "vus_pr",
                 "fit_seconds", "score_seconds", "n_files", "n_test_rows", "protocol", "policy"]
-NAB_COLUMNS = ["detector", "pr_auc", "event_recall", "event_precision", "false_alarms_per_day",
+NAB_COLUMNS = ["detector", "pr_auc", "vus_pr", "event_recall", "event_precision", "false_alarms_per_day",
                "false_alarm_hours_per_day", "f1",
                "precision", "recall", "far", "mar", "n_events", "fit_seconds", "score_seconds",
                "series", "n_train", "n_test", "train_anomaly_rows", "protocol", "policy"]
@@ -272,14 +274,34 @@ def _keep(run: _FileRun, y: np.ndarray, index: pd.Index) -> FileScores:
                       y=y, index=index, alarms=run.alarms)
 
 
-def _summary(y: np.ndarray, scores: np.ndarray, alarms: np.ndarray) -> dict[str, float]:
-    """Point metrics of pooled rows; FAR/MAR in percent; PR-AUC NaN when y has one class."""
+def _both(y: np.ndarray) -> bool:
+    return bool(y.any() and not y.all())
+
+
+def _file_vus_pr(y: np.ndarray, scores: np.ndarray, lengths: Sequence[int]) -> float:
+    """Mean VUS-PR over the files (pooled rows cut at ``lengths``) that hold both classes; NaN if none does.
+
+    Per file, not pooled: the label buffer must not reach across a file boundary, and each file's
+    scores come from its own fit (no common scale).
+    """
+    cuts = np.cumsum(lengths)[:-1]
+    values = [metrics.vus_pr(yy, ss, max_buffer=VUS_MAX_BUFFER)
+              for yy, ss in zip(np.split(y, cuts), np.split(scores, cuts)) if _both(yy)]
+    return float(np.mean(values)) if values else float("nan")
+
+
+def _summary(y: np.ndarray, scores: np.ndarray, alarms: np.ndarray,
+             lengths: Sequence[int] | None = None) -> dict[str, float]:
+    """Point metrics of pooled rows; FAR/MAR in percent; PR-AUC NaN when y has one class.
+
+    ``vus_pr`` is the mean over files (``lengths``: rows per file, default one file) of :func:`_file_vus_pr`.
+    """
     pm = metrics.point_metrics(y, alarms)
-    both = bool(y.any() and not y.all())
     return {
         "f1": pm["f1"], "far": 100 * pm["far"], "mar": 100 * pm["mar"],
         "precision": pm["precision"], "recall": pm["recall"],
-        "pr_auc": metrics.pr_auc(y, scores) if both else float("nan"),
+        "pr_auc": metrics.pr_auc(y, scores) if _both(y) else float("nan"),
+        "vus_pr": _file_vus_pr(y, scores, [len(y)] if lengths is None else lengths),
     }
 
 
@@ -354,7 +376,7 @@ def run_skab(
     -------
     pandas.DataFrame
         One row per detector, columns ``detector, f1, far, mar, precision, recall,
-        pr_auc, fit_seconds, score_seconds, n_files, n_test_rows, protocol, policy``;
+        pr_auc, vus_pr, fit_seconds, score_seconds, n_files, n_test_rows, protocol, policy``;
         ``far`` and ``mar`` in **percent**, the other rates in [0, 1]; ``policy`` is
         :func:`sadlib.alarms.policy_label` of ``policy`` (``"none"`` without one).
 
@@ -363,7 +385,9 @@ def run_skab(
     ``pr_auc`` is computed on the pooled scores of all files. Each file has its own,
     separately fitted detector, so scores of different files are not on a common
     scale; the pooled PR-AUC is indicative only (F1/FAR/MAR use each detector's own
-    threshold and are the protocol's metrics).
+    threshold and are the protocol's metrics). ``vus_pr`` (:func:`sadlib.metrics.vus_pr`,
+    ``max_buffer=VUS_MAX_BUFFER``) is the mean over the files of each file's own VUS-PR, so it
+    needs no common scale and no label buffer reaches across a file boundary.
 
     Raises
     ------
@@ -393,7 +417,8 @@ def run_skab(
                     kept.setdefault(label, {})[key] = _keep(run, y, test.index)
                 bar.update()
             y = np.concatenate(ys)
-            rows.append({"detector": label, **_summary(y, np.concatenate(ss), np.concatenate(ps)),
+            rows.append({"detector": label, **_summary(y, np.concatenate(ss), np.concatenate(ps),
+                                                       [len(part) for part in ys]),
                          "fit_seconds": fit_s, "score_seconds": score_s, "n_files": len(data),
                          "n_test_rows": len(y), "protocol": "skab", "policy": label_of_policy})
     out = pd.DataFrame(rows, columns=SKAB_COLUMNS)
@@ -426,8 +451,9 @@ def skab_trivial(data: Mapping[str, pd.DataFrame] | None = None, *, keys: Iterab
     The constant scores of the first two give PR-AUC = p (chance level).
     """
     data = _skab_data(data, keys)
-    y = np.concatenate([_skab_split(df)[2] for df in data.values()])
-    df = pd.DataFrame([{"detector": label, **_summary(y, sc, al), "fit_seconds": 0.0, "score_seconds": 0.0}
+    parts = [_skab_split(df)[2] for df in data.values()]
+    y, lengths = np.concatenate(parts), [len(part) for part in parts]
+    df = pd.DataFrame([{"detector": label, **_summary(y, sc, al, lengths), "fit_seconds": 0.0, "score_seconds": 0.0}
                        for label, sc, al in _trivial_cases(len(y), seed)])
     df["n_files"], df["n_test_rows"], df["protocol"], df["policy"] = len(data), len(y), "skab", "none"
     return df[SKAB_COLUMNS]
@@ -484,7 +510,7 @@ def skab_comparison(
     Returns
     -------
     pandas.DataFrame
-        Columns ``detector, source, f1, far, mar, pr_auc, fit_seconds, score_seconds``
+        Columns ``detector, source, f1, far, mar, pr_auc, vus_pr, fit_seconds, score_seconds``
         (FAR/MAR in percent; NaN where a source does not report a column).
     """
     parts = []
@@ -493,7 +519,7 @@ def skab_comparison(
     parts.append(skab_trivial(data, keys=keys, seed=seed).assign(source="trivial"))
     if include_published:
         parts.append(leaderboard())
-    cols = ["detector", "source", "f1", "far", "mar", "pr_auc", "fit_seconds", "score_seconds"]
+    cols = ["detector", "source", "f1", "far", "mar", "pr_auc", "vus_pr", "fit_seconds", "score_seconds"]
     table = pd.concat([p.reindex(columns=cols) for p in parts], ignore_index=True)
     return table.sort_values("f1", ascending=False, kind="stable", ignore_index=True)
 
@@ -565,7 +591,8 @@ def _nab_row(label: str, y: np.ndarray, scores: np.ndarray, alarms: np.ndarray, 
     ev = metrics.evaluate(y, scores, alarms, index=index)
     row = {k: ev[k] for k in ("pr_auc", "event_recall", "event_precision", "false_alarms_per_day",
                               "false_alarm_hours_per_day", "f1", "precision", "recall", "n_events")}
-    row.update(detector=label, far=100 * ev["far"], mar=100 * ev["mar"])
+    row.update(detector=label, far=100 * ev["far"], mar=100 * ev["mar"],
+               vus_pr=metrics.vus_pr(y, scores, max_buffer=VUS_MAX_BUFFER) if _both(y) else float("nan"))
     return row
 
 
@@ -603,7 +630,8 @@ def run_nab(
     Returns
     -------
     pandas.DataFrame
-        One row per detector with ``pr_auc, event_recall, event_precision,
+        One row per detector with ``pr_auc, vus_pr`` (:func:`sadlib.metrics.vus_pr`,
+        ``max_buffer=VUS_MAX_BUFFER``), ``event_recall, event_precision,
         false_alarms_per_day`` (from the DatetimeIndex of the scored rows), point
         ``f1, precision, recall``, ``far, mar`` in percent, ``n_events``, timings,
         ``series, n_train, n_test, train_anomaly_rows, protocol, policy``.
@@ -655,7 +683,7 @@ def nab_trivial(data: pd.DataFrame | None = None, *, name: str = DEFAULT_NAB_FIL
 # --------------------------------------------------------------------------- #
 # command line
 # --------------------------------------------------------------------------- #
-_FORMATS = {"f1": "{:.3f}", "precision": "{:.3f}", "recall": "{:.3f}", "pr_auc": "{:.3f}",
+_FORMATS = {"f1": "{:.3f}", "precision": "{:.3f}", "recall": "{:.3f}", "pr_auc": "{:.3f}", "vus_pr": "{:.3f}",
             "far": "{:.2f}", "mar": "{:.2f}", "event_recall": "{:.2f}", "event_precision": "{:.2f}",
             "false_alarms_per_day": "{:.2f}", "false_alarm_hours_per_day": "{:.2f}",
             "fit_seconds": "{:.2f}", "score_seconds": "{:.2f}", "n_events": "{:.0f}"}
@@ -746,7 +774,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             frac = float(np.mean(np.concatenate([_skab_split(df)[2] for df in data.values()])))
             print(f"\nSKAB outlier detection, protocol 'skab': {len(data)} files, fit on the first "
                   f"{SKAB_TRAIN_ROWS} rows of each, {n_rows} pooled test rows ({frac:.1%} anomalous).")
-            print(format_table(table, ["detector", "source", "f1", "far", "mar", "pr_auc",
+            print(format_table(table, ["detector", "source", "f1", "far", "mar", "pr_auc", "vus_pr",
                                        "fit_seconds", "score_seconds"]))
             notes = skab_notes(data)
             if not args.no_leaderboard:
@@ -763,7 +791,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             r = results.iloc[0]
             print(f"\nNAB {args.nab_file}, protocol 'nab': fit on the first {r['n_train']} rows, "
                   f"score {r['n_test']} rows ({int(r['n_events'])} labelled windows in the scored part).")
-            print(format_table(table, ["detector", "source", "pr_auc", "event_recall", "event_precision",
+            print(format_table(table, ["detector", "source", "pr_auc", "vus_pr", "event_recall", "event_precision",
                                        "false_alarms_per_day", "f1", "far", "mar", "fit_seconds",
                                        "score_seconds"]))
             notes = list(results.attrs["notes"]) or [

@@ -66,6 +66,8 @@ __all__ = [
     "random_alarms",
     "baselines",
     "lead_times",
+    "shifted_alarms_baseline",
+    "vus_pr",
 ]
 
 _DAY = pd.Timedelta(days=1)
@@ -909,3 +911,243 @@ def lead_times(events_or_labels: Any, alarms: Any, index: Any, *, horizon: Any =
             out[col] = table[col]
     out.index.name = "failure"
     return out
+
+
+# --------------------------------------------------------------------------- #
+# a fair random line and VUS-PR (issue 26 §2 and §3)
+# --------------------------------------------------------------------------- #
+def _alarm_metric(name: str, index: Any, sampling_period: Any):
+    """The metric ``name`` as a function of (labels, alarms)."""
+    if name in ("precision", "recall", "f1", "far", "mar"):
+        return lambda t, p: float(point_metrics(t, p)[name])
+    if name in ("event_recall", "event_precision"):
+        return lambda t, p: float(event_metrics(t, p)[name])
+    if name == "event_f1":
+        return event_f1
+    if index is None and sampling_period is None:
+        raise InvalidParameterError(
+            f"metric={name!r} needs time information: pass index=<the DatetimeIndex of y_true> or "
+            f"sampling_period='1min', or choose a metric without time such as metric='event_f1'."
+        )
+    fn = false_alarms_per_day if name == "false_alarms_per_day" else false_alarm_hours_per_day
+    return lambda t, p: float(fn(t, p, index=index, sampling_period=sampling_period))
+
+
+SHIFT_METRICS = ("event_f1", "event_precision", "event_recall", "f1", "precision", "recall", "far", "mar",
+                 "false_alarms_per_day", "false_alarm_hours_per_day")
+
+
+def _safe_offsets(p: np.ndarray, min_shift: int) -> np.ndarray:
+    """Circular offsets k (``np.roll(p, k)``) whose cut falls outside every alarm range."""
+    n = p.shape[0]
+    k = np.arange(1, n)
+    # np.roll(p, k) starts with p[n - k] and ends with p[n - k - 1]: that seam must not split an alarm range
+    keeps = ~(p[n - k] & p[n - k - 1])
+    near = np.minimum(k, n - k) >= min_shift
+    return k[keeps & near]
+
+
+def shifted_alarms_baseline(
+    y_true: Any,
+    alarms: Any,
+    *,
+    n_shifts: int = 20,
+    seed: int = 0,
+    metric: Any = "event_f1",
+    min_shift: int = 1,
+    index: Any = None,
+    sampling_period: Any = None,
+) -> dict[str, Any]:
+    """The fair random line of one detector: its own alarms, shifted in time by random circular offsets.
+
+    "Random alarms at the same rate" drawn point by point (:func:`random_alarms`) have the detector's
+    alarm share but not its shape: independent random points break into hundreds of one-sample
+    alarm ranges, so such a line raises hundreds of false alarms per day and "fewer false alarms than
+    random" is nearly automatic. Rolling the detector's own alarm sequence in time keeps the alarm
+    share, the number of alarm ranges and their lengths, and only breaks the link between alarms and
+    labels. A detector that finds the events beats its shifted line; one whose alarms are unrelated to
+    the labels does not.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+        Binary ground truth (1 = anomaly); it is not moved.
+    alarms : array-like of shape (n,)
+        The detector's binary alarms.
+    n_shifts : int >= 1, default 20
+        Number of random offsets; the line is their mean, with the spread.
+    seed : int >= 0, default 0
+        Seed of NumPy's random generator that draws the offsets.
+    metric : str or callable, default ``"event_f1"``
+        One of ``SHIFT_METRICS`` (``"event_f1"``, ``"event_precision"``, ``"event_recall"``, ``"f1"``,
+        ``"precision"``, ``"recall"``, ``"far"``, ``"mar"``, ``"false_alarms_per_day"``,
+        ``"false_alarm_hours_per_day"``; the last two need ``index`` or ``sampling_period``), or a
+        function ``metric(y_true, alarms) -> float``.
+    min_shift : int >= 1, default 1
+        Smallest circular distance of an offset in samples, ``min(k, n - k)``; raise it (e.g. to the
+        longest event) so that no shift leaves the alarms on the events they were on.
+    index, sampling_period
+        Time information for the per-day metrics, as in :func:`false_alarms_per_day`.
+
+    Returns
+    -------
+    dict
+        ``metric`` (its name), ``detector`` (the metric of the unshifted alarms), ``mean`` and ``std``
+        (population standard deviation) over the shifts, ``values`` (one per shift) and ``offsets``
+        (the k of ``np.roll(alarms, k)``, one per shift).
+
+    Notes
+    -----
+    Wrap-around: only offsets whose seam (the sample pair that ``np.roll`` joins at the series' ends)
+    lies outside every alarm range are drawn, so no alarm range is split in two by the shift. The run
+    lengths are then exactly the detector's, except when the alarms themselves start at the first and
+    end at the last sample: the roll joins those two ranges into one (their lengths add up). When no
+    offset qualifies (all or no samples alarm, or ``min_shift`` too large for the series) every
+    "shift" is the unshifted sequence and the spread is 0. Offsets are drawn without replacement
+    when there are at least ``n_shifts`` of them.
+
+    Examples
+    --------
+    >>> y = np.zeros(500, dtype=bool); y[40:45] = y[170:180] = y[400:403] = True
+    >>> line = shifted_alarms_baseline(y, y, n_shifts=10, seed=0)
+    >>> line["detector"], line["mean"] < 0.5, len(line["values"])
+    (1.0, True, 10)
+    """
+    t, p = _label_pair(y_true, alarms)
+    n_shifts = check_int("n_shifts", n_shifts, 1, hint="It is the number of random offsets averaged, e.g. 20.")
+    seed = check_int("seed", seed, 0, hint=_SEED_HINT)
+    min_shift = check_int("min_shift", min_shift, 1,
+                          hint="It is the smallest circular shift in samples, e.g. the longest event's length.")
+    if callable(metric):
+        name, fn = getattr(metric, "__name__", "metric"), metric
+    else:
+        name = check_choice("metric", metric, SHIFT_METRICS)
+        fn = _alarm_metric(name, index, sampling_period)
+    valid = _safe_offsets(p, min_shift)
+    rng = np.random.default_rng(seed)
+    if valid.size:
+        offsets = rng.choice(valid, size=n_shifts, replace=valid.size < n_shifts)
+    else:
+        offsets = np.zeros(n_shifts, dtype=np.int64)
+    values = np.array([float(fn(t, np.roll(p, int(k)))) for k in offsets])
+    return {
+        "metric": name,
+        "detector": float(fn(t, p)),
+        "mean": float(values.mean()),
+        "std": float(values.std()),
+        "values": values,
+        "offsets": np.asarray(offsets, dtype=np.int64),
+    }
+
+
+def _buffer_weights(t: np.ndarray, starts: np.ndarray, ends: np.ndarray, window: int) -> np.ndarray:
+    """Soft labels: 1 on events, ``sqrt(1 - d / window)`` at distance d <= window // 2 outside them."""
+    n = t.shape[0]
+    w = t.astype(float)
+    half = window // 2
+    for s, e in zip(starts, ends):  # e exclusive; the last event sample is e - 1
+        d = np.arange(1, half + 1)
+        after = e - 1 + d
+        after = after[after < n]
+        w[after] += np.sqrt(1 - (after - (e - 1)) / window)
+        before = s - d
+        before = before[before >= 0]
+        w[before] += np.sqrt(1 - (s - before) / window)
+    return np.minimum(w, 1.0)
+
+
+def _grown_ranges(starts: np.ndarray, ends: np.ndarray, half: int) -> list[tuple[int, int]]:
+    """Events grown by ``half`` samples on each side (end inclusive), merged where they touch."""
+    out: list[tuple[int, int]] = []
+    for s, e in zip(starts, ends - 1):
+        lo, hi = s - half, e + half
+        if out and out[-1][1] >= lo:
+            out[-1] = (out[-1][0], hi)
+        else:
+            out.append((lo, hi))
+    return out
+
+
+def _range_ap(t: np.ndarray, s: np.ndarray, window: int, cuts: np.ndarray) -> float:
+    """Range-based average precision with buffer ``window`` over the thresholds ``s >= cuts``."""
+    starts, ends = run_bounds(t)
+    w = _buffer_weights(t, starts, ends, window)
+    n = t.shape[0]
+    order = np.argsort(-s, kind="stable")
+    s_sorted = s[order]
+    # number of samples with s >= cut, for each threshold
+    k = np.searchsorted(-s_sorted, -cuts, side="right")
+    gained = np.concatenate(([0.0], np.cumsum(w[order])))[k]           # sum of soft labels of the alarms
+    in_event = np.concatenate(([0.0], np.cumsum(t[order])))[k]          # alarms on true events
+    n_events_samples = float(t.sum())
+    buffer_hits = gained - in_event                                     # soft labels gained in buffers
+    tp = gained
+    p_new = (n_events_samples + n_events_samples + buffer_hits) / 2
+    recall = np.minimum(tp / p_new, 1.0)
+    # existence: share of the (grown, merged) ranges with at least one alarm at that threshold
+    ranges = _grown_ranges(starts, ends, window // 2)
+    top = np.array([s[max(lo, 0):min(hi, n - 1) + 1].max() for lo, hi in ranges])
+    existence = np.searchsorted(np.sort(-top), -cuts, side="right") / top.size
+    tpr = recall * existence
+    precision = tp / np.maximum(k, 1)
+    return float(np.sum(np.diff(np.concatenate(([0.0], tpr))) * precision))
+
+
+def vus_pr(y_true: Any, scores: Any, *, max_buffer: int = 4, n_thresholds: int | None = None) -> float:
+    """VUS-PR: the volume under the range-based precision-recall surface, threshold-free.
+
+    Paparrizos et al., "Volume Under the Surface: A New Accuracy Evaluation Measure for Time-Series
+    Anomaly Detection", PVLDB 15(11), 2022 (the measure the TSB-AD benchmark recommends). PR-AUC
+    counts a detector that fires one sample after an event starts as wrong on that sample, so a
+    label one step off moves it a lot; VUS-PR gives partial credit to alarms near an event:
+
+    * for a buffer ``l``, samples at distance ``d <= l // 2`` before or after an event get the soft
+      label ``sqrt(1 - d / l)`` (events keep 1);
+    * at each threshold, range recall is ``min(TP / ((P + P_l) / 2), 1)`` times the share of
+      (buffer-grown) events with at least one alarm, where ``TP`` is the soft label summed over the
+      alarms, ``P`` the number of event samples and ``P_l`` is ``P`` plus the soft labels of the
+      alarmed buffer samples; range precision is ``TP`` over the number of alarms;
+    * the range average precision is ``sum(delta recall * precision)`` over decreasing thresholds;
+    * VUS-PR is its mean over ``l = 0, 1, ..., max_buffer``.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+        Binary ground truth with both classes.
+    scores : array-like of shape (n,)
+        Finite anomaly scores (higher = more anomalous).
+    max_buffer : int >= 0, default 4
+        The largest buffer ``l`` in samples (the paper's window; each side gets ``l // 2``). 0 gives the
+        range-based AP without tolerance. The default is the one of ``tsadmetrics``; pick about half
+        the label uncertainty you expect, in samples.
+    n_thresholds : int >= 2, optional
+        ``None`` (default) uses every distinct score as a threshold (exact). An integer uses the
+        scores at that many evenly spaced ranks, as the reference implementation does (250 there).
+
+    Returns
+    -------
+    float
+        In [0, 1]; higher is better.
+
+    Notes
+    -----
+    With ``max_buffer=0`` VUS-PR is not :func:`pr_auc`: recall is multiplied by the share of events
+    found, so a detector that finds only one of two events gets at most half the recall. A buffer ``l``
+    reaches ``l // 2`` samples to each side, so ``l = 1`` adds nothing to ``l = 0`` (as in the authors'
+    code). Cross-checked against ``tsadmetrics``' ``vus_pr`` (derived from the authors' code; its
+    ``window`` is ``max_buffer``) in the tests: equal to 1e-9 with ``n_thresholds=250``, its grid. The
+    default here, every distinct score, is the exact volume; it differs from the 250-threshold grid by
+    up to about 0.01 on series of a few hundred samples.
+    """
+    t, s = _labels_scores(y_true, scores)
+    _require_both_classes(t, "VUS-PR")
+    max_buffer = check_int("max_buffer", max_buffer, 0,
+                           hint="It is the largest label tolerance in samples, e.g. max_buffer=4.")
+    s_desc = np.sort(s)[::-1]
+    if n_thresholds is None:
+        cuts = np.unique(s)[::-1]
+    else:
+        n_thresholds = check_int("n_thresholds", n_thresholds, 2,
+                                 hint="It is the number of thresholds, e.g. 250, or None for every distinct score.")
+        cuts = s_desc[np.linspace(0, s.shape[0] - 1, n_thresholds).astype(int)]
+    return float(np.mean([_range_ap(t, s, b, cuts) for b in range(max_buffer + 1)]))

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from sadlib import alarms as al
-from sadlib import bench, detectors
+from sadlib import bench, detectors, metrics
 from sadlib.alarms import AlarmPolicy
 from sadlib.datasets import SKAB_SENSORS
 from sadlib.detectors import Detector, RollingZScore
@@ -420,6 +420,28 @@ def test_old_csvs_without_a_policy_column_still_read():
     root = Path(__file__).resolve().parents[1] / "benchmarks"
     for name in ("skab.csv", "skab_variants.csv", "skab_deep_margin.csv"):
         old = pd.read_csv(root / name)
-        assert set(bench.SKAB_COLUMNS) - set(old.columns) <= {"policy"}
+        assert set(bench.SKAB_COLUMNS) - set(old.columns) <= {"policy", "vus_pr"}
         table = bench.skab_comparison(old.assign(source="x"), fake_skab(n_files=1), include_published=False)
         assert set(old["detector"]) <= set(table["detector"])
+
+
+def test_vus_pr_column_is_the_mean_of_each_files_own_vus_pr():
+    data = fake_skab(n_files=3, seed=4)
+    quiet = data["fake/2"]  # a file without anomalies in its test part has no VUS-PR and is left out
+    quiet.iloc[550:620, :8] -= 6.0
+    quiet["anomaly"] = 0
+    res = bench.run_skab("zscore", data, params=STATIC_Z, progress=False, keep_scores=True)
+    kept = res.attrs["scores"]["zscore"]
+    per_file = [metrics.vus_pr(kept[k]["y"], kept[k]["test"], max_buffer=bench.VUS_MAX_BUFFER)
+                for k in ("fake/0", "fake/1")]
+    assert res.loc[0, "vus_pr"] == pytest.approx(np.mean(per_file), abs=1e-12)
+    assert 0 < res.loc[0, "vus_pr"] <= 1
+    trivial = bench.skab_trivial(data)
+    assert list(trivial.columns) == bench.SKAB_COLUMNS
+    # constant scores: each file's VUS-PR is at least its anomaly share (the buffer adds partial credit)
+    everything = trivial.set_index("detector").loc["flag everything", "vus_pr"]
+    assert everything == pytest.approx(metrics.vus_pr(kept["fake/0"]["y"], np.ones(300)), abs=1e-12)
+    assert everything >= 70 / 300
+    nab = bench.run_nab("zscore", fake_nab(), name="fake", params=STATIC_Z, progress=False, keep_scores=True)
+    f = nab.attrs["scores"]["zscore"]["fake"]
+    assert nab.loc[0, "vus_pr"] == pytest.approx(metrics.vus_pr(f["y"], f["test"], max_buffer=4), abs=1e-12)
