@@ -625,9 +625,9 @@ def test_alarm_stream_takes_numbers_of_any_type():
                                                  (["pot", {"risk": 5}], "risk must be"),
                                                  (["meanstd", {"k": -1}], "k")])
 def test_make_policy_checks_threshold_parameters_at_construction(threshold, word):
-    with pytest.raises(InvalidParameterError, match=f"threshold=.*bad parameter: {word}"):
+    with pytest.raises(InvalidParameterError, match=f"threshold.*{word}"):
         al.make_policy({"threshold": threshold})
-    with pytest.raises(InvalidParameterError, match="hysteresis_off=.*bad parameter"):
+    with pytest.raises(InvalidParameterError, match=f"hysteresis_off.*{word}"):
         al.make_policy({"threshold": 3.0, "hysteresis_off": threshold})
 
 

@@ -3,6 +3,7 @@
 The resolutions run uv (the test extra installs it) against PyPI, a few seconds each with uv's cache.
 """
 
+import os
 import re
 import shutil
 import subprocess
@@ -137,9 +138,15 @@ except ImportError as err:
     assert f'{extra} extra: pip install -c requirements/lab.lock.txt -e ".[{extra}]"' in out.stdout, out
 
 
+# Under `make test` the parent make's MAKEFLAGS/MAKELEVEL reach this make, which then prints
+# "make[1]: Entering directory" lines among the commands: run it as a user would, at the top level.
+_ENV_WITHOUT_MAKE = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEFILES")}
+
+
 def _make_commands(*args: str) -> list[str]:
     """The commands make would run (-n), every target rebuilt (-B), as a Windows venv would name them."""
-    out = subprocess.run(["make", "-n", "-B", *args, "VENV=.venv", "PYTHON=py -3.12", "ROOT_ARGS="],
+    out = subprocess.run(["make", "--no-print-directory", "-n", "-B", *args, "VENV=.venv", "PYTHON=py -3.12",
+                          "ROOT_ARGS="], env=_ENV_WITHOUT_MAKE,
                          capture_output=True, text=True, cwd=ROOT, check=True).stdout
     commands = []
     for line in out.splitlines():
