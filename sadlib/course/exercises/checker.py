@@ -38,6 +38,7 @@ import numpy as np
 
 __all__ = ["____", "Incorrect", "CheckResult", "Question", "FunctionQuestion", "Unwritten", "is_blank", "call_answer",
            "setup_namespace", "questions", "solve_all", "solutions_hidden",
+           "library_unavailable", "WRITE_IT_YOURSELF", "fmt_distinct", "percentile_bounds",
            "expect_close", "expect_equal", "expect_shape", "expect_between", "expect_type", "expect_true"]
 
 CORRECT, INCORRECT, NOT_ATTEMPTED = "correct", "incorrect", "not attempted"
@@ -348,6 +349,71 @@ def call_answer(fn: Any, name: str, *args: Any, copy: bool = True, quiet: bool =
     return out
 
 
+#: what a learner reads when the answer calls the library function the question asks them to write
+WRITE_IT_YOURSELF = ("your function calls `{name}`: write it yourself; the library's version is for later "
+                     "notebooks.")
+
+
+class library_unavailable:  # noqa: N801 (a context manager used like a function)
+    """Make library functions unavailable while a learner's function runs.
+
+    Inside the ``with`` block each ``module.attribute`` named in ``targets`` (pairs of a module and an
+    attribute name), and every global of ``fn`` (and of the functions it defines or refers to at module
+    level in the same namespace) bound to the same object, is replaced by a stand-in that raises
+    :class:`Incorrect` with :data:`WRITE_IT_YOURSELF`. A question that asks the learner to write a method
+    ``sadlib`` also has runs the answer this way, so ``return k_of_n_alarms(...)`` cannot pass. Everything is
+    restored on exit.
+    """
+
+    def __init__(self, fn: Any, targets: Sequence[tuple[types.ModuleType, str]]) -> None:
+        self.fn = fn
+        self.targets = list(targets)
+        self._undo: list[tuple[Any, str, Any, bool]] = []
+
+    @staticmethod
+    def _stand_in(label: str) -> Callable[..., Any]:
+        def unavailable(*args: Any, **kwargs: Any) -> Any:
+            raise Incorrect(WRITE_IT_YOURSELF.format(name=label))
+        return unavailable
+
+    def _swap(self, holder: Any, key: str, new: Any, is_dict: bool) -> None:
+        old = holder[key] if is_dict else getattr(holder, key)
+        self._undo.append((holder, key, old, is_dict))
+        if is_dict:
+            holder[key] = new
+        else:
+            setattr(holder, key, new)
+
+    def __enter__(self) -> "library_unavailable":
+        originals = {}
+        for module, attr in self.targets:
+            obj = getattr(module, attr)
+            originals[id(obj)] = (obj, f"{module.__name__.split('.')[-1]}.{attr}")
+        namespaces = []
+        g = getattr(self.fn, "__globals__", None)
+        if isinstance(g, dict):
+            namespaces.append(g)
+        for name, module in list(sys.modules.items()):  # every sadlib module that re-exports it
+            if not (name == "sadlib" or name.startswith("sadlib.")) or module is None:
+                continue
+            for key, value in list(vars(module).items()):
+                if id(value) in originals and originals[id(value)][0] is value:
+                    self._swap(module, key, self._stand_in(originals[id(value)][1]), is_dict=False)
+        for ns in namespaces:  # names the learner imported into the notebook: `from sadlib.alarms import ...`
+            for key, value in list(ns.items()):
+                if id(value) in originals and originals[id(value)][0] is value:
+                    self._swap(ns, key, self._stand_in(originals[id(value)][1]), is_dict=True)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for holder, key, old, is_dict in reversed(self._undo):
+            if is_dict:
+                holder[key] = old
+            else:
+                setattr(holder, key, old)
+        self._undo.clear()
+
+
 def setup_namespace(source: str) -> dict:
     """A fresh namespace in which ``source`` (an exercise notebook's setup cell) has run."""
     namespace: dict = {}
@@ -370,6 +436,32 @@ def solve_all(module: types.ModuleType) -> dict[str, CheckResult]:
 
 def _fmt(x: Any) -> str:
     return f"{x:.4g}" if isinstance(x, (float, np.floating)) else repr(x)
+
+
+def fmt_distinct(x: float, other: float) -> str:
+    """``x`` with 4 significant digits, or as many more as it takes to tell it from ``other``.
+
+    A message never shows two different numbers as the same string ("should be 3.351; yours is 3.351").
+    """
+    for digits in range(4, 18):
+        if f"{x:.{digits}g}" != f"{other:.{digits}g}":
+            return f"{x:.{digits}g}"
+    return repr(x)
+
+
+def percentile_bounds(values: Any, q: float) -> tuple[float, float]:
+    """The smallest and largest value a percentile definition may give for ``q`` (in percent).
+
+    The order statistics one rank around rank ``q / 100 * n``: NumPy's methods (linear, nearest, lower,
+    higher, midpoint, the Hyndman & Fan types) and ``np.sort(v)[int(q / 100 * n)]`` all lie between them,
+    while a different ``q`` (99 for 99.5) lies far outside on any realistic ``n``.
+    """
+    v = np.sort(np.asarray(values, dtype=float).ravel())
+    v = v[~np.isnan(v)]
+    n = v.size
+    lo = max(int(np.floor(q / 100 * (n - 1))) - 1, 0)
+    hi = min(int(np.ceil(q / 100 * n)) + 1, n - 1)
+    return float(v[lo]), float(v[hi])
 
 
 def expect_true(condition: Any, message: str) -> None:
@@ -421,6 +513,7 @@ def expect_close(value: Any, expected: Any, rtol: float = 1e-6, atol: float = 0.
     ok = np.isclose(got, want, rtol=rtol, atol=atol, equal_nan=True)
     if not ok.all():
         if want.ndim == 0:
-            raise Incorrect(f"{what} should be about {_fmt(float(want))}, but it is {_fmt(float(got))}.")
+            w, g = float(want), float(got)
+            raise Incorrect(f"{what} should be about {fmt_distinct(w, g)}, but it is {fmt_distinct(g, w)}.")
         raise Incorrect(f"{what}: {int((~ok).sum())} of {ok.size} values differ from the expected "
                         f"ones (largest difference {_fmt(float(np.nanmax(np.abs(got - want))))}).")
