@@ -38,7 +38,7 @@ import numpy as np
 
 __all__ = ["____", "Incorrect", "CheckResult", "Question", "FunctionQuestion", "Unwritten", "is_blank", "call_answer",
            "setup_namespace", "questions", "solve_all", "solutions_hidden",
-           "library_unavailable", "WRITE_IT_YOURSELF", "fmt_distinct", "percentile_bounds",
+           "library_unavailable", "WRITE_IT_YOURSELF", "fmt_distinct", "percentile_bounds", "expect_linear_mse",
            "expect_close", "expect_equal", "expect_shape", "expect_between", "expect_type", "expect_true"]
 
 CORRECT, INCORRECT, NOT_ATTEMPTED = "correct", "incorrect", "not attempted"
@@ -462,6 +462,41 @@ def percentile_bounds(values: Any, q: float) -> tuple[float, float]:
     lo = max(int(np.floor(q / 100 * (n - 1))) - 1, 0)
     hi = min(int(np.ceil(q / 100 * n)) + 1, n - 1)
     return float(v[lo]), float(v[hi])
+
+
+def _is_mse(loss: Any) -> bool:
+    names = {"mse", "mean_squared_error", "meansquarederror"}
+    if isinstance(loss, str):
+        return loss.lower() in names
+    name = getattr(loss, "name", None) or getattr(loss, "__name__", None) or type(loss).__name__
+    return str(name).lower() in names or type(loss).__name__.lower() in names
+
+
+def expect_linear_mse(model: Any, what: str) -> None:
+    """Require what a task says of an autoencoder: a linear output layer, the MSE loss and Adam.
+
+    The last layer (inside a ``TimeDistributed`` wrapper too) must have no activation (``linear``), no
+    ``Activation`` layer may follow it, and the model must be compiled with the mean squared error and Adam.
+    """
+    import keras
+
+    last = model.layers[-1] if getattr(model, "layers", None) else None
+    inner = getattr(last, "layer", last)  # TimeDistributed(Dense(...)) -> Dense
+    act = getattr(inner, "activation", None)
+    act_name = getattr(act, "__name__", None) or type(act).__name__
+    if isinstance(inner, keras.layers.Activation) or (act is not None and act_name != "linear"):
+        raise Incorrect(f"{what}: the output layer has the activation `{act_name}`; the task says a linear output "
+                        "(no activation), so the model can rebuild any scaled value, not only those a "
+                        f"{act_name} can reach. Use `layers.Dense(...)` without `activation=` last.")
+    loss = getattr(model, "loss", None)
+    if not _is_mse(loss):
+        shown = loss if isinstance(loss, str) else (getattr(loss, "name", None) or type(loss).__name__)
+        raise Incorrect(f"{what}: the model is compiled with loss={shown!r}; the task says the mean squared error: "
+                        "`model.compile(optimizer=\"adam\", loss=\"mse\")`.")
+    opt = getattr(model, "optimizer", None)
+    expect_true(isinstance(opt, keras.optimizers.Adam),
+                f"{what}: the model is compiled with the optimizer {type(opt).__name__}; the task says Adam: "
+                "`model.compile(optimizer=\"adam\", loss=\"mse\")`.")
 
 
 def expect_true(condition: Any, message: str) -> None:

@@ -16,6 +16,7 @@ from sadlib.course.exercises.checker import (
     Incorrect,
     Question,
     Unwritten,
+    expect_linear_mse,
     expect_true,
     is_blank,
     setup_namespace,
@@ -369,6 +370,7 @@ def _built(build_autoencoder, n_inputs: int, latent: int):
                 f"are {widths}.")
     expect_true(getattr(model, "optimizer", None) is not None and getattr(model, "compiled", True),
                 "the model is not compiled: call `model.compile(optimizer=\"adam\", loss=\"mse\")` before returning it.")
+    expect_linear_mse(model, call)
     return model
 
 

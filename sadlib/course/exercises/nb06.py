@@ -11,6 +11,7 @@ from sadlib.course.exercises.checker import (
     Incorrect,
     Question,
     expect_close,
+    expect_linear_mse,
     expect_shape,
     expect_true,
     setup_namespace,
@@ -242,12 +243,23 @@ def _test_variants(test_scores: np.ndarray) -> dict[str, np.ndarray]:
             "with the test part replaced by other scores": rng.random(n) * 2 * np.abs(test_scores).max()}
 
 
-def _check_far(pick_threshold, threshold, far, val_scores, test_scores):
+def _check_far(pick_threshold, threshold, far, val_scores, test_scores, det, val, test, sensors):
     _, n_test, y, _ = _pump()
     expect_true(callable(pick_threshold), "`pick_threshold` should be the function that returns the threshold.")
-    val_scores, test_scores = np.asarray(val_scores, float), np.asarray(test_scores, float)
-    expect_true(val_scores.ndim == 1 and len(val_scores) > 1, "`val_scores` should be the detector's scores of `val`.")
-    expect_shape(test_scores, (n_test,), "`test_scores` (one per test sample)")
+    # never trust the learner's intermediate values: the check scores the parts itself
+    own_val = np.asarray(det.score(val[sensors]), float)
+    own_test = np.asarray(det.score(test[sensors]), float)
+    given_val = np.asarray(val_scores, float)
+    if given_val.shape == own_test.shape and np.allclose(given_val, own_test, rtol=1e-5, atol=1e-8):
+        raise Incorrect("leakage: your `val_scores` are the detector's scores of the *test* part. The threshold must "
+                        "come from the validation part: `val_scores = det.score(val[sensors])`.")
+    expect_true(given_val.shape == own_val.shape and np.allclose(given_val, own_val, rtol=1e-5, atol=1e-8),
+                "`val_scores` should be the detector's scores of the validation part, `det.score(val[sensors])`.")
+    test_given = np.asarray(test_scores, float)
+    expect_shape(test_given, (n_test,), "`test_scores` (one per test sample)")
+    expect_true(np.allclose(test_given, own_test, rtol=1e-5, atol=1e-8),
+                "`test_scores` should be the detector's scores of the test part, `det.score(test[sensors])`.")
+    val_scores, test_scores = own_val, own_test
     threshold, far = float(threshold), float(far)
     again = float(pick_threshold(val_scores.copy(), test_scores.copy()))
     expect_true(np.isclose(again, threshold), f"`threshold` ({threshold:.4g}) should be what "
@@ -289,7 +301,7 @@ q4 = Question(
     "false alarm rate on the test part: the fraction of the *normal* test samples (`y_test` False) whose score is "
     "above the threshold. The checker calls your function again with the test scores changed: an honest threshold "
     "does not move.",
-    ("pick_threshold", "threshold", "far", "val_scores", "test_scores"),
+    ("pick_threshold", "threshold", "far", "val_scores", "test_scores", "det", "val", "test", "sensors"),
     _check_far,
     ["`np.percentile(val_scores, 99.9)` or `val_scores.max()` are both honest thresholds; anything computed from "
      "`test_scores` is not.",
@@ -372,6 +384,7 @@ def _check_model(model, window: int, n_features: int, latent: int, what: str) ->
                                       f"sequence autoencoder needs between {lo} and {hi:,}.")
     expect_true(getattr(model, "optimizer", None) is not None,
                 f"{what} is not compiled: call `model.compile(optimizer=\"adam\", loss=\"mse\")` before returning it.")
+    expect_linear_mse(model, what)
     x = np.random.default_rng(0).random((2, window, n_features)).astype("float32")
     y = np.asarray(model(x, training=False))
     expect_true(y.shape == x.shape and np.isfinite(y).all(),
