@@ -141,16 +141,24 @@ def test_q2_right_answer_with_isnan_passes():
     assert nb08.q2.result(hysteresis=fn).passed
 
 
-def test_q2_library_function_passes():
-    assert nb08.q2.result(hysteresis=alarms.hysteresis_alarms).passed
+def test_q2_library_function_is_refused():
+    # the question asks the learner to write it; the library's version is for later notebooks
+    result = nb08.q2.result(hysteresis=alarms.hysteresis_alarms)
+    assert result.status == "incorrect" and "write it yourself" in result.message, result.message
+    wrapped = nb08.q2.result(hysteresis=lambda s, on, off: alarms.hysteresis_alarms(s, on, off))
+    assert wrapped.status == "incorrect" and "write it yourself" in wrapped.message, wrapped.message
+    # and the library works again after the check
+    assert alarms.hysteresis_alarms(np.array([2.0, 0.0]), 1.0, 0.5).tolist() == [True, False]
 
+
+_RIGHT_LATCH = _latch(lambda s, on: s > on, lambda s, off: np.isnan(s) or s <= off)
 
 Q2_WRONG = {
     ">= on": (_latch(lambda s, on: s >= on, lambda s, off: not s > off), "exactly equal to `on`"),
     "< off": (_latch(lambda s, on: s > on, lambda s, off: s < off or np.isnan(s)), "exactly equal to `off`"),
     "NaN keeps the alarm on": (_latch(lambda s, on: s > on, lambda s, off: s <= off), "NaN"),
     "no latch": (lambda scores, on, off: np.asarray(scores) > on, "no latch"),
-    "starts on": (lambda scores, on, off: np.r_[True, alarms.hysteresis_alarms(scores, on, off)[1:]], "first wrong"),
+    "starts on": (lambda scores, on, off: np.r_[True, _RIGHT_LATCH(scores, on, off)[1:]], "first wrong"),
 }
 
 
@@ -263,13 +271,13 @@ def _right(t, g, s, q, n, n_t):
     return t - s * np.log(r) if abs(g) < 1e-8 else t + s / g * (r ** -g - 1)
 
 
-def test_q4_spot_threshold_passes():
+def test_q4_spot_threshold_is_refused():
     from sadlib.thresholds import SPOTThreshold
 
-    # tail_quantile_: the paper's z_q (threshold_ is raised to the largest normal score where risk < 1/n)
+    # tail_quantile_ is the paper's z_q, but the question asks the learner to write it
     result = nb08.q4.result(
         pot_threshold=lambda s, level, q: SPOTThreshold(risk=q, init_level=level).fit(s).tail_quantile_)
-    assert result.passed, result.message
+    assert result.status == "incorrect" and "write it yourself" in result.message, result.message
 
 
 def test_q4_right_answer_with_a_tolerance_for_gamma_passes():

@@ -123,8 +123,16 @@ def _check_scaler(scaler):
     expect_true(hasattr(scaler, "data_min_"), "`scaler` should be a fitted MinMaxScaler (call .fit(...)).")
     if np.allclose(scaler.data_max_, X.max(axis=0)):
         raise Incorrect("this scaler saw all the data, anomalies included. Fit it on `X_train` only.")
-    if not (np.allclose(scaler.data_min_, X[:400].min(axis=0)) and np.allclose(scaler.data_max_, X[:400].max(axis=0))):
-        raise Incorrect("the scaler's minimum and maximum should be those of `X_train` (the first 400 rows).")
+    n = int(np.max(getattr(scaler, "n_samples_seen_", -1)))
+    if n == _N_TRAIN + _N_VAL and np.allclose(scaler.data_max_, X[:n].max(axis=0)):
+        raise Incorrect(f"this scaler saw the training *and* validation rows ({n} rows). The validation rows choose "
+                        "the threshold later and must stay unseen by the model and its scaler: fit on `X_train` only.")
+    if n != _N_TRAIN:
+        raise Incorrect(f"this scaler saw {n} rows; `X_train` has {_N_TRAIN}. Fit it on exactly the training rows: "
+                        "`MinMaxScaler().fit(X_train)`.")
+    if not (np.allclose(scaler.data_min_, X[:_N_TRAIN].min(axis=0))
+            and np.allclose(scaler.data_max_, X[:_N_TRAIN].max(axis=0))):
+        raise Incorrect(f"the scaler's minimum and maximum should be those of `X_train` (the first {_N_TRAIN} rows).")
 
 
 q1 = Question(
@@ -293,6 +301,14 @@ def _check_detect(detect):
     if not planted[_PLANT_TEST].all():
         raise Incorrect("an extreme anomaly planted in test rows 200-204 (both sensors 20 training ranges above the "
                         "training maximum) was not flagged. Are your alarms `error > threshold`?")
+    # the threshold must follow the validation rows: a number tuned on the test labels and typed in does not
+    rows = np.arange(0, len(X_val), 3)  # a third of the validation rows become an extreme anomaly
+    noisy_val = _alarms_of(detect, X_train, _planted(X_val, rows), X_test)
+    if np.array_equal(noisy_val, alarms) and alarms.any():
+        raise Incorrect("with a third of the validation rows replaced by an extreme anomaly, your alarms on the test "
+                        "rows did not change: your threshold does not come from `X_val`. A number picked for the "
+                        "best F1 against `y_test` and typed in is tuned on the test labels; compute the threshold "
+                        "from the errors on `X_val`.")
     others = np.ones(len(X_test), bool)
     others[_PLANT_TEST] = False
     changed = np.flatnonzero(alarms[others] != planted[others])

@@ -279,8 +279,8 @@ def _check_alarms(alarm_rule):
     ns = _context()
     val, test, y_test = ns["val_errors"], ns["test_errors"], ns["y_test"]
 
-    def alarms_for(test_errors):
-        alarms = np.asarray(call_answer(alarm_rule, "alarm_rule", val, test_errors, **_CALL))
+    def alarms_for(test_errors, val_errors=val):
+        alarms = np.asarray(call_answer(alarm_rule, "alarm_rule", val_errors, test_errors, **_CALL))
         expect_shape(alarms, test_errors.shape, "the alarms (one per test row)")
         expect_true(alarms.dtype == bool or np.isin(alarms, (0, 1)).all(),
                     "`alarm_rule` should return booleans (True = alarm), e.g. `test_errors > threshold`.")
@@ -298,6 +298,12 @@ def _check_alarms(alarm_rule):
             raise Incorrect(f"with the test errors {what}, your threshold moves (from between {low:.3g} and "
                             f"{high:.3g} to between {lo2:.3g} and {hi2:.3g}): it depends on the errors it judges "
                             "(leakage). Take it from `val_errors` only.")
+    # the threshold must follow the validation errors: probe with validation errors the learner never saw
+    fresh = _context()["errors"][300:450] * 10  # normal rows of another stretch, ten times larger
+    if np.array_equal(alarms_for(test, fresh), alarms) and alarms.any():
+        raise Incorrect("with other validation errors, ten times larger, your alarms on the test errors did not "
+                        "change: your threshold does not come from `val_errors`. A number picked for the best F1 on "
+                        "the test rows and typed in is tuned on the test labels; compute it from `val_errors`.")
     if high < np.quantile(val, 0.9):
         raise Incorrect(f"your threshold is below the 90th percentile of the validation errors "
                         f"({np.quantile(val, 0.9):.3g}): it flags normal rows by the dozen. Take a high percentile, "
