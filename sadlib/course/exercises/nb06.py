@@ -189,8 +189,14 @@ q2 = Question(
 
 
 # --------------------------------------------------------------------------- Q3
-def _check_culprit(sensor_error, culprit):
-    sensors, n_test, _, injected = _pump()
+def _squared_z(part, reference) -> np.ndarray:
+    x, ref = np.asarray(part, float), np.asarray(reference, float)
+    return ((x - ref.mean(axis=0)) / ref.std(axis=0)) ** 2
+
+
+def _check_culprit(sensor_error, culprit, det, train, test, sensors):
+    _, n_test, _, injected = _pump()
+    sensors = list(sensors)
     err = np.asarray(sensor_error, dtype=float)
     if err.shape == (n_test,):
         raise Incorrect("that is one score per timestamp; `det.sensor_errors(...)` gives one error per timestamp "
@@ -198,8 +204,19 @@ def _check_culprit(sensor_error, culprit):
     expect_shape(err, (n_test, len(sensors)), "`sensor_error` (test samples x sensors)")
     expect_true(np.all(err >= 0), "reconstruction errors are squared differences, never negative: use "
                                   "`det.sensor_errors(test[sensors])`, not the sensor values.")
+    # never trust the learner's array: the check asks the model itself
+    own = np.asarray(det.sensor_errors(test[sensors]), dtype=float)
+    if not np.allclose(err, own, rtol=1e-5, atol=1e-8):
+        for ref, part in (("the training part", train), ("the test part", test)):
+            if np.allclose(err, _squared_z(test[sensors], part[sensors]), rtol=1e-5, atol=1e-8):
+                raise Incorrect(f"these are squared z-scores of the test values (standardised with {ref}), not the "
+                                "model's per-sensor reconstruction errors. The question is which sensor the "
+                                "*autoencoder* fails to rebuild: `det.sensor_errors(test[sensors])`.")
+        raise Incorrect("`sensor_error` should be the model's per-sensor reconstruction errors of the test part, "
+                        "`det.sensor_errors(test[sensors])`; yours differ from them.")
     expect_true(isinstance(culprit, str), f"`culprit` should be a sensor name, one of {sensors}.")
     expect_true(culprit in sensors, f"`culprit` should be one of {sensors}, got {culprit!r}.")
+    err = own
     t = int(np.argmax(err.mean(axis=1)))  # with aggregate="last" the mean over sensors is the score
     at_alarm = sensors[int(np.argmax(err[t]))]
     overall = sensors[int(np.argmax(err.mean(axis=0)))]
@@ -220,7 +237,7 @@ q3 = Question(
     "The detector `det` raises its strongest test alarm at `t_alarm`. Which sensor is behind it? Set `sensor_error` "
     "to the per-sensor reconstruction errors of the test part (`det.sensor_errors`, shape (n_test, 4)) and `culprit` "
     "to the name of the sensor with the largest error at `t_alarm`.",
-    ("sensor_error", "culprit"),
+    ("sensor_error", "culprit", "det", "train", "test", "sensors"),
     _check_culprit,
     ["`det.sensor_errors(test[sensors])` returns an array with one column per sensor, in the order of `sensors`.",
      "`np.argmax(sensor_error[t_alarm])` is the position of the sensor; `sensors[...]` its name."],
