@@ -365,15 +365,18 @@ class library_unavailable:  # noqa: N801 (a context manager used like a function
     restored on exit.
     """
 
-    def __init__(self, fn: Any, targets: Sequence[tuple[types.ModuleType, str]]) -> None:
+    def __init__(self, fn: Any, targets: Sequence[tuple[types.ModuleType, str]],
+                 message: str = WRITE_IT_YOURSELF) -> None:
         self.fn = fn
         self.targets = list(targets)
+        self.message = message
         self._undo: list[tuple[Any, str, Any, bool]] = []
 
-    @staticmethod
-    def _stand_in(label: str) -> Callable[..., Any]:
+    def _stand_in(self, label: str) -> Callable[..., Any]:
+        message = self.message.format(name=label)
+
         def unavailable(*args: Any, **kwargs: Any) -> Any:
-            raise Incorrect(WRITE_IT_YOURSELF.format(name=label))
+            raise Incorrect(message)
         return unavailable
 
     def _swap(self, holder: Any, key: str, new: Any, is_dict: bool) -> None:
@@ -384,6 +387,22 @@ class library_unavailable:  # noqa: N801 (a context manager used like a function
         else:
             setattr(holder, key, new)
 
+    def _swap_closure(self, fn: Any, originals: dict, seen: set | None = None) -> None:
+        """Names a function closes over (``from sadlib.x import f`` inside an enclosing function)."""
+        seen = set() if seen is None else seen
+        if id(fn) in seen:
+            return
+        seen.add(id(fn))
+        for cell in getattr(fn, "__closure__", None) or ():
+            try:
+                value = cell.cell_contents
+            except ValueError:  # an empty cell
+                continue
+            if id(value) in originals and originals[id(value)][0] is value:
+                self._swap(cell, "cell_contents", self._stand_in(originals[id(value)][1]), is_dict=False)
+            elif isinstance(value, types.FunctionType):
+                self._swap_closure(value, originals, seen)
+
     def __enter__(self) -> "library_unavailable":
         originals = {}
         for module, attr in self.targets:
@@ -391,7 +410,7 @@ class library_unavailable:  # noqa: N801 (a context manager used like a function
             originals[id(obj)] = (obj, f"{module.__name__.split('.')[-1]}.{attr}")
         for obj, label in originals.values():
             if self.fn is obj:  # the library function handed in as the answer
-                raise Incorrect(WRITE_IT_YOURSELF.format(name=label))
+                raise Incorrect(self.message.format(name=label))
         namespaces = []
         g = getattr(self.fn, "__globals__", None)
         if isinstance(g, dict):
@@ -402,6 +421,11 @@ class library_unavailable:  # noqa: N801 (a context manager used like a function
             for key, value in list(vars(module).items()):
                 if id(value) in originals and originals[id(value)][0] is value:
                     self._swap(module, key, self._stand_in(originals[id(value)][1]), is_dict=False)
+        for module, attr in self.targets:  # the named places themselves (a module outside sadlib too)
+            obj = getattr(module, attr)
+            if id(obj) in originals and originals[id(obj)][0] is obj:
+                self._swap(module, attr, self._stand_in(originals[id(obj)][1]), is_dict=False)
+        self._swap_closure(self.fn, originals)
         for ns in namespaces:  # names the learner imported into the notebook: `from sadlib.alarms import ...`
             for key, value in list(ns.items()):
                 if id(value) in originals and originals[id(value)][0] is value:
