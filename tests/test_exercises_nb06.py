@@ -159,7 +159,7 @@ def _conv(window, n_features, latent):
     x = layers.Reshape((window // 2, 16))(layers.Dense((window // 2) * 16, activation="relu")(code))
     outputs = layers.Conv1DTranspose(n_features, 5, strides=2, padding="same")(x)
     model = keras.Model(inputs, outputs)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mae")
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=keras.losses.MeanSquaredError())
     return model
 
 
