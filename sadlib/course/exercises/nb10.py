@@ -41,8 +41,8 @@ Q5_SEED = 10
 Q5_TRAIN_DAYS = 7
 Q5_MIN_RECALL = 0.8
 Q5_MAX_FALSE_PER_DAY = 1.0
-#: Q5: decisions this close before a change of the test data may still move (features over 10-minute blocks)
-Q5_CAUSAL_SLACK = pd.Timedelta("10min")
+#: Q5: decisions this close before a change of the test data may still move: none (issue 26: no slack)
+Q5_CAUSAL_SLACK = pd.Timedelta(0)
 
 
 def q5_days() -> int:
@@ -907,6 +907,15 @@ def _check_compressor(compressor_alarms):
     cut = _alarm_point(alarms, test, events)
     _same_before(compressor_alarms, train, test[test.index < cut], alarms, cut,
                  f"called with the test period cut at {cut} (during the first air leak)")
+    # leakage 1b: cut a few minutes after the first alarm onsets, at several points (a centred window or a
+    # backward fill reads a few minutes ahead: no decision before a cut may change, with no slack)
+    onsets = test.index[np.flatnonzero(np.diff(np.concatenate([[False], alarms]).astype(int)) == 1)]
+    for onset in onsets[:2]:
+        for after in ("5min", "15min"):
+            c = onset + pd.Timedelta(after)
+            if c < test.index[-1]:
+                _same_before(compressor_alarms, train, test[test.index < c], alarms, c,
+                             f"called with the test period cut at {c}, {after} after an alarm onset")
     # leakage 2: the analog test channels doubled from a quiet point on (far from every failure)
     quiet = _quiet_point(test, events)
     scaled = test.copy()
