@@ -5,7 +5,7 @@ data) must be rejected with a message that names the mistake; an unconventional 
 ids name the notebook, the question and the answer, e.g. ``nb02-q3-wrong-order-statistic-of-the-test-scores``.
 
 Covered so far (the questions whose checkers issue 26 found weak, without Keras): notebook 02 Q1-Q3, 04 Q1,
-05 Q2 and Q4, 08 Q1-Q4. The Keras questions (04 Q5, 06 Q3-Q5, 07 Q5, 09 Q3) have their cases in
+05 Q2 and Q4, 08 Q1-Q4, 10 Q5. The Keras questions (04 Q5, 06 Q3-Q5, 07 Q5, 09 Q3) have their cases in
 ``tests/test_exercises_nbXX.py``.
 """
 
@@ -17,7 +17,7 @@ from typing import Any, Callable
 import numpy as np
 import pytest
 
-from sadlib.course.exercises import nb02, nb04, nb05, nb08
+from sadlib.course.exercises import nb02, nb04, nb05, nb08, nb10
 
 
 @dataclass(frozen=True)
@@ -141,6 +141,22 @@ def _pot_quantile(scores, level, q):
     return float(np.quantile(scores, 1 - q))
 
 
+def _daily_alarm(train, test):
+    return (test.index.hour == 12) & (test.index.minute < 10)
+
+
+def _nb10_reference():
+    ns = dict(nb10.q5.setup())
+    exec(nb10.q5.solution_code, ns)
+    return {"compressor_alarms": ns["compressor_alarms"]}
+
+
+def _nb10_backward_fill():
+    ns = dict(nb10.q5.setup())
+    exec(nb10.q5.solution_code.replace('method="ffill"', 'method="bfill"'), ns)
+    return {"compressor_alarms": ns["compressor_alarms"]}
+
+
 CATALOGUE = [
     # notebook 02 Q1: FAR and MAR from counts
     Entry(nb02, 1, "wrong", "swapped", lambda: {"far": 10 / 40, "mar": 20 / 960}, ("swapped",)),
@@ -201,6 +217,11 @@ CATALOGUE = [
     Entry(nb08, 4, "wrong", "POTThreshold", lambda: {"pot_threshold": _pot_pot}, ("write it yourself",)),
     Entry(nb08, 4, "wrong", "empirical quantile", lambda: {"pot_threshold": _pot_quantile}, ("z_q",)),
     Entry(nb08, 4, "right", "own fit", lambda: {"pot_threshold": _pot_own}),
+    # notebook 10 Q5: the mini-project
+    Entry(nb10, 5, "wrong", "an alarm at noon every day", lambda: {"compressor_alarms": _daily_alarm},
+          ("fresh twin", "random line")),
+    Entry(nb10, 5, "leak", "backward fill reads ahead", _nb10_backward_fill, ("leakage",)),
+    Entry(nb10, 5, "right", "the reference", _nb10_reference),
 ]
 
 
