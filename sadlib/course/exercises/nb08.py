@@ -699,7 +699,8 @@ def _period(step: pd.Timedelta) -> str:
 def _check_shifts(alarms_per_shift):
     for a, index in _q5_cases():
         want = _shift_reference(a, index)
-        got = call_answer(alarms_per_shift, "alarms_per_shift", a, index)
+        with library_unavailable(alarms_per_shift, [(alarms_module, "announcements")]):
+            got = call_answer(alarms_per_shift, "alarms_per_shift", a, index)
         expect_true(isinstance(got, pd.Series), "`alarms_per_shift` should return a pandas Series indexed by the "
                                                 "start time of each shift.")
         expect_true(isinstance(got.index, pd.DatetimeIndex), "index your Series by the shift start times (a "
@@ -735,17 +736,24 @@ q5 = FunctionQuestion(
     "alarm onset, and one more every hour while the alarm stays on (a standing alarm is re-announced, ISA-18.2's "
     "re-alarm: an alarm of L samples is announced at its start, then 1 h, 2 h, ... later while on). Return a pandas "
     "Series of these counts per 8-hour shift, indexed by the shift start; the shifts start at 06:00, 14:00 and "
-    "22:00. The check compares with `alarms.announcements` on two sampling periods.",
+    "22:00. Count the announcements yourself (a loop over the samples, or run lengths): the check compares with "
+    "`alarms.announcements` on two sampling periods and runs your function with that library function made "
+    "unavailable.",
     ("alarms_per_shift",),
     _check_shifts,
-    ["The re-arm period in samples: `rearm = int(pd.Timedelta('1h') / (index[1] - index[0]))`. "
-     "`alarms.announcements(alarm_vector, rearm=rearm)` marks every announcement.",
+    ["The re-arm period in samples: `rearm = int(pd.Timedelta('1h') / (index[1] - index[0]))`. Walk through the "
+     "samples counting how long the alarm has been on: an announcement at run length 1, rearm + 1, 2 rearm + 1, ...",
      "`pd.Series(marks.astype(int), index=index).resample('8h', offset='6h').sum()` counts them per shift "
      "(bins from 06:00, 14:00 and 22:00)."],
-    "import pandas as pd\n\nfrom sadlib import alarms\n\n\n"
+    "import numpy as np\nimport pandas as pd\n\n\n"
     "def alarms_per_shift(alarm_vector, index):\n"
     "    rearm = int(round(pd.Timedelta(\"1h\") / (index[1] - index[0])))  # samples per hour\n"
-    "    marks = alarms.announcements(alarm_vector, rearm=rearm)\n"
-    "    return pd.Series(marks.astype(int), index=index).resample(\"8h\", offset=\"6h\").sum()",
+    "    marks = np.zeros(len(alarm_vector), dtype=int)\n"
+    "    run = 0  # how many samples the alarm has been on\n"
+    "    for t, on in enumerate(np.asarray(alarm_vector, dtype=bool)):\n"
+    "        run = run + 1 if on else 0\n"
+    "        if on and (run - 1) % rearm == 0:  # the onset, then every hour while it stays on\n"
+    "            marks[t] = 1\n"
+    "    return pd.Series(marks, index=index).resample(\"8h\", offset=\"6h\").sum()",
     setup=_context,
 )
