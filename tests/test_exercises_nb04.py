@@ -195,9 +195,19 @@ def test_q4_the_leaky_z_score_would_have_passed_on_f1_alone(ns):
 def test_q4_an_honest_z_score_on_the_training_rows_passes(ns):
     code = ("def detect(X_train, X_val, X_test):\n"
             "    mean, std = X_train.mean(axis=0), X_train.std(axis=0)\n"
-            "    return (np.abs((X_test - mean) / std).max(axis=1) > 3).astype(int)")  # 0/1 ints are fine
+            "    threshold = np.abs((X_val - mean) / std).max()  # calibrated on the validation rows\n"
+            "    return (np.abs((X_test - mean) / std).max(axis=1) > threshold).astype(int)")  # 0/1 ints are fine
     result = _result(ns, 4, code)
     assert result.passed, result.message
+
+
+def test_q4_a_threshold_typed_in_fails(ns):
+    # issue 26: the threshold picked for the best F1 against y_test and typed in passed
+    code = ("def detect(X_train, X_val, X_test):\n"
+            "    mean, std = X_train.mean(axis=0), X_train.std(axis=0)\n"
+            "    return np.abs((X_test - mean) / std).max(axis=1) > 3.0  # a number typed in, not from X_val\n")
+    result = _result(ns, 4, code)
+    assert result.status == "incorrect" and "does not come from `X_val`" in result.message, result.message
 
 
 # --- question 5: build the model from layers ------------------------------------------------------------------
@@ -248,8 +258,19 @@ Q5_WRONG = {
                                              "output shape"),
     "an optimizer that does not learn": (
         _STACK.format(n="n_inputs", h=32, code="latent", out="n_inputs",
-                      compile="model.compile(optimizer=keras.optimizers.SGD(learning_rate=1e-7), loss='mse')"),
+                      compile="model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-9), loss='mse')"),
         "should fall"),
+    "a sigmoid output": (
+        _STACK.format(n="n_inputs", h=32, code="latent", out="n_inputs, activation='sigmoid'", compile=_COMPILE),
+        "activation `sigmoid`"),
+    "SGD instead of Adam": (
+        _STACK.format(n="n_inputs", h=32, code="latent", out="n_inputs",
+                      compile="model.compile(optimizer='sgd', loss='mse')"),
+        "the task says Adam"),
+    "the MAE loss": (
+        _STACK.format(n="n_inputs", h=32, code="latent", out="n_inputs",
+                      compile="model.compile(optimizer='adam', loss='mae')"),
+        "mean squared error"),
     "a layer instead of a model": ("def build_autoencoder(n_inputs, latent):\n    return layers.Dense(latent)",
                                    "keras.Model"),
 }

@@ -48,7 +48,41 @@ def _q4_values(setup, pick):
     threshold = pick(val_scores, test_scores)
     far = np.mean((test_scores > threshold)[~setup["y_test"]])  # np.float64, the kind NumPy gives
     return {"pick_threshold": pick, "threshold": threshold, "far": far,
-            "val_scores": val_scores, "test_scores": test_scores}
+            "val_scores": val_scores, "test_scores": test_scores,
+            "det": setup["det"], "val": setup["val"], "test": setup["test"], "sensors": setup["sensors"]}
+
+
+def test_q4_val_scores_of_the_test_part_are_leakage(setup):
+    # issue 26: `val_scores = det.score(test)` passed because the check took `val_scores` as given
+    values = _q4_values(setup, lambda v, t: np.percentile(v, 99.9))
+    values["val_scores"] = values["test_scores"].copy()
+    values["threshold"] = np.percentile(values["val_scores"], 99.9)
+    values["far"] = np.mean((values["test_scores"] > values["threshold"])[~setup["y_test"]])
+    result = nb06.q4.result(**values)
+    assert result.status == "incorrect" and "leakage" in result.message and "*test* part" in result.message
+
+
+# --------------------------------------------------------------------------- Q3: the model's own errors
+def _q3_values(setup, sensor_error):
+    t = int(np.argmax(setup["det"].score(setup["test"][setup["sensors"]])))
+    culprit = setup["sensors"][int(np.argmax(np.asarray(sensor_error)[t]))]
+    return {"sensor_error": sensor_error, "culprit": culprit, "det": setup["det"], "train": setup["train"],
+            "test": setup["test"], "sensors": setup["sensors"]}
+
+
+def test_q3_squared_z_scores_are_not_the_models_errors(setup):
+    s = setup["sensors"]
+    z2 = ((setup["test"][s] - setup["train"][s].mean()) / setup["train"][s].std(ddof=0)) ** 2
+    result = nb06.q3.result(**_q3_values(setup, z2.to_numpy()))
+    assert result.status == "incorrect" and "squared z-scores" in result.message, result.message
+
+
+def test_q3_model_errors_as_a_frame_pass(setup):
+    import pandas as pd
+
+    err = pd.DataFrame(setup["det"].sensor_errors(setup["test"][setup["sensors"]]), columns=setup["sensors"])
+    result = nb06.q3.result(**_q3_values(setup, err.to_numpy()))
+    assert result.passed, result.message
 
 
 @pytest.mark.parametrize("pick", [
@@ -125,7 +159,7 @@ def _conv(window, n_features, latent):
     x = layers.Reshape((window // 2, 16))(layers.Dense((window // 2) * 16, activation="relu")(code))
     outputs = layers.Conv1DTranspose(n_features, 5, strides=2, padding="same")(x)
     model = keras.Model(inputs, outputs)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mae")
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=keras.losses.MeanSquaredError())
     return model
 
 

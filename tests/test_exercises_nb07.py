@@ -46,11 +46,11 @@ def test_q4_prompt_names_the_gradient_correctly():
 # --------------------------------------------------------------------------- Q5: right answers of other forms
 RIGHT = {
     "solution": None,  # the module's own solution
-    "argmin and take": """
+    "expand_dims distances, one-hot": """
 def my_quantizer(z, codebook):
     d = ops.sum((ops.expand_dims(z, 1) - ops.expand_dims(codebook, 0)) ** 2, axis=-1)
-    q = ops.take(codebook, ops.argmin(d, axis=1), axis=0)
-    return z + ops.stop_gradient(q - z)
+    one_hot = ops.cast(ops.equal(d, ops.min(d, axis=1, keepdims=True)), z.dtype)
+    return z + ops.stop_gradient(ops.matmul(one_hot, codebook) - z)
 """,
     "float32 one-hot, no keepdims": """
 def my_quantizer(z, codebook):
@@ -60,6 +60,27 @@ def my_quantizer(z, codebook):
     return z + ops.stop_gradient(q - z)
 """,
 }
+
+
+ARGMIN = {
+    "ops.argmin": "q = ops.take(codebook, ops.argmin(d, axis=1), axis=0)",
+    "keras.ops.argmin imported": "from keras.ops import argmin\n    q = ops.take(codebook, argmin(d, axis=1), axis=0)",
+}
+
+
+@pytest.mark.parametrize("name", list(ARGMIN))
+def test_q5_argmin_is_refused_with_the_right_reason(name):
+    # issue 26: "without argmin" was not enforced, and the reason given (an edge runtime lacks it) was wrong
+    ns = setup_namespace("nb07")
+    exec("def my_quantizer(z, codebook):\n"
+         "    d = ops.sum((ops.expand_dims(z, 1) - ops.expand_dims(codebook, 0)) ** 2, axis=-1)\n"
+         f"    {ARGMIN[name]}\n"
+         "    return z + ops.stop_gradient(q - z)\n", ns)
+    result = nb07.q5.result(my_quantizer=ns["my_quantizer"])
+    assert result.status == "incorrect" and "signbit" in result.message and "Flex" in result.message, result.message
+    import keras
+
+    assert keras.ops.argmin(np.array([[2.0, 1.0]]), axis=1).numpy().tolist() == [1]  # restored after the check
 
 
 @pytest.mark.parametrize("name", list(RIGHT))

@@ -141,16 +141,24 @@ def test_q2_right_answer_with_isnan_passes():
     assert nb08.q2.result(hysteresis=fn).passed
 
 
-def test_q2_library_function_passes():
-    assert nb08.q2.result(hysteresis=alarms.hysteresis_alarms).passed
+def test_q2_library_function_is_refused():
+    # the question asks the learner to write it; the library's version is for later notebooks
+    result = nb08.q2.result(hysteresis=alarms.hysteresis_alarms)
+    assert result.status == "incorrect" and "write it yourself" in result.message, result.message
+    wrapped = nb08.q2.result(hysteresis=lambda s, on, off: alarms.hysteresis_alarms(s, on, off))
+    assert wrapped.status == "incorrect" and "write it yourself" in wrapped.message, wrapped.message
+    # and the library works again after the check
+    assert alarms.hysteresis_alarms(np.array([2.0, 0.0]), 1.0, 0.5).tolist() == [True, False]
 
+
+_RIGHT_LATCH = _latch(lambda s, on: s > on, lambda s, off: np.isnan(s) or s <= off)
 
 Q2_WRONG = {
     ">= on": (_latch(lambda s, on: s >= on, lambda s, off: not s > off), "exactly equal to `on`"),
     "< off": (_latch(lambda s, on: s > on, lambda s, off: s < off or np.isnan(s)), "exactly equal to `off`"),
     "NaN keeps the alarm on": (_latch(lambda s, on: s > on, lambda s, off: s <= off), "NaN"),
     "no latch": (lambda scores, on, off: np.asarray(scores) > on, "no latch"),
-    "starts on": (lambda scores, on, off: np.r_[True, alarms.hysteresis_alarms(scores, on, off)[1:]], "first wrong"),
+    "starts on": (lambda scores, on, off: np.r_[True, _RIGHT_LATCH(scores, on, off)[1:]], "first wrong"),
 }
 
 
@@ -263,13 +271,13 @@ def _right(t, g, s, q, n, n_t):
     return t - s * np.log(r) if abs(g) < 1e-8 else t + s / g * (r ** -g - 1)
 
 
-def test_q4_spot_threshold_passes():
+def test_q4_spot_threshold_is_refused():
     from sadlib.thresholds import SPOTThreshold
 
-    # tail_quantile_: the paper's z_q (threshold_ is raised to the largest normal score where risk < 1/n)
+    # tail_quantile_ is the paper's z_q, but the question asks the learner to write it
     result = nb08.q4.result(
         pot_threshold=lambda s, level, q: SPOTThreshold(risk=q, init_level=level).fit(s).tail_quantile_)
-    assert result.passed, result.message
+    assert result.status == "incorrect" and "write it yourself" in result.message, result.message
 
 
 def test_q4_right_answer_with_a_tolerance_for_gamma_passes():
@@ -367,20 +375,39 @@ def test_q5_reference_counts_a_standing_alarm_in_both_shifts():
     assert got.to_dict() == {pd.Timestamp("2024-01-01 06:00"): 2, pd.Timestamp("2024-01-01 14:00"): 1}
 
 
+def _announce(a, rearm=None):
+    """Announcements written with a loop (the checker makes alarms.announcements unavailable to the answer)."""
+    marks, run = np.zeros(len(a), dtype=bool), 0
+    for t, on in enumerate(np.asarray(a, dtype=bool)):
+        run = run + 1 if on else 0
+        marks[t] = on and (run == 1 or (rearm is not None and (run - 1) % rearm == 0))
+    return marks
+
+
 Q5_WRONG = {
-    "onsets only": (_shifts(lambda a, rearm: alarms.announcements(a)), "every 10 s: you count onsets only"),
+    "onsets only": (_shifts(lambda a, rearm: _announce(a)), "every 10 s: you count onsets only"),
     "alarm samples": (_shifts(lambda a, rearm: a), "samples"),
-    "shifts from midnight": (_shifts(lambda a, rearm: alarms.announcements(a, rearm=rearm), origin="0h"), "06:00"),
+    "shifts from midnight": (_shifts(lambda a, rearm: _announce(a, rearm=rearm), origin="0h"), "06:00"),
     "re-counts booked at the onset": (
         _shifts(lambda a, rearm: np.bincount(
             [s for s, _ in alarms.alarm_table(a)[["start", "end"]].itertuples(index=False)
              for _ in range(-(-(_ - s) // rearm))], minlength=a.size) if a.any() else np.zeros(a.size)),
         "shift in which it happens"),
-    "re-armed every 10 samples": (_shifts(lambda a, rearm: alarms.announcements(a, rearm=10)), None),
-    "per hour": (lambda a, index: pd.Series(alarms.announcements(a, rearm=60).astype(int), index=index)
+    "re-armed every 10 samples": (_shifts(lambda a, rearm: _announce(a, rearm=10)), None),
+    "per hour": (lambda a, index: pd.Series(_announce(a, rearm=60).astype(int), index=index)
                  .resample("1h").sum(), "entries"),
     "a list": (lambda a, index: [1, 2, 3], "pandas Series"),
 }
+
+
+def test_q5_library_function_is_refused():
+    def with_library(a, index):
+        rearm = int(round(pd.Timedelta("1h") / (index[1] - index[0])))
+        marks = alarms.announcements(a, rearm=rearm).astype(int)
+        return pd.Series(marks, index=index).resample("8h", offset="6h").sum()
+
+    result = nb08.q5.result(alarms_per_shift=with_library)
+    assert result.status == "incorrect" and "write it yourself" in result.message, result.message
 
 
 @pytest.mark.parametrize("name", list(Q5_WRONG))

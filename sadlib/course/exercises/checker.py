@@ -38,6 +38,7 @@ import numpy as np
 
 __all__ = ["____", "Incorrect", "CheckResult", "Question", "FunctionQuestion", "Unwritten", "is_blank", "call_answer",
            "setup_namespace", "questions", "solve_all", "solutions_hidden",
+           "library_unavailable", "WRITE_IT_YOURSELF", "fmt_distinct", "percentile_bounds", "expect_linear_mse",
            "expect_close", "expect_equal", "expect_shape", "expect_between", "expect_type", "expect_true"]
 
 CORRECT, INCORRECT, NOT_ATTEMPTED = "correct", "incorrect", "not attempted"
@@ -348,6 +349,98 @@ def call_answer(fn: Any, name: str, *args: Any, copy: bool = True, quiet: bool =
     return out
 
 
+#: what a learner reads when the answer calls the library function the question asks them to write
+WRITE_IT_YOURSELF = ("your function calls `{name}`: write it yourself; the library's version is for later "
+                     "notebooks.")
+
+
+class library_unavailable:  # noqa: N801 (a context manager used like a function)
+    """Make library functions unavailable while a learner's function runs.
+
+    Inside the ``with`` block each ``module.attribute`` named in ``targets`` (pairs of a module and an
+    attribute name), and every global of ``fn`` (and of the functions it defines or refers to at module
+    level in the same namespace) bound to the same object, is replaced by a stand-in that raises
+    :class:`Incorrect` with :data:`WRITE_IT_YOURSELF`. A question that asks the learner to write a method
+    ``sadlib`` also has runs the answer this way, so ``return k_of_n_alarms(...)`` cannot pass. Everything is
+    restored on exit.
+    """
+
+    def __init__(self, fn: Any, targets: Sequence[tuple[types.ModuleType, str]],
+                 message: str = WRITE_IT_YOURSELF) -> None:
+        self.fn = fn
+        self.targets = list(targets)
+        self.message = message
+        self._undo: list[tuple[Any, str, Any, bool]] = []
+
+    def _stand_in(self, label: str) -> Callable[..., Any]:
+        message = self.message.format(name=label)
+
+        def unavailable(*args: Any, **kwargs: Any) -> Any:
+            raise Incorrect(message)
+        return unavailable
+
+    def _swap(self, holder: Any, key: str, new: Any, is_dict: bool) -> None:
+        old = holder[key] if is_dict else getattr(holder, key)
+        self._undo.append((holder, key, old, is_dict))
+        if is_dict:
+            holder[key] = new
+        else:
+            setattr(holder, key, new)
+
+    def _swap_closure(self, fn: Any, originals: dict, seen: set | None = None) -> None:
+        """Names a function closes over (``from sadlib.x import f`` inside an enclosing function)."""
+        seen = set() if seen is None else seen
+        if id(fn) in seen:
+            return
+        seen.add(id(fn))
+        for cell in getattr(fn, "__closure__", None) or ():
+            try:
+                value = cell.cell_contents
+            except ValueError:  # an empty cell
+                continue
+            if id(value) in originals and originals[id(value)][0] is value:
+                self._swap(cell, "cell_contents", self._stand_in(originals[id(value)][1]), is_dict=False)
+            elif isinstance(value, types.FunctionType):
+                self._swap_closure(value, originals, seen)
+
+    def __enter__(self) -> "library_unavailable":
+        originals = {}
+        for module, attr in self.targets:
+            obj = getattr(module, attr)
+            originals[id(obj)] = (obj, f"{module.__name__.split('.')[-1]}.{attr}")
+        for obj, label in originals.values():
+            if self.fn is obj:  # the library function handed in as the answer
+                raise Incorrect(self.message.format(name=label))
+        namespaces = []
+        g = getattr(self.fn, "__globals__", None)
+        if isinstance(g, dict):
+            namespaces.append(g)
+        for name, module in list(sys.modules.items()):  # every sadlib module that re-exports it
+            if not (name == "sadlib" or name.startswith("sadlib.")) or module is None:
+                continue
+            for key, value in list(vars(module).items()):
+                if id(value) in originals and originals[id(value)][0] is value:
+                    self._swap(module, key, self._stand_in(originals[id(value)][1]), is_dict=False)
+        for module, attr in self.targets:  # the named places themselves (a module outside sadlib too)
+            obj = getattr(module, attr)
+            if id(obj) in originals and originals[id(obj)][0] is obj:
+                self._swap(module, attr, self._stand_in(originals[id(obj)][1]), is_dict=False)
+        self._swap_closure(self.fn, originals)
+        for ns in namespaces:  # names the learner imported into the notebook: `from sadlib.alarms import ...`
+            for key, value in list(ns.items()):
+                if id(value) in originals and originals[id(value)][0] is value:
+                    self._swap(ns, key, self._stand_in(originals[id(value)][1]), is_dict=True)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for holder, key, old, is_dict in reversed(self._undo):
+            if is_dict:
+                holder[key] = old
+            else:
+                setattr(holder, key, old)
+        self._undo.clear()
+
+
 def setup_namespace(source: str) -> dict:
     """A fresh namespace in which ``source`` (an exercise notebook's setup cell) has run."""
     namespace: dict = {}
@@ -370,6 +463,67 @@ def solve_all(module: types.ModuleType) -> dict[str, CheckResult]:
 
 def _fmt(x: Any) -> str:
     return f"{x:.4g}" if isinstance(x, (float, np.floating)) else repr(x)
+
+
+def fmt_distinct(x: float, other: float) -> str:
+    """``x`` with 4 significant digits, or as many more as it takes to tell it from ``other``.
+
+    A message never shows two different numbers as the same string ("should be 3.351; yours is 3.351").
+    """
+    for digits in range(4, 18):
+        if f"{x:.{digits}g}" != f"{other:.{digits}g}":
+            return f"{x:.{digits}g}"
+    return repr(x)
+
+
+def percentile_bounds(values: Any, q: float) -> tuple[float, float]:
+    """The smallest and largest value a percentile definition may give for ``q`` (in percent).
+
+    The order statistics one rank around rank ``q / 100 * n``: NumPy's methods (linear, nearest, lower,
+    higher, midpoint, the Hyndman & Fan types) and ``np.sort(v)[int(q / 100 * n)]`` all lie between them,
+    while a different ``q`` (99 for 99.5) lies far outside on any realistic ``n``.
+    """
+    v = np.sort(np.asarray(values, dtype=float).ravel())
+    v = v[~np.isnan(v)]
+    n = v.size
+    lo = max(int(np.floor(q / 100 * (n - 1))) - 1, 0)
+    hi = min(int(np.ceil(q / 100 * n)) + 1, n - 1)
+    return float(v[lo]), float(v[hi])
+
+
+def _is_mse(loss: Any) -> bool:
+    names = {"mse", "mean_squared_error", "meansquarederror"}
+    if isinstance(loss, str):
+        return loss.lower() in names
+    name = getattr(loss, "name", None) or getattr(loss, "__name__", None) or type(loss).__name__
+    return str(name).lower() in names or type(loss).__name__.lower() in names
+
+
+def expect_linear_mse(model: Any, what: str) -> None:
+    """Require what a task says of an autoencoder: a linear output layer, the MSE loss and Adam.
+
+    The last layer (inside a ``TimeDistributed`` wrapper too) must have no activation (``linear``), no
+    ``Activation`` layer may follow it, and the model must be compiled with the mean squared error and Adam.
+    """
+    import keras
+
+    last = model.layers[-1] if getattr(model, "layers", None) else None
+    inner = getattr(last, "layer", last)  # TimeDistributed(Dense(...)) -> Dense
+    act = getattr(inner, "activation", None)
+    act_name = getattr(act, "__name__", None) or type(act).__name__
+    if isinstance(inner, keras.layers.Activation) or (act is not None and act_name != "linear"):
+        raise Incorrect(f"{what}: the output layer has the activation `{act_name}`; the task says a linear output "
+                        "(no activation), so the model can rebuild any scaled value, not only those a "
+                        f"{act_name} can reach. Use `layers.Dense(...)` without `activation=` last.")
+    loss = getattr(model, "loss", None)
+    if not _is_mse(loss):
+        shown = loss if isinstance(loss, str) else (getattr(loss, "name", None) or type(loss).__name__)
+        raise Incorrect(f"{what}: the model is compiled with loss={shown!r}; the task says the mean squared error: "
+                        "`model.compile(optimizer=\"adam\", loss=\"mse\")`.")
+    opt = getattr(model, "optimizer", None)
+    expect_true(isinstance(opt, keras.optimizers.Adam),
+                f"{what}: the model is compiled with the optimizer {type(opt).__name__}; the task says Adam: "
+                "`model.compile(optimizer=\"adam\", loss=\"mse\")`.")
 
 
 def expect_true(condition: Any, message: str) -> None:
@@ -421,6 +575,7 @@ def expect_close(value: Any, expected: Any, rtol: float = 1e-6, atol: float = 0.
     ok = np.isclose(got, want, rtol=rtol, atol=atol, equal_nan=True)
     if not ok.all():
         if want.ndim == 0:
-            raise Incorrect(f"{what} should be about {_fmt(float(want))}, but it is {_fmt(float(got))}.")
+            w, g = float(want), float(got)
+            raise Incorrect(f"{what} should be about {fmt_distinct(w, g)}, but it is {fmt_distinct(g, w)}.")
         raise Incorrect(f"{what}: {int((~ok).sum())} of {ok.size} values differ from the expected "
                         f"ones (largest difference {_fmt(float(np.nanmax(np.abs(got - want))))}).")

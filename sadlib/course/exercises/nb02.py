@@ -20,6 +20,7 @@ from sadlib.course.exercises.checker import (
     call_answer,
     expect_close,
     expect_true,
+    percentile_bounds,
     setup_namespace,
 )
 
@@ -52,6 +53,9 @@ ANSWER_CELLS = {
 }
 
 
+#: numbers worked out by hand are accepted within 0.5 % (three significant figures: 0.0208 for 20/960)
+HAND_RTOL = 5e-3
+
 #: how this notebook's checks call the learner's functions (warnings are shown)
 _CALL = dict(quiet=False, unwritten="`{name}` still returns ____; replace ____ with your code")
 
@@ -78,10 +82,10 @@ def _check_rates(far, mar):
         raise Incorrect("FAR divides the false alarms by all *normal* samples (FP + TN), not by all alarms.")
     if np.isclose(far, 20 / 1000):
         raise Incorrect("FAR divides the false alarms by the *normal* samples (FP + TN), not by all 1000 samples.")
-    expect_close(far, 20 / 960, rtol=1e-3, what="FAR")
+    expect_close(far, 20 / 960, rtol=HAND_RTOL, what="FAR")
     if np.isclose(mar, 10 / 1000):
         raise Incorrect("MAR divides the misses by all *anomalous* samples (FN + TP).")
-    expect_close(mar, 10 / 40, rtol=1e-3, what="MAR")
+    expect_close(mar, 10 / 40, rtol=HAND_RTOL, what="MAR")
 
 
 q1 = Question(
@@ -110,7 +114,7 @@ def _check_flag_all(f1_flag_all):
         raise Incorrect("F1 = 2 · precision · recall / (precision + recall): the factor 2 is missing.")
     if np.isclose(f1, 100 * 2 * p / (1 + p)):
         raise Incorrect("give F1 as a fraction between 0 and 1, not in percent.")
-    expect_close(f1, 2 * p / (1 + p), rtol=1e-3, what="the F1 of flagging everything")
+    expect_close(f1, 2 * p / (1 + p), rtol=HAND_RTOL, what="the F1 of flagging everything")
 
 
 q2 = Question(
@@ -174,6 +178,9 @@ def _check_honest_threshold(honest_threshold):
                             "99.5th.")
     if np.isclose(got, np.percentile(val, 0.995)):
         raise Incorrect("`np.percentile` takes q in percent (99.5); `np.quantile` takes a fraction (0.995).")
+    lo, hi = percentile_bounds(val, 99.5)
+    if lo <= got <= hi:  # a percentile definition that differs only in interpolation (np.sort(val)[int(.995 n)])
+        return "it ignores the test scores whatever they hold, and follows the validation scores."
     expect_close(got, np.percentile(val, 99.5), rtol=1e-6, what="the 99.5th percentile of the validation scores")
     return "it ignores the test scores whatever they hold, and follows the validation scores."
 
@@ -260,7 +267,7 @@ def _check_flag_all_events(event_precision, false_alarms_per_day):
                         "range-based precision counts the share of the alarm range that lies inside events.")
     if np.isclose(precision, 1 - Q5_SHARE):
         raise Incorrect("that is the share of the alarm range *outside* the events; precision is the share inside.")
-    expect_close(precision, Q5_SHARE, rtol=1e-3, what="the event precision of flagging everything")
+    expect_close(precision, Q5_SHARE, rtol=HAND_RTOL, what="the event precision of flagging everything")
     if per_day < 1.0:
         raise Incorrect("that counts only the alarm onset. An alarm that stays on outside events is counted again "
                         "every hour: how many hours per day are normal?")

@@ -162,7 +162,9 @@ def _check_missed(missed, test, test_events, zscore_alarms):
     except TypeError:
         raise Incorrect(f"`missed` should be a set of type names, e.g. {{'stuck'}}, but it is a "
                         f"{type(missed).__name__}.") from None
-    expected = _missed_types(test, test_events, zscore_alarms)
+    # never trust the namespace's intermediates: the alarms and events come from a fresh run of the setup
+    fresh = _context()
+    expected = _missed_types(fresh["test"], fresh["test_events"], fresh["zscore_alarms"])
     unknown = got - set(test_events["type"])
     if unknown:
         raise Incorrect(f"{sorted(unknown)} are not anomaly types of the test events.")

@@ -16,6 +16,7 @@ from sadlib.course.exercises.checker import (
     Incorrect,
     Question,
     Unwritten,
+    expect_linear_mse,
     expect_true,
     is_blank,
     setup_namespace,
@@ -122,8 +123,16 @@ def _check_scaler(scaler):
     expect_true(hasattr(scaler, "data_min_"), "`scaler` should be a fitted MinMaxScaler (call .fit(...)).")
     if np.allclose(scaler.data_max_, X.max(axis=0)):
         raise Incorrect("this scaler saw all the data, anomalies included. Fit it on `X_train` only.")
-    if not (np.allclose(scaler.data_min_, X[:400].min(axis=0)) and np.allclose(scaler.data_max_, X[:400].max(axis=0))):
-        raise Incorrect("the scaler's minimum and maximum should be those of `X_train` (the first 400 rows).")
+    n = int(np.max(getattr(scaler, "n_samples_seen_", -1)))
+    if n == _N_TRAIN + _N_VAL and np.allclose(scaler.data_max_, X[:n].max(axis=0)):
+        raise Incorrect(f"this scaler saw the training *and* validation rows ({n} rows). The validation rows choose "
+                        "the threshold later and must stay unseen by the model and its scaler: fit on `X_train` only.")
+    if n != _N_TRAIN:
+        raise Incorrect(f"this scaler saw {n} rows; `X_train` has {_N_TRAIN}. Fit it on exactly the training rows: "
+                        "`MinMaxScaler().fit(X_train)`.")
+    if not (np.allclose(scaler.data_min_, X[:_N_TRAIN].min(axis=0))
+            and np.allclose(scaler.data_max_, X[:_N_TRAIN].max(axis=0))):
+        raise Incorrect(f"the scaler's minimum and maximum should be those of `X_train` (the first {_N_TRAIN} rows).")
 
 
 q1 = Question(
@@ -301,6 +310,14 @@ def _check_detect(detect):
                         f"(test rows {', '.join(map(str, rows[:5]))}{'...' if rows.size > 5 else ''}): your alarms "
                         "depend on statistics of the test rows (a scaler, a mean and standard deviation, a model or a "
                         "threshold computed on data that includes them). Fit everything on `X_train` and `X_val`.")
+    # the threshold must follow the validation rows: a number tuned on the test labels and typed in does not
+    rows = np.arange(0, len(X_val), 3)  # a third of the validation rows become an extreme anomaly
+    noisy_val = _alarms_of(detect, X_train, _planted(X_val, rows), X_test)
+    if np.array_equal(noisy_val, alarms) and alarms.any():
+        raise Incorrect("with a third of the validation rows replaced by an extreme anomaly, your alarms on the test "
+                        "rows did not change: your threshold does not come from `X_val`. A number picked for the "
+                        "best F1 against `y_test` and typed in is tuned on the test labels; compute the threshold "
+                        "from the errors on `X_val`.")
     return (f"F1 = {f1:.2f} on the test rows; compare it with the tutorial pipeline's F1 in notebook 04. An anomaly "
             "planted in the test rows was flagged and changed no other alarm.")
 
@@ -369,6 +386,7 @@ def _built(build_autoencoder, n_inputs: int, latent: int):
                 f"are {widths}.")
     expect_true(getattr(model, "optimizer", None) is not None and getattr(model, "compiled", True),
                 "the model is not compiled: call `model.compile(optimizer=\"adam\", loss=\"mse\")` before returning it.")
+    expect_linear_mse(model, call)
     return model
 
 

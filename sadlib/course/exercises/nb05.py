@@ -122,40 +122,51 @@ q1 = Question(
 
 
 # --------------------------------------------------------------------------- Q2
+def _fitted_starts(scaler, values: np.ndarray, n: int) -> list[int]:
+    """Every ``a`` for which the scaler equals one fitted on ``values[a:a + n]`` (its learned parameters, probed)."""
+    from sklearn.base import clone
+
+    probe = np.array([[-1.0], [0.0], [1.0]])
+    want = scaler.transform(probe)
+    return [a for a in range(0, len(values) - n + 1)
+            if np.allclose(clone(scaler).fit(values[a:a + n]).transform(probe), want, rtol=1e-12, atol=1e-12)]
+
+
 def _check_scaling(scaler, test_scaled):
+    from sklearn.base import clone
+
     values = _values()
     expect_true(hasattr(scaler, "n_samples_seen_") and hasattr(scaler, "transform"),
                 "`scaler` should be a fitted scikit-learn scaler, e.g. `MinMaxScaler().fit(...)`.")
     n = int(np.max(scaler.n_samples_seen_))
-    probe = np.array([[-1.0], [0.0], [1.0]])
-
-    def same(rows):
-        from sklearn.base import clone
-
-        return np.allclose(clone(scaler).fit(rows).transform(probe), scaler.transform(probe))
-
-    if n < _N and same(values[-n:]) and not same(values[:n]):
-        raise Incorrect(f"this scaler was fitted on the last {n} rows, the test part: every part would get its own "
-                        "minimum and maximum. Fit one scaler on the training rows and reuse it.")
     if n >= _N:
         raise Incorrect("this scaler saw all 1000 rows, the burst included. Fit it on the training rows only.")
-    if not same(values[:n]):
-        raise Incorrect("fit the scaler on the first rows of `values` (the training rows), e.g. `values[:600]`.")
-    if n > _BURST:
-        raise Incorrect(f"the scaler saw rows 0-{n - 1}, which include the burst (800-849). Fit it on the training "
-                        "rows only.")
     test_scaled = np.asarray(test_scaled, dtype=float)
     expect_true(test_scaled.ndim == 2 and test_scaled.shape[1] == 1 and 150 <= len(test_scaled) <= 600,
                 "`test_scaled` should be the test rows (from `test_start` to the end), shape (n, 1).")
-    tail = values[-len(test_scaled):]
+    test_start = _N - len(test_scaled)  # the test part is `values[test_start:]`: the check works it out itself
+    starts = _fitted_starts(scaler, values, n)
+    if not starts:
+        raise Incorrect("fit the scaler on consecutive training rows of `values`, e.g. `values[:600]` (or "
+                        "`values[100:600]` to skip a warm-up).")
+    honest = [a for a in starts if a + n <= min(test_start, _BURST)]
+    if not honest:
+        if starts == [_N - n]:
+            raise Incorrect(f"this scaler was fitted on the last {n} rows, the test part: every part would get its "
+                            "own minimum and maximum. Fit one scaler on the training rows and reuse it.")
+        if all(a + n > test_start for a in starts):
+            a = max(starts[0], 0)
+            raise Incorrect(f"leakage: this scaler was fitted on {n} rows that reach into your test part, which "
+                            f"starts at row {test_start} (`test_scaled` holds {len(test_scaled)} rows); e.g. rows "
+                            f"{a}-{a + n - 1} give it. Fit it on rows before `test_start` only.")
+        raise Incorrect(f"the scaler saw {n} rows that include the burst (800-849). Fit it on the training rows only.")
+    tail = values[test_start:]
     if not np.allclose(test_scaled, scaler.transform(tail)):
-        from sklearn.base import clone
-
         if np.allclose(test_scaled, clone(scaler).fit_transform(tail)):
             raise Incorrect("`test_scaled` comes from a scaler fitted on the test rows themselves. Use "
                             "`scaler.transform(...)`, the scaler fitted on the training rows.")
         raise Incorrect("`test_scaled` should be `scaler.transform(values[test_start:])`.")
-    return f"one scaler, fitted on rows 0-{n - 1}, applied unchanged to the test rows."
+    return f"one scaler, fitted on {n} rows before the test, applied unchanged to the test rows from row {test_start}."
 
 
 q2 = Question(
@@ -268,8 +279,8 @@ def _check_alarms(alarm_rule):
     ns = _context()
     val, test, y_test = ns["val_errors"], ns["test_errors"], ns["y_test"]
 
-    def alarms_for(test_errors):
-        alarms = np.asarray(call_answer(alarm_rule, "alarm_rule", val, test_errors, **_CALL))
+    def alarms_for(test_errors, val_errors=val):
+        alarms = np.asarray(call_answer(alarm_rule, "alarm_rule", val_errors, test_errors, **_CALL))
         expect_shape(alarms, test_errors.shape, "the alarms (one per test row)")
         expect_true(alarms.dtype == bool or np.isin(alarms, (0, 1)).all(),
                     "`alarm_rule` should return booleans (True = alarm), e.g. `test_errors > threshold`.")
@@ -287,6 +298,12 @@ def _check_alarms(alarm_rule):
             raise Incorrect(f"with the test errors {what}, your threshold moves (from between {low:.3g} and "
                             f"{high:.3g} to between {lo2:.3g} and {hi2:.3g}): it depends on the errors it judges "
                             "(leakage). Take it from `val_errors` only.")
+    # the threshold must follow the validation errors: probe with validation errors the learner never saw
+    fresh = _context()["errors"][300:450] * 10  # normal rows of another stretch, ten times larger
+    if np.array_equal(alarms_for(test, fresh), alarms) and alarms.any():
+        raise Incorrect("with other validation errors, ten times larger, your alarms on the test errors did not "
+                        "change: your threshold does not come from `val_errors`. A number picked for the best F1 on "
+                        "the test rows and typed in is tuned on the test labels; compute it from `val_errors`.")
     if high < np.quantile(val, 0.9):
         raise Incorrect(f"your threshold is below the 90th percentile of the validation errors "
                         f"({np.quantile(val, 0.9):.3g}): it flags normal rows by the dozen. Take a high percentile, "

@@ -11,6 +11,7 @@ from sadlib.course.exercises.checker import (
     Incorrect,
     Question,
     expect_close,
+    expect_linear_mse,
     expect_shape,
     expect_true,
     setup_namespace,
@@ -188,8 +189,14 @@ q2 = Question(
 
 
 # --------------------------------------------------------------------------- Q3
-def _check_culprit(sensor_error, culprit):
-    sensors, n_test, _, injected = _pump()
+def _squared_z(part, reference) -> np.ndarray:
+    x, ref = np.asarray(part, float), np.asarray(reference, float)
+    return ((x - ref.mean(axis=0)) / ref.std(axis=0)) ** 2
+
+
+def _check_culprit(sensor_error, culprit, det, train, test, sensors):
+    _, n_test, _, injected = _pump()
+    sensors = list(sensors)
     err = np.asarray(sensor_error, dtype=float)
     if err.shape == (n_test,):
         raise Incorrect("that is one score per timestamp; `det.sensor_errors(...)` gives one error per timestamp "
@@ -197,8 +204,19 @@ def _check_culprit(sensor_error, culprit):
     expect_shape(err, (n_test, len(sensors)), "`sensor_error` (test samples x sensors)")
     expect_true(np.all(err >= 0), "reconstruction errors are squared differences, never negative: use "
                                   "`det.sensor_errors(test[sensors])`, not the sensor values.")
+    # never trust the learner's array: the check asks the model itself
+    own = np.asarray(det.sensor_errors(test[sensors]), dtype=float)
+    if not np.allclose(err, own, rtol=1e-5, atol=1e-8):
+        for ref, part in (("the training part", train), ("the test part", test)):
+            if np.allclose(err, _squared_z(test[sensors], part[sensors]), rtol=1e-5, atol=1e-8):
+                raise Incorrect(f"these are squared z-scores of the test values (standardised with {ref}), not the "
+                                "model's per-sensor reconstruction errors. The question is which sensor the "
+                                "*autoencoder* fails to rebuild: `det.sensor_errors(test[sensors])`.")
+        raise Incorrect("`sensor_error` should be the model's per-sensor reconstruction errors of the test part, "
+                        "`det.sensor_errors(test[sensors])`; yours differ from them.")
     expect_true(isinstance(culprit, str), f"`culprit` should be a sensor name, one of {sensors}.")
     expect_true(culprit in sensors, f"`culprit` should be one of {sensors}, got {culprit!r}.")
+    err = own
     t = int(np.argmax(err.mean(axis=1)))  # with aggregate="last" the mean over sensors is the score
     at_alarm = sensors[int(np.argmax(err[t]))]
     overall = sensors[int(np.argmax(err.mean(axis=0)))]
@@ -219,7 +237,7 @@ q3 = Question(
     "The detector `det` raises its strongest test alarm at `t_alarm`. Which sensor is behind it? Set `sensor_error` "
     "to the per-sensor reconstruction errors of the test part (`det.sensor_errors`, shape (n_test, 4)) and `culprit` "
     "to the name of the sensor with the largest error at `t_alarm`.",
-    ("sensor_error", "culprit"),
+    ("sensor_error", "culprit", "det", "train", "test", "sensors"),
     _check_culprit,
     ["`det.sensor_errors(test[sensors])` returns an array with one column per sensor, in the order of `sensors`.",
      "`np.argmax(sensor_error[t_alarm])` is the position of the sensor; `sensors[...]` its name."],
@@ -242,12 +260,23 @@ def _test_variants(test_scores: np.ndarray) -> dict[str, np.ndarray]:
             "with the test part replaced by other scores": rng.random(n) * 2 * np.abs(test_scores).max()}
 
 
-def _check_far(pick_threshold, threshold, far, val_scores, test_scores):
+def _check_far(pick_threshold, threshold, far, val_scores, test_scores, det, val, test, sensors):
     _, n_test, y, _ = _pump()
     expect_true(callable(pick_threshold), "`pick_threshold` should be the function that returns the threshold.")
-    val_scores, test_scores = np.asarray(val_scores, float), np.asarray(test_scores, float)
-    expect_true(val_scores.ndim == 1 and len(val_scores) > 1, "`val_scores` should be the detector's scores of `val`.")
-    expect_shape(test_scores, (n_test,), "`test_scores` (one per test sample)")
+    # never trust the learner's intermediate values: the check scores the parts itself
+    own_val = np.asarray(det.score(val[sensors]), float)
+    own_test = np.asarray(det.score(test[sensors]), float)
+    given_val = np.asarray(val_scores, float)
+    if given_val.shape == own_test.shape and np.allclose(given_val, own_test, rtol=1e-5, atol=1e-8):
+        raise Incorrect("leakage: your `val_scores` are the detector's scores of the *test* part. The threshold must "
+                        "come from the validation part: `val_scores = det.score(val[sensors])`.")
+    expect_true(given_val.shape == own_val.shape and np.allclose(given_val, own_val, rtol=1e-5, atol=1e-8),
+                "`val_scores` should be the detector's scores of the validation part, `det.score(val[sensors])`.")
+    test_given = np.asarray(test_scores, float)
+    expect_shape(test_given, (n_test,), "`test_scores` (one per test sample)")
+    expect_true(np.allclose(test_given, own_test, rtol=1e-5, atol=1e-8),
+                "`test_scores` should be the detector's scores of the test part, `det.score(test[sensors])`.")
+    val_scores, test_scores = own_val, own_test
     threshold, far = float(threshold), float(far)
     again = float(pick_threshold(val_scores.copy(), test_scores.copy()))
     expect_true(np.isclose(again, threshold), f"`threshold` ({threshold:.4g}) should be what "
@@ -289,7 +318,7 @@ q4 = Question(
     "false alarm rate on the test part: the fraction of the *normal* test samples (`y_test` False) whose score is "
     "above the threshold. The checker calls your function again with the test scores changed: an honest threshold "
     "does not move.",
-    ("pick_threshold", "threshold", "far", "val_scores", "test_scores"),
+    ("pick_threshold", "threshold", "far", "val_scores", "test_scores", "det", "val", "test", "sensors"),
     _check_far,
     ["`np.percentile(val_scores, 99.9)` or `val_scores.max()` are both honest thresholds; anything computed from "
      "`test_scores` is not.",
@@ -372,6 +401,7 @@ def _check_model(model, window: int, n_features: int, latent: int, what: str) ->
                                       f"sequence autoencoder needs between {lo} and {hi:,}.")
     expect_true(getattr(model, "optimizer", None) is not None,
                 f"{what} is not compiled: call `model.compile(optimizer=\"adam\", loss=\"mse\")` before returning it.")
+    expect_linear_mse(model, what)
     x = np.random.default_rng(0).random((2, window, n_features)).astype("float32")
     y = np.asarray(model(x, training=False))
     expect_true(y.shape == x.shape and np.isfinite(y).all(),

@@ -14,6 +14,7 @@ from sadlib.course.exercises.checker import (
     expect_close,
     expect_shape,
     expect_true,
+    library_unavailable,
     setup_namespace,
 )
 
@@ -131,9 +132,11 @@ def _check_nearest(one_hot, q):
 
 q2 = Question(
     2,
-    "Find the nearest code of every row of `z` **without argmin** (an edge runtime may lack it). Compute the squared "
-    "distances `d` of shape (12, 8), a one-hot matrix `one_hot` that is 1 where a row of `d` equals its minimum and 0 "
-    "elsewhere (as floats), and the quantized vectors `q = one_hot @ codebook`.",
+    "Find the nearest code of every row of `z` **without argmin**, the way the course's quantizer does (in Keras, "
+    "`ops.argmin` handles -0.0 with `signbit`, which becomes a Flex op in a LiteRT export; the comparison below "
+    "exports as builtin ops). Compute the squared distances `d` of shape (12, 8), a one-hot matrix `one_hot` that "
+    "is 1 where a row of `d` equals its minimum and 0 elsewhere (as floats), and the quantized vectors "
+    "`q = one_hot @ codebook`.",
     ("one_hot", "q"),
     _check_nearest,
     ["Broadcasting: `z[:, None, :] - codebook[None, :, :]` has shape (12, 8, 3); square and sum over the last axis.",
@@ -276,12 +279,30 @@ def _q5_call(fn, z, codebook, g):
     return out, (None if grad is None else np.asarray(grad))
 
 
+#: why the quantizer avoids ``keras.ops.argmin`` (checked: the check runs the answer with it made unavailable)
+NO_ARGMIN = ("your function calls `{name}`. The task asks for the one-hot form without it: Keras's TensorFlow "
+             "backend implements `ops.argmin` with a `signbit` test for -0.0, and that op becomes a Flex (TensorFlow) "
+             "op in the LiteRT export of notebook 09, which the plain LiteRT runtime lacks (LiteRT's own ARG_MIN is "
+             "builtin). Compare d with its row minimum: `ops.equal(d, ops.min(d, axis=1, keepdims=True))`.")
+
+
+def _argmin_places():
+    import keras
+
+    places = [(keras.ops, "argmin")]
+    numpy_ops = getattr(keras.ops, "numpy", None)
+    if numpy_ops is not None and hasattr(numpy_ops, "argmin"):
+        places.append((numpy_ops, "argmin"))
+    return places
+
+
 def _check_quantizer(my_quantizer):
     expect_true(callable(my_quantizer), "`my_quantizer` should be a function (z, codebook) -> straight-through output.")
     for case, (n, k, dim) in enumerate(Q5_CASES):
         z, codebook, g = _q5_inputs(n, k, dim, case)
         want, want_grad = _q5_reference(z, codebook, g)
-        out, grad = _q5_call(my_quantizer, z, codebook, g)
+        with library_unavailable(my_quantizer, _argmin_places(), message=NO_ARGMIN):
+            out, grad = _q5_call(my_quantizer, z, codebook, g)
         expect_true(out is not ____, "your function still returns ____; complete its last line.")
         got = np.asarray(out, dtype=float)
         if got.shape == (n,):
@@ -329,8 +350,10 @@ q5 = FunctionQuestion(
     5,
     "Write the quantizer's forward pass with `keras.ops` (imported as `ops`): `my_quantizer(z, codebook)` takes "
     "encoder outputs `z` of shape (n, D) and the codes `codebook` of shape (K, D), computes the squared distance of "
-    "every row of z to every code (shape (n, K)), the nearest code of every row **without argmin** (a one-hot row "
-    "that is 1 where d equals its row minimum, times the codebook) and returns the straight-through output: value q, "
+    "every row of z to every code (shape (n, K)), the nearest code of every row **without `ops.argmin`** (a one-hot "
+    "row that is 1 where d equals its row minimum, times the codebook: Keras's TensorFlow backend handles -0.0 in "
+    "`ops.argmin` with `signbit`, which turns into a Flex op in the LiteRT export; the check runs your function with "
+    "`ops.argmin` made unavailable) and returns the straight-through output: value q, "
     "gradient of the identity with respect to z. The check compares your values with the course's "
     "`VectorQuantizer` layer on random inputs and measures the gradient with a `tf.GradientTape`.",
     ("my_quantizer",),

@@ -24,11 +24,15 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from sadlib import alarms as alarms_module
 from sadlib.course.exercises.checker import (
     FunctionQuestion,
     Incorrect,
     call_answer,
     expect_true,
+    fmt_distinct,
+    library_unavailable,
+    percentile_bounds,
     setup_namespace,
 )
 
@@ -177,7 +181,8 @@ def _check_k_of_n(k_of_n):
 
     for above, k, n in _q1_cases():
         want = k_of_n_alarms(above.astype(float), 0.5, k, n)
-        got = _decisions(call_answer(k_of_n, "k_of_n", above, k, n), above.size, "k_of_n")
+        with library_unavailable(k_of_n, [(alarms_module, "k_of_n_alarms")]):
+            got = _decisions(call_answer(k_of_n, "k_of_n", above, k, n), above.size, "k_of_n")
         if np.array_equal(got, want):
             continue
         for kind, message in _K_OF_N_MISTAKES.items():
@@ -274,7 +279,8 @@ def _check_hysteresis(hysteresis):
 
     for scores, on, off in _q2_cases():
         want = hysteresis_alarms(scores, on, off)
-        got = _decisions(call_answer(hysteresis, "hysteresis", scores, on, off), scores.size, "hysteresis")
+        with library_unavailable(hysteresis, [(alarms_module, "hysteresis_alarms")]):
+            got = _decisions(call_answer(hysteresis, "hysteresis", scores, on, off), scores.size, "hysteresis")
         if np.array_equal(got, want):
             continue
         for kind, message in _LATCH_MISTAKES.items():
@@ -358,9 +364,12 @@ def _check_pipeline_values(alarms, thr, train, test, q, d):
     if np.isclose(thr, np.percentile(train, q / 100)):
         raise Incorrect(f"`q` is a percentile in 0-100 (q={q}); `np.percentile(train_scores, q)` takes it as it "
                         "is, `np.quantile` needs `q / 100`.")
-    if not np.isclose(thr, right_thr, rtol=1e-9, atol=0.0):
-        raise Incorrect(f"with q={q} the threshold should be `np.percentile(train_scores, q)` = {right_thr:.4g}; "
-                        f"yours is {thr:.4g}.")
+    lo, hi = percentile_bounds(train, q)
+    if not (np.isclose(thr, right_thr, rtol=1e-9, atol=0.0) or lo <= thr <= hi):
+        # a percentile definition that differs only in interpolation lies between these two order statistics
+        raise Incorrect(f"with q={q} the threshold should be `np.percentile(train_scores, q)` = "
+                        f"{fmt_distinct(right_thr, thr)} (any percentile definition between the order statistics "
+                        f"{lo!r} and {hi!r} is fine); yours is {fmt_distinct(thr, right_thr)}.")
     want = _min_duration_reference(test, thr, d)
     if np.array_equal(alarms, want):
         return
@@ -543,7 +552,11 @@ class _ShapeZero:
 
 def _check_pot(pot_threshold):
     def z_of(scores, level, q):
-        out = call_answer(pot_threshold, "pot_threshold", scores, level, q)
+        from sadlib import thresholds
+
+        with library_unavailable(pot_threshold, [(thresholds, "SPOTThreshold"), (thresholds, "POTThreshold"),
+                                                 (thresholds, "DSPOTThreshold")]):
+            out = call_answer(pot_threshold, "pot_threshold", scores, level, q)
         expect_true(np.ndim(out) == 0, "`pot_threshold` should return one number, z_q.")
         return float(out)
 
@@ -686,7 +699,8 @@ def _period(step: pd.Timedelta) -> str:
 def _check_shifts(alarms_per_shift):
     for a, index in _q5_cases():
         want = _shift_reference(a, index)
-        got = call_answer(alarms_per_shift, "alarms_per_shift", a, index)
+        with library_unavailable(alarms_per_shift, [(alarms_module, "announcements")]):
+            got = call_answer(alarms_per_shift, "alarms_per_shift", a, index)
         expect_true(isinstance(got, pd.Series), "`alarms_per_shift` should return a pandas Series indexed by the "
                                                 "start time of each shift.")
         expect_true(isinstance(got.index, pd.DatetimeIndex), "index your Series by the shift start times (a "
@@ -722,17 +736,24 @@ q5 = FunctionQuestion(
     "alarm onset, and one more every hour while the alarm stays on (a standing alarm is re-announced, ISA-18.2's "
     "re-alarm: an alarm of L samples is announced at its start, then 1 h, 2 h, ... later while on). Return a pandas "
     "Series of these counts per 8-hour shift, indexed by the shift start; the shifts start at 06:00, 14:00 and "
-    "22:00. The check compares with `alarms.announcements` on two sampling periods.",
+    "22:00. Count the announcements yourself (a loop over the samples, or run lengths): the check compares with "
+    "`alarms.announcements` on two sampling periods and runs your function with that library function made "
+    "unavailable.",
     ("alarms_per_shift",),
     _check_shifts,
-    ["The re-arm period in samples: `rearm = int(pd.Timedelta('1h') / (index[1] - index[0]))`. "
-     "`alarms.announcements(alarm_vector, rearm=rearm)` marks every announcement.",
+    ["The re-arm period in samples: `rearm = int(pd.Timedelta('1h') / (index[1] - index[0]))`. Walk through the "
+     "samples counting how long the alarm has been on: an announcement at run length 1, rearm + 1, 2 rearm + 1, ...",
      "`pd.Series(marks.astype(int), index=index).resample('8h', offset='6h').sum()` counts them per shift "
      "(bins from 06:00, 14:00 and 22:00)."],
-    "import pandas as pd\n\nfrom sadlib import alarms\n\n\n"
+    "import numpy as np\nimport pandas as pd\n\n\n"
     "def alarms_per_shift(alarm_vector, index):\n"
     "    rearm = int(round(pd.Timedelta(\"1h\") / (index[1] - index[0])))  # samples per hour\n"
-    "    marks = alarms.announcements(alarm_vector, rearm=rearm)\n"
-    "    return pd.Series(marks.astype(int), index=index).resample(\"8h\", offset=\"6h\").sum()",
+    "    marks = np.zeros(len(alarm_vector), dtype=int)\n"
+    "    run = 0  # how many samples the alarm has been on\n"
+    "    for t, on in enumerate(np.asarray(alarm_vector, dtype=bool)):\n"
+    "        run = run + 1 if on else 0\n"
+    "        if on and (run - 1) % rearm == 0:  # the onset, then every hour while it stays on\n"
+    "            marks[t] = 1\n"
+    "    return pd.Series(marks, index=index).resample(\"8h\", offset=\"6h\").sum()",
     setup=_context,
 )
