@@ -131,7 +131,8 @@ def _check_nearest(one_hot, q):
 
 q2 = Question(
     2,
-    "Find the nearest code of every row of `z` **without argmin** (an edge runtime may lack it). Compute the squared "
+    "Find the nearest code of every row of `z` **without argmin** (LiteRT has a builtin ARG_MIN, but "
+    "`keras.ops.argmin` handles -0.0 with a bitwise AND that the converter leaves as a Flex op). Compute the squared "
     "distances `d` of shape (12, 8), a one-hot matrix `one_hot` that is 1 where a row of `d` equals its minimum and 0 "
     "elsewhere (as floats), and the quantized vectors `q = one_hot @ codebook`.",
     ("one_hot", "q"),
