@@ -87,6 +87,7 @@ PACKAGES = (
     ("onnxruntime", "onnxruntime", "edge", "notebook 09, edge deployment"),
     ("onnx", "onnx", "edge", "notebook 09, edge deployment"),
     ("tf2onnx", "tf2onnx", "edge", "notebook 09, ONNX export"),
+    ("tf-keras", "tf_keras", "edge", "notebook 09, the fused LSTM op of a Keras 2 model"),
     ("optuna", "optuna", "tracking", "notebook 10, tuning"),
     ("tensorboard", "tensorboard", "tracking", "notebook 10, experiment tracking"),
     ("wandb", "wandb", "tracking", "notebook 10, experiment tracking"),
