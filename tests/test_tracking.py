@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -93,7 +94,9 @@ def test_wandb_offline_runs_are_written_and_readable(logged):
     hist = first["history"]
     assert hist["epoch/val_loss"].dropna().tolist() == pytest.approx([1.0, 0.4, 0.25])
     assert hist.loc[3, "val_loss"] == pytest.approx(0.25)
-    second = read_wandb_offline(next(iter(sorted(runs)[1].glob("run-*.wandb"))))
+    # a run's folder is offline-run-<second it started>-<random id>: two trials started within one second sort by
+    # their random ids, so the second trial's folder is taken from the trials table, not from sorted names
+    second = read_wandb_offline(next(iter(Path(table.loc[1, "wandb_dir"]).glob("run-*.wandb"))))
     assert second["config"]["window"] == 60 and second["summary"]["note"] == "diverged early"
     assert "wandb sync" in logged.sync_command() and str(logged.wandb_dir) in logged.sync_command()
 
