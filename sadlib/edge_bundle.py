@@ -30,7 +30,6 @@ or an LSTM fitted with ``unroll=True``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import tempfile
@@ -54,9 +53,6 @@ _TIMESTAMP_RULE = (
     "the first window-1 samples have no score (NaN) and no alarm"
 )
 
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _scaler_constants(scaler) -> dict:
@@ -229,7 +225,7 @@ def write_bundle(detector, folder: Any, *, variants: Any = ("float32",), represe
         "threshold": float(det.threshold_),
         "alarm": alarm,
         "models": models,
-        "files": {p.name: _sha256(p) for p in sorted(out.iterdir())},
+        "files": {p.name: edge_reader.sha256(p) for p in sorted(out.iterdir())},
     }
     (out / edge_reader.MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     return out

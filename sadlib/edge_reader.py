@@ -99,7 +99,8 @@ class AlarmRule:
         return self.on
 
 
-def _sha256(path: Path) -> str:
+def sha256(path: Path) -> str:
+    """SHA-256 of a file, hex (the writer records it, the reader checks it: one definition for both)."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -261,7 +262,7 @@ def load_bundle(folder: Any, *, variant: str = "float32", num_threads: int = 1, 
             path = folder / name
             if not path.is_file():
                 raise FileNotFoundError(f"{folder} is incomplete: {name} is missing. Copy the whole bundle folder.")
-            if _sha256(path) != digest:
+            if sha256(path) != digest:
                 raise ValueError(f"{path} is damaged or changed: its SHA-256 differs from the manifest's. Copy the "
                                  f"bundle again.")
     return EdgeScorer(folder, manifest, variant, num_threads)
