@@ -23,6 +23,7 @@ import functools
 import numpy as np
 import pandas as pd
 
+from sadlib._runs import true_runs
 from sadlib.course.exercises.checker import (
     FunctionQuestion,
     Incorrect,
@@ -859,14 +860,9 @@ def _q5_score(alarms: np.ndarray, test: pd.DataFrame, events: pd.DataFrame) -> d
             "lead_hours": leads}
 
 
-def _episodes(alarms: np.ndarray) -> list[tuple[int, int]]:
-    steps = np.diff(np.concatenate([[0], alarms.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(steps == 1), np.flatnonzero(steps == -1)))
-
-
 def _event_precision(alarms: np.ndarray, y: np.ndarray) -> float:
     """The share of alarm episodes that overlap a failure or its precursor (1.0 without alarms)."""
-    eps = _episodes(alarms)
+    eps = true_runs(alarms)
     return float(np.mean([y[a:b].any() for a, b in eps])) if eps else 1.0
 
 
