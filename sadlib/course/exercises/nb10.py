@@ -868,9 +868,11 @@ def _event_precision(alarms: np.ndarray, y: np.ndarray) -> float:
 
 def _random_recall(alarms: np.ndarray, test: pd.DataFrame, events: pd.DataFrame, seed: int) -> float:
     """The mean air-leak recall of the same alarms shifted in time by random offsets (same count and lengths)."""
-    rng = np.random.default_rng(seed)
-    shifts = rng.integers(1, len(alarms), size=Q5_RANDOM_SHIFTS)
-    return float(np.mean([_q5_score(np.roll(alarms, int(k)), test, events)["recall"] for k in shifts]))
+    from sadlib.metrics import shifted_alarms_baseline
+
+    line = shifted_alarms_baseline(_truth(test.index, events), alarms, n_shifts=Q5_RANDOM_SHIFTS, seed=seed,
+                                   metric=lambda _y, shifted: _q5_score(shifted, test, events)["recall"])
+    return float(line["mean"])
 
 
 def _score_on_fresh_twins(compressor_alarms) -> str:
