@@ -278,13 +278,22 @@ class FunctionQuestion(Question):
         gradient tape, say).
     unwritten : str
         What the learner reads after "not attempted yet — " when ``probe`` finds the template untouched.
+    method : str, optional
+        The method the learner writes from scratch (``"rolling z-score"``), when the question is one of
+        the notebook's "write the method yourself" questions: checked by behaviour on data the learner
+        has not seen, with the library's own version unavailable (:class:`library_unavailable`).
+        ``tests/test_learner_path.py`` counts these questions per notebook.
     """
 
     def __init__(self, *args: Any, probe: Callable[[Mapping[str, Any]], Any] | None = None,
-                 unwritten: str = "your function still returns ____ (write its body)", **kwargs: Any) -> None:
+                 unwritten: str = "your function still returns ____ (write its body)", method: str | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.probe = probe
         self.unwritten = unwritten
+        if method is not None and (not isinstance(method, str) or not method.strip()):
+            raise TypeError(f"method must name the method the learner writes, a non-empty str; got {method!r}")
+        self.method = method
 
     def _not_attempted(self, detail: Any) -> CheckResult:
         return CheckResult(NOT_ATTEMPTED, f"{self.label}: not attempted yet — {detail}, "
