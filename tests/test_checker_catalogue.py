@@ -11,29 +11,12 @@ Covered so far (the questions whose checkers issue 26 found weak, without Keras)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable
-
 import numpy as np
 import pytest
+from catalogue import Entry, all_entries
 
 from sadlib.course.exercises import nb02, nb04, nb05, nb08, nb10
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One answer: ``values()`` gives the question's variables; ``words`` must appear in a rejection's message."""
-
-    module: Any
-    number: int
-    kind: str  # "wrong", "leak" or "right"
-    name: str
-    values: Callable[[], dict]
-    words: tuple[str, ...] = field(default=())
-
-    @property
-    def id(self) -> str:
-        return f"{self.module.__name__.rsplit('.', 1)[-1]}-q{self.number}-{self.kind}-{self.name.replace(' ', '-')}"
+from sadlib.course.exercises.checker import questions
 
 
 # --------------------------------------------------------------------------- answers
@@ -225,6 +208,9 @@ CATALOGUE = [
 ]
 
 
+CATALOGUE += all_entries()
+
+
 @pytest.mark.parametrize("entry", CATALOGUE, ids=lambda e: e.id)
 def test_catalogue(entry):
     question = getattr(entry.module, f"q{entry.number}")
@@ -243,6 +229,18 @@ def test_catalogue_has_two_wrong_answers_and_a_right_one_per_covered_question():
         by_question.setdefault((e.module.__name__, e.number), []).append(e.kind)
     for key, kinds in by_question.items():
         assert sum(k in ("wrong", "leak") for k in kinds) >= 2 and "right" in kinds, key
+
+
+@pytest.mark.parametrize("number", [f"{n:02d}" for n in range(12)])
+def test_every_question_is_in_the_catalogue(number):
+    """Every question of exercises 00-11 has two named wrong answers (a leak among them where the question fits
+    anything to data) and one unconventional right answer, in this file or in ``tests/catalogue_nbNN.py``."""
+    import importlib
+
+    module = importlib.import_module(f"sadlib.course.exercises.nb{number}")
+    covered = {e.number for e in CATALOGUE if e.module is module}
+    missing = [q.label for q in questions(module) if q.number not in covered]
+    assert not missing, f"exercises nb{number}: {missing} have no catalogue entries (tests/catalogue_nb{number}.py)"
 
 
 def test_a_library_function_works_again_after_a_check():
