@@ -46,12 +46,16 @@ TREATMENTS = ("live", "show", "skip")
 HEADING = re.compile(r"^## +(.+?)\s*$", re.M)
 NUMBERED = re.compile(r"^(\d+)\.\s+(.*)$")
 QUESTION = re.compile(r"^## +Question +(\d+)", re.M)
+YOUR_TURN = re.compile(r"^\*\*Your turn \d+", re.M)
+GOING_FURTHER = "going further"
 PLANNED = re.compile(r"teaching ≈ (\d+) min · exercises ≈ (\d+) min")
 COMMENT = re.compile(r"<!--.*?-->", re.S)
 LINK_TARGET = re.compile(r"\]\([^)]*\)")
 WORD = re.compile(r"[^\W_]", re.U)
 # run-time tolerance of --check: a rerun on the same machine moves a section by seconds, not by half
 RUN_TOLERANCE_S, RUN_TOLERANCE_REL = 30.0, 0.5
+# a section whose code runs this long or less in full mode can run live in the room (its numbers then match the text)
+FULL_MODE_LIVE_S = 20.0
 
 
 class PlanError(ValueError):
@@ -157,7 +161,7 @@ def sections(nb: dict, path: str = "notebook") -> list[dict]:
         when a heading occurs twice.
     """
     parts = [{"key": "intro", "title": "Title, questions and setup", "words": 0, "code_lines": 0,
-              "outputs": 0, "run_s": 0.0}]
+              "outputs": 0, "run_s": 0.0, "your_turns": 0}]
     for i, cell in enumerate(nb.get("cells", [])):
         src = _source(cell)
         if cell.get("cell_type") == "markdown":
@@ -165,9 +169,11 @@ def sections(nb: dict, path: str = "notebook") -> list[dict]:
             for m in HEADING.finditer(src):
                 parts[-1]["words"] += count_words(src[pos:m.start()])
                 key, title = section_key(m.group(1))
-                parts.append({"key": key, "title": title, "words": 0, "code_lines": 0, "outputs": 0, "run_s": 0.0})
+                parts.append({"key": key, "title": title, "words": 0, "code_lines": 0, "outputs": 0, "run_s": 0.0,
+                              "your_turns": 0})
                 pos = m.start()
             parts[-1]["words"] += count_words(src[pos:])
+            parts[-1]["your_turns"] += len(YOUR_TURN.findall(src))
         elif cell.get("cell_type") == "code":
             seconds = cell_seconds(cell)
             if seconds is None and src.strip():
@@ -176,8 +182,9 @@ def sections(nb: dict, path: str = "notebook") -> list[dict]:
                     f"notebook with outputs (make course COURSE_ARGS=--save) or time it here with "
                     f"python instructors/schedule.py --measure {path}."
                 )
-            parts[-1]["code_lines"] += count_code_lines(src)
-            parts[-1]["outputs"] += count_outputs(cell)
+            if "claims" not in cell.get("metadata", {}).get("tags", []):  # hidden checks: nobody reads them
+                parts[-1]["code_lines"] += count_code_lines(src)
+                parts[-1]["outputs"] += count_outputs(cell)
             parts[-1]["run_s"] += seconds or 0.0
     keys = [p["key"] for p in parts]
     dup = sorted({k for k in keys if keys.count(k) > 1})
@@ -256,7 +263,10 @@ def check_rates(rates: dict) -> dict:
     missing = [n for n in names if n not in rates]
     if missing:
         raise PlanError(f"plan.json rates lack {missing}; add them (see the formula in instructors/README.md).")
-    return {n: check_number(f"rates.{n}", rates[n], 0, low_open=True) for n in names}
+    checked = {n: check_number(f"rates.{n}", rates[n], 0, low_open=True) for n in names}
+    turn = rates.get("minutes_per_your_turn", 0)
+    checked["minutes_per_your_turn"] = check_number("rates.minutes_per_your_turn", turn, 0)
+    return checked
 
 
 def section_minutes(part: dict, treatment: str, rates: dict) -> float:
@@ -275,13 +285,14 @@ def section_minutes(part: dict, treatment: str, rates: dict) -> float:
     -------
     float
         words / words_per_minute + code lines x minutes per line (live or shown) + outputs x
-        minutes_per_output + run seconds / 60.
+        minutes_per_output + run seconds / 60 + "Your turn" moments x minutes_per_your_turn.
     """
     if treatment == "skip":
         return 0.0
     per_line = rates["live_minutes_per_line"] if treatment == "live" else rates["show_minutes_per_line"]
     return (part["words"] / rates["words_per_minute"] + part["code_lines"] * per_line
-            + part["outputs"] * rates["minutes_per_output"] + part["run_s"] / 60)
+            + part["outputs"] * rates["minutes_per_output"] + part["run_s"] / 60
+            + part.get("your_turns", 0) * rates.get("minutes_per_your_turn", 0))
 
 
 def exercise_minutes(exercises: dict | None, n_questions: int, rates: dict) -> float:
@@ -316,7 +327,9 @@ def with_minutes(measured: dict, rates: dict) -> dict:
 # --------------------------------------------------------------------------- the plan
 
 def _treatments(entry: dict, spec: dict, where: str) -> dict[str, str]:
-    """Section key -> treatment for one notebook in one format; ``default`` covers unnamed sections."""
+    """Section key -> treatment for one notebook in one format; ``default`` covers unnamed sections.
+
+    The optional part of a notebook (``## Going further``) is skipped unless the plan names it."""
     from sadlib.validation import check_choice
 
     keys = [p["key"] for p in entry["sections"]]
@@ -326,7 +339,8 @@ def _treatments(entry: dict, spec: dict, where: str) -> dict[str, str]:
         raise PlanError(f"{where}: sections {unknown} are not in {entry['file']} (its sections: {keys}); "
                         f"fix plan.json after renumbering the notebook.")
     default = check_choice(f"{where}.default", spec.get("default", "show"), TREATMENTS)
-    return {k: check_choice(f"{where}.sections[{k!r}]", given.get(k, default), TREATMENTS) for k in keys}
+    return {k: check_choice(f"{where}.sections[{k!r}]", given.get(k, "skip" if k == GOING_FURTHER else default),
+                            TREATMENTS) for k in keys}
 
 
 def _questions(entry: dict, spec: dict, where: str) -> list[int]:
@@ -352,16 +366,22 @@ def _find(minutes: dict, prefix: str, where: str) -> tuple[str, dict]:
 
 def blocks(minutes: dict, day: list[dict], rates: dict, where: str) -> list[dict]:
     """The teaching blocks of one day, in order: runs of sections of one notebook, then its exercises."""
+    from sadlib.validation import check_int
+
     out = []
     for j, spec in enumerate(day):
         here = f"{where}[{j}]"
+        if "activity" in spec:  # a slot that is not a notebook: feedback, a survey, a discussion
+            out.append({"notebook": None, "kind": "activity", "key": str(spec["activity"]),
+                        "minutes": check_int(f"{here}.minutes", spec.get("minutes"), 1)})
+            continue
         name, entry = _find(minutes, spec.get("notebook", ""), here)
         treat = _treatments(entry, spec, here)
         for p in entry["sections"]:
             t = treat[p["key"]]
             if t != "skip":
                 out.append({"notebook": name, "kind": t, "key": p["key"],
-                            "minutes": section_minutes(p, t, rates)})
+                            "minutes": section_minutes(p, t, rates), "your_turns": p.get("your_turns", 0)})
         qs = _questions(entry, spec, here)
         if qs:
             out.append({"notebook": name, "kind": "exercises", "key": qs,
@@ -378,6 +398,8 @@ def _clock(minute: int) -> str:
 
 
 def _label(rows: list[dict], minutes: dict) -> str:
+    if rows[0]["kind"] == "activity":
+        return rows[0]["key"]
     nb = rows[0]["notebook"]
     title = minutes[nb]["title"]
     if rows[0]["kind"] == "exercises":
@@ -414,6 +436,7 @@ def schedule_day(minutes: dict, day: dict, rates: dict, fmt: dict, where: str) -
     break_len = check_int("break_minutes", fmt.get("break_minutes", 15), 0)
     min_stretch = check_int("min_stretch", fmt.get("min_stretch", 40), 0, break_every)
     lunch_len = check_int("lunch_minutes", fmt.get("lunch_minutes", 60), 0)
+    max_passive = check_int("max_passive_minutes", fmt.get("max_passive_minutes", 10_000), 5)
     # group consecutive blocks of one notebook and kind class (sections / exercises)
     groups: list[list[dict]] = []
     for b in bl:
@@ -424,6 +447,27 @@ def schedule_day(minutes: dict, day: dict, rates: dict, fmt: dict, where: str) -
         else:
             groups.append([b])
     rows, t, stretch, taught, had_lunch = [], start, 0, 0, False
+    passive, passive_from = 0.0, None  # minutes since the learners last did something (exercise, Your turn)
+
+    def listen(b: dict) -> None:
+        """Add a block to the passive stretch; an exercise, an activity or a Your turn ends the stretch."""
+        nonlocal passive, passive_from
+        if b["kind"] in ("exercises", "activity"):
+            passive, passive_from = 0.0, None
+            return
+        k = b.get("your_turns", 0)
+        before = b["minutes"] / (k + 1)  # the section's Your turn moments, taken as evenly spread
+        if passive_from is None:
+            passive_from = f"{b['notebook'][:2]} §{b['key']}"
+        if passive + before > max_passive:
+            raise PlanError(
+                f"{where}: from {passive_from} to {b['notebook'][:2]} §{b['key']} the learners listen for about "
+                f"{passive + before:.0f} min with no exercise and no 'Your turn' (at most {max_passive} min). Add a "
+                f"Your turn to the notebook, mark a section 'skip' or 'show', or put an exercise block in between.")
+        if k:
+            passive, passive_from = before, f"{b['notebook'][:2]} §{b['key']}"
+        else:
+            passive += before
     for g in groups:
         # a group longer than a stretch is split at section boundaries
         pieces, cur = [], []
@@ -441,6 +485,9 @@ def schedule_day(minutes: dict, day: dict, rates: dict, fmt: dict, where: str) -
                 rows.append((_clock(t), _clock(t + pause), "**lunch**" if lunch else "*break*", pause))
                 had_lunch = had_lunch or lunch
                 t, stretch = t + pause, 0
+                passive, passive_from = 0.0, None
+            for b in piece:
+                listen(b)
             rows.append((_clock(t), _clock(t + length), _label(piece, minutes), length))
             t, stretch, taught = t + length, stretch + length, taught + length
     limit = check_int("teaching_minutes", fmt["teaching_minutes"], 1)
@@ -513,6 +560,8 @@ def coverage_markdown(minutes: dict, plan: dict) -> str:
     for n in names:
         for d, day in enumerate(plan["formats"][n]["days"]):
             for j, spec in enumerate(day["blocks"]):
+                if "activity" in spec:
+                    continue
                 where = f"formats.{n}.days[{d}][{j}]"
                 nb, entry = _find(minutes, spec.get("notebook", ""), where)
                 taken[n][nb] = {"treat": _treatments(entry, spec, where), "q": _questions(entry, spec, where)}
@@ -584,6 +633,13 @@ def page_minutes_markdown(name: str, minutes: dict, plan: dict) -> str:
                  f"| {sum(p['outputs'] for p in parts)} | {_dur_s(sum(p['run_s'] for p in parts))} "
                  f"| {sum(section_minutes(p, 'live', rates) for p in parts):.0f} min "
                  f"| {sum(section_minutes(p, 'show', rates) for p in parts):.0f} min |")
+    quick = [p["key"] for p in parts if p["key"].isdigit() and p["run_s"] <= FULL_MODE_LIVE_S]
+    slow = [p["key"] for p in parts if p["key"].isdigit() and p["run_s"] > FULL_MODE_LIVE_S]
+    if quick or slow:
+        lines += ["", "Full mode live: " + (f"§{', '.join(quick)} (each under {FULL_MODE_LIVE_S:.0f} s of code on the "
+                                            "reference machine) can run in full mode in the room, so the numbers "
+                                            "match the text" if quick else "no section is quick enough")
+                  + (f"; run §{', '.join(slow)} in fast mode or discuss the committed outputs." if slow else ".")]
     ex = e.get("exercises")
     if ex:
         lines += ["", f"Exercises (`{ex['file']}`): {ex['questions']} questions, "

@@ -214,3 +214,60 @@ def test_every_table_of_the_instructor_pages_renders():
         written = sum(1 for line in text.splitlines() if line.startswith("|---"))
         rendered = sum(token.type == "table_open" for token in md.parse(text))
         assert written == rendered, f"{path.name}: {written} tables written, {rendered} render"
+
+
+def _made_up(sections, questions=2):
+    """A minutes.json with one made-up notebook ``99`` of the given sections (words only)."""
+    parts = [{"key": k, "title": k, "words": w, "code_lines": 0, "outputs": 0, "run_s": 0.0, "your_turns": t}
+             for k, w, t in sections]
+    return {"99_tiny.ipynb": {"title": "Tiny", "file": "notebooks/99_tiny.ipynb", "sections": parts,
+                              "exercises": {"questions": questions, "run_s": 0.0, "file": "x"}}}
+
+
+def _made_up_plan(blocks, max_passive=45):
+    plan = copy.deepcopy(schedule.load_plan())
+    plan["rates"]["words_per_minute"] = 100
+    plan["formats"] = {"t": {"teaching_minutes": 360, "start": "09:00", "break_every": 90, "break_minutes": 15,
+                             "lunch_after": 150, "lunch_minutes": 60, "max_passive_minutes": max_passive,
+                             "days": [{"blocks": blocks}]}}
+    return plan
+
+
+def test_a_plan_with_a_long_passive_stretch_is_refused_and_a_your_turn_fixes_it():
+    # two sections of 30 min each (3,000 words at 100 words a minute), no exercise and no Your turn in between
+    minutes = _made_up([("1", 3000, 0), ("2", 3000, 0)])
+    plan = _made_up_plan([{"notebook": "99", "exercises": "none"}])
+    with pytest.raises(schedule.PlanError, match=r"listen for about 60 min .*\(at most 45 min\)"):
+        schedule.schedule_markdown(minutes, plan, "t")
+    # one Your turn in the middle of section 2: 30 + 15 min, then 15 min after it
+    text = schedule.schedule_markdown(_made_up([("1", 3000, 0), ("2", 3000, 1)]), plan, "t")
+    assert "99 · Tiny" in text
+    # an exercise block in between ends the stretch too
+    plan = _made_up_plan([{"notebook": "99", "sections": {"2": "skip"}, "exercises": [1]},
+                          {"notebook": "99", "sections": {"1": "skip"}, "exercises": "none"}])
+    assert "99 exercises (question 1)" in schedule.schedule_markdown(minutes, plan, "t")
+
+
+def test_a_your_turn_costs_minutes_and_going_further_is_skipped_unless_named():
+    rates = schedule.check_rates({**schedule.load_plan()["rates"], "minutes_per_your_turn": 3})
+    part = {"words": 0, "code_lines": 0, "outputs": 0, "run_s": 0.0, "your_turns": 2}
+    assert schedule.section_minutes(part, "show", rates) == 6
+    minutes = _made_up([("1", 1000, 0), ("going further", 40000, 0)])
+    plan = _made_up_plan([{"notebook": "99", "exercises": "none"}])
+    assert "10 |" in schedule.schedule_markdown(minutes, plan, "t")  # §1 alone: 10 min
+    plan = _made_up_plan([{"notebook": "99", "sections": {"going further": "show"}, "exercises": "none"}],
+                         max_passive=10_000)
+    with pytest.raises(schedule.PlanError, match="more than the 360 min"):
+        schedule.schedule_markdown(minutes, plan, "t")
+
+
+def test_an_activity_block_is_scheduled_and_ends_a_passive_stretch():
+    minutes = _made_up([("1", 4000, 0), ("2", 4000, 0)])
+    plan = _made_up_plan([{"notebook": "99", "sections": {"2": "skip"}, "exercises": "none"},
+                          {"activity": "Feedback: sticky notes", "minutes": 10},
+                          {"notebook": "99", "sections": {"1": "skip"}, "exercises": "none"}])
+    text = schedule.schedule_markdown(minutes, plan, "t")
+    assert "| 09:40 | 09:50 | Feedback: sticky notes | 10 |" in text
+    plan["formats"]["t"]["days"][0]["blocks"][1]["minutes"] = 0
+    with pytest.raises(Exception, match="minutes"):
+        schedule.schedule_markdown(minutes, plan, "t")
