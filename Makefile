@@ -76,7 +76,7 @@ lab: install
 
 test: install-test
 	$(BIN)/ruff check sadlib tests instructors benchmarks docs tests_browser
-	SADLIB_FAST=1 SADLIB_STRICT_CLAIMS=1 $(BIN)/python -m pytest -n $(WORKERS) --dist loadfile \
+	SADLIB_FAST=1 SADLIB_STRICT_CLAIMS=1 SADLIB_NO_SKIPS=1 $(BIN)/python -m pytest -n $(WORKERS) --dist loadfile \
 		tests notebooks exercises --nbval-lax --nbval-current-env -p no:cacheprovider
 
 # The course site from the committed notebooks (not re-executed), the instructor pages and the cheat sheet:
