@@ -59,11 +59,15 @@ Layout (private modules behind this package; import from ``sadlib.alarms``)
 * ``_policy``: :class:`AlarmPolicy`, :class:`AlarmStream` and the named policies
   (:data:`POLICIES`, :func:`make_policy`, :func:`policy_label`);
 * ``_budget``: :func:`calibrate_to_budget` and :data:`DEFAULT_CANDIDATES`;
+* ``_adaptive``: :class:`RecentredThreshold` (a robust z-score on a moving baseline of recent non-alarm
+  scores), its :class:`RecentredStream`, and :func:`simulate_operator` (an operator who acknowledges false
+  alarms as a new normal);
 * ``_reports``: :func:`alarm_table`, :func:`alarms_per_hour`, :func:`chattering`, :func:`standing_alarms`.
 """
 
 from __future__ import annotations
 
+from ._adaptive import RecentredStream, RecentredThreshold, simulate_operator
 from ._budget import DEFAULT_CANDIDATES, calibrate_to_budget
 from ._policy import POLICIES, AlarmPolicy, AlarmStream, make_policy, policy_label
 from ._reports import alarm_table, alarms_per_hour, chattering, standing_alarms
@@ -93,6 +97,9 @@ __all__ = [
     "ALL_WINDOWS_CONVENTIONS",
     "AlarmPolicy",
     "AlarmStream",
+    "RecentredThreshold",
+    "RecentredStream",
+    "simulate_operator",
     "AllWindowsStream",
     "MergeGapsStream",
     "calibrate_to_budget",
