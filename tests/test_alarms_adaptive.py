@@ -135,3 +135,46 @@ def test_bad_input_is_refused_with_the_fix():
         simulate_operator([1.0, 2.0], object(), [0, 0], delay=1, looks_per_shift=1, shift=10)
     with pytest.raises(InvalidParameterError, match="number"):
         layer.stream().update("high")
+
+
+# --------------------------------------------------------------------------- the adaptive step 1 of AlarmPolicy
+@pytest.mark.parametrize("name", ["adaptive", "adaptive_dspot"])
+@pytest.mark.parametrize("seed", range(4))
+def test_adaptive_policies_stream_as_they_predict(name, seed):
+    from sadlib.alarms import make_policy
+
+    rng = np.random.default_rng(seed)
+    policy = make_policy(name).fit(rng.normal(size=1500))
+    s = _series(seed)
+    assert np.array_equal(policy.predict(s), policy.stream().run(s))
+
+
+def test_the_adaptive_policy_keeps_the_default_level_and_learns_a_new_normal():
+    from sadlib.alarms import make_policy
+
+    rng = np.random.default_rng(7)
+    cal = rng.normal(size=2000)
+    test = np.r_[rng.normal(size=2000), rng.normal(size=6000) + 7.0]  # a new normal 7 sigma up
+    static, adaptive = make_policy("default").fit(cal), make_policy("adaptive").fit(cal)
+    # the same level before the change: the recentred level is the default's threshold as a robust z-score
+    assert np.array_equal(static.predict(test[:2000]), adaptive.predict(test[:2000]))
+    assert static.predict(test)[4000:].mean() > 0.05 > adaptive.predict(test)[4000:].mean()
+
+
+def test_adaptive_policy_parameters_are_checked():
+    from sadlib.alarms import AlarmPolicy, make_policy, policy_label
+
+    with pytest.raises(InvalidParameterError, match="adapt must be one of"):
+        AlarmPolicy(adapt="moving").fit(np.arange(10.0))
+    with pytest.raises(InvalidParameterError, match="cannot be combined"):
+        AlarmPolicy(adapt="recentre", hysteresis_off=("percentile", {"q": 90})).fit(np.arange(10.0))
+    with pytest.raises(InvalidParameterError, match="streaming threshold"):
+        AlarmPolicy("percentile", adapt="threshold").fit(np.arange(10.0))
+    with pytest.raises(InvalidParameterError, match="adapt_window"):
+        AlarmPolicy(adapt="recentre", adapt_window=2).fit(np.arange(10.0))
+    spec = '{"threshold": ["meanstd", {"k": 6}], "adapt": "recentre", "adapt_window": "10min"}'
+    policy = make_policy(spec)
+    assert policy.adapt == "recentre" and "recentre" in policy_label(spec)
+    index = __import__("pandas").date_range("2026-01-01", periods=2000, freq="1s")
+    fitted = policy.fit(np.random.default_rng(0).normal(size=2000), index=index)
+    assert fitted.level_layer_.window == 600

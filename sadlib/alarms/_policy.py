@@ -80,6 +80,15 @@ class AlarmPolicy(BaseEstimator):
     sampling_period : duration or seconds, optional
         Duration of one sample, to convert durations; defaults to the median spacing
         of the ``index`` given to :meth:`fit`.
+    adapt : {None, "recentre", "threshold"}, default None
+        Step 1 follows the plant (issue "when the plant changes"): ``"recentre"`` compares each score with
+        a moving baseline of the last ``adapt_window`` non-alarm scores
+        (:class:`~sadlib.alarms.RecentredThreshold`), at the fitted ``threshold_`` expressed as a robust
+        z-score of the normal scores; ``"threshold"`` uses the per-sample decisions of a streaming
+        threshold (``threshold="dspot"`` or ``"spot"``: DSPOT's level follows the mean of recent normal
+        scores). ``None``: the fixed level. Not with ``hysteresis_off``. Both keep batch = stream.
+    adapt_window : int >= 3 or duration, default 300
+        The moving baseline's length for ``adapt="recentre"``.
 
     Attributes
     ----------
@@ -91,6 +100,7 @@ class AlarmPolicy(BaseEstimator):
     rearm_ : int or None
     sampling_period_ : pandas.Timedelta or None
     n_scores_ : int, the normal scores the levels were fitted on (NaN dropped)
+    level_layer_ : the fitted adaptive step 1 (a RecentredThreshold or the streaming Threshold), or None
 
     Examples
     --------
@@ -104,7 +114,7 @@ class AlarmPolicy(BaseEstimator):
 
     def __init__(self, threshold: Any = "percentile", *, hysteresis_off: Any = None, k: int = 1, n: Any = 1,
                  min_duration: Any = 1, hold: Any = 0, dead_time: Any = 0, rearm: Any = None,
-                 sampling_period: Any = None):
+                 sampling_period: Any = None, adapt: str | None = None, adapt_window: Any = 300):
         self.threshold = threshold
         self.hysteresis_off = hysteresis_off
         self.k = k
@@ -114,6 +124,8 @@ class AlarmPolicy(BaseEstimator):
         self.dead_time = dead_time
         self.rearm = rearm
         self.sampling_period = sampling_period
+        self.adapt = adapt
+        self.adapt_window = adapt_window
 
     # -- fitting ------------------------------------------------------------------------
     def _check_params(self) -> None:
@@ -128,6 +140,20 @@ class AlarmPolicy(BaseEstimator):
         check_int("k", self.k, 1, high, hint="It is how many of the last n scores must be above the threshold.")
         if self.sampling_period is not None:
             _sampling_step(self.sampling_period, None, 0)
+        if self.adapt not in ADAPT:
+            raise InvalidParameterError(f"adapt must be one of {ADAPT}, got {self.adapt!r}: None for a fixed level, "
+                                        f"'recentre' for a moving baseline, 'threshold' for a streaming threshold "
+                                        f"such as 'dspot'.")
+        if _is_duration(self.adapt_window):
+            _as_timedelta("adapt_window", self.adapt_window)
+        else:
+            check_int("adapt_window", self.adapt_window, 3, hint="It is the moving baseline's length in samples.")
+        if self.adapt is not None and self.hysteresis_off is not None:
+            raise InvalidParameterError("adapt and hysteresis_off cannot be combined: an adaptive level has no fixed "
+                                        "off level. Set hysteresis_off=None, or adapt=None.")
+        if self.adapt == "threshold" and not hasattr(make_threshold(self.threshold), "stream"):
+            raise InvalidParameterError(f"adapt='threshold' needs a streaming threshold ('spot' or 'dspot'), got "
+                                        f"threshold={self.threshold!r}; or use adapt='recentre'.")
         if self.rearm is not None:
             if _is_duration(self.rearm):
                 _as_timedelta("rearm", self.rearm)
@@ -194,6 +220,18 @@ class AlarmPolicy(BaseEstimator):
                 raise InvalidParameterError(
                     f"hysteresis_off gives an off level {off:.4g} above the on level "
                     f"threshold_={on:.4g}; choose a lower off level (e.g. a lower percentile).")
+        layer = None
+        if self.adapt == "threshold":
+            layer = thresholder
+        elif self.adapt == "recentre":
+            from ._adaptive import _MAD_TO_SIGMA, RecentredThreshold
+
+            centre = float(np.median(finite))
+            scale = float(np.median(np.abs(finite - centre))) * _MAD_TO_SIGMA
+            layer = RecentredThreshold(window=_samples("adapt_window", self.adapt_window, step, 3))
+            layer.fit(finite)
+            layer.level_ = (on - centre) / max(scale, layer.scale_floor_)  # the fitted level, in robust z
+        self.level_layer_ = layer
         for name, value in steps.items():
             setattr(self, name, value)
         self.thresholder_: Threshold = thresholder
@@ -213,7 +251,12 @@ class AlarmPolicy(BaseEstimator):
         """The alarm state per sample, shape ``(n,)`` bool (steps 1-5)."""
         self._check_fitted()
         s = _scores(scores)
-        if self.off_thresholder_ is None:
+        if getattr(self, "level_layer_", None) is not None:
+            b = np.zeros(s.shape, dtype=bool)  # a missing score is no alarm and is not learnt from
+            known = ~np.isnan(s)
+            if known.any():
+                b[known] = np.asarray(self.level_layer_.predict(s[known]), dtype=bool)
+        elif self.off_thresholder_ is None:
             b = _above(s, self.threshold_)
         else:
             b = _latch(s, self.threshold_, self.off_threshold_)
@@ -267,6 +310,8 @@ class AlarmStream:
         self.alarm = False
         self.announced = False
         self.n_seen = 0
+        layer = getattr(p, "level_layer_", None)
+        self._layer = None if layer is None else layer.stream()
         return self
 
     def update(self, score: Any) -> bool:
@@ -277,7 +322,9 @@ class AlarmStream:
         self.n_seen += 1
         above_on = s > p.threshold_  # False for NaN
         # 1. level
-        if p.off_thresholder_ is None:
+        if self._layer is not None:
+            level = False if s != s else bool(self._layer.update(s))  # NaN: no alarm, not learnt from
+        elif p.off_thresholder_ is None:
             level = above_on
         else:
             if above_on:
@@ -336,13 +383,26 @@ class AlarmStream:
 #:   before an alarm: a causal stand-in for the SKAB authors' rule for window models, which
 #:   also alarms only inside a long run of windows above the limit (:func:`all_windows_alarms`).
 #:
+#: * ``"adaptive"``: ``"default"`` on a moving baseline: the same level, as a robust z-score of the
+#:   normal scores, measured from the median and MAD of the last 300 non-alarm scores
+#:   (``adapt="recentre"``), so a new normal level stops alarming once it is learnt, and a slow fault can
+#:   be learnt too (see :mod:`sadlib.alarms._adaptive`);
+#: * ``"adaptive_dspot"``: DSPOT (Siffer et al., KDD 2017) on the score, its tail level over the mean of the
+#:   last 50 normal scores (``adapt="threshold"``), with ``"default"``'s persistence and dead time.
+#:
 #: Counts are in samples, so a policy means other durations on data sampled otherwise
 #: (60 samples of NAB's 5-minute series are 5 hours); give durations (``"5min"``) in a
 #: JSON spec to fix the time instead.
+ADAPT = (None, "recentre", "threshold")
+
 POLICIES: dict[str, dict[str, Any] | None] = {
     "none": None,
     "default": {"threshold": ("meanstd", {"k": 6.0}), "min_duration": 3, "dead_time": 72},
     "skab_like": {"threshold": ("percentile", {"q": 99.9, "margin": 4 / 3}), "min_duration": 60},
+    "adaptive": {"threshold": ("meanstd", {"k": 6.0}), "min_duration": 3, "dead_time": 72, "adapt": "recentre",
+                 "adapt_window": 300},
+    "adaptive_dspot": {"threshold": ("dspot", {"risk": 1e-4, "depth": 50}), "min_duration": 3, "dead_time": 72,
+                       "adapt": "threshold"},
 }
 
 _THRESHOLD_PARAMS = ("threshold", "hysteresis_off")
