@@ -178,3 +178,34 @@ def test_adaptive_policy_parameters_are_checked():
     index = __import__("pandas").date_range("2026-01-01", periods=2000, freq="1s")
     fitted = policy.fit(np.random.default_rng(0).normal(size=2000), index=index)
     assert fitted.level_layer_.window == 600
+
+
+@pytest.mark.parametrize("adapt", ["recentre", "rebaseline"])
+def test_an_operator_on_a_whole_policy_matches_its_batch_form(adapt):
+    from sadlib.alarms import AlarmPolicy
+
+    rng = np.random.default_rng(8)
+    cal = rng.normal(size=200)
+    test = np.r_[rng.normal(size=1000), rng.normal(size=3000) + 9.0]
+    test[rng.random(len(test)) < 0.02] = np.nan
+    policy = AlarmPolicy(("meanstd", {"k": 6.0}), min_duration=3, hold=5, adapt=adapt, adapt_window=300).fit(cal)
+    if adapt == "rebaseline":  # frozen baseline = every calibration score: the fixed level until a look
+        static = AlarmPolicy(("meanstd", {"k": 6.0}), min_duration=3, hold=5).fit(cal)
+        assert np.array_equal(policy.predict(test), static.predict(test))
+    alarms, looks = simulate_operator(test, policy, np.zeros(len(test)), delay=40, looks_per_shift=2, shift=1000)
+    acks = looks.loc[looks["verdict"] == "new normal", "look"]
+    assert len(acks) >= 1 and np.array_equal(policy.predict(test, acknowledge_at=acks), alarms)
+    if adapt == "rebaseline":  # the fixed level floods on the new normal; the operator's look ends it
+        assert alarms[2500:].mean() < 0.05 < policy.predict(test)[2500:].mean()
+
+
+def test_acknowledging_a_fixed_level_is_refused():
+    from sadlib.alarms import AlarmPolicy
+
+    policy = AlarmPolicy().fit(np.arange(50.0))
+    with pytest.raises(InvalidParameterError, match="adapt='recentre' or 'rebaseline'"):
+        policy.stream().acknowledge()
+    with pytest.raises(InvalidParameterError, match="acknowledge_at needs"):
+        policy.predict(np.arange(5.0), acknowledge_at=[2])
+    with pytest.raises(InvalidParameterError, match="AlarmPolicy fitted with"):
+        simulate_operator(np.arange(5.0), policy, np.zeros(5), delay=1, looks_per_shift=1, shift=10)

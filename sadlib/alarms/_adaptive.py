@@ -201,7 +201,7 @@ class RecentredStream:
         return self.alarm
 
 
-def simulate_operator(scores: Any, layer: RecentredThreshold, labels: Any, *, delay: int,
+def simulate_operator(scores: Any, layer: Any, labels: Any, *, delay: int,
                       looks_per_shift: int, shift: int) -> tuple[np.ndarray, pd.DataFrame]:
     """Replay a score series through ``layer`` with an operator who acknowledges false alarms as "new normal".
 
@@ -216,8 +216,10 @@ def simulate_operator(scores: Any, layer: RecentredThreshold, labels: Any, *, de
     ----------
     scores : array-like of shape (n,)
         The detector's scores (NaN = missing).
-    layer : RecentredThreshold
-        Fitted on normal calibration scores.
+    layer : RecentredThreshold or AlarmPolicy
+        Fitted on normal calibration scores; an :class:`~sadlib.alarms.AlarmPolicy` needs
+        ``adapt="recentre"`` or ``"rebaseline"`` (a baseline the operator can reset), and its alarm
+        episodes are those of the whole policy (persistence, hold and dead time included).
     labels : array-like of shape (n,)
         1 = anomaly: the operator's answer at a look.
     delay : int
@@ -235,9 +237,14 @@ def simulate_operator(scores: Any, layer: RecentredThreshold, labels: Any, *, de
         One row per look: ``onset`` (sample of the episode's onset), ``look`` (sample of the look) and
         ``verdict`` (``"event"`` or ``"new normal"``). ``len(looks)`` is the operator's workload.
     """
-    if not isinstance(layer, RecentredThreshold):
-        raise InvalidParameterError(f"layer must be a fitted RecentredThreshold, got {type(layer).__name__}; "
-                                    f"an operator acknowledgement re-baselines its moving baseline.")
+    from ._policy import AlarmPolicy
+
+    resettable = isinstance(layer, RecentredThreshold) or (
+        isinstance(layer, AlarmPolicy) and hasattr(getattr(layer, "level_layer_", None), "relearn_"))
+    if not resettable:
+        raise InvalidParameterError(f"layer must be a fitted RecentredThreshold, or an AlarmPolicy fitted with "
+                                    f"adapt='recentre' or 'rebaseline'; got {type(layer).__name__}. An operator's "
+                                    f"acknowledgement re-baselines its baseline.")
     s = _scores(scores)
     y = _alarm_vector(labels, name="labels")
     if len(y) != len(s):

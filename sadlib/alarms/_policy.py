@@ -80,13 +80,15 @@ class AlarmPolicy(BaseEstimator):
     sampling_period : duration or seconds, optional
         Duration of one sample, to convert durations; defaults to the median spacing
         of the ``index`` given to :meth:`fit`.
-    adapt : {None, "recentre", "threshold"}, default None
-        Step 1 follows the plant (issue "when the plant changes"): ``"recentre"`` compares each score with
-        a moving baseline of the last ``adapt_window`` non-alarm scores
-        (:class:`~sadlib.alarms.RecentredThreshold`), at the fitted ``threshold_`` expressed as a robust
-        z-score of the normal scores; ``"threshold"`` uses the per-sample decisions of a streaming
-        threshold (``threshold="dspot"`` or ``"spot"``: DSPOT's level follows the mean of recent normal
-        scores). ``None``: the fixed level. Not with ``hysteresis_off``. Both keep batch = stream.
+    adapt : {None, "recentre", "rebaseline", "threshold"}, default None
+        Step 1 follows the plant: ``"recentre"`` compares each score with a moving baseline of the last
+        ``adapt_window`` non-alarm scores (:class:`~sadlib.alarms.RecentredThreshold`), at the fitted
+        ``threshold_`` expressed as a robust z-score of the normal scores; ``"rebaseline"`` is the same
+        with the baseline frozen (the fixed level while the calibration holds at most ``adapt_window``
+        scores) until an operator acknowledges a new normal (:meth:`AlarmStream.acknowledge`,
+        :func:`~sadlib.alarms.simulate_operator`); ``"threshold"`` uses the per-sample decisions of a
+        streaming threshold (``threshold="dspot"`` or ``"spot"``: DSPOT's level follows the mean of recent
+        normal scores). ``None``: the fixed level. Not with ``hysteresis_off``. All keep batch = stream.
     adapt_window : int >= 3 or duration, default 300
         The moving baseline's length for ``adapt="recentre"``.
 
@@ -223,12 +225,13 @@ class AlarmPolicy(BaseEstimator):
         layer = None
         if self.adapt == "threshold":
             layer = thresholder
-        elif self.adapt == "recentre":
+        elif self.adapt in ("recentre", "rebaseline"):
             from ._adaptive import _MAD_TO_SIGMA, RecentredThreshold
 
             centre = float(np.median(finite))
             scale = float(np.median(np.abs(finite - centre))) * _MAD_TO_SIGMA
-            layer = RecentredThreshold(window=_samples("adapt_window", self.adapt_window, step, 3))
+            layer = RecentredThreshold(window=_samples("adapt_window", self.adapt_window, step, 3),
+                                       adapt=self.adapt == "recentre")
             layer.fit(finite)
             layer.level_ = (on - centre) / max(scale, layer.scale_floor_)  # the fitted level, in robust z
         self.level_layer_ = layer
@@ -247,15 +250,28 @@ class AlarmPolicy(BaseEstimator):
                                  f"of normal training or validation data first.")
 
     # -- batch --------------------------------------------------------------------------
-    def predict(self, scores: Any) -> np.ndarray:
-        """The alarm state per sample, shape ``(n,)`` bool (steps 1-5)."""
+    def predict(self, scores: Any, acknowledge_at: Iterable[int] = ()) -> np.ndarray:
+        """The alarm state per sample, shape ``(n,)`` bool (steps 1-5).
+
+        ``acknowledge_at``: samples at which an operator acknowledged a new normal (before that sample's
+        decision; ``adapt="recentre"`` or ``"rebaseline"`` only), as :func:`~sadlib.alarms.simulate_operator`
+        records them.
+        """
         self._check_fitted()
         s = _scores(scores)
+        acks = sorted(int(a) for a in acknowledge_at)
+        if acks and not hasattr(getattr(self, "level_layer_", None), "relearn_"):
+            raise InvalidParameterError("acknowledge_at needs a policy with adapt='recentre' or 'rebaseline' (a "
+                                        "baseline an operator can reset); this one has adapt="
+                                        f"{getattr(self, 'adapt', None)!r}.")
         if getattr(self, "level_layer_", None) is not None:
             b = np.zeros(s.shape, dtype=bool)  # a missing score is no alarm and is not learnt from
-            known = ~np.isnan(s)
-            if known.any():
-                b[known] = np.asarray(self.level_layer_.predict(s[known]), dtype=bool)
+            known = np.flatnonzero(~np.isnan(s))
+            if known.size:
+                extra = {}
+                if acks:  # positions among the known scores: the first known score at or after each look
+                    extra["acknowledge_at"] = sorted(set(np.searchsorted(known, acks).tolist()))
+                b[known] = np.asarray(self.level_layer_.predict(s[known], **extra), dtype=bool)
         elif self.off_thresholder_ is None:
             b = _above(s, self.threshold_)
         else:
@@ -357,6 +373,16 @@ class AlarmStream:
         self.alarm = self._on
         return self.alarm
 
+    def acknowledge(self) -> None:
+        """An operator says the plant has a new normal: the baseline is learnt again from the next scores.
+
+        Only for policies with ``adapt="recentre"`` or ``"rebaseline"``.
+        """
+        if not hasattr(self._layer, "acknowledge"):
+            raise InvalidParameterError("acknowledge() needs a policy with adapt='recentre' or 'rebaseline' (a "
+                                        f"baseline an operator can reset); this one has adapt={self.policy.adapt!r}.")
+        self._layer.acknowledge()
+
     def run(self, scores: Iterable[Any]) -> np.ndarray:
         """:meth:`update` every score in order; the states as a bool array."""
         return np.array([self.update(s) for s in scores], dtype=bool)
@@ -393,7 +419,7 @@ class AlarmStream:
 #: Counts are in samples, so a policy means other durations on data sampled otherwise
 #: (60 samples of NAB's 5-minute series are 5 hours); give durations (``"5min"``) in a
 #: JSON spec to fix the time instead.
-ADAPT = (None, "recentre", "threshold")
+ADAPT = (None, "recentre", "rebaseline", "threshold")
 
 POLICIES: dict[str, dict[str, Any] | None] = {
     "none": None,
