@@ -414,7 +414,8 @@ class AlarmStream:
 #:   (``adapt="recentre"``), so a new normal level stops alarming once it is learnt, and a slow fault can
 #:   be learnt too (see :mod:`sadlib.alarms._adaptive`);
 #: * ``"adaptive_dspot"``: DSPOT (Siffer et al., KDD 2017) on the score, its tail level over the mean of the
-#:   last 50 normal scores (``adapt="threshold"``), with ``"default"``'s persistence and dead time.
+#:   last 10 normal scores (``adapt="threshold"``; its tail fitted from the 90th percentile up, so that the
+#:   80 calibration scores of a SKAB file are enough), with ``"default"``'s persistence and dead time.
 #:
 #: Counts are in samples, so a policy means other durations on data sampled otherwise
 #: (60 samples of NAB's 5-minute series are 5 hours); give durations (``"5min"``) in a
@@ -427,7 +428,8 @@ POLICIES: dict[str, dict[str, Any] | None] = {
     "skab_like": {"threshold": ("percentile", {"q": 99.9, "margin": 4 / 3}), "min_duration": 60},
     "adaptive": {"threshold": ("meanstd", {"k": 6.0}), "min_duration": 3, "dead_time": 72, "adapt": "recentre",
                  "adapt_window": 300},
-    "adaptive_dspot": {"threshold": ("dspot", {"risk": 1e-4, "depth": 50}), "min_duration": 3, "dead_time": 72,
+    "adaptive_dspot": {"threshold": ("dspot", {"risk": 1e-3, "depth": 10, "init_level": 0.9, "min_peaks": 5}),
+                       "min_duration": 3, "dead_time": 72,
                        "adapt": "threshold"},
 }
 
