@@ -141,6 +141,11 @@ def _alarm_spec(detector, alarm_policy: Any, min_duration: int) -> dict:
                                     f"{type(alarm_policy).__name__}. Fit one on normal scores, e.g. "
                                     f"AlarmPolicy(k=3, n=5).fit(det.calibration_scores_).")
     alarm_policy._check_fitted()
+    if getattr(alarm_policy, "level_layer_", None) is not None:
+        raise InvalidParameterError(f"alarm_policy has adapt={alarm_policy.adapt!r}: the bundle's reader runs a fixed "
+                                    f"level only, so an adaptive level would be exported wrong. Export a policy with "
+                                    f"adapt=None, and run the adaptive layer beside the reader "
+                                    f"(sadlib.alarms.RecentredThreshold.stream) if the device needs it.")
     if min_duration != 1:
         raise InvalidParameterError(f"min_duration={min_duration} and alarm_policy were both given; the policy has its "
                                     f"own min_duration. Pass one of them.")

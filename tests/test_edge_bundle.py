@@ -135,6 +135,9 @@ def test_bundle_runs_an_alarm_policy_as_alarm_policy_stream_does(tmp_path, train
         write_bundle(det, tmp_path / "b2", alarm_policy=policy, min_duration=3)
     with pytest.raises(InvalidParameterError, match="alarm_policy must be a fitted"):
         write_bundle(det, tmp_path / "b2", alarm_policy="default")
+    adaptive = AlarmPolicy(adapt="recentre", adapt_window=20).fit(det.calibration_scores_)
+    with pytest.raises(InvalidParameterError, match="fixed level only"):  # the reader would run it wrong
+        write_bundle(det, tmp_path / "b3", alarm_policy=adaptive)
 
 
 def test_int8_variant_has_int8_io_and_its_quantisation_in_the_manifest(tmp_path, train, replay):
