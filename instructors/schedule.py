@@ -642,6 +642,15 @@ def page_minutes_markdown(name: str, minutes: dict, plan: dict) -> str:
                   + (f"; run §{', '.join(slow)} in fast mode or discuss the committed outputs." if slow else ".")]
     ex = e.get("exercises")
     if ex:
+        taken = []
+        for fmt_name, fmt in plan["formats"].items():
+            for d, day in enumerate(fmt["days"]):
+                for j, spec in enumerate(day["blocks"]):
+                    if spec.get("notebook") and name.startswith(spec["notebook"]):
+                        qs = _questions(e, spec, f"formats.{fmt_name}.days[{d}][{j}]")
+                        taken.append(f"{fmt_name}: " + (", ".join(f"Q{q}" for q in qs) if qs else "none"))
+        room = "; ".join(taken) if taken else "no workshop format takes this notebook"
+        lines += ["", f"Exercise questions in the room (from `plan.json`): {room}; the rest as homework."]
         lines += ["", f"Exercises (`{ex['file']}`): {ex['questions']} questions, "
                       f"{exercise_minutes(ex, ex['questions'], rates):.0f} min in the room "
                       f"({rates['minutes_per_question']:g} min a question plus {_dur_s(ex['run_s'])} of code)."]
