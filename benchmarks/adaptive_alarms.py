@@ -20,7 +20,9 @@ NAB (``--part nab``): each detector fitted on the probationary period of each se
 ``nab`` protocol). The candidate is chosen on ``realKnownCause/machine_temperature_system_failure`` alone (rule:
 most detectors with event recall >= 0.7, at most 1 false alarm per day and event precision >= 0.3; ties: lower
 mean false alarms per day) and reported on the 6 other realKnownCause series and the 17 realAWSCloudwatch series,
-which played no part. Event precision here is :func:`sadlib.metrics.event_metrics`'s mean over alarm ranges.
+which played no part. Event precision is :func:`sadlib.metrics.event_metrics`'s. Where DSPOT's tail cannot be
+calibrated on a series (too few peaks among the normal training scores) the row says ``fitted=False`` and is left
+out of the means (on SKAB such a file counts as no alarm).
 
 SKAB (``--part skab``): the score cache of ``benchmarks/alarm_policy_selection.py`` (fresh detector per file,
 fitted on its first 400 rows, 80 held-out normal calibration scores). Chosen on the 16 valve1 files and reported
@@ -64,7 +66,10 @@ def apply(name: str, cal: np.ndarray, cal_index, test: np.ndarray, y: np.ndarray
     """Alarms of one candidate on one file, and the operator's number of looks."""
     params, operator = CANDIDATES[name]
     index = cal_index if isinstance(cal_index, pd.DatetimeIndex) else None
-    policy = alarms.make_policy(params).fit(cal, index=index)
+    try:
+        policy = alarms.make_policy(params).fit(cal, index=index)
+    except ValueError:  # DSPOT's tail needs peaks the calibration scores may not have: no alarm rule, no alarms
+        return None, 0
     if not operator:
         return policy.predict(test), 0
     pred, seen = alarms.simulate_operator(test, policy, y, delay=delay, looks_per_shift=looks, shift=shift)
@@ -94,12 +99,16 @@ def nab_table(scores: dict[str, dict[str, dict]], looks: int, delay: str) -> pd.
             for cand in CANDIDATES:
                 pred, n_looks = apply(cand, f["calibration"], f["calibration_index"], f["test"], f["y"],
                                       delay=d, looks=looks, shift=shift)
+                if pred is None:
+                    rows.append({"series": name, "group": name.split("/")[0], "detector": det, "candidate": cand,
+                                 "fitted": False})
+                    continue
                 ev = metrics.event_metrics(f["y"], pred)
                 rows.append({"series": name, "group": name.split("/")[0], "detector": det, "candidate": cand,
                              "event_recall": ev["event_recall"], "event_precision": ev["event_precision"],
                              "false_alarms_per_day": metrics.false_alarms_per_day(f["y"], pred, index=f["index"]),
                              "looks_per_day": n_looks / days, "n_events": ev["n_events"],
-                             "alarm_share": float(pred.mean())})
+                             "alarm_share": float(pred.mean()), "fitted": True})
     return pd.DataFrame(rows)
 
 
@@ -140,6 +149,8 @@ def run_skab(args) -> pd.DataFrame:
             for cand in CANDIDATES:
                 pred, n_looks = apply(cand, f["cal"], None, f["scores"], f["y"], delay=60, looks=args.looks,
                                       shift=len(f["scores"]) + 60)
+                if pred is None:  # counted as no alarm at all: the rule could not be calibrated on this file
+                    pred = np.zeros(len(f["scores"]), dtype=bool)
                 tp, fp, fn, tn = aps.counts(f["y"], pred)
                 rows.append({"detector": det, "file": f["key"], "group": group, "candidate": cand, "tp": tp,
                              "fp": fp, "fn": fn, "tn": tn, "looks": n_looks})
