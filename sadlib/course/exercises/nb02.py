@@ -461,20 +461,43 @@ Q6_SEED = 29  # the fresh twin the check runs the pipeline on (the notebook's pu
 Q6_Q = 99.9
 
 
-@lru_cache(maxsize=1)
-def _twin():
-    """A fresh three-week twin of the pump (its gap kept), and the task's pipeline's test scores and threshold."""
+def _reference_scores(raw):
+    """The task's pipeline on ``raw``: its validation and test scores."""
     from sadlib import detectors, signals
     from sadlib.windows import chronological_split
 
-    raw, _ = signals.generate(n_days=21, seed=Q6_SEED, clean_fraction=2 / 3)
     sensors = list(signals.SENSORS)
     filled = raw.copy()
     filled[sensors] = filled[sensors].ffill().bfill()
     train, val, test = chronological_split(filled, train=1 / 3, val=1 / 3)
     det = detectors.make("zscore", window=60).fit(train[sensors])
-    val_scores, test_scores = det.score(val[sensors]), det.score(test[sensors])
-    return raw, val_scores, test_scores, len(train) + len(val)
+    return det.score(val[sensors]), det.score(test[sensors]), len(train) + len(val)
+
+
+@lru_cache(maxsize=1)
+def _twin():
+    """A fresh three-week twin of the pump (its gap kept), and the task's pipeline's scores on it."""
+    from sadlib import signals
+
+    raw, _ = signals.generate(n_days=21, seed=Q6_SEED, clean_fraction=2 / 3)
+    return (raw, *_reference_scores(raw))
+
+
+def _noisier_validation(raw, test_start):
+    """``raw`` with heavy noise added to the validation third: an honest threshold must rise."""
+    frame = raw.copy()
+    sensors = [c for c in frame.columns if c != "anomaly"]
+    start = test_start // 2
+    block = frame[sensors].iloc[start:test_start]
+    noise = np.random.default_rng(1).normal(0.0, 1.0, block.shape) * block.std().to_numpy()
+    frame.iloc[start:test_start, [frame.columns.get_loc(c) for c in sensors]] = block.to_numpy() + noise
+    return frame
+
+
+def _differences(alarms, val_scores, test_scores):
+    lo, hi = percentile_bounds(val_scores, Q6_Q)
+    widest, narrowest = test_scores > lo * (1 - 1e-9), test_scores > hi * (1 + 1e-9)
+    return int(np.sum(alarms & ~widest)), int(np.sum(narrowest & ~alarms)), narrowest.mean()
 
 
 def _run_pipeline(fn, frame, n_test, what):
@@ -492,12 +515,14 @@ def _run_pipeline(fn, frame, n_test, what):
     return alarms.astype(bool)
 
 
-def _future_changed(raw, cut):
-    """``raw`` with every row from ``cut`` on changed, and a gap in the current that straddles ``cut``."""
+def _future_changed(raw, cut, change=True):
+    """``raw`` with a gap in the current that straddles ``cut`` and, with ``change``, every row from ``cut`` on
+    changed."""
     frame = raw.copy()
     sensors = [c for c in frame.columns if c != "anomaly"]
-    frame.iloc[cut:, [frame.columns.get_loc(c) for c in sensors]] = (
-        3.0 * frame[sensors].iloc[cut:].to_numpy() + 25.0)
+    if change:
+        frame.iloc[cut:, [frame.columns.get_loc(c) for c in sensors]] = (
+            3.0 * frame[sensors].iloc[cut:].to_numpy() + 25.0)
     frame.iloc[cut - 20:cut + 20, frame.columns.get_loc("current")] = np.nan
     return frame
 
@@ -519,26 +544,33 @@ def _check_pipeline(honest_pipeline):
                         "labels (a threshold tuned on them, say). That is leakage; use the labels only to score.")
     for frac in (0.25, 0.6, 0.9):
         cut = test_start + int(frac * n_test)
+        gapped = _future_changed(raw, cut, change=False)
+        same_past = _run_pipeline(honest_pipeline, gapped, n_test, "with a gap in the current")
         changed = _run_pipeline(honest_pipeline, _future_changed(raw, cut), n_test, "with the future changed")
-        before = cut - 20 - test_start  # the decisions before the planted gap
-        if not np.array_equal(changed[:before], alarms[:before]):
-            first = int(np.flatnonzero(changed[:before] != alarms[:before])[0])
-            raise Incorrect(f"leakage (look-ahead): changing the data from test sample {cut - test_start} on changed "
+        before = cut - test_start  # every decision before the change
+        if not np.array_equal(changed[:before], same_past[:before]):
+            first = int(np.flatnonzero(changed[:before] != same_past[:before])[0])
+            raise Incorrect(f"leakage (look-ahead): changing the data from test sample {before} on changed "
                             f"your alarm at test sample {first}, before the change. Something reads the future: "
                             "statistics or a threshold from the test part, a fit on all the data, a centred window, "
                             "or a fill that reads the value after a gap (interpolate, bfill). Fit on the first "
                             "third, calibrate on the second, fill gaps with the last value seen.")
 
-    lo, hi = percentile_bounds(val_scores, Q6_Q)
-    widest, narrowest = test_scores > lo * (1 - 1e-9), test_scores > hi * (1 + 1e-9)
-    extra, missing = int(np.sum(alarms & ~widest)), int(np.sum(narrowest & ~alarms))
+    extra, missing, want = _differences(alarms, val_scores, test_scores)
     if extra + missing > 2:
-        share, want = alarms.mean(), narrowest.mean()
-        raise Incorrect(f"on a fresh twin your pipeline flags {share:.3%} of the test third, the task's pipeline "
-                        f"{want:.3%} ({extra} alarms too many, {missing} missing). Split the data into thirds by "
-                        f"time (`chronological_split(data, train=1/3, val=1/3)`), fit a rolling z-score with "
-                        f"window=60 on the first third, and alarm above the {Q6_Q}th percentile of the validation "
-                        "third's scores.")
+        raise Incorrect(f"on a fresh twin your pipeline flags {alarms.mean():.3%} of the test third, the task's "
+                        f"pipeline {want:.3%} ({extra} alarms too many, {missing} missing). Split the data into "
+                        "thirds by time (`chronological_split(data, train=1/3, val=1/3)`), fit a rolling z-score "
+                        f"with window=60 on the first third, and alarm above the {Q6_Q}th percentile of the "
+                        "validation third's scores.")
+    noisy = _noisier_validation(raw, test_start)
+    noisy_alarms = _run_pipeline(honest_pipeline, noisy, n_test, "with a noisier validation third")
+    extra, missing, want = _differences(noisy_alarms, *_reference_scores(noisy)[:2])
+    if extra + missing > 2:
+        raise Incorrect(f"when the validation third was made noisier, the task's pipeline raised its threshold and "
+                        f"flags {want:.3%} of the test third; yours flags {noisy_alarms.mean():.3%}. The threshold "
+                        f"must be the {Q6_Q}th percentile of the *validation* third's scores (not the training "
+                        "third's, not a number typed in).")
     found = metrics.event_metrics(y, alarms)["event_recall"]
     line = metrics.shifted_alarms_baseline(y, alarms, metric="event_recall")["mean"]
     per_day = metrics.false_alarms_per_day(y, alarms, sampling_period="1min")
