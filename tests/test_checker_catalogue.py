@@ -2,9 +2,10 @@
 
 Each entry is one realistic answer to one question: a wrong answer (a leak where the question fits anything to
 data) must be rejected with a message that names the mistake; an unconventional right answer must pass. The test
-ids name the notebook, the question and the answer, e.g. ``nb02-q3-wrong-order-statistic-of-the-test-scores``.
+ids name the notebook, the question and the answer, e.g. ``nb02-q3-leak-percentile-of-the-test-scores``; notebook 02's
+entries are in ``tests/catalogue_nb02.py``.
 
-Covered so far (the questions whose checkers issue 26 found weak, without Keras): notebook 02 Q1-Q3, 04 Q1,
+Covered so far (the questions whose checkers issue 26 found weak, without Keras): 04 Q1,
 05 Q2 and Q4, 08 Q1-Q4, 10 Q5. The Keras questions (04 Q5, 06 Q3-Q5, 07 Q5, 09 Q3) have their cases in
 ``tests/test_exercises_nbXX.py``.
 """
@@ -15,15 +16,11 @@ import numpy as np
 import pytest
 from catalogue import Entry, all_entries
 
-from sadlib.course.exercises import nb02, nb04, nb05, nb08, nb10
+from sadlib.course.exercises import nb04, nb05, nb08, nb10
 from sadlib.course.exercises.checker import questions
 
 
 # --------------------------------------------------------------------------- answers
-def _nb02_val():
-    return nb02._scores()[0]
-
-
 def _nb04_X():
     return nb04._toy()[0]
 
@@ -141,26 +138,6 @@ def _nb10_backward_fill():
 
 
 CATALOGUE = [
-    # notebook 02 Q1: FAR and MAR from counts
-    Entry(nb02, 1, "wrong", "swapped", lambda: {"far": 10 / 40, "mar": 20 / 960}, ("swapped",)),
-    Entry(nb02, 1, "wrong", "FAR over all samples", lambda: {"far": 20 / 1000, "mar": 0.25}, ("all 1000",)),
-    Entry(nb02, 1, "wrong", "percent", lambda: {"far": 2.083, "mar": 25.0}, ("percent",)),
-    Entry(nb02, 1, "right", "three significant figures", lambda: {"far": 0.0208, "mar": 0.250}),
-    # notebook 02 Q2: F1 of flagging everything
-    Entry(nb02, 2, "wrong", "precision", lambda: {"f1_flag_all": 0.35}, ("precision",)),
-    Entry(nb02, 2, "wrong", "factor 2 missing", lambda: {"f1_flag_all": 0.35 / 1.35}, ("factor 2",)),
-    Entry(nb02, 2, "right", "two decimals", lambda: {"f1_flag_all": 0.52}),
-    # notebook 02 Q3: a threshold from validation scores only
-    Entry(nb02, 3, "leak", "percentile of the test scores",
-          lambda: {"honest_threshold": lambda v, t: np.percentile(t, 99.5)}, ("leakage",)),
-    Entry(nb02, 3, "leak", "typed-in number", lambda: {"honest_threshold": (
-        lambda x: (lambda v, t: x))(float(np.percentile(_nb02_val(), 99.5)))}, ("typed in",)),
-    Entry(nb02, 3, "wrong", "99th percentile",
-          lambda: {"honest_threshold": lambda v, t: np.percentile(v, 99)}, ("99th percentile",)),
-    Entry(nb02, 3, "right", "order statistic",
-          lambda: {"honest_threshold": lambda v, t: np.sort(v)[int(0.995 * len(v))]}),
-    Entry(nb02, 3, "right", "nearest rank", lambda: {"honest_threshold": lambda v, t: np.percentile(
-        v, 99.5, method="nearest")}),
     # notebook 04 Q1: the scaler fitted on the training rows
     Entry(nb04, 1, "leak", "all data", lambda: {"scaler": _minmax(_nb04_X())}, ("all the data",)),
     Entry(nb04, 1, "leak", "train and validation", lambda: {"scaler": _minmax(_nb04_X()[:500])},

@@ -53,12 +53,12 @@ WRONG = {
     ("nb01", 2): lambda: {"share": 0.5},
     ("nb01", 3): lambda: {"period_minutes": 1.0, "n_windows": 4},
     ("nb01", 4): lambda: {"normal": _normal(), "corr_before": 0.0, "corr_during": 0.9},
-    ("nb02", 1): lambda: {"far": 20 / 50, "mar": 0.25},
+    ("nb02", 1): lambda: {"my_point_metrics": lambda y, p: (0.5, 0.5, 0.5)},  # not from the counts
     ("nb02", 2): lambda: {"f1_flag_all": 0.35},
     ("nb02", 3): lambda: {"honest_threshold": lambda val, test: np.percentile(np.concatenate([val, test]), 99.5)},
-    ("nb02", 4): lambda: {"my_point_adjust": _wrong_point_adjust},
-    ("nb02", 5): lambda: {"event_precision": 1.0, "false_alarms_per_day": 1 / 7},  # the old existence/onset rules
-    ("nb02", 6): lambda: {"train_share": 0.4, "val_share": 0.1},  # the old split: validation = a weekend
+    ("nb02", 4): lambda: {"event_report": lambda y, a, d: (1.0, float(np.sum(a)))},  # alarm samples, not ranges
+    ("nb02", 5): lambda: {"my_point_adjust": _wrong_point_adjust},
+    ("nb02", 6): lambda: {"honest_pipeline": lambda data: np.ones(len(data) - 2 * (len(data) // 3), bool)},
     ("nb03", 1): lambda: _nb03_wrong_threshold(),
     ("nb03", 2): lambda: {**_nb03(), "missed": {"spike"}},
     ("nb03", 3): lambda: {"my_ewma": lambda x, lam: np.cumsum(x) * lam},

@@ -5,6 +5,9 @@
 * Answers of the right kind pass (NumPy scalars, 0-d arrays, fractions, lists of 0/1).
 * Every listed wrong answer is "incorrect", with feedback that names the mistake. Q3's leakage is
   found by behaviour: the learner's function is called again with the test scores changed.
+* The write-the-method questions (Q1, Q3, Q4, Q5) reject the library's own function and accept answers of
+  any array kind; Q6's pipeline is run on a fresh twin with its test labels shuffled and its future changed.
+  More named answers: ``tests/catalogue_nb02.py``.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from exercise_cells import answer_cells, cells, run_cell, setup_source
 
 from sadlib.course.exercises import nb02, questions
 from sadlib.course.exercises.notebook import exercise_notebook
+from sadlib.metrics import events as metrics_events
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "exercises" / "02_evaluating_detectors_exercises.ipynb"
@@ -66,14 +70,16 @@ def test_q3_setup_scores_are_the_notebook_s(notebook_ns):
 # ------------------------------------------------------------------------- answers of the right kind
 @pytest.mark.parametrize("cast", [float, np.float64, np.float32, np.array], ids=["float", "f64", "f32", "0d"])
 def test_numbers_of_any_kind_pass(cast):
-    assert Q[1].result(far=cast(20 / 960), mar=cast(10 / 40)).passed
     assert Q[2].result(f1_flag_all=cast(2 * 0.35 / 1.35)).passed
-    assert Q[5].result(event_precision=cast(0.2), false_alarms_per_day=cast(19.2)).passed
+    right = {"precision": 0, "recall": 1, "f1": 2}
 
-
-@pytest.mark.parametrize("share", [(0.5, 0.25), (np.float64(0.25), np.float64(0.5)), (Fraction(1, 4), Fraction(1, 4))])
-def test_q6_any_whole_week_split_passes(share):
-    assert Q[6].result(train_share=share[0], val_share=share[1]).passed
+    def point(y, p):
+        y, p = np.asarray(y, bool), np.asarray(p, bool)
+        tp, fp, fn = np.sum(y & p), np.sum(~y & p), np.sum(y & ~p)
+        values = [tp / (tp + fp) if tp + fp else 0.0, tp / (tp + fn), 2 * tp / (2 * tp + fp + fn) if tp else 0.0]
+        return tuple(cast(values[right[k]]) for k in right)
+    assert Q[1].result(my_point_metrics=point).passed
+    assert Q[2].result(f1_flag_all=Fraction(70, 135)).passed
 
 
 @pytest.mark.parametrize("returns", [
@@ -87,31 +93,59 @@ def test_q3_threshold_of_any_kind_passes(returns):
     assert result.passed, result.message
 
 
-def test_q4_lists_and_int_arrays_pass():
+def test_q5_lists_and_int_arrays_pass():
     from sadlib.metrics import point_adjust
 
-    assert Q[4].result(my_point_adjust=lambda y, p: point_adjust(y, p).astype(int)).passed
-    assert Q[4].result(my_point_adjust=lambda y, p: point_adjust(y, p).tolist()).passed
+    def own(y, p):
+        out = np.asarray(p, bool).copy()
+        for start, end in metrics_events(y):
+            out[start:end] |= out[start:end].any()
+        return out
+    assert Q[5].result(my_point_adjust=lambda y, p: own(y, p).astype(int)).passed
+    assert Q[5].result(my_point_adjust=lambda y, p: own(y, p).tolist()).passed
+    result = Q[5].result(my_point_adjust=lambda y, p: point_adjust(y, p))
+    assert result.status == "incorrect" and "write it yourself" in result.message
 
 
 def test_strings_fail_with_a_message():
-    result = Q[1].result(far="0.02", mar=0.25)
+    result = Q[1].result(my_point_metrics=lambda y, p: ("0.5", 0.5, 0.5))
     assert result.status == "incorrect" and "number" in result.message
     result = Q[3].result(honest_threshold=lambda v, t: "4.2")
     assert result.status == "incorrect" and "number" in result.message
 
 
 # ------------------------------------------------------------------------- wrong answers fail
-@pytest.mark.parametrize("values, words", [
-    ({"far": 10 / 40, "mar": 20 / 960}, "swapped"),
-    ({"far": 100 * 20 / 960, "mar": 25.0}, "percent"),
-    ({"far": 20 / 50, "mar": 0.25}, "normal"),
-    ({"far": 20 / 1000, "mar": 0.25}, "1000"),
-    ({"far": 20 / 960, "mar": 10 / 1000}, "anomalous"),
-    ({"far": 20 / 960, "mar": 0.75}, "MAR"),  # recall instead of 1 - recall
-])
-def test_q1_wrong_rates(values, words):
-    result = Q[1].result(**values)
+def _counts(y, p):
+    y, p = np.asarray(y, bool), np.asarray(p, bool)
+    return np.sum(y & p), np.sum(~y & p), np.sum(y & ~p), np.sum(~y & ~p)
+
+
+def _q1_recall_as_precision(y, p):
+    tp, fp, fn, tn = _counts(y, p)
+    r = tp / (tp + fn)
+    return r, r, r
+
+
+def _q1_f1_over_all(y, p):
+    tp, fp, fn, tn = _counts(y, p)
+    precision, recall = (tp / (tp + fp) if tp + fp else 0.0), tp / (tp + fn)
+    return precision, recall, 2 * tp / (tp + fp + fn + tn)
+
+
+def _q1_library(y, p):
+    from sklearn.metrics import f1_score, precision_score, recall_score
+
+    return precision_score(y, p, zero_division=0), recall_score(y, p), f1_score(y, p)
+
+
+@pytest.mark.parametrize("fn, words", [
+    (lambda y, p: (0.5, 0.5), "three numbers"),
+    (_q1_recall_as_precision, "expected"),
+    (_q1_f1_over_all, "F1 is not"),
+    (_q1_library, "write it yourself"),
+], ids=["two numbers", "recall thrice", "f1 over all", "sklearn"])
+def test_q1_wrong_point_metrics(fn, words):
+    result = Q[1].result(my_point_metrics=fn)
     assert result.status == "incorrect" and words in result.message, result.message
 
 
@@ -176,9 +210,10 @@ def _first_alarm_to_end(y_true, y_pred):  # adjusts only from the first alarm in
 
 
 def _drops_outside(y_true, y_pred):
-    from sadlib.metrics import point_adjust
-
-    return point_adjust(y_true, y_pred) & np.asarray(y_true, bool)
+    out = np.asarray(y_pred, bool).copy()
+    for start, end in metrics_events(y_true):
+        out[start:end] |= out[start:end].any()
+    return out & np.asarray(y_true, bool)
 
 
 @pytest.mark.parametrize("fn, words", [
@@ -188,57 +223,84 @@ def _drops_outside(y_true, y_pred):
     (lambda y, p: np.asarray(p)[:-1], "shape"),
     (lambda y, p: np.asarray(y, bool), "differs"),  # the labels themselves
 ])
-def test_q4_wrong_point_adjust(fn, words):
-    result = Q[4].result(my_point_adjust=fn)
+def test_q5_wrong_point_adjust(fn, words):
+    result = Q[5].result(my_point_adjust=fn)
     assert result.status == "incorrect" and words in result.message, result.message
 
 
-@pytest.mark.parametrize("values, words", [
-    ({"event_precision": 1.0, "false_alarms_per_day": 19.2}, "existence"),
-    ({"event_precision": 0.8, "false_alarms_per_day": 19.2}, "outside"),
-    ({"event_precision": 0.2, "false_alarms_per_day": 1 / 7}, "onset"),
-    ({"event_precision": 0.2, "false_alarms_per_day": 24}, "inside the events"),
-    ({"event_precision": 0.2, "false_alarms_per_day": 4.8}, "false alarms per day"),
-])
-def test_q5_wrong_flag_all_events(values, words):
-    result = Q[5].result(**values)
+def _runs(flags):
+    edges = np.diff(np.concatenate(([0], np.asarray(flags, int), [0])))
+    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
+
+
+def _q4_right(y, a, per_day):
+    y, a = np.asarray(y, bool), np.asarray(a, bool)
+    events = _runs(y)
+    recall = float(np.mean([a[s:e].any() for s, e in events])) if events else 0.0
+    return recall, sum(not y[s:e].any() for s, e in _runs(a)) / (len(y) / per_day)
+
+
+def test_q4_answers_of_any_kind_pass():
+    assert Q[4].result(event_report=_q4_right).passed
+    assert Q[4].result(event_report=lambda y, a, d: list(_q4_right(y, a, d))).passed
+    assert Q[4].result(event_report=lambda y, a, d: np.array(_q4_right(y, a, d))).passed
+
+
+@pytest.mark.parametrize("fn, words", [
+    (lambda y, a, d: (_q4_right(y, a, d)[0], _q4_right(y, a, d)[1] * len(y) / d), "divide by the number of days"),
+    (lambda y, a, d: (float("nan") if not np.any(y) else _q4_right(y, a, d)[0], _q4_right(y, a, d)[1]), "0/0"),
+    (lambda y, a, d: (_q4_right(y, a, d)[0],), "two numbers"),
+    (lambda y, a, d: (1.0, _q4_right(y, a, d)[1]), "event recall should be"),
+], ids=["per week", "nan recall", "one number", "recall 1"])
+def test_q4_wrong_event_reports(fn, words):
+    result = Q[4].result(event_report=fn)
     assert result.status == "incorrect" and words in result.message, result.message
 
 
-def test_q5_matches_the_metrics_on_a_real_week():
-    """The answer the check accepts is what sadlib.metrics computes for such a week."""
-    import pandas as pd
-
+def test_q4_does_not_trust_the_library_inside_the_answer():
     from sadlib import metrics
 
-    index = pd.date_range("2024-01-15", periods=7 * 24 * 60, freq="1min")
-    y = np.zeros(len(index), bool)
-    for k in range(8):  # 8 events of 252 min (20 % of the week), evenly spaced
-        start = 300 + k * 1260
-        y[start:start + 252] = True
-    flag_all = np.ones(len(y), bool)
-    got = {"event_precision": metrics.event_metrics(y, flag_all)["event_precision"],
-           "false_alarms_per_day": metrics.false_alarms_per_day(y, flag_all, index=index)}
-    assert abs(y.mean() - 0.2) < 1e-9
-    assert Q[5].result(**got).passed, got
+    def via_library(y, a, d):
+        ev = metrics.event_metrics(y, a)
+        return ev["event_recall"], ev["n_false_alarm_events"] / (len(y) / d)
+    result = Q[4].result(event_report=via_library)
+    assert result.status == "incorrect" and "write it yourself" in result.message
+    assert metrics.event_metrics([0, 1, 1, 0], [0, 1, 0, 0])["event_recall"] == 1.0  # restored afterwards
 
 
-@pytest.mark.parametrize("train, val, words", [
-    (0.4, 0.1, "whole weeks"),  # the old split's shares
-    (1 / 3, 1 / 3, "whole weeks"),
-    (50, 25, "percent"),
-    (0.75, 0.25, "refuses"),  # nothing left to test
-    (0.5, 0.0, "empty"),  # no validation part
-])
-def test_q6_wrong_shares(train, val, words):
-    result = Q[6].result(train_share=train, val_share=val)
+def _pipeline(data, q=99.9, centred=False):
+    from sadlib import detectors, signals
+    from sadlib.windows import chronological_split
+
+    sensors = list(signals.SENSORS)
+    filled = data.copy()
+    filled[sensors] = filled[sensors].ffill().bfill()
+    train, val, test = chronological_split(filled, train=1 / 3, val=1 / 3)
+    det = detectors.make("zscore", window=60, center=centred).fit(train[sensors])
+    return det.score(test[sensors]) > np.percentile(det.score(val[sensors]), q)
+
+
+@pytest.mark.parametrize("fn, words", [
+    (lambda d: _pipeline(d, q=99), "99.9th percentile"),
+    (lambda d: _pipeline(d, centred=True), "look-ahead"),
+    (lambda d: _pipeline(d)[:-1], "shape"),
+    (lambda d: np.zeros(len(d) - 2 * (len(d) // 3), bool), "flags 0.000%"),
+], ids=["q99", "centred window", "one short", "never alarm"])
+def test_q6_wrong_pipelines(fn, words):
+    result = Q[6].result(honest_pipeline=fn)
     assert result.status == "incorrect" and words in result.message, result.message
+
+
+def test_q6_reference_message_names_the_random_line():
+    result = Q[6].result(honest_pipeline=_pipeline)
+    assert result.passed and "random line" in result.message, result.message
 
 
 def test_every_check_fails_on_some_answer():
     """A checker that cannot fail is a defect: each question rejects an arbitrary wrong answer."""
-    wrong = {1: {"far": 0.5, "mar": 0.5}, 2: {"f1_flag_all": 0.9}, 3: {"honest_threshold": lambda v, t: 0.0},
-             4: {"my_point_adjust": lambda y, p: np.zeros(len(y), bool)},
-             5: {"event_precision": 0.5, "false_alarms_per_day": 3.0}, 6: {"train_share": 0.3, "val_share": 0.3}}
+    wrong = {1: {"my_point_metrics": lambda y, p: (0.5, 0.5, 0.5)}, 2: {"f1_flag_all": 0.9},
+             3: {"honest_threshold": lambda v, t: 0.0}, 4: {"event_report": lambda y, a, d: (0.5, 1.0)},
+             5: {"my_point_adjust": lambda y, p: np.zeros(len(y), bool)},
+             6: {"honest_pipeline": lambda d: np.ones(len(d) - 2 * (len(d) // 3), bool)}}
     for number, values in wrong.items():
         assert Q[number].result(**values).status == "incorrect", number
