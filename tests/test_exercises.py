@@ -59,10 +59,12 @@ WRONG = {
     ("nb02", 4): lambda: {"my_point_adjust": _wrong_point_adjust},
     ("nb02", 5): lambda: {"event_precision": 1.0, "false_alarms_per_day": 1 / 7},  # the old existence/onset rules
     ("nb02", 6): lambda: {"train_share": 0.4, "val_share": 0.1},  # the old split: validation = a weekend
-    ("nb03", 1): lambda: _nb03_wrong_threshold(),
-    ("nb03", 2): lambda: {**_nb03(), "missed": {"spike"}},
-    ("nb03", 3): lambda: {"my_ewma": lambda x, lam: np.cumsum(x) * lam},
-    ("nb03", 4): lambda: {**_nb03(("train", "val", "sensors")), "flagged_share": 0.1, "val_share": 0.1},
+    ("nb03", 1): lambda: {"rolling_z": lambda x, w: pd.Series(x).rolling(w, center=True).std().to_numpy()},
+    ("nb03", 2): lambda: {**_nb03(), "missed_types": lambda index, events, alarms: {"spike"}},
+    ("nb03", 3): lambda: {"ewma_chart": lambda x, lam, mean, std: np.cumsum(x) * lam},
+    ("nb03", 4): lambda: {"robust_alarms": lambda train_X, val_X, test_X: np.zeros(len(test_X), bool)},
+    ("nb03", 5): lambda: _nb03_wrong_threshold(),
+    ("nb03", 6): lambda: {**_nb03(("train", "val", "sensors")), "flagged_share": 0.1, "val_share": 0.1},
     ("nb04", 1): lambda: {"scaler": _fitted_minmax(all_rows=True)},
     ("nb04", 2): lambda: {"latent": 4},
     ("nb04", 3): lambda: _nb04_leaky_pipeline(),
