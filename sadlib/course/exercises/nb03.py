@@ -461,18 +461,21 @@ def _check_robust(robust_alarms):
     expect_true(callable(robust_alarms), "`robust_alarms` should be a function of (train_X, val_X, test_X).")
     train_X, val_X, test_X, y = _twin()
     n, half = len(test_X), len(test_X) // 2
-    changed = test_X.copy()
-    changed.iloc[half:] += 8 * train_X.std().to_numpy()  # only the second half of the test part changes
+    # only the second half of the test part changes: a level shift of 8 standard deviations, or a flat line
+    raised, flat = test_X.copy(), test_X.copy()
+    raised.iloc[half:] += 8 * train_X.std().to_numpy()
+    flat.iloc[half:] = train_X.median().to_numpy()
     targets = [(detectors_module, "make"), (robust_module, "RobustZScore")]
     with library_unavailable(robust_alarms, targets):
         got = _alarm_array(call_answer(robust_alarms, "robust_alarms", train_X.copy(), val_X.copy(), test_X.copy()), n)
-        got_changed = _alarm_array(call_answer(robust_alarms, "robust_alarms", train_X.copy(), val_X.copy(),
-                                               changed.copy()), n)
-    if not np.array_equal(got[:half], got_changed[:half]):
-        moved = int(np.sum(got[:half] != got_changed[:half]))
-        raise Incorrect(f"leakage: when only the second half of the test part changed (a level shift of 8 standard "
-                        f"deviations), {moved} of your alarms in its *first* half changed. The median, the MAD and "
-                        "the threshold must come from the training and validation weeks only, never from test data.")
+        for what, changed in (("a level shift of 8 standard deviations", raised), ("a flat line", flat)):
+            got_changed = _alarm_array(call_answer(robust_alarms, "robust_alarms", train_X.copy(), val_X.copy(),
+                                                   changed.copy()), n)
+            if not np.array_equal(got[:half], got_changed[:half]):
+                moved = int(np.sum(got[:half] != got_changed[:half]))
+                raise Incorrect(f"leakage: when only the second half of the test part changed ({what}), {moved} of "
+                                "your alarms in its *first* half changed. The median, the MAD and the threshold must "
+                                "come from the training and validation weeks only, never from test data.")
     tr, va, te = (np.asarray(a, dtype=float) for a in (train_X, val_X, test_X))
     test_scores = _robust_scores(tr, te)
     lo, hi = percentile_bounds(_robust_scores(tr, va), 99.9)
