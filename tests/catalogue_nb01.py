@@ -64,6 +64,17 @@ def _z_library(x, window):
     return RollingZScore(window=window, min_scale=1e-9).fit(frame).score(frame)
 
 
+def _z_registry_with_sign(x, window):
+    from sadlib import detectors
+
+    s = pd.Series(x, dtype=float)
+    frame = s.to_frame()
+    score = detectors.make("zscore", window=window, min_scale=1e-9).fit(frame).score(frame)
+    z = np.sign(s - s.rolling(window).mean().shift(1)).to_numpy() * score  # the sign put back
+    z[:window] = np.nan
+    return z
+
+
 def _z_closed_left(x, window):
     s = pd.Series(x, dtype=float)
     roll = s.rolling(window, closed="left")  # the window ends just before t
@@ -156,6 +167,8 @@ ENTRIES = [
     Entry(nb01, 3, "wrong", "population std", lambda: _z("ddof=0"), ("ddof=0",)),
     Entry(nb01, 3, "wrong", "absolute value", lambda: _z("absolute"), ("keep the sign",)),
     Entry(nb01, 3, "wrong", "RollingZScore", lambda: {"rolling_zscore": _z_library}, ("write it yourself",)),
+    Entry(nb01, 3, "wrong", "detectors.make('zscore') with the sign put back",
+          lambda: {"rolling_zscore": _z_registry_with_sign}, ("write it yourself",)),
     Entry(nb01, 3, "right", "rolling closed on the left", lambda: {"rolling_zscore": _z_closed_left}),
     Entry(nb01, 3, "right", "loop", lambda: {"rolling_zscore": _z_loop}),
     # Q4: correlations before and during a break

@@ -217,6 +217,11 @@ def test_nb01_library_functions_work_again_after_a_check():
     nb01.q5.result(label_events=lambda y: metrics.events(y))
     assert signals.inject.__name__ == "inject" and metrics.events([0, 1]) == [(1, 2)]
     assert RollingZScore.__name__ == "RollingZScore"
+    from sadlib import detectors
+
+    nb01.q3.result(rolling_zscore=lambda x, window: detectors.make("zscore", window=window).fit(
+        pd.DataFrame({"x": x})).score(pd.DataFrame({"x": x})))
+    assert detectors.REGISTRY["zscore"] is RollingZScore
 
 
 def test_nb01_q3_a_window_one_sample_ahead_is_rejected():
