@@ -10,7 +10,7 @@ from sadlib import signals
 from sadlib.course.exercises import ____, questions
 
 MODULES = ["nb00", "nb01", "nb02", "nb03", "nb04", "nb05", "nb06", "nb07", "nb08", "nb09", "nb10", "nb11"]
-NEEDS_DATA = {("nb00", 3), ("nb00", 4), ("nb01", 2), ("nb01", 3)}
+NEEDS_DATA = {("nb00", 3), ("nb00", 4), ("nb01", 2)}
 
 
 def all_questions():
@@ -49,11 +49,12 @@ WRONG = {
     ("nb00", 2): lambda: {"epochs": 7},
     ("nb00", 3): lambda: {"n_test_rows": 400},
     ("nb00", 4): lambda: {"period_seconds": 60.0},
-    ("nb01", 1): lambda: {"normal": _normal(), "shifted": _normal()},
+    ("nb01", 1): lambda: {"add_drift": lambda x, start, duration, magnitude: np.array(x, dtype=float)},
     ("nb01", 2): lambda: {"share": 0.5},
-    ("nb01", 3): lambda: {"period_minutes": 1.0, "n_windows": 4},
+    ("nb01", 3): lambda: {"rolling_zscore": lambda x, window: (x - np.mean(x)) / np.std(x)},
     ("nb01", 4): lambda: {"normal": _normal(), "corr_before": 0.0, "corr_during": 0.9},
     ("nb02", 1): lambda: {"my_point_metrics": lambda y, p: (0.5, 0.5, 0.5)},  # not from the counts
+    ("nb01", 5): lambda: {"label_events": lambda y: [(i, i + 1) for i in np.flatnonzero(y)]},
     ("nb02", 2): lambda: {"f1_flag_all": 0.35},
     ("nb02", 3): lambda: {"honest_threshold": lambda val, test: np.percentile(np.concatenate([val, test]), 99.5)},
     ("nb02", 4): lambda: {"event_report": lambda y, a, d: (1.0, float(np.sum(a)))},  # alarm samples, not ranges

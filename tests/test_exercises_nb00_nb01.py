@@ -178,24 +178,70 @@ def test_nb00_data_questions_accept_numpy_kinds():
 
 
 @pytest.mark.needs_data
-def test_nb01_data_questions_accept_numpy_kinds():
-    from sadlib import datasets
-
-    share = nb01._skab_test_share()
+def test_nb01_share_accepts_numpy_kinds_and_names_the_usual_mistakes():
+    shares = nb01._skab_shares()
+    share = shares["pooled test rows"]
     assert nb01.q2.result(share=np.float64(share)).passed
     assert nb01.q2.result(share=np.float32(share)).passed
     assert nb01.q2.result(share=np.array(share)).passed  # what np.concatenate(...).mean() may give
+    assert nb01.q2.result(share=round(share, 3)).passed  # three significant figures
     assert nb01.q2.result(share=100 * share).status == "incorrect"  # a percentage
     assert nb01.q2.result(share=f"{share}").status == "incorrect"
-    df = datasets.load_nab("realKnownCause/machine_temperature_system_failure")
-    minutes = df.index.to_series().diff().median().total_seconds() / 60
-    n = len(df.attrs["windows"])
-    assert nb01.q3.result(period_minutes=np.float64(minutes), n_windows=np.int64(n)).passed
-    assert nb01.q3.result(period_minutes=minutes, n_windows=n).passed
-    assert nb01.q3.result(period_minutes=minutes, n_windows=float(n)).status == "incorrect"  # a count is an int
-    assert nb01.q3.result(period_minutes=minutes, n_windows=n + 0.4).status == "incorrect"  # was truncated to n
-    td = nb01.q3.result(period_minutes=pd.Timedelta(minutes=minutes), n_windows=n)
-    assert td.status == "incorrect" and "total_seconds" in td.message
+    assert "training rows" in nb01.q2.result(share=shares["all rows"]).message
+    assert "pool" in nb01.q2.result(share=shares["mean of the files"]).message
+
+
+def test_nb01_checkers_compute_what_the_library_computes():
+    """The checks' own computations (written without the library) agree with the library's versions."""
+    from sadlib import metrics, signals
+    from sadlib.detectors import RollingZScore
+
+    x = signals.make_normal(n_days=1, seed=5)[["vibration"]]
+    ramp = nb01._ramp(x["vibration"].to_numpy(), 300, 90, 2.5)
+    injected = signals.inject(x, "drift", start=300, duration=90, sensor="vibration", magnitude=2.5)[0]
+    assert np.allclose(ramp, injected["vibration"].to_numpy())
+    z = nb01._z_variant(x["vibration"].to_numpy(), 60)
+    library = RollingZScore(window=60, min_scale=1e-9).fit(x).score(x)
+    assert np.isnan(z[:60]).all() and np.allclose(np.abs(z[60:]), library[60:])
+    for y in nb01._label_cases():
+        assert nb01._runs(y) == (metrics.events(y) if y.size else [])  # metrics.events refuses an empty vector
+
+
+def test_nb01_library_functions_work_again_after_a_check():
+    from sadlib import metrics, signals
+    from sadlib.detectors import RollingZScore
+
+    nb01.q1.result(add_drift=lambda x, start, duration, magnitude: signals.inject(
+        pd.DataFrame({"s": x}, index=pd.date_range("2024", periods=len(x), freq="1min")), "drift", start=start,
+        duration=duration, sensor="s", magnitude=magnitude)[0]["s"])
+    nb01.q5.result(label_events=lambda y: metrics.events(y))
+    assert signals.inject.__name__ == "inject" and metrics.events([0, 1]) == [(1, 2)]
+    assert RollingZScore.__name__ == "RollingZScore"
+    from sadlib import detectors
+
+    nb01.q3.result(rolling_zscore=lambda x, window: detectors.make("zscore", window=window).fit(
+        pd.DataFrame({"x": x})).score(pd.DataFrame({"x": x})))
+    assert detectors.REGISTRY["zscore"] is RollingZScore
+
+
+def test_nb01_q3_a_window_one_sample_ahead_is_rejected():
+    def one_ahead(x, window):
+        s = pd.Series(x, dtype=float)
+        roll = s.rolling(window).agg(["mean", "std"]).shift(-1)  # the window x[t - window + 2 : t + 2]
+        return ((s - roll["mean"]) / roll["std"]).to_numpy()
+
+    result = nb01.q3.result(rolling_zscore=one_ahead)
+    assert result.status == "incorrect" and "should be NaN" in result.message
+
+
+def test_nb01_q3_cut_probe_rejects_values_that_depend_on_later_data():
+    """A function right on the full series but whose early values change when the series is cut reads ahead."""
+    def depends_on_length(x, window):
+        z = nb01._z_variant(np.asarray(x, float), window)
+        return z if len(x) in (400, 300, 250) else z * 1.01  # the lengths of the check's series
+
+    result = nb01.q3.result(rolling_zscore=depends_on_length)
+    assert result.status == "incorrect" and "look-ahead" in result.message and "cutting the series" in result.message
 
 
 def _q4_answers(normal):
@@ -207,25 +253,18 @@ def _q4_answers(normal):
             broken.loc[rows, "pressure"].corr(broken.loc[rows, "current"]))
 
 
-def test_nb01_q1_q4_kinds_and_a_changed_normal():
-    from sadlib import signals
-
+def test_nb01_q4_kinds_and_a_changed_normal():
     ns = nb01._normal()
     normal = ns["normal"]
-    shifted, event = signals.inject(normal, "level_shift", start=5000, duration=60, sensor="pressure", magnitude=2)
-    assert nb01.q1.result(normal=normal, shifted=shifted).passed
-    as_tuple = nb01.q1.result(normal=normal, shifted=(shifted, event))
-    assert as_tuple.status == "incorrect" and "tuple" in as_tuple.message
-    # the learner shifts `normal` in place and calls that `shifted`: normal has changed
-    mutated = normal.copy()
-    mutated.iloc[5000:5060, mutated.columns.get_loc("pressure")] += 2 * normal["pressure"].std()
-    changed = nb01.q1.result(normal=mutated, shifted=shifted)
-    assert changed.status == "incorrect" and "`normal` has changed" in changed.message
     before, during = _q4_answers(normal)
     assert nb01.q4.result(normal=normal, corr_before=np.float64(before), corr_during=np.float32(during)).passed
-    assert nb01.q4.result(normal=normal, corr_before=during, corr_during=before).status == "incorrect"  # swapped
+    swapped = nb01.q4.result(normal=normal, corr_before=during, corr_during=before)
+    assert swapped.status == "incorrect" and "swapped" in swapped.message
     assert nb01.q4.result(normal=normal, corr_before=str(before), corr_during=during).status == "incorrect"
-    assert nb01.q4.result(normal=mutated, corr_before=before, corr_during=during).status == "incorrect"
+    mutated = normal.copy()
+    mutated.iloc[5000:5060, mutated.columns.get_loc("pressure")] += 2 * normal["pressure"].std()
+    changed = nb01.q4.result(normal=mutated, corr_before=before, corr_during=during)
+    assert changed.status == "incorrect" and "`normal` has changed" in changed.message
 
 
 def test_every_question_has_a_solution_that_the_notebook_can_show():

@@ -136,8 +136,13 @@ class _ComputedQuestion(Question):
     _rerunning = False  # a check call inside the re-run code must not re-run it again
 
     def _values(self, explicit, frame):
+        explicit = dict(explicit)
+        history = explicit.pop("In", None)  # the cell's source, as IPython's history holds it (tests, scripts)
         values = super()._values(explicit, frame)
-        return values.new_child({_CALLER: (frame.f_code.co_filename, frame.f_lineno)}) if frame else values
+        extra = {_CALLER: (frame.f_code.co_filename, frame.f_lineno)} if frame else {}
+        if history is not None:
+            extra["In"] = history
+        return values.new_child(extra) if extra else values
 
     def _evaluate(self, values: Mapping[str, Any]) -> CheckResult:
         result = super()._evaluate(values)
@@ -187,7 +192,12 @@ def _check_test_rows(n_test_rows):
     from sadlib.datasets import load_skab_file
 
     expect_int(n_test_rows, "n_test_rows")
-    expect_equal(n_test_rows, len(load_skab_file("valve1/0")) - 400, "the number of test rows")
+    n_rows = len(load_skab_file("valve1/0"))
+    if n_test_rows == n_rows:
+        raise Incorrect(f"{n_test_rows} is every row of the file: subtract the 400 training rows.")
+    if n_test_rows == 400:
+        raise Incorrect("400 is the number of training rows; the test part is what is left after them.")
+    expect_equal(n_test_rows, n_rows - 400, "the number of test rows")
 
 
 q3 = Question(
@@ -208,6 +218,13 @@ def _check_period(period_seconds):
     expect_number(period_seconds, "period_seconds", "a number of seconds")
     index = load_skab_file("valve1/0").index
     expected = index.to_series().diff().median().total_seconds()
+    if abs(period_seconds * 60 - expected) <= 0.01 * expected and abs(period_seconds - expected) > 0.01 * expected:
+        raise Incorrect(f"{period_seconds:.4g} is the period in minutes; the question asks for seconds.")
+    for unit, factor in (("milliseconds", 1e3), ("microseconds", 1e6), ("nanoseconds", 1e9)):
+        if abs(period_seconds - expected * factor) <= 0.01 * expected * factor:
+            raise Incorrect(f"{period_seconds:.4g} is the period in {unit} (the unit of the raw integer "
+                            f"timestamps, `.asi8`); divide by {factor:.0e} for seconds, or use "
+                            "`.total_seconds()` on a Timedelta.")
     expect_close(float(period_seconds), expected, rtol=0.01, what="the sampling period in seconds")
 
 
