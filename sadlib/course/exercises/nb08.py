@@ -1,7 +1,9 @@
 """Exercises for notebook 08: alarm rules written by hand and checked against :mod:`sadlib.alarms`.
 
-Every question asks for a *function*; the checker calls it on many inputs and compares its decisions
-with the course's implementation, then names the typical mistake when they differ:
+Every question asks for a *function*; the checker calls it on many inputs, fresh random ones among them, and
+compares its decisions with the rule, then names the typical mistake when they differ. Q1, Q2, Q4 and Q5 ask the
+learner to write a method that :mod:`sadlib` also has (``method=``): the check runs the answer with the library's
+version unavailable, and Q1-Q3 cut the future (the decisions on the first t samples must be the first t decisions):
 
 * Q1 ``k_of_n(above, k, n)``: k-of-n persistence (causal, fewer samples at the start), against
   :func:`sadlib.alarms.k_of_n_alarms`;
@@ -123,6 +125,25 @@ def _show(x: np.ndarray, limit: int = 14) -> str:
     return str(vals[:limit])[:-1] + (", ...]" if len(vals) > limit else "]")
 
 
+def _change_cuts(decisions: np.ndarray, limit: int = 25) -> list[int]:
+    """Cut points right after the first ``limit`` samples at which the decisions switch on or off."""
+    changes = np.flatnonzero(np.diff(decisions.astype(np.int8)) != 0) + 1
+    return [int(c) + 1 for c in changes[:limit]]
+
+
+def _expect_causal(fn, name: str, series: np.ndarray, args: tuple, what: str, cuts: tuple[int, ...]) -> None:
+    """Cut the future: the decisions on ``series[:t]`` must be the first t decisions on the whole series."""
+    full = _decisions(call_answer(fn, name, series, *args), series.size, name)
+    for t in sorted(set(cuts) | set(_change_cuts(full))):
+        part = _decisions(call_answer(fn, name, series[:t], *args), t, name)
+        if not np.array_equal(part, full[:t]):
+            first = int(np.argmax(part != full[:t]))
+            raise Incorrect(f"with {what}: your decision at t={first} changes when the series is cut after sample "
+                            f"{t - 1} (on the whole series {bool(full[first])}, on the first {t} samples "
+                            f"{bool(part[first])}). That looks ahead: a decision at t may use the samples up to t "
+                            "only.")
+
+
 # --------------------------------------------------------------------------- Q1
 def _k_of_n_variant(above: np.ndarray, k: int, n: int, kind: str) -> np.ndarray:
     """Typical wrong versions of k-of-n, to name the learner's mistake."""
@@ -176,6 +197,13 @@ def _q1_cases():
     return cases
 
 
+def _k_of_n_own(above: np.ndarray, k: int, n: int) -> np.ndarray:
+    """k of n computed here from a cumulative sum (not from the library), for the fresh-series probe."""
+    c = np.concatenate(([0], np.cumsum(above.astype(int))))
+    t = np.arange(1, above.size + 1)
+    return (c[t] - c[np.maximum(t - n, 0)]) >= k
+
+
 def _check_k_of_n(k_of_n):
     from sadlib.alarms import k_of_n_alarms
 
@@ -192,6 +220,14 @@ def _check_k_of_n(k_of_n):
         raise Incorrect(f"with k={k}, n={n} and above = {_show(above)}: first wrong decision at t={first} (yours "
                         f"{bool(got[first])}, expected {bool(want[first])}; the window there is "
                         f"{above[max(0, first - n + 1):first + 1].astype(int).tolist()}).")
+    rng = np.random.default_rng()  # a series nobody has seen, new at every check
+    above = rng.random(300) < 0.4
+    with library_unavailable(k_of_n, [(alarms_module, "k_of_n_alarms")]):
+        got = _decisions(call_answer(k_of_n, "k_of_n", above, 4, 7), above.size, "k_of_n")
+        expect_true(np.array_equal(got, _k_of_n_own(above, 4, 7)),
+                    "on a fresh random series (k=4, n=7) your decisions differ from 'at least k of the last n': "
+                    f"first at t={int(np.argmax(got != _k_of_n_own(above, 4, 7)))}.")
+        _expect_causal(k_of_n, "k_of_n", above, (4, 7), "k=4, n=7 on a fresh series", (1, 5, 50, 123, 299))
     return (f"it agrees with alarms.k_of_n_alarms on {len(_q1_cases())} series, k = n and n = 1 included. "
             "k = n is the minimum-duration rule; k = 1 holds every exceedance for n - 1 samples.")
 
@@ -201,8 +237,9 @@ q1 = FunctionQuestion(
     "Write `k_of_n(above, k, n)`: `above` is a boolean array (a score above its threshold or not); return a boolean "
     "array `out` of the same length with `out[t]` True when at least `k` of the last `n` values "
     "`above[t - n + 1], ..., above[t]` are True. The rule is causal (nothing after t); at the start, where fewer than "
-    "n values exist, count those there are. The check compares your function with `alarms.k_of_n_alarms` on many "
-    "random series and (k, n) pairs.",
+    "n values exist, count those there are. Write the loop yourself: the check runs your function with "
+    "`alarms.k_of_n_alarms` made unavailable, compares it with the rule on many random series and (k, n) pairs, "
+    "and cuts a fresh series at several points (a decision at t must not change when the samples after t are gone).",
     ("k_of_n",),
     _check_k_of_n,
     ["The last n values up to t are `above[max(0, t - n + 1) : t + 1]`: the slice includes t and never looks ahead.",
@@ -218,6 +255,7 @@ q1 = FunctionQuestion(
     "        out[t] = recent.sum() >= k\n"
     "    return out",
     setup=_context,
+    method="k-of-n persistence",
 )
 
 
@@ -274,9 +312,24 @@ def _q2_cases():
     return cases
 
 
+def _latch_own(scores: np.ndarray, on: float, off: float) -> np.ndarray:
+    """The latch computed here (not by the library), for the fresh-scores probe."""
+    out, state = np.zeros(scores.size, dtype=bool), False
+    for t, s in enumerate(scores.tolist()):
+        state = True if s > on else (state and s > off)
+        out[t] = state
+    return out
+
+
 def _check_hysteresis(hysteresis):
     from sadlib.alarms import hysteresis_alarms
 
+    rng = np.random.default_rng()  # scores nobody has seen, new at every check
+    fresh = rng.gamma(2.0, 0.6, 400)
+    fresh[rng.random(400) < 0.05] = np.nan
+    with library_unavailable(hysteresis, [(alarms_module, "hysteresis_alarms")]):
+        _expect_causal(hysteresis, "hysteresis", fresh, (2.0, 1.2), "on=2.0, off=1.2 on fresh scores",
+                       (1, 7, 60, 211, 399))
     for scores, on, off in _q2_cases():
         want = hysteresis_alarms(scores, on, off)
         with library_unavailable(hysteresis, [(alarms_module, "hysteresis_alarms")]):
@@ -289,6 +342,11 @@ def _check_hysteresis(hysteresis):
         first = int(np.argmax(got != want))
         raise Incorrect(f"with on={on}, off={off} and scores {_show(scores)}: first wrong decision at t={first} "
                         f"(score {scores[first]}, yours {bool(got[first])}, expected {bool(want[first])}).")
+    with library_unavailable(hysteresis, [(alarms_module, "hysteresis_alarms")]):
+        got = _decisions(call_answer(hysteresis, "hysteresis", fresh, 2.0, 1.2), fresh.size, "hysteresis")
+    want = _latch_own(fresh, 2.0, 1.2)
+    expect_true(np.array_equal(got, want), "on fresh random scores (on=2.0, off=1.2) your latch differs from "
+                                           f"the rule: first at t={int(np.argmax(got != want))}.")
     return ("it agrees with alarms.hysteresis_alarms, NaN and scores equal to a level included. The gap between on "
             "and off is what stops a score that hovers around one level from chattering.")
 
@@ -298,8 +356,9 @@ q2 = FunctionQuestion(
     "Write `hysteresis(scores, on, off)` with a loop over the scores: the alarm starts off, switches **on** at a "
     "score strictly above `on`, stays on while the scores stay above `off`, and switches **off** at a score at or "
     "below `off`. A missing score (NaN) is not above any level, so it switches an alarm off. Return one boolean per "
-    "score. The check compares your function with `alarms.hysteresis_alarms` on random scores with NaN and with "
-    "scores exactly equal to a level.",
+    "score. The check runs your function with `alarms.hysteresis_alarms` made unavailable, on random scores with NaN "
+    "and with scores exactly equal to a level, and cuts fresh scores at several points (nothing after t may change "
+    "a decision at t).",
     ("hysteresis",),
     _check_hysteresis,
     ["Keep a `state`: `if s > on: state = True`, `elif ...: state = False`, else it stays as it was.",
@@ -317,6 +376,7 @@ q2 = FunctionQuestion(
     "        out[t] = state\n"
     "    return out",
     setup=_context,
+    method="hysteresis",
 )
 
 
@@ -389,8 +449,21 @@ def _check_pipeline_values(alarms, thr, train, test, q, d):
                     f"t - {d - 1} .. t are all strictly above the threshold.")
 
 
+def _q3_fresh() -> tuple[np.ndarray, np.ndarray]:
+    """Training and test scores nobody has seen (new at every check), with an event on samples 1500-1579."""
+    rng = np.random.default_rng()
+    train, test = rng.gamma(2.0, 0.7, 3000), 1.25 * rng.gamma(2.0, 0.7, 2000)  # the normal level has drifted up
+    test[1500:1580] *= 3
+    return train, test
+
+
 def _check_pipeline(alarm_pipeline):
-    train, test = _q3_data()
+    for train, test in (_q3_data(), _q3_fresh()):
+        _check_pipeline_on(alarm_pipeline, train, test)
+    return _check_pipeline_edge(alarm_pipeline)
+
+
+def _check_pipeline_on(alarm_pipeline, train, test):
     for q, d in [(99.0, 3), (95.0, 1), (99.5, 6)]:
         alarms, thr = _pipeline_out(alarm_pipeline, train, test, q, d)
         # 1. test scores changed far away from most samples: an extreme burst, then the event removed
@@ -426,7 +499,19 @@ def _check_pipeline(alarm_pipeline):
             raise Incorrect("leakage: multiplying the test scores by 10 leaves your alarms unchanged, so your "
                             "pipeline rescales the test scores with their own statistics (z-score, min-max, rank). "
                             "Compare the raw test scores with the threshold from the training scores.")
+        # 3. cut the future: the alarms on the first t test scores are the first t alarms
+        for t in sorted({1, d, 700, 1540} | set(_change_cuts(alarms))):
+            cut_alarms, cut_thr = _pipeline_out(alarm_pipeline, train, test[:t], q, d)
+            if cut_thr != thr or not np.array_equal(cut_alarms, alarms[:t]):
+                raise Incorrect(f"leakage: with only the first {t} test scores your "
+                                + ("threshold moves" if cut_thr != thr else f"alarms change (first at test sample "
+                                                                   f"{int(np.argmax(cut_alarms != alarms[:t]))})")
+                                + ": your pipeline looks ahead. A decision at t may use the threshold from "
+                                "`train_scores` and the test scores up to t only.")
         _check_pipeline_values(alarms, thr, train, test, q, d)
+
+
+def _check_pipeline_edge(alarm_pipeline):
     # a test period with scores exactly equal to the threshold (91.0, the 90th percentile of 1, 2, ..., 101)
     train, test = np.arange(1.0, 102.0), np.array([91.0, 95.0, 95.0, 91.0, 92.0, 93.0, 91.0, 91.0, 91.0, 99.0, 99.0])
     for d in (1, 2):
@@ -443,8 +528,9 @@ q3 = FunctionQuestion(
     "threshold)`: `threshold` is the `q`-th percentile (q in 0-100) of the training scores, and `test_alarms[t]` is "
     "True "
     "when the test scores at `t - min_duration + 1, ..., t` are all strictly above it. The checker calls your "
-    "function again with some test scores changed far away from the others and with all test scores scaled: a "
-    "threshold that moves, or a decision that changes away from the changed scores, is leakage.",
+    "function again with some test scores changed far away from the others, with all test scores scaled and with "
+    "the test scores cut after sample t, on the setup's scores and on fresh ones: a threshold that moves, or a "
+    "decision that changes away from the changed scores, is leakage.",
     ("alarm_pipeline",),
     _check_pipeline,
     ["The threshold only ever sees `train_scores`: `np.percentile(train_scores, q)`.",
@@ -630,6 +716,7 @@ q4 = FunctionQuestion(
     "        return t - sigma * np.log(r)\n"
     "    return t + sigma / gamma * (r ** (-gamma) - 1)",
     setup=_context,
+    method="POT threshold",
 )
 
 
@@ -756,4 +843,5 @@ q5 = FunctionQuestion(
     "            marks[t] = 1\n"
     "    return pd.Series(marks, index=index).resample(\"8h\", offset=\"6h\").sum()",
     setup=_context,
+    method="alarms per shift",
 )
