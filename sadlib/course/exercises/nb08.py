@@ -38,7 +38,7 @@ from sadlib.course.exercises.checker import (
     setup_namespace,
 )
 
-__all__ = ["q1", "q2", "q3", "q4", "q5"]
+__all__ = ["q1", "q2", "q3", "q4", "q5", "q6", "scored_plant"]
 
 #: the setup cell of the exercise notebook, also used by the tests
 SETUP = """\
@@ -46,7 +46,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sadlib import alarms, thresholds
+from sadlib import alarms, metrics, thresholds
+from sadlib.course.exercises.nb08 import scored_plant
 
 rng = np.random.default_rng(8)
 
@@ -71,6 +72,11 @@ alarm_vector = np.zeros(len(index), dtype=bool)
 for start in rng.choice(len(index) - 30, size=40, replace=False):
     alarm_vector[start:start + rng.integers(1, 30)] = True
 alarm_vector[(index >= "2024-03-04 12:30") & (index < "2024-03-04 16:05")] = True
+
+# Q6: a detector's score on a plant, one sample per minute for 9 days, with the labelled faults: days 1-3 are
+# normal operation (train), days 4-6 validation, days 7-9 test
+plant = scored_plant(seed=8)
+val_start, test_start = plant.index[3 * 1440], plant.index[6 * 1440]
 """
 
 #: answer cells that differ from ``name = ____``
@@ -100,6 +106,15 @@ ANSWER_CELLS = {
        "    return ____",
     5: "def alarms_per_shift(alarm_vector, index):\n"
        "    return ____  # a pandas Series: announcements per shift, indexed by the shift's start time",
+    6: "def alarm_rule(plant, val_start, test_start):\n"
+       "    train = plant[plant.index < val_start]  # normal operation only\n"
+       "    val = ____  # from val_start up to test_start: choose the rule here, with its labels\n"
+       "    test = ____  # from test_start on: no labels, nothing fitted\n"
+       "    threshold = ____  # from the training scores only\n"
+       "    # try k = 1, ..., 10 of the last 10 minutes on the validation part; keep the k with the highest event\n"
+       "    # recall among those with at most 1 false alarm per day (metrics.evaluate(..., index=val.index))\n"
+       "    best_k = ____\n"
+       "    return ____  # one True/False per test row",
 }
 
 
@@ -844,4 +859,153 @@ q5 = FunctionQuestion(
     "    return pd.Series(marks, index=index).resample(\"8h\", offset=\"6h\").sum()",
     setup=_context,
     method="alarms per shift",
+)
+
+
+# --------------------------------------------------------------------------- Q6
+Q6_DAYS = 9
+Q6_BUDGET = 1.0  # false alarms per day on the validation part
+Q6_TEST_LIMIT = 2.0  # false alarms per day allowed on fresh test parts (the budget plus slack for the new days)
+Q6_RECALL = 0.75
+
+
+def scored_plant(seed: int | None = None, days: int = Q6_DAYS) -> pd.DataFrame:
+    """A detector's score on a plant, one sample per minute, with the labelled faults (exercises 08, Q6).
+
+    The score is gamma noise with a daily rhythm and isolated spikes (about one every 4 hours, each one sample
+    long, that a raw threshold turns into false alarms). The first third of the days is normal operation; each
+    later third holds six faults of 20-60 minutes that raise the score by 2-3 units. Columns ``score`` and
+    ``anomaly`` (bool), a DatetimeIndex from 2024-06-03 00:00. A new ``seed`` gives a new plant.
+    """
+    rng = np.random.default_rng(seed)
+    n = days * 1440
+    index = pd.date_range("2024-06-03", periods=n, freq="1min")
+    t = np.arange(n)
+    score = rng.gamma(2.0, 0.5, n) + 0.3 * np.sin(2 * np.pi * t / 1440)
+    spikes = rng.random(n) < 1 / 240
+    score[spikes] += rng.uniform(2.0, 4.0, int(spikes.sum()))
+    anomaly = np.zeros(n, dtype=bool)
+    third = n // 3
+    slot = third // 6
+    for part in (1, 2):
+        for j in range(6):
+            start = part * third + j * slot + int(rng.integers(60, slot - 120))
+            length = int(rng.integers(20, 61))
+            anomaly[start:start + length] = True
+            score[start:start + length] += rng.uniform(2.0, 3.0)
+    return pd.DataFrame({"score": score, "anomaly": anomaly}, index=index)
+
+
+def _q6_split(plant: pd.DataFrame) -> tuple[pd.Timestamp, pd.Timestamp]:
+    third = len(plant) // 3
+    return plant.index[third], plant.index[2 * third]
+
+
+def _rule_out(alarm_rule, plant: pd.DataFrame, val_start, test_start) -> np.ndarray:
+    n_test = int((plant.index >= test_start).sum())
+    out = call_answer(alarm_rule, "alarm_rule", plant, val_start, test_start)
+    if isinstance(out, (pd.Series, pd.DataFrame)):
+        out = out.to_numpy()
+    return _decisions(np.ravel(out) if np.ndim(out) > 1 and np.size(out) == n_test else out, n_test,
+                      "alarm_rule", "test decisions")
+
+
+def _check_alarm_rule(alarm_rule):
+    rng = np.random.default_rng()
+    pooled = {"events": 0, "found": 0, "false": 0.0, "days": 0.0}
+    lines = []
+    for _ in range(3):  # plants nobody has seen, new at every check
+        plant = scored_plant(int(rng.integers(2**31)))
+        val_start, test_start = _q6_split(plant)
+        test_pos = int(np.searchsorted(plant.index, test_start))
+        out = _rule_out(alarm_rule, plant, val_start, test_start)
+        # 1. the test labels may score the alarms, never choose them
+        relabelled = plant.copy()
+        relabelled.loc[relabelled.index >= test_start, "anomaly"] = ~plant["anomaly"].to_numpy()[test_pos:]
+        moved = np.flatnonzero(_rule_out(alarm_rule, relabelled, val_start, test_start) != out)
+        if moved.size:
+            raise Incorrect(f"leakage: with the test part's labels changed, your test alarms change (first at test "
+                            f"row {moved[0]}). The test labels only score the alarms; choose the rule with the "
+                            "validation labels.")
+        # 2. cut the future: the alarms on the plant cut after test row t are the first t alarms
+        for t in sorted({1, 500} | set(_change_cuts(out, limit=8))):
+            cut = _rule_out(alarm_rule, plant.iloc[:test_pos + t], val_start, test_start)
+            if not np.array_equal(cut, out[:t]):
+                first = int(np.argmax(cut != out[:t]))
+                raise Incorrect(f"leakage: with the plant cut after test row {t - 1}, your decision at test row "
+                                f"{first} changes: your rule looks ahead, or fits something on the test scores. "
+                                "Fit the threshold on the training part and choose k on the validation part only.")
+        # 3. the scores: budget, its own random line (the same alarms shifted in time) and recall, after the loop
+        test = plant.iloc[test_pos:]
+        y = test["anomaly"].to_numpy()
+        lines.append(metrics_module().shifted_alarms_baseline(y, out, metric="event_f1", min_shift=60, seed=1))
+        ev = metrics_module().evaluate(y, y_pred=out, index=test.index)
+        pooled["events"] += int(ev["n_events"])
+        pooled["found"] += ev["event_recall"] * ev["n_events"]
+        days = len(test) / 1440
+        pooled["false"] += ev["false_alarms_per_day"] * days
+        pooled["days"] += days
+    per_day = pooled["false"] / pooled["days"]
+    recall = pooled["found"] / pooled["events"]
+    expect_true(per_day <= Q6_TEST_LIMIT,
+                f"on three fresh plants your rule raises {per_day:.2f} false alarms per day on the test parts (at most "
+                f"{Q6_TEST_LIMIT:g} wanted; the budget on validation is {Q6_BUDGET:g}): choose k on the validation "
+                "part among the rules within the budget, or a higher threshold.")
+    for line in lines:
+        expect_true(line["detector"] > line["mean"] + 2 * line["std"],
+                    f"on a fresh plant your test alarms have event F1 {line['detector']:.3f}, not above the "
+                    "random line "
+                    f"of the same alarms shifted in time ({line['mean']:.3f} ± {line['std']:.3f}): they are not where "
+                    "the faults are.")
+    expect_true(recall >= Q6_RECALL,
+                f"on three fresh plants your rule finds {recall:.0%} of the test faults (at least {Q6_RECALL:.0%} "
+                "wanted): among the rules within the budget on validation, keep the one with the highest event recall.")
+    return (f"on three fresh plants your rule finds {recall:.0%} of the test faults with {per_day:.2f} false alarms "
+            "per day, well above its random line, without reading the test labels or the future. That is the "
+            "whole loop: fit on normal data, choose on validation, judge once on the test part.")
+
+
+def metrics_module():
+    """:mod:`sadlib.metrics`, imported when a check runs."""
+    from sadlib import metrics
+
+    return metrics
+
+
+q6 = FunctionQuestion(
+    6,
+    "End to end: an alarm rule to a budget. `plant` (see the setup cell) holds a detector's `score` and the "
+    "labelled faults (`anomaly`), one row per minute for 9 days. Write `alarm_rule(plant, val_start, test_start)`: "
+    "(1) split by time: train before `val_start` (normal operation), validation from `val_start` up to "
+    "`test_start`, test from `test_start` on; (2) fit a threshold on the training scores only; (3) on the "
+    "validation part choose k in 'k of the last 10 minutes above the threshold' (`alarms.k_of_n_alarms` is fine "
+    "here): the highest event recall among the k with at most 1 false alarm per day; (4) return the test "
+    "alarms, one True/False per test row. The check runs your function on three fresh plants: it changes the test "
+    "labels (your alarms must not move), cuts the test part at several points (no look-ahead), and wants the "
+    "test alarms above their own random line (the same alarms shifted in time), at most 2 false alarms per day and "
+    "at least 75 % of the faults found.",
+    ("alarm_rule",),
+    _check_alarm_rule,
+    ["`val = plant[(plant.index >= val_start) & (plant.index < test_start)]`, `test = plant[plant.index >= "
+     "test_start]`; the training part holds no faults, so a high percentile of its scores is a threshold "
+     "(`np.percentile(train['score'], 99)`).",
+     "For each k: `a = alarms.k_of_n_alarms(val['score'].to_numpy(), threshold, k, 10)`, then `ev = "
+     "metrics.evaluate(val['anomaly'].to_numpy(), y_pred=a, index=val.index)` gives `ev['event_recall']` and "
+     "`ev['false_alarms_per_day']`.",
+     "A raw threshold (k = 1) turns every isolated spike into a false alarm; k = 2 or 3 of 10 ignores them and "
+     "still catches faults that last 20 minutes or more."],
+    "import numpy as np\n\nfrom sadlib import alarms, metrics\n\n\n"
+    "def alarm_rule(plant, val_start, test_start):\n"
+    "    train = plant[plant.index < val_start]  # normal operation only\n"
+    "    val = plant[(plant.index >= val_start) & (plant.index < test_start)]\n"
+    "    test = plant[plant.index >= test_start]\n"
+    "    threshold = np.percentile(train[\"score\"], 99)  # the training scores only\n"
+    "    best_k, best_recall = 10, -1.0\n"
+    "    for k in range(1, 11):  # k of the last 10 minutes, chosen on validation\n"
+    "        a = alarms.k_of_n_alarms(val[\"score\"].to_numpy(), threshold, k, 10)\n"
+    "        ev = metrics.evaluate(val[\"anomaly\"].to_numpy(), y_pred=a, index=val.index)\n"
+    "        if ev[\"false_alarms_per_day\"] <= 1 and ev[\"event_recall\"] > best_recall:\n"
+    "            best_k, best_recall = k, ev[\"event_recall\"]\n"
+    "    return alarms.k_of_n_alarms(test[\"score\"].to_numpy(), threshold, best_k, 10)",
+    setup=_context,
 )
