@@ -96,6 +96,8 @@ WRONG = {
     ("nb08", 4): lambda: {"pot_threshold": lambda scores, level, q: float(np.quantile(scores, level))},  # t, not z_q
     ("nb08", 5): lambda: {"alarms_per_shift": lambda a, index: pd.Series(np.asarray(a, int), index=index)
                           .resample("8h", offset="6h").sum()},  # alarm samples, not announcements
+    ("nb08", 6): lambda: {"alarm_rule": lambda plant, v, t: (plant["score"] > plant["score"].quantile(0.99))
+                          .to_numpy()[plant.index >= t]},  # threshold from all the data, no persistence
     ("nb09", 4): lambda: {"my_alarms": lambda scores, threshold, min_duration: np.asarray(scores) > threshold},
     ("nb09", 5): lambda: {"export_int8": lambda model, windows: model.to_json().encode()},  # not a LiteRT file
     ("nb10", 1): lambda: {"forward_chaining": lambda n, k, g: [(np.arange(n), np.arange(n))] * k},  # train = val

@@ -12,13 +12,13 @@ import pytest
 from exercise_cells import answer_cells, run_cell, setup_namespace, setup_source
 from scipy import stats
 
-from sadlib import alarms
+from sadlib import alarms, metrics
 from sadlib.course.exercises import ____, nb08
 
 
 # --------------------------------------------------------------------------- the notebook and the templates
 def test_every_question_has_an_answer_cell():
-    assert sorted(answer_cells("nb08")) == [1, 2, 3, 4, 5]
+    assert sorted(answer_cells("nb08")) == [1, 2, 3, 4, 5, 6]
 
 
 def test_setup_cell_is_the_module_setup():
@@ -32,13 +32,13 @@ def test_template_cells_in_notebook_order_all_not_attempted():
         assert "Not attempted" in printed and "Incorrect" not in printed, (number, printed)
 
 
-@pytest.mark.parametrize("number", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("number", [1, 2, 3, 4, 5, 6])
 def test_every_solution_passes(number):
     result = getattr(nb08, f"q{number}").check_solution()
     assert result.passed, result.message
 
 
-@pytest.mark.parametrize("number", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("number", [1, 2, 3, 4, 5, 6])
 def test_function_returning_placeholder_is_not_attempted(number):
     q = getattr(nb08, f"q{number}")
     result = q.result(**{q.variables[0]: lambda *args: ____})
@@ -417,3 +417,78 @@ def test_q5_wrong_answers_fail_with_a_useful_message(name):
     assert result.status == "incorrect", (name, result.message)
     if words:
         assert words in result.message, (name, result.message)
+
+
+# --------------------------------------------------------------------------- Q6 end to end
+def _rule(threshold_of, k_of, *, ahead=0):
+    """An alarm rule built from a threshold (train, val, test) and a k (val, threshold), k of the last 10."""
+    def alarm_rule(plant, val_start, test_start):
+        train = plant[plant.index < val_start]
+        val = plant[(plant.index >= val_start) & (plant.index < test_start)]
+        test = plant[plant.index >= test_start]
+        threshold = threshold_of(train, val, test)
+        k = k_of(val, test, threshold)
+        scores = test["score"].to_numpy()
+        if ahead:  # each decision also reads the next `ahead` scores
+            scores = pd.Series(scores).rolling(ahead + 1, min_periods=1).max().shift(-ahead).fillna(0).to_numpy()
+        return alarms.k_of_n_alarms(scores, threshold, k, 10)
+
+    return alarm_rule
+
+
+def _best_k(part, threshold, budget=1.0):
+    from sadlib import metrics
+
+    best, recall = 10, -1.0
+    for k in range(1, 11):
+        ev = metrics.evaluate(part["anomaly"].to_numpy(), y_pred=alarms.k_of_n_alarms(
+            part["score"].to_numpy(), threshold, k, 10), index=part.index)
+        if ev["false_alarms_per_day"] <= budget and ev["event_recall"] > recall:
+            best, recall = k, ev["event_recall"]
+    return best
+
+
+_P99 = lambda train, val, test: np.percentile(train["score"], 99)  # noqa: E731
+
+Q6_WRONG = {
+    "k chosen on the test labels": (_rule(_P99, lambda val, test, thr: _best_k(test, thr)), "test part's labels"),
+    "threshold from all the scores": (_rule(lambda tr, val, test: np.percentile(pd.concat([tr, val, test])["score"],
+                                                                                  99), lambda v, t, thr: 3),
+                                      "looks ahead"),
+    "reads one minute ahead": (_rule(_P99, lambda v, t, thr: 3, ahead=1), "looks ahead"),
+    "raw threshold": (_rule(_P99, lambda v, t, thr: 1), "false alarms per day"),
+    "never alarms": (lambda plant, v, t: np.zeros(int((plant.index >= t).sum()), bool), "random line"),
+    "an alarm at noon every day": (lambda plant, v, t: (plant.index[plant.index >= t].hour == 12), "random line"),
+    "one value per day": (lambda plant, v, t: np.ones(3, bool), "test decisions"),
+}
+
+
+@pytest.mark.parametrize("name", list(Q6_WRONG))
+def test_q6_wrong_answers_fail_with_a_useful_message(name):
+    fn, words = Q6_WRONG[name]
+    result = nb08.q6.result(alarm_rule=fn)
+    assert result.status == "incorrect", (name, result.message)
+    assert words in result.message, (name, result.message)
+
+
+def test_q6_a_minimum_duration_chosen_on_validation_passes():
+    def alarm_rule(plant, val_start, test_start):
+        train = plant[plant.index < val_start]
+        val = plant[(plant.index >= val_start) & (plant.index < test_start)]
+        test = plant[plant.index >= test_start]
+        threshold = np.percentile(train["score"], 99)
+        for d in range(1, 11):  # the shortest minimum duration within the budget on validation
+            a = alarms.min_duration_alarms(val["score"].to_numpy(), threshold, d)
+            if metrics.false_alarms_per_day(val["anomaly"].to_numpy(), a, index=val.index) <= 1:
+                break
+        return alarms.min_duration_alarms(test["score"].to_numpy(), threshold, d)
+
+    result = nb08.q6.result(alarm_rule=alarm_rule)
+    assert result.passed, result.message
+
+
+def test_q6_plant_has_its_faults_after_the_training_days():
+    plant = nb08.scored_plant(seed=3)
+    third = len(plant) // 3
+    assert not plant["anomaly"].iloc[:third].any()
+    assert len(alarms.alarm_table(plant["anomaly"].to_numpy().astype(bool))) == 12

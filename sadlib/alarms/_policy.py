@@ -397,7 +397,7 @@ class AlarmStream:
 #: Named :class:`AlarmPolicy` parameter sets for :func:`make_policy`; one place for their values.
 #:
 #: * ``"none"``: no policy (``None``): the detector's own ``threshold_`` and alarm rule;
-#: * ``"default"``: the policy the course recommends (notebook 08, section 7): a level at the
+#: * ``"default"``: the policy the course recommends (notebook 08, Going further: NAB): a level at the
 #:   mean + 6 standard deviations of the normal scores (it moves with any shift or scale of a
 #:   detector's scores, so it means the same for every detector), 3 consecutive scores above it
 #:   before an alarm, and no new alarm for 72 samples after one ends (6 hours of NAB's 5-minute

@@ -1,7 +1,9 @@
 """Exercises for notebook 08: alarm rules written by hand and checked against :mod:`sadlib.alarms`.
 
-Every question asks for a *function*; the checker calls it on many inputs and compares its decisions
-with the course's implementation, then names the typical mistake when they differ:
+Every question asks for a *function*; the checker calls it on many inputs, fresh random ones among them, and
+compares its decisions with the rule, then names the typical mistake when they differ. Q1, Q2, Q4 and Q5 ask the
+learner to write a method that :mod:`sadlib` also has (``method=``): the check runs the answer with the library's
+version unavailable, and Q1-Q3 cut the future (the decisions on the first t samples must be the first t decisions):
 
 * Q1 ``k_of_n(above, k, n)``: k-of-n persistence (causal, fewer samples at the start), against
   :func:`sadlib.alarms.k_of_n_alarms`;
@@ -36,7 +38,7 @@ from sadlib.course.exercises.checker import (
     setup_namespace,
 )
 
-__all__ = ["q1", "q2", "q3", "q4", "q5"]
+__all__ = ["q1", "q2", "q3", "q4", "q5", "q6", "scored_plant"]
 
 #: the setup cell of the exercise notebook, also used by the tests
 SETUP = """\
@@ -44,7 +46,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sadlib import alarms, thresholds
+from sadlib import alarms, metrics, thresholds
+from sadlib.course.exercises.nb08 import scored_plant
 
 rng = np.random.default_rng(8)
 
@@ -69,6 +72,11 @@ alarm_vector = np.zeros(len(index), dtype=bool)
 for start in rng.choice(len(index) - 30, size=40, replace=False):
     alarm_vector[start:start + rng.integers(1, 30)] = True
 alarm_vector[(index >= "2024-03-04 12:30") & (index < "2024-03-04 16:05")] = True
+
+# Q6: a detector's score on a plant, one sample per minute for 9 days, with the labelled faults: days 1-3 are
+# normal operation (train), days 4-6 validation, days 7-9 test
+plant = scored_plant(seed=8)
+val_start, test_start = plant.index[3 * 1440], plant.index[6 * 1440]
 """
 
 #: answer cells that differ from ``name = ____``
@@ -98,6 +106,15 @@ ANSWER_CELLS = {
        "    return ____",
     5: "def alarms_per_shift(alarm_vector, index):\n"
        "    return ____  # a pandas Series: announcements per shift, indexed by the shift's start time",
+    6: "def alarm_rule(plant, val_start, test_start):\n"
+       "    train = plant[plant.index < val_start]  # normal operation only\n"
+       "    val = ____  # from val_start up to test_start: choose the rule here, with its labels\n"
+       "    test = ____  # from test_start on: no labels, nothing fitted\n"
+       "    threshold = ____  # from the training scores only\n"
+       "    # try k = 1, ..., 10 of the last 10 minutes on the validation part; keep the k with the highest event\n"
+       "    # recall among those with at most 1 false alarm per day (metrics.evaluate(..., index=val.index))\n"
+       "    best_k = ____\n"
+       "    return ____  # one True/False per test row",
 }
 
 
@@ -121,6 +138,25 @@ def _decisions(out, size: int, name: str, what: str = "decisions") -> np.ndarray
 def _show(x: np.ndarray, limit: int = 14) -> str:
     vals = x.astype(int).tolist() if x.dtype == bool else np.round(x, 2).tolist()
     return str(vals[:limit])[:-1] + (", ...]" if len(vals) > limit else "]")
+
+
+def _change_cuts(decisions: np.ndarray, limit: int = 25) -> list[int]:
+    """Cut points right after the first ``limit`` samples at which the decisions switch on or off."""
+    changes = np.flatnonzero(np.diff(decisions.astype(np.int8)) != 0) + 1
+    return [int(c) + 1 for c in changes[:limit]]
+
+
+def _expect_causal(fn, name: str, series: np.ndarray, args: tuple, what: str, cuts: tuple[int, ...]) -> None:
+    """Cut the future: the decisions on ``series[:t]`` must be the first t decisions on the whole series."""
+    full = _decisions(call_answer(fn, name, series, *args), series.size, name)
+    for t in sorted(set(cuts) | set(_change_cuts(full))):
+        part = _decisions(call_answer(fn, name, series[:t], *args), t, name)
+        if not np.array_equal(part, full[:t]):
+            first = int(np.argmax(part != full[:t]))
+            raise Incorrect(f"with {what}: your decision at t={first} changes when the series is cut after sample "
+                            f"{t - 1} (on the whole series {bool(full[first])}, on the first {t} samples "
+                            f"{bool(part[first])}). That looks ahead: a decision at t may use the samples up to t "
+                            "only.")
 
 
 # --------------------------------------------------------------------------- Q1
@@ -176,6 +212,13 @@ def _q1_cases():
     return cases
 
 
+def _k_of_n_own(above: np.ndarray, k: int, n: int) -> np.ndarray:
+    """k of n computed here from a cumulative sum (not from the library), for the fresh-series probe."""
+    c = np.concatenate(([0], np.cumsum(above.astype(int))))
+    t = np.arange(1, above.size + 1)
+    return (c[t] - c[np.maximum(t - n, 0)]) >= k
+
+
 def _check_k_of_n(k_of_n):
     from sadlib.alarms import k_of_n_alarms
 
@@ -192,6 +235,14 @@ def _check_k_of_n(k_of_n):
         raise Incorrect(f"with k={k}, n={n} and above = {_show(above)}: first wrong decision at t={first} (yours "
                         f"{bool(got[first])}, expected {bool(want[first])}; the window there is "
                         f"{above[max(0, first - n + 1):first + 1].astype(int).tolist()}).")
+    rng = np.random.default_rng()  # a series nobody has seen, new at every check
+    above = rng.random(300) < 0.4
+    with library_unavailable(k_of_n, [(alarms_module, "k_of_n_alarms")]):
+        got = _decisions(call_answer(k_of_n, "k_of_n", above, 4, 7), above.size, "k_of_n")
+        expect_true(np.array_equal(got, _k_of_n_own(above, 4, 7)),
+                    "on a fresh random series (k=4, n=7) your decisions differ from 'at least k of the last n': "
+                    f"first at t={int(np.argmax(got != _k_of_n_own(above, 4, 7)))}.")
+        _expect_causal(k_of_n, "k_of_n", above, (4, 7), "k=4, n=7 on a fresh series", (1, 5, 50, 123, 299))
     return (f"it agrees with alarms.k_of_n_alarms on {len(_q1_cases())} series, k = n and n = 1 included. "
             "k = n is the minimum-duration rule; k = 1 holds every exceedance for n - 1 samples.")
 
@@ -201,8 +252,9 @@ q1 = FunctionQuestion(
     "Write `k_of_n(above, k, n)`: `above` is a boolean array (a score above its threshold or not); return a boolean "
     "array `out` of the same length with `out[t]` True when at least `k` of the last `n` values "
     "`above[t - n + 1], ..., above[t]` are True. The rule is causal (nothing after t); at the start, where fewer than "
-    "n values exist, count those there are. The check compares your function with `alarms.k_of_n_alarms` on many "
-    "random series and (k, n) pairs.",
+    "n values exist, count those there are. Write the loop yourself: the check runs your function with "
+    "`alarms.k_of_n_alarms` made unavailable, compares it with the rule on many random series and (k, n) pairs, "
+    "and cuts a fresh series at several points (a decision at t must not change when the samples after t are gone).",
     ("k_of_n",),
     _check_k_of_n,
     ["The last n values up to t are `above[max(0, t - n + 1) : t + 1]`: the slice includes t and never looks ahead.",
@@ -218,6 +270,7 @@ q1 = FunctionQuestion(
     "        out[t] = recent.sum() >= k\n"
     "    return out",
     setup=_context,
+    method="k-of-n persistence",
 )
 
 
@@ -274,9 +327,24 @@ def _q2_cases():
     return cases
 
 
+def _latch_own(scores: np.ndarray, on: float, off: float) -> np.ndarray:
+    """The latch computed here (not by the library), for the fresh-scores probe."""
+    out, state = np.zeros(scores.size, dtype=bool), False
+    for t, s in enumerate(scores.tolist()):
+        state = True if s > on else (state and s > off)
+        out[t] = state
+    return out
+
+
 def _check_hysteresis(hysteresis):
     from sadlib.alarms import hysteresis_alarms
 
+    rng = np.random.default_rng()  # scores nobody has seen, new at every check
+    fresh = rng.gamma(2.0, 0.6, 400)
+    fresh[rng.random(400) < 0.05] = np.nan
+    with library_unavailable(hysteresis, [(alarms_module, "hysteresis_alarms")]):
+        _expect_causal(hysteresis, "hysteresis", fresh, (2.0, 1.2), "on=2.0, off=1.2 on fresh scores",
+                       (1, 7, 60, 211, 399))
     for scores, on, off in _q2_cases():
         want = hysteresis_alarms(scores, on, off)
         with library_unavailable(hysteresis, [(alarms_module, "hysteresis_alarms")]):
@@ -289,6 +357,11 @@ def _check_hysteresis(hysteresis):
         first = int(np.argmax(got != want))
         raise Incorrect(f"with on={on}, off={off} and scores {_show(scores)}: first wrong decision at t={first} "
                         f"(score {scores[first]}, yours {bool(got[first])}, expected {bool(want[first])}).")
+    with library_unavailable(hysteresis, [(alarms_module, "hysteresis_alarms")]):
+        got = _decisions(call_answer(hysteresis, "hysteresis", fresh, 2.0, 1.2), fresh.size, "hysteresis")
+    want = _latch_own(fresh, 2.0, 1.2)
+    expect_true(np.array_equal(got, want), "on fresh random scores (on=2.0, off=1.2) your latch differs from "
+                                           f"the rule: first at t={int(np.argmax(got != want))}.")
     return ("it agrees with alarms.hysteresis_alarms, NaN and scores equal to a level included. The gap between on "
             "and off is what stops a score that hovers around one level from chattering.")
 
@@ -298,8 +371,9 @@ q2 = FunctionQuestion(
     "Write `hysteresis(scores, on, off)` with a loop over the scores: the alarm starts off, switches **on** at a "
     "score strictly above `on`, stays on while the scores stay above `off`, and switches **off** at a score at or "
     "below `off`. A missing score (NaN) is not above any level, so it switches an alarm off. Return one boolean per "
-    "score. The check compares your function with `alarms.hysteresis_alarms` on random scores with NaN and with "
-    "scores exactly equal to a level.",
+    "score. The check runs your function with `alarms.hysteresis_alarms` made unavailable, on random scores with NaN "
+    "and with scores exactly equal to a level, and cuts fresh scores at several points (nothing after t may change "
+    "a decision at t).",
     ("hysteresis",),
     _check_hysteresis,
     ["Keep a `state`: `if s > on: state = True`, `elif ...: state = False`, else it stays as it was.",
@@ -317,6 +391,7 @@ q2 = FunctionQuestion(
     "        out[t] = state\n"
     "    return out",
     setup=_context,
+    method="hysteresis",
 )
 
 
@@ -389,8 +464,21 @@ def _check_pipeline_values(alarms, thr, train, test, q, d):
                     f"t - {d - 1} .. t are all strictly above the threshold.")
 
 
+def _q3_fresh() -> tuple[np.ndarray, np.ndarray]:
+    """Training and test scores nobody has seen (new at every check), with an event on samples 1500-1579."""
+    rng = np.random.default_rng()
+    train, test = rng.gamma(2.0, 0.7, 3000), 1.25 * rng.gamma(2.0, 0.7, 2000)  # the normal level has drifted up
+    test[1500:1580] *= 3
+    return train, test
+
+
 def _check_pipeline(alarm_pipeline):
-    train, test = _q3_data()
+    for train, test in (_q3_data(), _q3_fresh()):
+        _check_pipeline_on(alarm_pipeline, train, test)
+    return _check_pipeline_edge(alarm_pipeline)
+
+
+def _check_pipeline_on(alarm_pipeline, train, test):
     for q, d in [(99.0, 3), (95.0, 1), (99.5, 6)]:
         alarms, thr = _pipeline_out(alarm_pipeline, train, test, q, d)
         # 1. test scores changed far away from most samples: an extreme burst, then the event removed
@@ -426,7 +514,19 @@ def _check_pipeline(alarm_pipeline):
             raise Incorrect("leakage: multiplying the test scores by 10 leaves your alarms unchanged, so your "
                             "pipeline rescales the test scores with their own statistics (z-score, min-max, rank). "
                             "Compare the raw test scores with the threshold from the training scores.")
+        # 3. cut the future: the alarms on the first t test scores are the first t alarms
+        for t in sorted({1, d, 700, 1540} | set(_change_cuts(alarms))):
+            cut_alarms, cut_thr = _pipeline_out(alarm_pipeline, train, test[:t], q, d)
+            if cut_thr != thr or not np.array_equal(cut_alarms, alarms[:t]):
+                raise Incorrect(f"leakage: with only the first {t} test scores your "
+                                + ("threshold moves" if cut_thr != thr else f"alarms change (first at test sample "
+                                                                   f"{int(np.argmax(cut_alarms != alarms[:t]))})")
+                                + ": your pipeline looks ahead. A decision at t may use the threshold from "
+                                "`train_scores` and the test scores up to t only.")
         _check_pipeline_values(alarms, thr, train, test, q, d)
+
+
+def _check_pipeline_edge(alarm_pipeline):
     # a test period with scores exactly equal to the threshold (91.0, the 90th percentile of 1, 2, ..., 101)
     train, test = np.arange(1.0, 102.0), np.array([91.0, 95.0, 95.0, 91.0, 92.0, 93.0, 91.0, 91.0, 91.0, 99.0, 99.0])
     for d in (1, 2):
@@ -443,8 +543,9 @@ q3 = FunctionQuestion(
     "threshold)`: `threshold` is the `q`-th percentile (q in 0-100) of the training scores, and `test_alarms[t]` is "
     "True "
     "when the test scores at `t - min_duration + 1, ..., t` are all strictly above it. The checker calls your "
-    "function again with some test scores changed far away from the others and with all test scores scaled: a "
-    "threshold that moves, or a decision that changes away from the changed scores, is leakage.",
+    "function again with some test scores changed far away from the others, with all test scores scaled and with "
+    "the test scores cut after sample t, on the setup's scores and on fresh ones: a threshold that moves, or a "
+    "decision that changes away from the changed scores, is leakage.",
     ("alarm_pipeline",),
     _check_pipeline,
     ["The threshold only ever sees `train_scores`: `np.percentile(train_scores, q)`.",
@@ -630,6 +731,7 @@ q4 = FunctionQuestion(
     "        return t - sigma * np.log(r)\n"
     "    return t + sigma / gamma * (r ** (-gamma) - 1)",
     setup=_context,
+    method="POT threshold",
 )
 
 
@@ -755,5 +857,155 @@ q5 = FunctionQuestion(
     "        if on and (run - 1) % rearm == 0:  # the onset, then every hour while it stays on\n"
     "            marks[t] = 1\n"
     "    return pd.Series(marks, index=index).resample(\"8h\", offset=\"6h\").sum()",
+    setup=_context,
+    method="alarms per shift",
+)
+
+
+# --------------------------------------------------------------------------- Q6
+Q6_DAYS = 9
+Q6_BUDGET = 1.0  # false alarms per day on the validation part
+Q6_TEST_LIMIT = 2.0  # false alarms per day allowed on fresh test parts (the budget plus slack for the new days)
+Q6_RECALL = 0.75
+
+
+def scored_plant(seed: int | None = None, days: int = Q6_DAYS) -> pd.DataFrame:
+    """A detector's score on a plant, one sample per minute, with the labelled faults (exercises 08, Q6).
+
+    The score is gamma noise with a daily rhythm and isolated spikes (about one every 4 hours, each one sample
+    long, that a raw threshold turns into false alarms). The first third of the days is normal operation; each
+    later third holds six faults of 20-60 minutes that raise the score by 2-3 units. Columns ``score`` and
+    ``anomaly`` (bool), a DatetimeIndex from 2024-06-03 00:00. A new ``seed`` gives a new plant.
+    """
+    rng = np.random.default_rng(seed)
+    n = days * 1440
+    index = pd.date_range("2024-06-03", periods=n, freq="1min")
+    t = np.arange(n)
+    score = rng.gamma(2.0, 0.5, n) + 0.3 * np.sin(2 * np.pi * t / 1440)
+    spikes = rng.random(n) < 1 / 240
+    score[spikes] += rng.uniform(2.0, 4.0, int(spikes.sum()))
+    anomaly = np.zeros(n, dtype=bool)
+    third = n // 3
+    slot = third // 6
+    for part in (1, 2):
+        for j in range(6):
+            start = part * third + j * slot + int(rng.integers(60, slot - 120))
+            length = int(rng.integers(20, 61))
+            anomaly[start:start + length] = True
+            score[start:start + length] += rng.uniform(2.0, 3.0)
+    return pd.DataFrame({"score": score, "anomaly": anomaly}, index=index)
+
+
+def _q6_split(plant: pd.DataFrame) -> tuple[pd.Timestamp, pd.Timestamp]:
+    third = len(plant) // 3
+    return plant.index[third], plant.index[2 * third]
+
+
+def _rule_out(alarm_rule, plant: pd.DataFrame, val_start, test_start) -> np.ndarray:
+    n_test = int((plant.index >= test_start).sum())
+    out = call_answer(alarm_rule, "alarm_rule", plant, val_start, test_start)
+    if isinstance(out, (pd.Series, pd.DataFrame)):
+        out = out.to_numpy()
+    return _decisions(np.ravel(out) if np.ndim(out) > 1 and np.size(out) == n_test else out, n_test,
+                      "alarm_rule", "test decisions")
+
+
+def _check_alarm_rule(alarm_rule):
+    rng = np.random.default_rng()
+    pooled = {"events": 0, "found": 0, "false": 0.0, "days": 0.0}
+    lines = []
+    for _ in range(3):  # plants nobody has seen, new at every check
+        plant = scored_plant(int(rng.integers(2**31)))
+        val_start, test_start = _q6_split(plant)
+        test_pos = int(np.searchsorted(plant.index, test_start))
+        out = _rule_out(alarm_rule, plant, val_start, test_start)
+        # 1. the test labels may score the alarms, never choose them
+        relabelled = plant.copy()
+        relabelled.loc[relabelled.index >= test_start, "anomaly"] = ~plant["anomaly"].to_numpy()[test_pos:]
+        moved = np.flatnonzero(_rule_out(alarm_rule, relabelled, val_start, test_start) != out)
+        if moved.size:
+            raise Incorrect(f"leakage: with the test part's labels changed, your test alarms change (first at test "
+                            f"row {moved[0]}). The test labels only score the alarms; choose the rule with the "
+                            "validation labels.")
+        # 2. cut the future: the alarms on the plant cut after test row t are the first t alarms
+        for t in sorted({1, 500} | set(_change_cuts(out, limit=8))):
+            cut = _rule_out(alarm_rule, plant.iloc[:test_pos + t], val_start, test_start)
+            if not np.array_equal(cut, out[:t]):
+                first = int(np.argmax(cut != out[:t]))
+                raise Incorrect(f"leakage: with the plant cut after test row {t - 1}, your decision at test row "
+                                f"{first} changes: your rule looks ahead, or fits something on the test scores. "
+                                "Fit the threshold on the training part and choose k on the validation part only.")
+        # 3. the scores: budget, its own random line (the same alarms shifted in time) and recall, after the loop
+        test = plant.iloc[test_pos:]
+        y = test["anomaly"].to_numpy()
+        lines.append(metrics_module().shifted_alarms_baseline(y, out, metric="event_f1", min_shift=60, seed=1))
+        ev = metrics_module().evaluate(y, y_pred=out, index=test.index)
+        pooled["events"] += int(ev["n_events"])
+        pooled["found"] += ev["event_recall"] * ev["n_events"]
+        days = len(test) / 1440
+        pooled["false"] += ev["false_alarms_per_day"] * days
+        pooled["days"] += days
+    per_day = pooled["false"] / pooled["days"]
+    recall = pooled["found"] / pooled["events"]
+    expect_true(per_day <= Q6_TEST_LIMIT,
+                f"on three fresh plants your rule raises {per_day:.2f} false alarms per day on the test parts (at most "
+                f"{Q6_TEST_LIMIT:g} wanted; the budget on validation is {Q6_BUDGET:g}): choose k on the validation "
+                "part among the rules within the budget, or a higher threshold.")
+    for line in lines:
+        expect_true(line["detector"] > line["mean"] + 2 * line["std"],
+                    f"on a fresh plant your test alarms have event F1 {line['detector']:.3f}, not above the "
+                    "random line "
+                    f"of the same alarms shifted in time ({line['mean']:.3f} ± {line['std']:.3f}): they are not where "
+                    "the faults are.")
+    expect_true(recall >= Q6_RECALL,
+                f"on three fresh plants your rule finds {recall:.0%} of the test faults (at least {Q6_RECALL:.0%} "
+                "wanted): among the rules within the budget on validation, keep the one with the highest event recall.")
+    return (f"on three fresh plants your rule finds {recall:.0%} of the test faults with {per_day:.2f} false alarms "
+            "per day, well above its random line, without reading the test labels or the future. That is the "
+            "whole loop: fit on normal data, choose on validation, judge once on the test part.")
+
+
+def metrics_module():
+    """:mod:`sadlib.metrics`, imported when a check runs."""
+    from sadlib import metrics
+
+    return metrics
+
+
+q6 = FunctionQuestion(
+    6,
+    "End to end: an alarm rule to a budget. `plant` (see the setup cell) holds a detector's `score` and the "
+    "labelled faults (`anomaly`), one row per minute for 9 days. Write `alarm_rule(plant, val_start, test_start)`: "
+    "(1) split by time: train before `val_start` (normal operation), validation from `val_start` up to "
+    "`test_start`, test from `test_start` on; (2) fit a threshold on the training scores only; (3) on the "
+    "validation part choose k in 'k of the last 10 minutes above the threshold' (`alarms.k_of_n_alarms` is fine "
+    "here): the highest event recall among the k with at most 1 false alarm per day; (4) return the test "
+    "alarms, one True/False per test row. The check runs your function on three fresh plants: it changes the test "
+    "labels (your alarms must not move), cuts the test part at several points (no look-ahead), and wants the "
+    "test alarms above their own random line (the same alarms shifted in time), at most 2 false alarms per day and "
+    "at least 75 % of the faults found.",
+    ("alarm_rule",),
+    _check_alarm_rule,
+    ["`val = plant[(plant.index >= val_start) & (plant.index < test_start)]`, `test = plant[plant.index >= "
+     "test_start]`; the training part holds no faults, so a high percentile of its scores is a threshold "
+     "(`np.percentile(train['score'], 99)`).",
+     "For each k: `a = alarms.k_of_n_alarms(val['score'].to_numpy(), threshold, k, 10)`, then `ev = "
+     "metrics.evaluate(val['anomaly'].to_numpy(), y_pred=a, index=val.index)` gives `ev['event_recall']` and "
+     "`ev['false_alarms_per_day']`.",
+     "A raw threshold (k = 1) turns every isolated spike into a false alarm; k = 2 or 3 of 10 ignores them and "
+     "still catches faults that last 20 minutes or more."],
+    "import numpy as np\n\nfrom sadlib import alarms, metrics\n\n\n"
+    "def alarm_rule(plant, val_start, test_start):\n"
+    "    train = plant[plant.index < val_start]  # normal operation only\n"
+    "    val = plant[(plant.index >= val_start) & (plant.index < test_start)]\n"
+    "    test = plant[plant.index >= test_start]\n"
+    "    threshold = np.percentile(train[\"score\"], 99)  # the training scores only\n"
+    "    best_k, best_recall = 10, -1.0\n"
+    "    for k in range(1, 11):  # k of the last 10 minutes, chosen on validation\n"
+    "        a = alarms.k_of_n_alarms(val[\"score\"].to_numpy(), threshold, k, 10)\n"
+    "        ev = metrics.evaluate(val[\"anomaly\"].to_numpy(), y_pred=a, index=val.index)\n"
+    "        if ev[\"false_alarms_per_day\"] <= 1 and ev[\"event_recall\"] > best_recall:\n"
+    "            best_k, best_recall = k, ev[\"event_recall\"]\n"
+    "    return alarms.k_of_n_alarms(test[\"score\"].to_numpy(), threshold, best_k, 10)",
     setup=_context,
 )
