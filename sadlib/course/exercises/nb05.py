@@ -56,7 +56,8 @@ ANSWER_CELLS = {
        "    inputs = ____  # shape (len(series) - window, window, n_sensors): rows i .. i + window - 1\n"
        "    targets = ____  # shape (len(series) - window, n_sensors): row i + window\n"
        "    return inputs, targets",
-    2: "scaler = ____  # fitted on the training rows 0-599 only\ntest_scaled = ____  # the test rows, from row 750 on, scaled",
+    2: "scaler = ____  # fitted on the training rows 0-599 only\n"
+       "test_scaled = ____  # the test rows, from row 750 on, scaled",
     3: "def dbscan_params(val_errors, test_errors):\n"
        "    min_samples = ____\n"
        "    kdist = ____  # per validation error: the distance to its min_samples-th nearest, itself included\n"
