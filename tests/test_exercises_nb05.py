@@ -27,9 +27,16 @@ def _result(number, **values):
 
 # ----------------------------------------------------------------------------- Q3: eps must not move with the test
 def _suggest(errors, k):
+    """The 99th percentile of the k-distances, written as a learner would (the library's is switched off)."""
+    v = np.asarray(errors, dtype=float)
+    return float(np.percentile(np.sort(np.abs(v[:, None] - v[None, :]), axis=1)[:, k - 1], 99))
+
+
+def test_q3_the_own_k_distance_matches_the_library():
     from sadlib.clustering import suggest_eps
 
-    return suggest_eps(errors, k=k)
+    val = nb05._context()["val_errors"]
+    assert np.isclose(_suggest(val, 10), suggest_eps(val, k=10))
 
 
 @pytest.mark.parametrize("rule", [
@@ -50,7 +57,7 @@ def test_q3_the_tutorial_guess_is_incorrect():
 
 
 def test_q3_numpy_types_and_a_fixed_value_from_the_plot_pass():
-    good = _suggest(nb05._context()["val_errors"], 10)
+    good = _suggest(nb05._context()["val_errors"], 10)  # a number read off the plot is not a library call
     assert _result(3, dbscan_params=lambda val, test: (np.float64(good), np.int64(10))).passed
     assert _result(3, dbscan_params=lambda val, test: (round(good, 3), 10)).passed  # read off the plot
 
@@ -163,11 +170,23 @@ def test_q5_not_a_function_or_not_a_model_is_incorrect():
     assert _result(5, build_forecaster=lambda w, n: "model").status == "incorrect"
 
 
-# ----------------------------------------------------------------------------- Q1, Q2: answers of the right kind
-def test_q1_numpy_integers_pass_and_the_overlap_fails():
-    assert _result(1, train_end=np.int64(600), test_start=np.int64(750)).passed
-    assert _result(1, train_end=600.0, test_start=750.0).status == "incorrect"  # row numbers are integers
-    assert _result(1, train_end=800, test_start=700).status == "incorrect"
+# ----------------------------------------------------------------------------- Q1: the windowing, written yourself
+def test_q1_pairs_centred_on_the_whole_series_fail():
+    """Subtracting the mean of the whole series reads rows that come after each pair."""
+    def drifts(series, window):
+        inputs = np.stack([series[i:i + window] for i in range(len(series) - window)])
+        return inputs - series.mean(axis=0), series[window:] - series.mean(axis=0)  # centred on the whole series
+
+    result = _result(1, make_pairs=drifts)
+    assert result.status == "incorrect", result.message
+
+
+def test_q1_a_one_sensor_target_vector_passes():
+    def flat_targets(series, window):
+        inputs = np.stack([series[i:i + window] for i in range(len(series) - window)])
+        return inputs, series[window:, 0] if series.shape[1] == 1 else series[window:]
+
+    assert _result(1, make_pairs=flat_targets).passed
 
 
 def test_q2_a_scaler_fitted_on_all_rows_fails():

@@ -1,8 +1,9 @@
-"""Exercises for notebook 05: fix the LSTM + DBSCAN tutorial pipeline, choose DBSCAN and the threshold honestly,
-then build the stacked LSTM forecaster in Keras.
+"""Exercises for notebook 05: write the forecaster's windowing, fix the tutorial's scaling, choose DBSCAN and the
+threshold honestly, then build the stacked LSTM forecaster in Keras.
 
-Q1-Q4 need no neural network: Q3 and Q4 judge the errors of the simplest forecaster
-there is (each value predicted by the value two periods earlier), so their checks run
+Q1, Q3, Q4 and Q5 have the learner write a method (``method=``), checked on data the learner has not seen with
+the library's own version switched off. Q1-Q4 need no neural network: Q3 and Q4 judge the errors of the
+simplest forecaster there is (each value predicted by the value two periods earlier), so their checks run
 in well under a second. Q3 and Q4 ask for *functions* of the validation and test
 errors: the checker calls them again with the test errors changed (an extreme anomaly
 added, the rows shuffled, the rows replaced by normal ones), and an ``eps`` or a
@@ -23,6 +24,7 @@ from sadlib.course.exercises.checker import (
     expect_shape,
     expect_true,
     is_blank,
+    library_unavailable,
     setup_namespace,
 )
 
@@ -50,9 +52,15 @@ y_test = y[750:]
 
 #: answer cells that differ from ``name = ____``
 ANSWER_CELLS = {
-    2: "scaler = ____\ntest_scaled = ____  # the rows from test_start on, scaled",
+    1: "def make_pairs(series, window):\n"
+       "    inputs = ____  # shape (len(series) - window, window, n_sensors): rows i .. i + window - 1\n"
+       "    targets = ____  # shape (len(series) - window, n_sensors): row i + window\n"
+       "    return inputs, targets",
+    2: "scaler = ____  # fitted on the training rows 0-599 only\n"
+       "test_scaled = ____  # the test rows, from row 750 on, scaled",
     3: "def dbscan_params(val_errors, test_errors):\n"
        "    min_samples = ____\n"
+       "    kdist = ____  # per validation error: the distance to its min_samples-th nearest, itself included\n"
        "    eps = ____\n"
        "    return eps, min_samples",
     4: "def alarm_rule(val_errors, test_errors):\n"
@@ -88,36 +96,79 @@ def _as_int(value, name: str) -> int:
 
 
 # --------------------------------------------------------------------------- Q1
-def _check_split(train_end, test_start):
-    train_end, test_start = _as_int(train_end, "train_end"), _as_int(test_start, "test_start")
-    expect_true(0 < train_end <= _N and 0 <= test_start < _N, "both row numbers must lie inside the 1000 rows.")
-    if test_start < train_end:
-        raise Incorrect(f"rows {test_start}-{train_end - 1} would be forecast targets in training *and* scored in the "
-                        "test: the model is judged on rows it has learned. Start the test after the training rows.")
-    if train_end > _BURST:
-        raise Incorrect("the training rows reach into the burst (rows 800-849): the model would learn the anomaly.")
-    if test_start > _BURST:
-        raise Incorrect("the burst starts at row 800; a test part that starts after it cannot find it.")
-    expect_true(train_end >= 300, "keep at least 300 training rows: the model needs several periods of normal data.")
-    if test_start == train_end:
-        return ("no overlap. Keep some normal rows between the two for validation too (notebook 05 uses "
-                "600-749): they choose the threshold without touching the test.")
-    return f"no overlap: rows {train_end}-{test_start - 1} are left for validation (choosing the threshold)."
+#: (n_rows, n_sensors, window) of the fresh series the checker windows
+_Q1_CASES = ((57, 3, 7), (30, 1, 5))
 
 
-q1 = Question(
+def _q1_series(n: int, f: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).normal(size=(n, f)).round(3)
+
+
+def _check_pairs(make_pairs):
+    from sadlib import windows as windows_module
+    from sadlib.detectors import lstm_forecast
+
+    targets = [(lstm_forecast, "forecast_windows"), (windows_module, "sliding_windows")]
+    for seed, (n, f, w) in enumerate(_Q1_CASES, start=11):
+        series = _q1_series(n, f, seed)
+        with library_unavailable(make_pairs, targets):
+            out = call_answer(make_pairs, "make_pairs", series, w, **_CALL)
+        expect_true(isinstance(out, (tuple, list)) and len(out) == 2,
+                    "`make_pairs` should return two arrays: `return inputs, targets`.")
+        X, y = (np.asarray(a, dtype=float) for a in out)
+        want_X = np.stack([series[i:i + w] for i in range(n - w)])
+        want_y = series[w:]
+        if X.ndim == 3 and len(X) == n - w + 1:
+            raise Incorrect(f"{len(X)} windows for {n} rows and window {w}: the last window, rows {n - w}..{n - 1}, "
+                            "has no next row to forecast. Stop one window earlier: `len(series) - window` pairs.")
+        expect_shape(X, want_X.shape, f"the inputs for {n} rows of {f} sensors and window {w}")
+        if y.shape == (n - w,) and f == 1:
+            y = y[:, None]
+        expect_shape(y, want_y.shape, f"the targets for {n} rows of {f} sensors and window {w} (one row per pair)")
+        if np.allclose(X, want_X) and np.allclose(y, series[w - 1:-1]):
+            raise Incorrect("the target of each pair is the last row of its own input window: the model is shown "
+                            "the answer (look-ahead) and learns to copy it. The target is the row right *after* the "
+                            "window: `series[i + window]`.")
+        shifted = np.stack([series[i + 1:i + w + 1] for i in range(n - w)])
+        if np.allclose(X, shifted):
+            raise Incorrect("each input window ends with the row it should forecast (look-ahead): window i must "
+                            "hold rows i .. i + window - 1, and its target is row i + window.")
+        expect_true(np.allclose(X, want_X), "input window i should hold rows i .. i + window - 1 of the series, in "
+                                            "time order (shape (n_pairs, window, n_sensors)).")
+        expect_true(np.allclose(y, want_y), "target i should be row i + window of the series, the row right after "
+                                            "input window i.")
+        # cutting the future must not change any earlier pair
+        for cut in (w + 2, n // 2, n - 1):
+            with library_unavailable(make_pairs, targets):
+                Xc, yc = (np.asarray(a, dtype=float) for a in call_answer(make_pairs, "make_pairs", series[:cut], w,
+                                                                           **_CALL))
+            if not (np.allclose(Xc, want_X[:cut - w]) and np.allclose(yc.reshape(cut - w, f), want_y[:cut - w])):
+                raise Incorrect(f"with the series cut after row {cut - 1}, your pairs differ from the first "
+                                f"{cut - w} pairs of the whole series: a pair must depend only on the rows it holds.")
+    return (f"input windows and next-row targets for series of {', '.join(str(c[0]) for c in _Q1_CASES)} rows "
+            "(series you had not seen), and the same pairs when the future is cut off. "
+            "`forecast_windows(series, window)` does the same; from now on you may use it.")
+
+
+q1 = FunctionQuestion(
     1,
-    "The tutorial trains on rows 0-799 and scores rows 700-999 (its test part `values[600:]` starts 100 rows "
-    "before them as the first window). Set `train_end` (the model trains on rows `0 .. train_end-1`) and "
-    "`test_start` (the first scored row) so that no scored row was a training target and the burst (rows "
-    "800-849) is in the test.",
-    ("train_end", "test_start"),
-    _check_split,
-    ["A row must not be both a training target and a scored test row.",
-     "`test_start >= train_end`, and the burst (row 800) must come after `test_start`.",
-     "Notebook 05 trains on rows 0-599, validates on 600-749 and tests on 750-999."],
-    "train_end, test_start = 600, 750",
+    "Write the windowing of a forecaster yourself. Complete `make_pairs(series, window)`: for a series of shape "
+    "`(n_rows, n_sensors)` it returns `inputs` of shape `(n_rows - window, window, n_sensors)` (pair i holds rows "
+    "`i .. i + window - 1`) and `targets` of shape `(n_rows - window, n_sensors)` (pair i: row `i + window`, the "
+    "next row). Use NumPy only: the library's `forecast_windows` and `sliding_windows` are switched off while the "
+    "checker runs your function on series you have not seen.",
+    ("make_pairs",),
+    _check_pairs,
+    ["A list comprehension does it: `[series[i:i + window] for i in range(len(series) - window)]`, then `np.stack`.",
+     "The targets are `series[window:]`: row `i + window` belongs to window i.",
+     "The last window that has a next row starts at `len(series) - window - 1`."],
+    "# NumPy only: pair i is (rows i .. i + window - 1, row i + window)\n"
+    "def make_pairs(series, window):\n"
+    "    inputs = np.stack([series[i:i + window] for i in range(len(series) - window)])  # rows i .. i+window-1\n"
+    "    targets = series[window:]  # row i + window: the next row after window i\n"
+    "    return inputs, targets",
     setup=_context,
+    method="sliding windows for forecasting",
 )
 
 
@@ -172,8 +223,8 @@ def _check_scaling(scaler, test_scaled):
 q2 = Question(
     2,
     "The tutorial scales each part with its own `MinMaxScaler().fit_transform(...)`. Set `scaler` to one "
-    "scaler fitted on your training rows only, and `test_scaled` to the test rows (from your `test_start` to "
-    "the end) scaled by it.",
+    "scaler fitted on the training rows only (notebook 05: rows 0-599), and `test_scaled` to the test rows (from "
+    "the first test row, 750 in notebook 05, to the end) scaled by it.",
     ("scaler", "test_scaled"),
     _check_scaling,
     ["Fit once: `scaler = MinMaxScaler().fit(values[:train_end])`.",
@@ -203,14 +254,17 @@ def _changed_tests(test: np.ndarray) -> list[tuple[str, np.ndarray]]:
 
 # --------------------------------------------------------------------------- Q3
 def _check_eps(dbscan_params):
+    from sadlib import clustering
     from sadlib.clustering import dbscan_outliers, k_distance
     from sadlib.metrics import point_metrics
 
     ns = _context()
     val, test, y_test = ns["val_errors"], ns["test_errors"], ns["y_test"]
+    switched_off = [(clustering, "k_distance"), (clustering, "suggest_eps")]
 
     def params(test_errors):
-        out = call_answer(dbscan_params, "dbscan_params", val, test_errors, **_CALL)
+        with library_unavailable(dbscan_params, switched_off):
+            out = call_answer(dbscan_params, "dbscan_params", val, test_errors, **_CALL)
         expect_true(isinstance(out, (tuple, list)) and len(out) == 2,
                     "`dbscan_params` should return two values: `return eps, min_samples`.")
         eps, min_samples = out
@@ -246,23 +300,30 @@ def _check_eps(dbscan_params):
 
 q3 = FunctionQuestion(
     3,
-    "Choose DBSCAN's parameters from normal data. Write `dbscan_params(val_errors, test_errors)` returning "
-    "`(eps, min_samples)`, read off the k-distance curve of the validation errors "
-    "(`clustering.k_distance(val_errors, k=min_samples)`). It gets both parts, as a pipeline has them; the checker "
-    "calls it again with the test errors changed (an extreme anomaly added, shuffled, replaced) and the parameters "
-    "must not move. It then runs `clustering.dbscan_outliers(test_errors, eps, min_samples, reference=val_errors)` "
-    "and reports F1.",
+    "Choose DBSCAN's parameters from normal data, computing the k-distance curve yourself. Write "
+    "`dbscan_params(val_errors, test_errors)` returning `(eps, min_samples)`: for every validation error, the "
+    "distance to its `min_samples`-th nearest validation error (itself included), and `eps` where that curve leaves "
+    "its flat part (e.g. its 99th percentile). NumPy or scikit-learn only: `clustering.k_distance` and "
+    "`clustering.suggest_eps` are switched off while the checker runs. It gets both parts, as a pipeline has "
+    "them; the checker calls it again with the test errors changed (an extreme anomaly added, shuffled, replaced) "
+    "and the parameters must not move. It then runs "
+    "`clustering.dbscan_outliers(test_errors, eps, min_samples, reference=val_errors)` and reports F1.",
     ("dbscan_params",),
     _check_eps,
-    ["Plot `np.sort` of the k-distances: a flat part (dense normal errors), then a steep rise.",
-     "`clustering.suggest_eps(val_errors, k=min_samples)` takes the 99th percentile of the k-distances.",
-     "`min_samples = 10` is a reasonable size for a cluster in 150 points; `test_errors` is not needed at all."],
+    ["`np.abs(v[:, None] - v[None, :])` holds every distance between two errors; sort each row.",
+     "Row i sorted starts with 0 (the point itself): its `min_samples`-th entry is index `min_samples - 1`.",
+     "`min_samples = 10` is a reasonable size for a cluster in 150 points; `eps = np.percentile(kdist, 99)`; "
+     "`test_errors` is not needed at all."],
     "# both read off the validation errors; test_errors is not used\n"
     "def dbscan_params(val_errors, test_errors):\n"
     "    min_samples = 10\n"
-    "    eps = clustering.suggest_eps(val_errors, k=min_samples)  # 99th percentile of the k-distances\n"
+    "    v = np.asarray(val_errors, dtype=float)\n"
+    "    distances = np.sort(np.abs(v[:, None] - v[None, :]), axis=1)  # row i: distances from error i, itself first\n"
+    "    kdist = distances[:, min_samples - 1]  # to the min_samples-th nearest, itself included\n"
+    "    eps = np.percentile(kdist, 99)  # where the sorted curve leaves its flat part\n"
     "    return eps, min_samples",
     setup=_context,
+    method="DBSCAN's eps from the k-distance curve",
 )
 
 
@@ -273,14 +334,35 @@ def _threshold_interval(errors: np.ndarray, alarms: np.ndarray) -> tuple[float, 
     return (kept.max() if len(kept) else -np.inf), (flagged.min() if len(flagged) else np.inf)
 
 
+#: toys (other noise, same burst) on which the rule must beat flag-everything
+_Q4_FRESH_SEEDS = (5, 6)
+
+
+def _naive_errors(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The squared errors of the two-periods-back forecaster on a fresh toy, and its labels."""
+    from sadlib.detectors.lstm_forecast import make_forecast_toy
+
+    toy = make_forecast_toy(seed=seed)
+    v = toy["value"].to_numpy()
+    e = np.full(len(v), np.nan)
+    e[200:] = (v[200:] - v[:-200]) ** 2
+    return e, toy["anomaly"].to_numpy().astype(bool)
+
+
 def _check_alarms(alarm_rule):
     from sadlib.metrics import point_metrics
 
     ns = _context()
     val, test, y_test = ns["val_errors"], ns["test_errors"], ns["y_test"]
 
+    from sadlib import thresholds
+
+    switched_off = [(thresholds, name) for name in ("PercentileThreshold", "MaxThreshold", "POTThreshold",
+                                                    "SPOTThreshold") if hasattr(thresholds, name)]
+
     def alarms_for(test_errors, val_errors=val):
-        alarms = np.asarray(call_answer(alarm_rule, "alarm_rule", val_errors, test_errors, **_CALL))
+        with library_unavailable(alarm_rule, switched_off):
+            alarms = np.asarray(call_answer(alarm_rule, "alarm_rule", val_errors, test_errors, **_CALL))
         expect_shape(alarms, test_errors.shape, "the alarms (one per test row)")
         expect_true(alarms.dtype == bool or np.isin(alarms, (0, 1)).all(),
                     "`alarm_rule` should return booleans (True = alarm), e.g. `test_errors > threshold`.")
@@ -307,21 +389,32 @@ def _check_alarms(alarm_rule):
     if high < np.quantile(val, 0.9):
         raise Incorrect(f"your threshold is below the 90th percentile of the validation errors "
                         f"({np.quantile(val, 0.9):.3g}): it flags normal rows by the dozen. Take a high percentile, "
-                        "the maximum or POT.")
+                        "or the maximum.")
     if low > 3 * val.max():
         raise Incorrect("your threshold is far above every validation error: take it from `val_errors` "
-                        "(a high percentile, the maximum, or POT).")
+                        "(a high percentile, or the maximum).")
+    # end to end on toys the learner has not seen: split, threshold on validation, judge against flag-everything
+    for seed in _Q4_FRESH_SEEDS:
+        e, y_fresh = _naive_errors(seed)
+        got = alarms_for(e[750:], e[600:750])
+        f1, f1_all = point_metrics(y_fresh[750:], got)["f1"], point_metrics(y_fresh[750:], np.ones(250, bool))["f1"]
+        if f1 < f1_all + 0.2:
+            raise Incorrect(f"on a fresh toy (seed {seed}) your rule scores F1 = {f1:.2f}, not clearly above "
+                            f"flag-everything's {f1_all:.2f}: take a high percentile or the maximum of `val_errors`.")
     m = point_metrics(y_test, alarms)
-    return (f"the same threshold whatever the test errors are. F1 = {m['f1']:.2f}, false alarm rate "
-            f"{100 * m['far']:.1f} %. Compare with your DBSCAN from Q3.")
+    return (f"the same threshold whatever the test errors are, and it follows the validation errors of fresh toys. "
+            f"F1 = {m['f1']:.2f} (flag-everything: {point_metrics(y_test, np.ones(len(y_test), bool))['f1']:.2f}), "
+            f"false alarm rate {100 * m['far']:.1f} %. Compare with your DBSCAN from Q3.")
 
 
 q4 = FunctionQuestion(
     4,
-    "The same errors judged by a threshold instead of DBSCAN. Complete `alarm_rule(val_errors, test_errors)`: it "
-    "returns `test_errors > threshold` with a threshold calibrated on `val_errors` only (a percentile, the maximum "
-    "with a margin, or `thresholds.POTThreshold(...).fit(val_errors).threshold_`). The checker calls it again with "
-    "the test errors changed; the threshold must not move.",
+    "The same errors judged by a threshold instead of DBSCAN: write the residual threshold yourself. Complete "
+    "`alarm_rule(val_errors, test_errors)`: it returns `test_errors > threshold` with a threshold calibrated on "
+    "`val_errors` only (a high percentile, or the maximum with a margin), in NumPy: the classes of "
+    "`sadlib.thresholds` are switched off while the checker runs. The checker calls it again with the test errors "
+    "changed (the threshold must not move), with other validation errors (it must follow them) and on two fresh "
+    "toys, where it must beat flag-everything clearly.",
     ("alarm_rule",),
     _check_alarms,
     ["`threshold = np.percentile(val_errors, 99)`: a percentile of the validation errors.",
@@ -332,6 +425,7 @@ q4 = FunctionQuestion(
     "    threshold = np.percentile(val_errors, 99)\n"
     "    return test_errors > threshold",
     setup=_context,
+    method="the residual threshold on validation",
 )
 
 
@@ -366,9 +460,13 @@ def _check_forecaster(build_forecaster):
 
     keras = import_keras()
     expect_true(callable(build_forecaster), "`build_forecaster` should be a function (window, n_features) -> model.")
+    from sadlib.detectors import lstm_forecast
+
     for window, n_features in _Q5_SHAPES:
         keras.utils.set_random_seed(0)
-        model = build_forecaster(window, n_features)
+        with library_unavailable(build_forecaster, [(lstm_forecast, "build_lstm_forecaster"),
+                                                    (lstm_forecast, "LSTMForecaster")]):
+            model = build_forecaster(window, n_features)
         if is_blank(model):
             raise Unwritten("`build_forecaster` still returns ____. Replace ____ with your answer")
         expect_true(isinstance(model, keras.Model),
@@ -433,7 +531,8 @@ q5 = FunctionQuestion(
     "`keras.Model` that reads `(batch, window, n_features)` windows and predicts the next value of every sensor, "
     "`(batch, n_features)`, with at least two stacked LSTM layers (the first returns its sequence) and a linear "
     "Dense output, compiled with the mean squared error as its loss (and Adam, as in the notebook). The checker "
-    "builds it for two shapes, counts its weights, runs it and trains it briefly on a small sine series.",
+    "builds it for two shapes (with `sadlib`'s `build_lstm_forecaster` switched off), counts its weights, runs it "
+    "and trains it briefly on a small sine series.",
     ("build_forecaster",),
     _check_forecaster,
     ["`inputs = keras.Input(shape=(window, n_features))`, then `x = layers.LSTM(64, return_sequences=True)(inputs)`.",
@@ -450,4 +549,5 @@ q5 = FunctionQuestion(
     "    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=\"mse\")\n"
     "    return model",
     setup=_context,
+    method="the stacked LSTM forecaster in Keras",
 )

@@ -1,5 +1,8 @@
 """Exercises for notebook 06: causal window scores, an honest validation split, the sensor behind an alarm,
-a threshold from validation scores only, and a sequence autoencoder built from Keras layers."""
+a threshold from validation scores only, and a Conv1D autoencoder built from Keras layers.
+
+Q3, Q4 and Q5 have the learner write a method (``method=``): per-sensor window errors, the validation threshold and
+a Conv1D autoencoder, each checked on data the learner has not seen with the library's own version switched off."""
 
 from __future__ import annotations
 
@@ -8,12 +11,16 @@ import functools
 import numpy as np
 
 from sadlib.course.exercises.checker import (
+    FunctionQuestion,
     Incorrect,
     Question,
+    call_answer,
     expect_close,
     expect_linear_mse,
     expect_shape,
     expect_true,
+    library_unavailable,
+    percentile_bounds,
     setup_namespace,
 )
 
@@ -24,9 +31,12 @@ Q1_SAMPLES, Q1_WINDOW = 40, 5
 Q2_ROWS, Q2_WINDOW, Q2_VAL = 200, 10, 40
 DATA_SEED, FREQ = 1, "2min"
 #: Q5: the model the learner returns, a second shape it must also build, and the small fit that must learn
-Q5_SHAPE, Q5_OTHER, Q5_FIT = (24, 4, 8), (16, 3, 6), (16, 2, 4)
-Q5_PARAMS = (50, 100_000)  # a sensible parameter count for windows of 24 x 4 and a code of 8 values
-Q5_SEQUENCE_LAYERS = ("LSTM", "GRU", "SimpleRNN", "Conv1D", "Conv1DTranspose")
+Q5_SHAPE, Q5_OTHER, Q5_FIT = (24, 4), (16, 3), (16, 2)
+Q5_PARAMS = (50, 100_000)  # a sensible parameter count for windows of 24 x 4
+
+
+#: how this notebook's checks call the learner's functions
+_CALL = dict(quiet=False, unwritten="`{name}` still returns ____. Replace ____ with your answer")
 
 
 def n_days() -> int:
@@ -189,66 +199,108 @@ q2 = Question(
 
 
 # --------------------------------------------------------------------------- Q3
-def _squared_z(part, reference) -> np.ndarray:
-    x, ref = np.asarray(part, float), np.asarray(reference, float)
-    return ((x - ref.mean(axis=0)) / ref.std(axis=0)) ** 2
+#: the fresh windows (n_windows, window, n_sensors) the checker scores the learner's function on
+Q3_FRESH = ((9, 8, 3), (5, 12, 2))
 
 
-def _check_culprit(sensor_error, culprit, det, train, test, sensors):
-    _, n_test, _, injected = _pump()
-    sensors = list(sensors)
-    err = np.asarray(sensor_error, dtype=float)
-    if err.shape == (n_test,):
-        raise Incorrect("that is one score per timestamp; `det.sensor_errors(...)` gives one error per timestamp "
-                        "*and sensor*, shape (n_test, 4).")
-    expect_shape(err, (n_test, len(sensors)), "`sensor_error` (test samples x sensors)")
-    expect_true(np.all(err >= 0), "reconstruction errors are squared differences, never negative: use "
-                                  "`det.sensor_errors(test[sensors])`, not the sensor values.")
-    # never trust the learner's array: the check asks the model itself
-    own = np.asarray(det.sensor_errors(test[sensors]), dtype=float)
-    if not np.allclose(err, own, rtol=1e-5, atol=1e-8):
-        for ref, part in (("the training part", train), ("the test part", test)):
-            if np.allclose(err, _squared_z(test[sensors], part[sensors]), rtol=1e-5, atol=1e-8):
-                raise Incorrect(f"these are squared z-scores of the test values (standardised with {ref}), not the "
-                                "model's per-sensor reconstruction errors. The question is which sensor the "
-                                "*autoencoder* fails to rebuild: `det.sensor_errors(test[sensors])`.")
-        raise Incorrect("`sensor_error` should be the model's per-sensor reconstruction errors of the test part, "
-                        "`det.sensor_errors(test[sensors])`; yours differ from them.")
-    expect_true(isinstance(culprit, str), f"`culprit` should be a sensor name, one of {sensors}.")
-    expect_true(culprit in sensors, f"`culprit` should be one of {sensors}, got {culprit!r}.")
-    err = own
-    t = int(np.argmax(err.mean(axis=1)))  # with aggregate="last" the mean over sensors is the score
-    at_alarm = sensors[int(np.argmax(err[t]))]
-    overall = sensors[int(np.argmax(err.mean(axis=0)))]
-    if culprit != at_alarm:
-        extra = (" That sensor has the largest error *averaged over the whole test part*; look at the one row "
-                 "of the alarm." if culprit == overall else "")
-        raise Incorrect(f"at the strongest alarm (test sample {t}) the largest error is that of {at_alarm!r}, "
-                        f"not {culprit!r}.{extra} Take the argmax over the sensors of row `t_alarm`.")
+def _q3_model(window: int, n_features: int):
+    """A small untrained Conv1D model (seeded): its outputs differ from its inputs differently per sensor."""
+    import keras
+
+    keras.utils.set_random_seed(7)
+    inputs = keras.Input(shape=(window, n_features))
+    x = keras.layers.Conv1D(6, 3, padding="same", activation="tanh")(inputs)
+    return keras.Model(inputs, keras.layers.Conv1D(n_features, 3, padding="same")(x))
+
+
+def _q3_windows(n: int, window: int, n_features: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).random((n, window, n_features)).astype("float32")
+
+
+def _check_sensor_errors(sensor_window_errors, culprit):
+    from sadlib.detectors import keras_base
+
+    _, _, _, injected = _pump()
+    for seed, shape in enumerate(Q3_FRESH, start=3):
+        model, W = _q3_model(*shape[1:]), _q3_windows(*shape, seed)
+        with library_unavailable(sensor_window_errors, [(keras_base, "reconstruction_errors")]):
+            got = np.asarray(call_answer(sensor_window_errors, "sensor_window_errors", model, W, **_CALL), float)
+        rebuilt = np.asarray(model.predict(W, verbose=0), float)
+        want = np.mean((rebuilt - W) ** 2, axis=1)  # (n_windows, n_sensors)
+        n, window, f = shape
+        if got.shape == (n,):
+            raise Incorrect(f"one value per window ({n}): that is the window's score, averaged over the sensors too. "
+                            "Keep one error per sensor: average over the time steps only (`axis=1`).")
+        if got.shape == (n, window):
+            raise Incorrect(f"shape {got.shape} is one error per window and time step: you averaged over the sensors "
+                            "(`axis=2`). Average over the time steps (`axis=1`) to keep one error per sensor.")
+        expect_shape(got, want.shape, f"the errors of {n} windows of {window} steps x {f} sensors")
+        if np.allclose(got, np.mean(np.abs(rebuilt - W), axis=1), rtol=1e-4):
+            raise Incorrect("these are absolute errors; the autoencoder was trained on the *squared* error, and the "
+                            "score is the squared error: `(rebuilt - windows) ** 2`.")
+        if np.allclose(got, np.sum((rebuilt - W) ** 2, axis=1), rtol=1e-4):
+            raise Incorrect("that is the sum over the time steps; take the mean (`np.mean(..., axis=1)`), so the "
+                            "error does not grow with the window length.")
+        z2 = ((W - W.mean(axis=(0, 1))) / W.std(axis=(0, 1))) ** 2
+        if np.allclose(got, z2.mean(axis=1), rtol=1e-4):
+            raise Incorrect("these are squared z-scores of the windows, not the model's per-sensor errors: run the "
+                            "windows through `model.predict(windows)` and compare the rebuilt windows with them.")
+        expect_true(np.allclose(got, want, rtol=1e-4, atol=1e-7),
+                    "your errors differ from the mean over the time steps of "
+                    "`(model.predict(windows) - windows) ** 2`, one value per window and sensor.")
+    sensors = list(_pump()[0])
+    expect_true(isinstance(culprit, str) and culprit in sensors,
+                f"`culprit` should be one of the sensor names {sensors}, got {culprit!r}.")
     if culprit != injected:
-        raise Incorrect(f"{culprit!r} has the largest error in your array at its strongest alarm, but the level "
-                        "shift is in another sensor: is `sensor_error` the detector's `sensor_errors` of the test "
-                        "part?")
-    return "that is the sensor with the injected level shift (see `events`)."
+        raise Incorrect(f"{culprit!r} is not the sensor with the largest error in the strongest test window: take "
+                        "the argmax over the sensors of the row `t_alarm` of your errors (not of the mean over all "
+                        "windows).")
+    return (f"per-sensor window errors right on windows you had not seen; {culprit!r} is the sensor with the "
+            "injected level shift (see `events`). `det.sensor_errors(...)` does the same and maps windows to "
+            "timestamps; from now on you may use it.")
 
 
-q3 = Question(
+q3 = FunctionQuestion(
     3,
-    "The detector `det` raises its strongest test alarm at `t_alarm`. Which sensor is behind it? Set `sensor_error` "
-    "to the per-sensor reconstruction errors of the test part (`det.sensor_errors`, shape (n_test, 4)) and `culprit` "
-    "to the name of the sensor with the largest error at `t_alarm`.",
-    ("sensor_error", "culprit", "det", "train", "test", "sensors"),
-    _check_culprit,
-    ["`det.sensor_errors(test[sensors])` returns an array with one column per sensor, in the order of `sensors`.",
-     "`np.argmax(sensor_error[t_alarm])` is the position of the sensor; `sensors[...]` its name."],
-    "sensor_error = det.sensor_errors(test[sensors])\n"
-    "t_alarm = int(np.argmax(det.score(test[sensors])))\n"
-    "culprit = sensors[int(np.argmax(sensor_error[t_alarm]))]",
+    "Which sensor is behind an alarm? Write the per-sensor window error yourself. Complete "
+    "`sensor_window_errors(model, windows)`: for windows of shape (n_windows, window, n_sensors) it returns, for "
+    "each window and sensor, the mean over the window's time steps of the squared reconstruction error, shape "
+    "(n_windows, n_sensors). The checker runs it on windows and a model you have not seen, with the library's "
+    "`reconstruction_errors` switched off. Then set `culprit` to the sensor with the largest error in the "
+    "strongest test window `t_alarm`.",
+    ("sensor_window_errors", "culprit"),
+    _check_sensor_errors,
+    ["`rebuilt = model.predict(windows, verbose=0)` has the shape of `windows`.",
+     "`np.mean((rebuilt - windows) ** 2, axis=1)`: axis 1 is the time step, axis 2 the sensor.",
+     "`culprit = sensors[int(np.argmax(errors[t_alarm]))]`."],
+    "def sensor_window_errors(model, windows):\n"
+    "    rebuilt = model.predict(windows, verbose=0)  # the same shape as windows\n"
+    "    return np.mean((rebuilt - windows) ** 2, axis=1)  # mean over the time steps: one error per sensor\n"
+    "\n"
+    "\n"
+    "test_windows = det.model_inputs(test[sensors])  # the scaled test windows; window i ends at test row i + 23\n"
+    "errors = sensor_window_errors(det.model_, test_windows)\n"
+    "t_alarm = int(np.argmax(errors.mean(axis=1)))  # the strongest test window\n"
+    "culprit = sensors[int(np.argmax(errors[t_alarm]))]",
     setup=_context,
+    method="per-sensor window errors",
 )
 
 
 # --------------------------------------------------------------------------- Q4
+#: the fresh validation and test scores the checker hands the learner's function
+Q4_FRESH = ((10_000, 2000, 11), (6000, 900, 12))  # (validation scores, test scores, seed)
+Q4_Q = 99.9
+
+
+def _q4_scores(n_val: int, n_test: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gamma-distributed scores, on another scale for every seed, with 50 anomalous ones at the end of the test."""
+    rng = np.random.default_rng(seed)
+    scale = 0.004 * (seed - 9)
+    return rng.gamma(2.0, scale, n_val), np.concatenate([rng.gamma(2.0, scale, n_test - 50),
+                                                         rng.gamma(9.0, 2 * scale, 50)])
+
+
 def _test_variants(test_scores: np.ndarray) -> dict[str, np.ndarray]:
     """The test scores changed three ways; an honest threshold does not notice any of them."""
     rng = np.random.default_rng(0)
@@ -260,81 +312,67 @@ def _test_variants(test_scores: np.ndarray) -> dict[str, np.ndarray]:
             "with the test part replaced by other scores": rng.random(n) * 2 * np.abs(test_scores).max()}
 
 
-def _check_far(pick_threshold, threshold, far, val_scores, test_scores, det, val, test, sensors):
-    _, n_test, y, _ = _pump()
-    expect_true(callable(pick_threshold), "`pick_threshold` should be the function that returns the threshold.")
-    # never trust the learner's intermediate values: the check scores the parts itself
-    own_val = np.asarray(det.score(val[sensors]), float)
-    own_test = np.asarray(det.score(test[sensors]), float)
-    given_val = np.asarray(val_scores, float)
-    if given_val.shape == own_test.shape and np.allclose(given_val, own_test, rtol=1e-5, atol=1e-8):
-        raise Incorrect("leakage: your `val_scores` are the detector's scores of the *test* part. The threshold must "
-                        "come from the validation part: `val_scores = det.score(val[sensors])`.")
-    expect_true(given_val.shape == own_val.shape and np.allclose(given_val, own_val, rtol=1e-5, atol=1e-8),
-                "`val_scores` should be the detector's scores of the validation part, `det.score(val[sensors])`.")
-    test_given = np.asarray(test_scores, float)
-    expect_shape(test_given, (n_test,), "`test_scores` (one per test sample)")
-    expect_true(np.allclose(test_given, own_test, rtol=1e-5, atol=1e-8),
-                "`test_scores` should be the detector's scores of the test part, `det.score(test[sensors])`.")
-    val_scores, test_scores = own_val, own_test
-    threshold, far = float(threshold), float(far)
-    again = float(pick_threshold(val_scores.copy(), test_scores.copy()))
-    expect_true(np.isclose(again, threshold), f"`threshold` ({threshold:.4g}) should be what "
-                                              f"`pick_threshold(val_scores, test_scores)` returns ({again:.4g}).")
-    for how, changed in _test_variants(test_scores).items():  # behaviour: does the test part move it?
-        moved = float(pick_threshold(val_scores.copy(), changed))
-        if not np.isclose(moved, threshold):
-            raise Incorrect(f"leakage: called again {how}, `pick_threshold` returns {moved:.4g} instead of "
-                            f"{threshold:.4g}. The threshold depends on the test scores, the data being judged; "
-                            "take it from `val_scores` only.")
-    if np.isclose(float(pick_threshold(2 * val_scores, test_scores.copy())), threshold):
-        raise Incorrect("your threshold does not change when the validation scores double: it is not taken from "
-                        "them. A number typed in after looking at the results is tuned on the test part; compute "
-                        "it from `val_scores`.")
-    if not np.percentile(val_scores, 95) <= threshold <= 3 * val_scores.max():
-        raise Incorrect("take the threshold from the validation scores, e.g. their maximum or a high percentile "
-                        "such as `np.percentile(val_scores, 99.9)`.")
-    alarms = test_scores > threshold
-    right = float(np.mean(alarms[~y]))
-    if not np.isclose(far, right, atol=1e-9):
-        if np.isclose(far, np.mean(alarms)):
-            raise Incorrect("that is the share of *all* test samples with an alarm, anomalies included. The false "
-                            "alarm rate counts only the normal samples: `np.mean(alarms[~y_test])`.")
-        if alarms.any() and np.isclose(far, np.mean(~y[alarms])):
-            raise Incorrect("that is the share of alarms that are false (1 - precision). The false alarm rate is "
-                            "the share of *normal samples* with an alarm: FP / (FP + TN).")
-        if np.isclose(far, 100 * right):
-            raise Incorrect("give the rate as a fraction between 0 and 1, not in percent.")
-        raise Incorrect(f"with your threshold the false alarm rate on the normal test samples is {right:.4f}, "
-                        f"not {far:.4f}.")
-    return (f"threshold {threshold:.4g}: {right:.2%} of the normal test samples raise an alarm. The checker "
-            "called `pick_threshold` again with the test scores changed three ways and the threshold did not move.")
+def _check_threshold(pick_threshold):
+    from sadlib import thresholds
+
+    switched_off = [(thresholds, name) for name in ("PercentileThreshold", "MaxThreshold", "POTThreshold",
+                                                    "SPOTThreshold") if hasattr(thresholds, name)]
+
+    def pick(val_scores, test_scores):
+        with library_unavailable(pick_threshold, switched_off):
+            out = call_answer(pick_threshold, "pick_threshold", val_scores, test_scores, **_CALL)
+        expect_true(np.ndim(out) == 0 and np.isfinite(float(out)),
+                    f"`pick_threshold` should return one number, the threshold; it returned {out!r}.")
+        return float(out)
+
+    for n_val, n_test, seed in Q4_FRESH:
+        val, test = _q4_scores(n_val, n_test, seed)
+        threshold = pick(val, test)
+        for how, changed in _test_variants(test).items():
+            moved = pick(val.copy(), changed)
+            if not np.isclose(moved, threshold, rtol=1e-9, atol=0.0):
+                raise Incorrect(f"leakage: called again {how}, `pick_threshold` returns {moved:.4g} instead of "
+                                f"{threshold:.4g}. The threshold depends on the test scores, the data being judged; "
+                                "take it from `val_scores` only.")
+        if np.isclose(pick(2 * val, test), threshold, rtol=1e-9, atol=0.0):
+            raise Incorrect("your threshold does not change when the validation scores double: it is not taken from "
+                            "them. A number typed in after looking at the notebook's scores is tuned on what you "
+                            "saw; compute it from `val_scores`.")
+        lo, hi = percentile_bounds(val, Q4_Q)
+        if not lo <= threshold <= hi:
+            for q in (99.0, 99.5, 100.0):
+                q_lo, q_hi = percentile_bounds(val, q)
+                if q_lo <= threshold <= q_hi:
+                    what = "the maximum" if q == 100.0 else f"the {q:g}th percentile"
+                    raise Incorrect(f"that is {what} of the validation scores; the task says the {Q4_Q:g}th "
+                                    f"percentile, the rule of section 3 (`np.percentile(val_scores, {Q4_Q:g})`).")
+            raise Incorrect(f"on fresh validation scores ({n_val} of them) your threshold is {threshold:.4g}; their "
+                            f"{Q4_Q:g}th percentile lies between {lo:.4g} and {hi:.4g}. A number typed in after "
+                            "looking at the notebook's scores does not follow new validation scores: compute it from "
+                            "`val_scores`.")
+    return (f"the {Q4_Q:g}th percentile of validation scores you had not seen, unmoved by three changes of the test "
+            "scores. `det.calibrate(val_scores, threshold=(\"percentile\", {\"q\": 99.9}))` does the same; from now "
+            "on you may use it.")
 
 
-q4 = Question(
+q4 = FunctionQuestion(
     4,
-    "Complete `pick_threshold(val_scores, test_scores)` so that it returns an alarm threshold taken from the "
-    "validation scores only (the validation part is clean), although it is handed both. Then compute `far`, the "
-    "false alarm rate on the test part: the fraction of the *normal* test samples (`y_test` False) whose score is "
-    "above the threshold. The checker calls your function again with the test scores changed: an honest threshold "
+    "Write the validation threshold yourself. Complete `pick_threshold(val_scores, test_scores)`: it returns the "
+    "99.9th percentile of the validation scores (the rule of section 3; the validation week is clean), although it "
+    "is handed both parts. NumPy only: the classes of `sadlib.thresholds` are switched off. The checker calls it on "
+    "validation and test scores you have not seen, then again with the test scores changed: an honest threshold "
     "does not move.",
-    ("pick_threshold", "threshold", "far", "val_scores", "test_scores", "det", "val", "test", "sensors"),
-    _check_far,
-    ["`np.percentile(val_scores, 99.9)` or `val_scores.max()` are both honest thresholds; anything computed from "
-     "`test_scores` is not.",
-     "`alarms = test_scores > threshold`; the normal samples are `alarms[~y_test]`.",
-     "FAR = FP / (FP + TN), a fraction: `np.mean(alarms[~y_test])`."],
-    "val_scores = det.score(val[sensors])\n"
-    "test_scores = det.score(test[sensors])\n"
-    "\n"
-    "\n"
+    ("pick_threshold",),
+    _check_threshold,
+    ["`np.percentile(val_scores, 99.9)`; anything computed from `test_scores` is leakage.",
+     "Every interpolation of the percentile is accepted (`method=\"nearest\"`, an order statistic of the sorted "
+     "scores).",
+     "Then, in the notebook: `far = np.mean((test_scores > threshold)[~y_test])` is the false alarm rate."],
+    "# test_scores stay unused: they are the data being judged\n"
     "def pick_threshold(val_scores, test_scores):\n"
-    "    return np.percentile(val_scores, 99.9)  # test_scores stay unused: they are the data being judged\n"
-    "\n"
-    "\n"
-    "threshold = pick_threshold(val_scores, test_scores)\n"
-    "far = float(np.mean((test_scores > threshold)[~y_test]))",
+    "    return np.percentile(val_scores, 99.9)",
     setup=_context,
+    method="the validation threshold",
 )
 
 
@@ -368,7 +406,7 @@ def _output_sizes(model) -> list[int]:
     return sizes
 
 
-def _check_model(model, window: int, n_features: int, latent: int, what: str) -> None:
+def _check_model(model, window: int, n_features: int, what: str) -> None:
     import keras
 
     expect_true(isinstance(model, keras.Model), f"{what} should return a `keras.Model`, not a "
@@ -378,27 +416,25 @@ def _check_model(model, window: int, n_features: int, latent: int, what: str) ->
                 f"{what}: the input should have shape {want}, one window of {window} steps x {n_features} "
                 f"sensors; it has {model.input_shape}. Use `keras.Input(shape=(window, n_features))`.")
     out = tuple(model.output_shape) if len(model.outputs) == 1 else None
-    if out == (None, latent):
-        raise Incorrect(f"{what} returns the code, shape {out}; add the decoder that rebuilds the window.")
     expect_true(out == want, f"{what}: the output should have the input's shape {want}, so the model can be "
                              f"trained to rebuild its input; it has {model.output_shape}.")
     kinds = _layer_names(model)
-    expect_true(bool(kinds & set(Q5_SEQUENCE_LAYERS)),
-                f"{what} has no {', '.join(Q5_SEQUENCE_LAYERS[:-1])} or {Q5_SEQUENCE_LAYERS[-1]} layer "
-                f"({sorted(kinds)}): that is the dense autoencoder of notebook 04. A sequence autoencoder reads the "
-                "window as a sequence.")
-    sizes = _output_sizes(model)
+    if "Conv1D" not in kinds:
+        recurrent = sorted(kinds & {"LSTM", "GRU", "SimpleRNN"})
+        raise Incorrect(f"{what} has no Conv1D layer ({', '.join(recurrent) or 'only ' + ', '.join(sorted(kinds))}): "
+                        "the task is the Conv1D autoencoder of section 2, strided `layers.Conv1D` layers that halve "
+                        "the time axis and `layers.Conv1DTranspose` layers that double it back.")
+    sizes = _output_sizes(model)[:-1]  # every layer but the output
     values = window * n_features
     narrowest = min(sizes) if sizes else values
     if narrowest >= values:
         raise Incorrect(f"{what} has no bottleneck: its narrowest layer holds {narrowest} values per window, "
-                        f"as many as the {values} values of the window, so it can learn to copy anomalies too.")
-    expect_true(latent in sizes, f"{what} should squeeze the window into a code of exactly latent = {latent} values "
-                                 f"(e.g. `layers.LSTM(latent)`); the narrowest layer holds {narrowest}.")
+                        f"as many as the {values} values of the window, so it can learn to copy anomalies too. Give "
+                        "the last encoder layer fewer channels (e.g. 8 channels on a quarter of the steps).")
     n_params = model.count_params()
     lo, hi = Q5_PARAMS
     expect_true(lo <= n_params <= hi, f"{what} has {n_params:,} parameters; for windows of a few sensors a "
-                                      f"sequence autoencoder needs between {lo} and {hi:,}.")
+                                      f"Conv1D autoencoder needs between {lo} and {hi:,}.")
     expect_true(getattr(model, "optimizer", None) is not None,
                 f"{what} is not compiled: call `model.compile(optimizer=\"adam\", loss=\"mse\")` before returning it.")
     expect_linear_mse(model, what)
@@ -417,18 +453,26 @@ def _fit_windows(window: int, n_features: int, n: int = 64) -> np.ndarray:
     return (0.5 + 0.4 * waves).astype("float32")
 
 
-def _check_build(build_sequence_ae, model):
+def _check_build(build_conv_ae):
     import keras
 
-    expect_true(callable(build_sequence_ae), "`build_sequence_ae` should be the function that builds the model.")
-    _check_model(model, *Q5_SHAPE, "`build_sequence_ae(24, 4, 8)`")
-    _check_model(build_sequence_ae(*Q5_OTHER), *Q5_OTHER,
-                 f"`build_sequence_ae{Q5_OTHER}` (use the arguments, not fixed numbers)")
+    from sadlib.detectors import sequence_ae
+
+    switched_off = [(sequence_ae, "build_conv_autoencoder"), (sequence_ae, "ConvAutoencoder")]
+
+    def build(*shape):
+        with library_unavailable(build_conv_ae, switched_off):
+            model = call_answer(build_conv_ae, "build_conv_ae", *shape, **_CALL)
+        return model
+
+    model = build(*Q5_SHAPE)
+    _check_model(model, *Q5_SHAPE, f"`build_conv_ae{Q5_SHAPE}`")
+    _check_model(build(*Q5_OTHER), *Q5_OTHER, f"`build_conv_ae{Q5_OTHER}` (use the arguments, not fixed numbers)")
     # a short fit on tiny data: does the loss fall? (our optimizer, so the check does not depend on yours)
     keras.utils.set_random_seed(0)
-    fresh = build_sequence_ae(*Q5_FIT)
+    fresh = build(*Q5_FIT)
     fresh.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01), loss="mse")
-    x = _fit_windows(*Q5_FIT[:2])
+    x = _fit_windows(*Q5_FIT)
     before = float(np.mean((np.asarray(fresh(x, training=False)) - x) ** 2))
     fresh.fit(x, x, epochs=10, batch_size=16, shuffle=True, verbose=0)
     after = float(np.mean((np.asarray(fresh(x, training=False)) - x) ** 2))
@@ -437,65 +481,59 @@ def _check_build(build_sequence_ae, model):
                         f"error went from {before:.3f} to {after:.3f}; it should at least halve. Are layers frozen "
                         "(`trainable=False`), or is the gradient blocked (e.g. a saturated activation on the last "
                         "layer)? The decoder's last layer should be linear.")
-    n_params = model.count_params()
-    return (f"{n_params:,} parameters, a code of {Q5_SHAPE[2]} values for a window of {Q5_SHAPE[0] * Q5_SHAPE[1]}; "
-            f"on sine-wave windows 40 training steps took the error from {before:.3f} to {after:.3f}.")
+    return (f"{model.count_params():,} parameters, a bottleneck of {min(_output_sizes(model)[:-1])} values for a "
+            f"window of {Q5_SHAPE[0] * Q5_SHAPE[1]}; on sine-wave windows 40 training steps took the error from "
+            f"{before:.3f} to {after:.3f}. `sequence_ae.build_conv_autoencoder` builds the same kind of model.")
 
 
-q5 = Question(
+q5 = FunctionQuestion(
     5,
-    "Build a sequence autoencoder from Keras layers. Complete `build_sequence_ae(window, n_features, latent)`: it "
-    "returns a `keras.Model` compiled with Adam and the MSE loss that maps windows of shape (window, n_features) "
-    "to the same shape, reads them with at least one LSTM, GRU or Conv1D layer, and squeezes each window through a "
-    "code of exactly `latent` values. Then set `model = build_sequence_ae(24, 4, 8)`. The checker also builds "
-    "`build_sequence_ae(16, 3, 6)` and trains a fresh model briefly on sine waves: the loss must fall.",
-    ("build_sequence_ae", "model"),
+    "Build the Conv1D autoencoder yourself, with a real bottleneck. Complete `build_conv_ae(window, n_features)`: "
+    "it returns a `keras.Model` compiled with Adam and the MSE loss that maps windows of shape "
+    "(window, n_features) to the same shape, with strided `Conv1D` layers in the encoder, `Conv1DTranspose` (or "
+    "upsampling) layers in the decoder, a linear last layer, and a narrowest layer that holds fewer values than the "
+    "window (section 2's model does not: its code is as large as the window). The checker builds it for windows "
+    "of 24 x 4 and 16 x 3 with `sadlib`'s builder switched off, and trains a fresh one briefly on sine waves: the "
+    "loss must fall.",
+    ("build_conv_ae",),
     _check_build,
-    ["The LSTM autoencoder of section 2: `code = layers.LSTM(latent)(inputs)` keeps the last state, `latent` values.",
-     "`layers.RepeatVector(window)(code)` gives the decoder one copy of the code per step; "
-     "`layers.LSTM(latent, return_sequences=True)` unrolls it; "
-     "`layers.TimeDistributed(layers.Dense(n_features))` maps each step to the sensors (no activation).",
-     "End with `model = keras.Model(inputs, outputs)`, `model.compile(optimizer=\"adam\", loss=\"mse\")` and "
-     "`return model`."],
-    "def build_sequence_ae(window, n_features, latent):\n"
+    ["`layers.Conv1D(16, 5, strides=2, padding=\"same\", activation=\"relu\")` halves the time axis.",
+     "Two of them with 16 and then 8 filters: a code of (window / 4) x 8 values, half of a 24 x 4 window.",
+     "Mirror it with `layers.Conv1DTranspose(..., strides=2, padding=\"same\")` and end with "
+     "`layers.Conv1D(n_features, 5, padding=\"same\")` (no activation); compile with "
+     "`optimizer=\"adam\", loss=\"mse\"`."],
+    "# a Conv1D autoencoder whose code (a quarter of the steps x 8 channels) is half the window\n"
+    "def build_conv_ae(window, n_features):\n"
     "    inputs = keras.Input(shape=(window, n_features))\n"
-    "    code = layers.LSTM(latent)(inputs)  # the last state: latent values per window\n"
-    "    x = layers.RepeatVector(window)(code)  # one copy of the code per time step\n"
-    "    x = layers.LSTM(latent, return_sequences=True)(x)\n"
-    "    outputs = layers.TimeDistributed(layers.Dense(n_features))(x)  # linear: scaled values may leave [0, 1]\n"
+    "    x = layers.Conv1D(16, 5, strides=2, padding=\"same\", activation=\"relu\")(inputs)  # window / 2 steps\n"
+    "    code = layers.Conv1D(8, 5, strides=2, padding=\"same\", activation=\"relu\")(x)  # window / 4 steps x 8\n"
+    "    x = layers.Conv1DTranspose(8, 5, strides=2, padding=\"same\", activation=\"relu\")(code)\n"
+    "    x = layers.Conv1DTranspose(16, 5, strides=2, padding=\"same\", activation=\"relu\")(x)\n"
+    "    outputs = layers.Conv1D(n_features, 5, padding=\"same\")(x)  # linear: back to n_features channels\n"
     "    model = keras.Model(inputs, outputs)\n"
     "    model.compile(optimizer=\"adam\", loss=\"mse\")\n"
-    "    return model\n"
-    "\n"
-    "\n"
-    "model = build_sequence_ae(24, 4, 8)",
+    "    return model",
     setup=_context,
+    method="a Conv1D autoencoder",
 )
 
 ANSWER_CELLS = {
     2: "n_val = int(round(0.2 * len(X_fit)))  # the last 20 % of the rows\n"
        "train_windows = ____\n"
        "val_windows = ____",
-    3: "t_alarm = int(np.argmax(det.score(test[sensors])))  # the strongest test alarm\n"
-       "sensor_error = ____\n"
-       "culprit = ____",
-    4: "val_scores = det.score(val[sensors])\n"
-       "test_scores = det.score(test[sensors])\n"
-       "\n"
-       "\n"
-       "def pick_threshold(val_scores, test_scores):\n"
-       "    \"\"\"The alarm threshold. It is handed both parts' scores; an honest one uses only one of them.\"\"\"\n"
+    3: "def sensor_window_errors(model, windows):\n"
+       "    \"\"\"Per window and sensor: the mean over the time steps of the squared reconstruction error.\"\"\"\n"
        "    return ____\n"
        "\n"
        "\n"
-       "threshold = pick_threshold(val_scores, test_scores)\n"
-       "far = ____  # the false alarm rate on the normal test samples",
-    5: "def build_sequence_ae(window, n_features, latent):\n"
+       "test_windows = det.model_inputs(test[sensors])  # the scaled test windows; window i ends at test row i + 23\n"
+       "culprit = ____  # the sensor with the largest error in the strongest test window",
+    4: "def pick_threshold(val_scores, test_scores):\n"
+       "    \"\"\"The alarm threshold. It is handed both parts' scores; an honest one uses only one of them.\"\"\"\n"
+       "    return ____",
+    5: "def build_conv_ae(window, n_features):\n"
        "    inputs = keras.Input(shape=(window, n_features))\n"
-       "    code = ____  # the encoder: `latent` values per window\n"
-       "    outputs = ____  # the decoder: back to shape (window, n_features)\n"
-       "    return ____  # keras.Model(inputs, outputs), compiled with Adam and the MSE loss\n"
-       "\n"
-       "\n"
-       "model = build_sequence_ae(24, 4, 8)",
+       "    ____  # the encoder: strided Conv1D layers down to a code smaller than the window\n"
+       "    ____  # the decoder: Conv1DTranspose layers back to shape (window, n_features), linear last layer\n"
+       "    return ____  # keras.Model(inputs, outputs), compiled with Adam and the MSE loss",
 }
