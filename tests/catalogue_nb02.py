@@ -266,6 +266,32 @@ def _pipeline_calibrate_series(data):
     return pd.Series(det.predict(test[sensors]), index=test.index)
 
 
+def _adjust_from_first_alarm(y, p):
+    """Flags an event only from its first alarm on, not from its start."""
+    y, p = np.asarray(y, bool), np.asarray(p, bool).copy()
+    for s, e in _runs(y):
+        if p[s:e].any():
+            p[s + int(np.argmax(p[s:e])):e] = True
+    return p
+
+
+def _adjust_pandas_list(y, p):
+    """A different formulation: pandas groupby-transform, returned as a list."""
+    import pandas as pd
+
+    y, p = pd.Series(np.asarray(y, bool)), pd.Series(np.asarray(p, bool))
+    hit = p.groupby((y != y.shift()).cumsum()).transform("any") & y
+    return (p | hit).tolist()
+
+
+def _pipeline_on_notebook_data(data):
+    """Ignores its argument: the alarms of the notebook's own pump (seed 7), a hard-coded output."""
+    from sadlib import signals
+
+    raw, _ = signals.generate(n_days=21, seed=7, clean_fraction=2 / 3)
+    return _pipeline()(raw)
+
+
 ENTRIES = [
     # Q1: point precision, recall and F1 written from the counts
     Entry(nb02, 1, "wrong", "library call", lambda: {"my_point_metrics": _metrics_library}, ("write it yourself",)),
@@ -348,6 +374,14 @@ ENTRIES = [
           ("window=60",)),
     Entry(nb02, 6, "leak", "fitted on train and validation", lambda: {
         "honest_pipeline": _pipeline_fit_on_two_thirds}, ("first third only",)),
+    Entry(nb02, 3, "wrong", "the notebook's variable instead of the argument", lambda: {
+        "honest_threshold": (lambda fixed: (lambda v, t: np.percentile(fixed, 99.5)))(_val())},
+        ("`val_scores` argument",)),
+    Entry(nb02, 5, "wrong", "flagged from the first alarm on", lambda: {"my_point_adjust": _adjust_from_first_alarm},
+          ("differs from point adjustment",)),
+    Entry(nb02, 5, "right", "pandas groupby, a list", lambda: {"my_point_adjust": _adjust_pandas_list}),
+    Entry(nb02, 6, "wrong", "the notebook's pump, whatever the data", lambda: {
+        "honest_pipeline": _pipeline_on_notebook_data}, ("not the task's",)),
     Entry(nb02, 6, "right", "calibrate and predict, a pandas Series", lambda: {
         "honest_pipeline": _pipeline_calibrate_series}),
 ]

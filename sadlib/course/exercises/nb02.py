@@ -261,8 +261,9 @@ def _check_honest_threshold(honest_threshold):
                             "Compute it from the validation scores alone.")
     scaled = _number(call_answer(honest_threshold, "honest_threshold", 2 * val, test, **_CALL), "your threshold")
     if np.isclose(scaled, got):
-        raise Incorrect("your threshold stayed the same when the validation scores were doubled: it must be computed "
-                        "from them (a number typed in does not follow new data).")
+        raise Incorrect("your threshold stayed the same when the validation scores passed to it were doubled: compute "
+                        "it from the `val_scores` argument (a number typed in, or a variable of your notebook, does "
+                        "not follow new data).")
     for q in (99.0, 99.9, 100.0):
         if np.isclose(got, np.percentile(val, q)):
             raise Incorrect(f"that is the {q:g}th percentile of the validation scores; the question asks for the "
