@@ -292,6 +292,29 @@ def _pipeline_on_notebook_data(data):
     return _pipeline()(raw)
 
 
+def _events_scipy_label(y, a, per_day):
+    """A different formulation: scipy.ndimage.label numbers the runs."""
+    from scipy import ndimage
+
+    y, a = np.asarray(y, bool), np.asarray(a, bool)
+    (event_ids, n_events), (range_ids, n_ranges) = ndimage.label(y), ndimage.label(a)
+    found = [a[event_ids == k].any() for k in range(1, n_events + 1)]
+    n_false = sum(not y[range_ids == k].any() for k in range(1, n_ranges + 1))
+    return (float(np.mean(found)) if n_events else 0.0), n_false / (len(y) / per_day)
+
+
+def _pipeline_default_threshold(data):
+    """fit's own threshold (from the training tail), no validation third."""
+    from sadlib import detectors, signals
+    from sadlib.windows import chronological_split
+
+    sensors = list(signals.SENSORS)
+    filled = data.copy()
+    filled[sensors] = filled[sensors].ffill().bfill()
+    train, val, test = chronological_split(filled, train=1 / 3, val=1 / 3)
+    return detectors.make("zscore", window=60).fit(train[sensors]).predict(test[sensors])
+
+
 ENTRIES = [
     # Q1: point precision, recall and F1 written from the counts
     Entry(nb02, 1, "wrong", "library call", lambda: {"my_point_metrics": _metrics_library}, ("write it yourself",)),
@@ -382,6 +405,9 @@ ENTRIES = [
     Entry(nb02, 5, "right", "pandas groupby, a list", lambda: {"my_point_adjust": _adjust_pandas_list}),
     Entry(nb02, 6, "wrong", "the notebook's pump, whatever the data", lambda: {
         "honest_pipeline": _pipeline_on_notebook_data}, ("not the task's",)),
+    Entry(nb02, 4, "right", "scipy ndimage.label", lambda: {"event_report": _events_scipy_label}),
+    Entry(nb02, 6, "wrong", "fit's default threshold, no validation", lambda: {
+        "honest_pipeline": _pipeline_default_threshold}, ("validation third",)),
     Entry(nb02, 6, "right", "calibrate and predict, a pandas Series", lambda: {
         "honest_pipeline": _pipeline_calibrate_series}),
 ]
