@@ -112,7 +112,8 @@ def as_2d_float(
             rows, cols = np.nonzero(bad)
             raise ValueError(
                 f"{name} contains {bad.sum()} NaN/inf values (first at row {rows[0]}, column {cols[0]}). "
-                f"Fill gaps before fitting, e.g. df.interpolate(limit_direction='both'), or drop those rows; "
+                f"Fill gaps before fitting, causally with the last value seen (df.ffill(); interpolate reads the "
+                f"value after the gap), or drop those rows; "
                 f"a dropout is itself worth flagging, see sadlib.signals."
             )
     return arr

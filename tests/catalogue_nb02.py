@@ -183,6 +183,138 @@ def _pipeline_shuffled_split(data):
     return det.score(test[sensors]) > np.percentile(det.score(val[sensors]), 99.9)
 
 
+# --------------------------------------------------------------------------- red team, second round
+def _metrics_fbeta(y, p):
+    """scikit-learn's F-beta with beta=1 is the F1 score: a library call the check must catch."""
+    from sklearn.metrics import fbeta_score
+
+    precision, recall, _ = _right_metrics(y, p)
+    return precision, recall, fbeta_score(np.asarray(y, bool), np.asarray(p, bool), beta=1.0, zero_division=0)
+
+
+def _metrics_report(y, p):
+    from sklearn.metrics import classification_report
+
+    row = classification_report(np.asarray(y, bool), np.asarray(p, bool), output_dict=True, zero_division=0)["True"]
+    return row["precision"], row["recall"], row["f1-score"]
+
+
+def _metrics_float32_array(y, p):
+    y, p = np.asarray(y, bool), np.asarray(p, bool)
+    tp, fp, fn = (np.float32(np.sum(m)) for m in (y & p, ~y & p, y & ~p))
+    return np.array([tp / (tp + fp) if tp + fp else 0.0, tp / (tp + fn), 2 * tp / (2 * tp + fp + fn)], np.float32)
+
+
+def _events_end_off_by_one(y, a, per_day):
+    """An event is looked up in alarms[start:end - 1]: an alarm on its last sample does not find it."""
+    y, a = np.asarray(y, bool), np.asarray(a, bool)
+    found = [a[s:e - 1].any() for s, e in _runs(y)]
+    false = [(s, e) for s, e in _runs(a) if not y[s:e].any()]
+    return (float(np.mean(found)) if found else 0.0), len(false) / (len(y) / per_day)
+
+
+def _events_pandas(y, a, per_day):
+    """A different formulation: pandas run ids from a cumulative sum of changes, float32 results."""
+    import pandas as pd
+
+    y, a = pd.Series(np.asarray(y, bool)), pd.Series(np.asarray(a, bool))
+    events = [g for _, g in a.groupby((y != y.shift()).cumsum()[y])]
+    recall = float(np.mean([g.any() for g in events])) if events else 0.0
+    n_false = sum(not g.any() for _, g in y.groupby((a != a.shift()).cumsum()[a]))
+    return np.float32(recall), np.float32(n_false * per_day / len(y))
+
+
+def _pipeline_window(window):
+    from sadlib import detectors, signals
+    from sadlib.windows import chronological_split
+
+    def honest_pipeline(data):
+        sensors = list(signals.SENSORS)
+        filled = data.copy()
+        filled[sensors] = filled[sensors].ffill().bfill()
+        train, val, test = chronological_split(filled, train=1 / 3, val=1 / 3)
+        det = detectors.make("zscore", window=window).fit(train[sensors])
+        return det.score(test[sensors]) > np.percentile(det.score(val[sensors]), 99.9)
+    return honest_pipeline
+
+
+def _pipeline_fit_on_two_thirds(data):
+    from sadlib import detectors, signals
+    from sadlib.windows import chronological_split
+
+    sensors = list(signals.SENSORS)
+    filled = data.copy()
+    filled[sensors] = filled[sensors].ffill().bfill()
+    train, val, test = chronological_split(filled, train=1 / 3, val=1 / 3)
+    det = detectors.make("zscore", window=60).fit(filled[sensors].iloc[:len(train) + len(val)])
+    return det.score(test[sensors]) > np.percentile(det.score(val[sensors]), 99.9)
+
+
+def _pipeline_calibrate_series(data):
+    """A different formulation: `calibrate` and `predict`, returned as a pandas Series."""
+    import pandas as pd
+
+    from sadlib import detectors, signals
+    from sadlib.windows import chronological_split
+
+    sensors = list(signals.SENSORS)
+    filled = data.copy()
+    filled[sensors] = filled[sensors].ffill().bfill()
+    train, val, test = chronological_split(filled, train=1 / 3, val=1 / 3)
+    det = detectors.make("zscore", window=60).fit(train[sensors])
+    det.calibrate(det.score(val[sensors]), threshold=("percentile", {"q": 99.9}))
+    return pd.Series(det.predict(test[sensors]), index=test.index)
+
+
+def _adjust_from_first_alarm(y, p):
+    """Flags an event only from its first alarm on, not from its start."""
+    y, p = np.asarray(y, bool), np.asarray(p, bool).copy()
+    for s, e in _runs(y):
+        if p[s:e].any():
+            p[s + int(np.argmax(p[s:e])):e] = True
+    return p
+
+
+def _adjust_pandas_list(y, p):
+    """A different formulation: pandas groupby-transform, returned as a list."""
+    import pandas as pd
+
+    y, p = pd.Series(np.asarray(y, bool)), pd.Series(np.asarray(p, bool))
+    hit = p.groupby((y != y.shift()).cumsum()).transform("any") & y
+    return (p | hit).tolist()
+
+
+def _pipeline_on_notebook_data(data):
+    """Ignores its argument: the alarms of the notebook's own pump (seed 7), a hard-coded output."""
+    from sadlib import signals
+
+    raw, _ = signals.generate(n_days=21, seed=7, clean_fraction=2 / 3)
+    return _pipeline()(raw)
+
+
+def _events_scipy_label(y, a, per_day):
+    """A different formulation: scipy.ndimage.label numbers the runs."""
+    from scipy import ndimage
+
+    y, a = np.asarray(y, bool), np.asarray(a, bool)
+    (event_ids, n_events), (range_ids, n_ranges) = ndimage.label(y), ndimage.label(a)
+    found = [a[event_ids == k].any() for k in range(1, n_events + 1)]
+    n_false = sum(not y[range_ids == k].any() for k in range(1, n_ranges + 1))
+    return (float(np.mean(found)) if n_events else 0.0), n_false / (len(y) / per_day)
+
+
+def _pipeline_default_threshold(data):
+    """fit's own threshold (from the training tail), no validation third."""
+    from sadlib import detectors, signals
+    from sadlib.windows import chronological_split
+
+    sensors = list(signals.SENSORS)
+    filled = data.copy()
+    filled[sensors] = filled[sensors].ffill().bfill()
+    train, val, test = chronological_split(filled, train=1 / 3, val=1 / 3)
+    return detectors.make("zscore", window=60).fit(train[sensors]).predict(test[sensors])
+
+
 ENTRIES = [
     # Q1: point precision, recall and F1 written from the counts
     Entry(nb02, 1, "wrong", "library call", lambda: {"my_point_metrics": _metrics_library}, ("write it yourself",)),
@@ -242,4 +374,40 @@ ENTRIES = [
     Entry(nb02, 6, "leak", "shuffled split", lambda: {"honest_pipeline": _pipeline_shuffled_split},
           ("leakage",)),
     Entry(nb02, 6, "right", "own pandas z-score", lambda: {"honest_pipeline": _pipeline(own_zscore=True)}),
+    # second round (the answers the first catalogue missed, and more unconventional right ones)
+    Entry(nb02, 1, "wrong", "scikit-learn fbeta_score", lambda: {"my_point_metrics": _metrics_fbeta},
+          ("write it yourself",)),
+    Entry(nb02, 1, "wrong", "scikit-learn classification_report", lambda: {"my_point_metrics": _metrics_report},
+          ("write it yourself",)),
+    Entry(nb02, 1, "right", "float32 array", lambda: {"my_point_metrics": _metrics_float32_array}),
+    Entry(nb02, 2, "right", "exact fraction 14/27", lambda: {"f1_flag_all": 14 / 27}),
+    Entry(nb02, 2, "wrong", "a percentage", lambda: {"f1_flag_all": 51.85}, ("0.5185",)),
+    Entry(nb02, 3, "leak", "the smaller of the validation and test percentiles", lambda: {
+        "honest_threshold": lambda v, t: min(np.percentile(v, 99.5), np.percentile(t, 99.5))}, ("leakage",)),
+    Entry(nb02, 3, "leak", "capped by the largest test score", lambda: {
+        "honest_threshold": lambda v, t: min(np.percentile(v, 99.5), np.max(t))}, ("leakage",)),
+    Entry(nb02, 3, "right", "pandas quantile", lambda: {
+        "honest_threshold": lambda v, t: __import__("pandas").Series(v).quantile(0.995)}),
+    Entry(nb02, 4, "wrong", "event end off by one", lambda: {"event_report": _events_end_off_by_one},
+          ("first or last sample",)),
+    Entry(nb02, 4, "right", "pandas run ids and float32", lambda: {"event_report": _events_pandas}),
+    Entry(nb02, 6, "wrong", "window of 61 samples", lambda: {"honest_pipeline": _pipeline_window(61)},
+          ("window=60",)),
+    Entry(nb02, 6, "wrong", "window of 59 samples", lambda: {"honest_pipeline": _pipeline_window(59)},
+          ("window=60",)),
+    Entry(nb02, 6, "leak", "fitted on train and validation", lambda: {
+        "honest_pipeline": _pipeline_fit_on_two_thirds}, ("first third only",)),
+    Entry(nb02, 3, "wrong", "the notebook's variable instead of the argument", lambda: {
+        "honest_threshold": (lambda fixed: (lambda v, t: np.percentile(fixed, 99.5)))(_val())},
+        ("`val_scores` argument",)),
+    Entry(nb02, 5, "wrong", "flagged from the first alarm on", lambda: {"my_point_adjust": _adjust_from_first_alarm},
+          ("differs from point adjustment",)),
+    Entry(nb02, 5, "right", "pandas groupby, a list", lambda: {"my_point_adjust": _adjust_pandas_list}),
+    Entry(nb02, 6, "wrong", "the notebook's pump, whatever the data", lambda: {
+        "honest_pipeline": _pipeline_on_notebook_data}, ("not the task's",)),
+    Entry(nb02, 4, "right", "scipy ndimage.label", lambda: {"event_report": _events_scipy_label}),
+    Entry(nb02, 6, "wrong", "fit's default threshold, no validation", lambda: {
+        "honest_pipeline": _pipeline_default_threshold}, ("validation third",)),
+    Entry(nb02, 6, "right", "calibrate and predict, a pandas Series", lambda: {
+        "honest_pipeline": _pipeline_calibrate_series}),
 ]

@@ -116,11 +116,15 @@ def _expected_point(y, p):
 
 def _point_library():
     import sklearn.metrics as skm
+    import sklearn.metrics._classification as skc
 
     from sadlib import metrics
 
-    return [(metrics, "point_metrics"), (skm, "precision_score"), (skm, "recall_score"), (skm, "f1_score"),
-            (skm, "precision_recall_fscore_support"), (skm, "confusion_matrix")]
+    # scikit-learn's F-scores, Jaccard and report all count through these two (as module globals of skc)
+    inner = [(skc, "precision_recall_fscore_support"), (skc, "multilabel_confusion_matrix")]
+    public = ["precision_score", "recall_score", "f1_score", "fbeta_score", "jaccard_score", "classification_report",
+              "precision_recall_fscore_support", "confusion_matrix", "multilabel_confusion_matrix"]
+    return [(metrics, "point_metrics"), *inner, *((skm, name) for name in public)]
 
 
 def _check_point_metrics(my_point_metrics):
@@ -230,7 +234,8 @@ def _test_variants(test):
     planted[rng.choice(test.size, size=test.size // 20, replace=False)] = 1e6  # 5 % extreme fault scores
     return {"with an extreme fault planted in 5 % of the test samples": planted,
             "with the test samples shuffled and halved": rng.permutation(test)[: test.size // 2],
-            "with the test week replaced by other scores": rng.gamma(2.0, 1.0, size=test.size + 1000)}
+            "with the test week replaced by other scores": rng.gamma(2.0, 1.0, size=test.size + 1000),
+            "with the test scores made 1000 times smaller": test / 1000.0}
 
 
 def _threshold_library():
@@ -256,8 +261,9 @@ def _check_honest_threshold(honest_threshold):
                             "Compute it from the validation scores alone.")
     scaled = _number(call_answer(honest_threshold, "honest_threshold", 2 * val, test, **_CALL), "your threshold")
     if np.isclose(scaled, got):
-        raise Incorrect("your threshold stayed the same when the validation scores were doubled: it must be computed "
-                        "from them (a number typed in does not follow new data).")
+        raise Incorrect("your threshold stayed the same when the validation scores passed to it were doubled: compute "
+                        "it from the `val_scores` argument (a number typed in, or a variable of your notebook, does "
+                        "not follow new data).")
     for q in (99.0, 99.9, 100.0):
         if np.isclose(got, np.percentile(val, q)):
             raise Incorrect(f"that is the {q:g}th percentile of the validation scores; the question asks for the "
@@ -302,6 +308,14 @@ def _event_cases(seed: int = 21) -> list[tuple[np.ndarray, np.ndarray]]:
     y[:5] = a[-3:] = a[:2] = True  # an event and alarm ranges at the series' ends
     cases.append((y, a))
     cases.append((np.zeros(500, bool), np.r_[np.zeros(250, bool), np.ones(250, bool)]))  # no event at all
+    # edges by hand: an event found only by its last sample, one only by its first, alarm ranges that end
+    # just before an event or start just after one (false alarms: they touch no event sample)
+    y, a = np.zeros(150, bool), np.zeros(150, bool)
+    for start in (10, 40, 70, 100):
+        y[start:start + 10] = True
+    for start, end in ((19, 20), (40, 41), (50, 53), (67, 70), (95, 101)):
+        a[start:end] = True
+    cases.append((y, a))
     return cases
 
 
@@ -338,6 +352,9 @@ def _check_event_report(event_report):
             edge = _expected_runs(y)
             if edge and (edge[0][0] == 0 or edge[-1][1] == y.size):
                 hint = " Check a run that starts at the first sample or ends at the last one."
+            elif any(a[s:e].sum() == 1 and (a[s] or a[e - 1]) for s, e in edge):
+                hint = (" An alarm on an event's first or last sample finds it: look at `alarms[start:end]`, "
+                        "with end exclusive, no sample more or less.")
             else:
                 hint = ""
             raise Incorrect(f"{shown}: event recall should be {want_recall:.4g} (the share of events with at least "
@@ -358,7 +375,8 @@ def _check_event_report(event_report):
                             "(samples / samples_per_day).")
         raise Incorrect(f"{shown}: false alarms per day should be {want_false:.4g} (alarm ranges that touch no "
                         f"event, per day); yours is {false_per_day:.4g}.")
-    return "it finds the runs, at the series' ends too, and counts like `metrics.event_metrics` on 17 layouts."
+    return (f"it finds the runs, at the series' ends too, and counts like `metrics.event_metrics` on "
+            f"{len(_event_cases())} layouts.")
 
 
 def _expected_runs(flags):
@@ -497,6 +515,23 @@ def _noisier_validation(raw, test_start):
     return frame
 
 
+def _planted_spikes(raw, test_start):
+    """``raw`` with pairs planted in the test third's vibration: a huge spike, then 60 or 61 samples later a bump.
+
+    A rolling z-score over the 60 samples before t still has the spike in its window 60 samples later (the bump
+    stays silent) and has dropped it 61 samples later (the bump alarms), so a window of 59 or 61 samples, or one
+    that holds t itself, gives other alarms on the bumps.
+    """
+    frame = raw.copy()
+    col = frame.columns.get_loc("vibration")
+    sigma = float(frame["vibration"].iloc[:test_start // 2].std())
+    for i in range(20):
+        spike = test_start + 500 + 450 * i
+        frame.iloc[spike, col] += 1000.0 * sigma
+        frame.iloc[spike + (60 if i % 2 else 61), col] += 10.0 * sigma
+    return frame
+
+
 def _differences(alarms, val_scores, test_scores):
     lo, hi = percentile_bounds(val_scores, Q6_Q)
     widest, narrowest = test_scores > lo * (1 - 1e-9), test_scores > hi * (1 + 1e-9)
@@ -563,21 +598,30 @@ def _check_pipeline(honest_pipeline):
                             "or a fill that reads the value after a gap (interpolate, bfill). Fit on the first "
                             "third, calibrate on the second, fill gaps with the last value seen.")
 
-    extra, missing, want = _differences(alarms, val_scores, test_scores)
+    extra, missing, _ = _differences(alarms, val_scores, test_scores)
     if extra + missing > 2:
-        raise Incorrect(f"on a fresh twin your pipeline flags {alarms.mean():.3%} of the test third, the task's "
-                        f"pipeline {want:.3%} ({extra} alarms too many, {missing} missing). Split the data into "
-                        "thirds by time (`chronological_split(data, train=1/3, val=1/3)`), fit a rolling z-score "
-                        f"with window=60 on the first third, and alarm above the {Q6_Q}th percentile of the "
-                        "validation third's scores.")
+        raise Incorrect(f"on a fresh twin your pipeline raises {int(alarms.sum())} alarms in the test third: "
+                        f"{extra} of them are not the task's pipeline's, and {missing} of the task's are missing. "
+                        "Split the data into thirds by time (`chronological_split(data, "
+                        "train=1/3, val=1/3)`), fit a rolling z-score with window=60 on the first third, and alarm "
+                        f"above the {Q6_Q}th percentile of the validation third's scores.")
+    spiked = _planted_spikes(raw, test_start)
+    spiked_alarms = _run_pipeline(honest_pipeline, spiked, n_test, "with spikes planted in the test third")
+    extra, missing, _ = _differences(spiked_alarms, *_reference_scores(spiked)[:2])
+    if extra + missing > 2:
+        raise Incorrect(f"with single spikes planted in the test third, {extra} of your alarms are not the task's and "
+                        f"{missing} of the task's are missing, on samples 60 or 61 steps after a spike: your window "
+                        "is not the 60 samples just before t. Use `window=60` (not 59 or 61), and leave the sample "
+                        "itself out of its window (`rolling(60)` then `shift(1)`, as `detectors.make(\"zscore\", "
+                        "window=60)` does).")
     noisy = _noisier_validation(raw, test_start)
     noisy_alarms = _run_pipeline(honest_pipeline, noisy, n_test, "with a noisier validation third")
-    extra, missing, want = _differences(noisy_alarms, *_reference_scores(noisy)[:2])
+    extra, missing, _ = _differences(noisy_alarms, *_reference_scores(noisy)[:2])
     if extra + missing > 2:
-        raise Incorrect(f"when the validation third was made noisier, the task's pipeline raised its threshold and "
-                        f"flags {want:.3%} of the test third; yours flags {noisy_alarms.mean():.3%}. The threshold "
-                        f"must be the {Q6_Q}th percentile of the *validation* third's scores (not the training "
-                        "third's, not a number typed in).")
+        raise Incorrect(f"when the validation third was made noisier, {extra} of your alarms are not the task's and "
+                        f"{missing} of the task's are missing. Fit the z-score on the first third only (not on "
+                        f"the first two), and take the threshold at the {Q6_Q}th percentile of the *validation* "
+                        "third's scores (not the training third's, not a number typed in).")
     found = metrics.event_metrics(y, alarms)["event_recall"]
     line = metrics.shifted_alarms_baseline(y, alarms, metric="event_recall")["mean"]
     per_day = metrics.false_alarms_per_day(y, alarms, sampling_period="1min")
