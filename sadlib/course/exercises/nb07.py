@@ -496,8 +496,9 @@ q5 = FunctionQuestion(
     "Write the quantizer's forward pass with `keras.ops` (imported as `ops`): `my_quantizer(z, codebook)` takes "
     "encoder outputs `z` of shape (n, D) and the codes `codebook` of shape (K, D), computes the squared distance of "
     "every row of z to every code (shape (n, K)), the nearest code of every row **without `ops.argmin`** (a one-hot "
-    "row that is 1 where d equals its row minimum, times the codebook: Keras's TensorFlow backend handles -0.0 in "
-    "`ops.argmin` with `signbit`, which turns into a Flex op in the LiteRT export; the check runs your function with "
+    "row that is 1 where d equals its row minimum, times the codebook: LiteRT has a builtin ARG_MIN, but Keras's "
+    "TensorFlow backend wraps `ops.argmin` on floats in a `signbit` test for -0.0, which turns into a Flex op in the "
+    "LiteRT export; the check runs your function with "
     "`ops.argmin` made unavailable) and returns the straight-through output: value q, "
     "gradient of the identity with respect to z. The check compares your values with the course's "
     "`VectorQuantizer` layer on random inputs and measures the gradient with a `tf.GradientTape`.",
@@ -519,6 +520,7 @@ q5 = FunctionQuestion(
     "    return z + ops.stop_gradient(q - z)",
     setup=_context,
     probe=_q5_probe,
+    method="the vector quantizer's forward pass with the straight-through estimator",
 )
 
 #: answer cells that differ from ``name = ____``
