@@ -82,10 +82,10 @@ WRONG = {
     ("nb06", 3): lambda: _nb06_wrong_culprit(),
     ("nb06", 4): lambda: _nb06_far_over_all_samples(),
     ("nb06", 5): lambda: _nb06_dense_builder(),
-    ("nb07", 1): lambda: {"ppl": 4.0},  # the number of codes used, not the perplexity
-    ("nb07", 2): lambda: _nb07_farthest_code(),
-    ("nb07", 3): lambda: {"dead": np.array([0, 2, 3, 5, 6])},  # the used codes
-    ("nb07", 4): lambda: _nb07_straight_through_only(),
+    ("nb07", 1): lambda: {"perplexity": lambda counts: float(np.count_nonzero(counts))},  # codes used, not perplexity
+    ("nb07", 2): lambda: {"nearest_code": _nb07_farthest_code},
+    ("nb07", 3): lambda: {"dead_codes": lambda batch_codes, n_codes: np.unique(batch_codes)},  # the used codes
+    ("nb07", 4): lambda: {"vq_losses": _nb07_losses_without_stop_gradient},
     ("nb07", 5): lambda: {"my_quantizer": lambda z, codebook: z},  # no quantization: the value is z, not q
     ("nb09", 1): lambda: {"reason": "b", "input_shape": (None, 24, 4)},  # Keras's open batch
     ("nb09", 2): lambda: _nb09_inverted_ratio(),
@@ -101,6 +101,7 @@ WRONG = {
                           .to_numpy()[plant.index >= t]},  # threshold from all the data, no persistence
     ("nb09", 4): lambda: {"my_alarms": lambda scores, threshold, min_duration: np.asarray(scores) > threshold},
     ("nb09", 5): lambda: {"export_int8": lambda model, windows: model.to_json().encode()},  # not a LiteRT file
+    ("nb09", 6): lambda: {"litert_parity": _nb09_keras_scores_only},
     ("nb10", 1): lambda: {"forward_chaining": lambda n, k, g: [(np.arange(n), np.arange(n))] * k},  # train = val
     ("nb10", 2): lambda: {"transformer_block": lambda x, d, h, f: x},  # no block at all
     ("nb10", 3): lambda: {"occlusion_drop": lambda f, X, r: pd.Series(0.0, index=X.columns)},
@@ -136,20 +137,20 @@ def _nb09_threshold_from_test():
     return {"recalibrate": recalibrate, "agreement": agreement}
 
 
-def _nb07_farthest_code():
-    from sadlib.course.exercises import nb07
-
-    ns = nb07._context()
-    d = ((ns["z"][:, None, :] - ns["codebook"][None]) ** 2).sum(-1)
-    one_hot = (d == d.max(axis=1, keepdims=True)).astype(float)  # max instead of min
-    return {"one_hot": one_hot, "q": one_hot @ ns["codebook"]}
+def _nb07_farthest_code(z, codebook):
+    d = ((z[:, None, :] - codebook[None]) ** 2).sum(-1)
+    idx = d.argmax(axis=1)  # max instead of min
+    return idx, codebook[idx]
 
 
-def _nb07_straight_through_only():
-    from sadlib.course.exercises import nb07
+def _nb07_losses_without_stop_gradient(z, q, beta):
+    from keras import ops
 
-    ns = nb07._context()
-    return {"st_value": ns["q_code"], "grad_z": ns["g"]}  # forgets the commitment loss
+    return ops.mean((z - q) ** 2), beta * ops.mean((z - q) ** 2)  # both losses move both z and q
+
+
+def _nb09_keras_scores_only(tflite_bytes, model, windows, threshold):
+    return np.mean((np.asarray(model(windows)) - windows) ** 2, axis=1), 1.0  # the file never runs
 
 
 def _nb06_max_mapping():

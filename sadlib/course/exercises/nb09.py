@@ -1,6 +1,8 @@
 """Exercises for notebook 09: why a dynamic-batch LSTM export needs Flex ops, the int8 size goal, a threshold for
-the quantized model that the test week cannot move, the min-duration alarm rule, and an int8 export written with
-TensorFlow's converter API."""
+the quantized model that the test week cannot move, and three methods the learner writes, each checked by
+behaviour with ``sadlib``'s own version unavailable: the min-duration alarm rule (Q4, cut-the-future probe), an
+int8 export with TensorFlow's converter API and a representative dataset (Q5), and running a ``.tflite`` file with
+the LiteRT interpreter to check its parity with Keras (Q6, on windows generated inside the check)."""
 
 from __future__ import annotations
 
@@ -19,11 +21,12 @@ from sadlib.course.exercises.checker import (
     expect_close,
     expect_true,
     fmt_distinct,
+    library_unavailable,
     percentile_bounds,
     setup_namespace,
 )
 
-__all__ = ["q1", "q2", "q3", "q4", "q5"]
+__all__ = ["q1", "q2", "q3", "q4", "q5", "q6"]
 
 #: the extra a Colab session installs for these exercises (LiteRT and ONNX)
 COLAB_EXTRA = "edge"
@@ -161,7 +164,7 @@ q1 = FunctionQuestion(
     "signature, batch axis included, of an export that avoids it, for one window per call.",
     ("reason", "input_shape"),
     _check_flex,
-    ["`from sadlib.course.exercises.nb09 import CHOICES; print(CHOICES)`. Read section 2 of the lesson: what is None in "
+    ["`from sadlib.course.exercises.nb09 import CHOICES; print(CHOICES)`. Section 2 of the lesson: what is None in "
      "the shape of Keras's export?",
      "A streaming detector scores one window per call: batch 1, then window steps, then sensors."],
     "reason = \"b\"\n"
@@ -312,13 +315,21 @@ def _q4_cases():
     return cases
 
 
+def _min_duration_places():
+    from sadlib import alarms, streaming
+    from sadlib.alarms import _rules
+
+    return [(streaming, "min_duration_alarms"), (alarms, "min_duration_alarms"), (_rules, "min_duration_alarms")]
+
+
 def _check_min_duration(my_alarms):
     from sadlib.streaming import min_duration_alarms
 
     expect_true(callable(my_alarms), "`my_alarms` should be a function (scores, threshold, min_duration) -> alarms.")
     for scores, thr, d in _q4_cases():
         want = min_duration_alarms(scores, thr, d)
-        got = call_answer(my_alarms, "my_alarms", scores.copy(), thr, d, **_CALL)
+        with library_unavailable(my_alarms, _min_duration_places()):
+            got = call_answer(my_alarms, "my_alarms", scores.copy(), thr, d, **_CALL)
         got = np.asarray(got)
         expect_true(got.shape == want.shape, f"for {len(scores)} scores return {len(scores)} decisions; got shape "
                                              f"{got.shape}.")
@@ -339,6 +350,15 @@ def _check_min_duration(my_alarms):
         raise Incorrect(f"for scores {np.round(scores[:12], 2).tolist()}{'...' if len(scores) > 12 else ''}, "
                         f"threshold {thr}, min_duration {d}: first wrong decision at position {first} "
                         f"(yours {bool(got[first])}, expected {bool(want[first])}).")
+    # look-ahead: the decisions up to t must not change when the scores after t are cut off
+    scores, thr, d = _q4_cases()[-1]
+    with library_unavailable(my_alarms, _min_duration_places()):
+        full = np.asarray(call_answer(my_alarms, "my_alarms", scores.copy(), thr, d, **_CALL)).astype(bool)
+        for t in (17, 60, 123, 199):
+            cut = np.asarray(call_answer(my_alarms, "my_alarms", scores[:t].copy(), thr, d, **_CALL)).astype(bool)
+            if cut.shape != (t,) or not np.array_equal(cut, full[:t]):
+                raise Incorrect(f"look-ahead: your decisions before t = {t} change when the scores after t are cut "
+                                "off. An alarm at t may use the scores up to t only.")
     return "it matches sadlib.streaming.min_duration_alarms, the rule the StreamingScorer applies live."
 
 
@@ -362,7 +382,9 @@ q4 = FunctionQuestion(
     4,
     "Write `my_alarms(scores, threshold, min_duration)`: `alarm[t]` is True when the scores at "
     "`t - min_duration + 1, ..., t` are all strictly above `threshold` (an alarm starts at the min_duration-th score "
-    "in a row above the threshold and ends at the first score at or below it). Return a boolean array.",
+    "in a row above the threshold and ends at the first score at or below it). Return a boolean array. Write it "
+    "yourself: the check runs it with `sadlib`'s `min_duration_alarms` unavailable, on scores you have not seen, and "
+    "cuts the scores at several times to make sure no decision reads ahead.",
     ("my_alarms",),
     _check_min_duration,
     ["Walk through the scores keeping `run`, the number of scores in a row above the threshold up to t; reset it "
@@ -376,6 +398,7 @@ q4 = FunctionQuestion(
     "        alarms[t] = run >= min_duration\n"
     "    return alarms",
     setup=_context,
+    method="minimum-duration alarm rule",
 )
 
 
@@ -421,7 +444,7 @@ def _check_export(export_int8):
     ns = _full_namespace()
     model, train_windows, test_windows = ns["model"], ns["train_windows"], ns["test_windows"]
     n_in = train_windows.shape[1]
-    with _quiet():
+    with _quiet(), library_unavailable(export_int8, [(edge, "export_litert")]):
         buffer = call_answer(export_int8, "export_int8", model, train_windows.copy(), **_CALL)
     if isinstance(buffer, (str, Path)):
         raise Incorrect("return the file's bytes, `converter.convert()`, not a path (write them to a file "
@@ -478,6 +501,16 @@ def _check_export(export_int8):
                         f"{Q5_TOLERANCE['correlation']} and at most {Q5_TOLERANCE['median_relative']:.0%}). Calibrate "
                         f"with the normal windows passed in, `windows`, scaled as the model takes them, one batch-1 "
                         f"array per yield: `yield [w[None]]`.")
+    # the calibration must come from the windows passed in (not from another array: test windows would be leakage)
+    with _quiet(), library_unavailable(export_int8, [(edge, "export_litert")]):
+        other = call_answer(export_int8, "export_int8", model, (0.5 * train_windows[::2]).copy(), **_CALL)
+    def scales(content: bytes) -> list:
+        return [t["quantization"] for t in Interpreter(model_content=content).get_tensor_details()]
+
+    if scales(bytes(other)) == scales(buffer):
+        raise Incorrect("your file's input quantization does not change when the calibration windows change: the "
+                        "converter must be calibrated on the `windows` passed in (calibrating on the test windows "
+                        "would be leakage).")
     op_names = [op["op_name"] for op in ops]
     return (f"{len(buffer):,} bytes, ops {', '.join(op_names)}; int8 scores follow Keras (correlation {corr:.4f}, "
             f"median relative difference {rel:.1%}).")
@@ -512,6 +545,131 @@ q5 = FunctionQuestion(
     "    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]\n"
     "    return converter.convert()",
     setup=_full_context,
+    method="int8 LiteRT export with a representative dataset",
+)
+
+# --------------------------------------------------------------------------- Q6
+@functools.lru_cache(maxsize=1)
+def _q6_material() -> tuple[bytes, np.ndarray, np.ndarray]:
+    """An int8 file of the setup's model (exported here, not by the learner) and windows of a pump day the learner
+    has not seen, scaled with the training scaler; with the model's own (Keras) scores of those windows."""
+    import tempfile
+
+    from sadlib import edge, signals
+
+    ns = _full_namespace()
+    model = ns["model"]
+    fresh = signals.make_normal(n_days=1, freq="10min", seed=29)[list(signals.SENSORS)].to_numpy()
+    fresh = ((fresh - ns["lo"]) / (ns["hi"] - ns["lo"])).astype(np.float32)
+    windows = ns["flat_windows"](fresh)
+    with _quiet():
+        path = edge.export_litert(model, Path(tempfile.mkdtemp()) / "q6_int8.tflite", quantization="int8",
+                                  representative=ns["train_windows"])
+    keras_scores = np.mean((np.asarray(model(windows, training=False), dtype=np.float64) - windows) ** 2, axis=1)
+    return path.read_bytes(), windows, keras_scores
+
+
+def _check_parity(litert_parity):
+    from sadlib import edge
+
+    expect_true(callable(litert_parity), "`litert_parity` should be a function (tflite_bytes, model, windows, "
+                                         "threshold) -> (edge_scores, agreement).")
+    buffer, windows, keras_scores = _q6_material()
+    model = _full_namespace()["model"]
+    edge_scores_right = _q5_scores(buffer, windows)  # one window per call, the check's own interpreter loop
+    # a threshold between the two scores of the window where file and Keras differ most: at least one decision differs
+    middle = (keras_scores > np.quantile(keras_scores, 0.5)) & (keras_scores < np.quantile(keras_scores, 0.9))
+    worst = int(np.argmax(np.where(middle, np.abs(edge_scores_right - keras_scores) / keras_scores, -1)))
+    threshold = float((keras_scores[worst] + edge_scores_right[worst]) / 2)
+    with _quiet(), library_unavailable(litert_parity, [(edge, "LiteRTModel"), (edge, "parity"), (edge, "ONNXModel")]):
+        out = call_answer(litert_parity, "litert_parity", buffer, model, windows.copy(), threshold, **_CALL)
+    expect_true(isinstance(out, (tuple, list)) and len(out) == 2,
+                "`litert_parity` should return two things: `edge_scores, agreement`.")
+    got, agreement = out
+    got = np.asarray(got, dtype=float).ravel()
+    n = len(windows)
+    expect_true(got.shape == (n,), f"`edge_scores` should hold one score per window, {n} of them; got shape "
+                                   f"{got.shape}.")
+    if np.allclose(got, keras_scores, rtol=1e-6) and not np.allclose(edge_scores_right, keras_scores, rtol=1e-6):
+        raise Incorrect("these are the Keras model's scores: `model(...)` ran, not the .tflite file. Load the bytes "
+                        "with `Interpreter(model_content=tflite_bytes)` and score each window with its output.")
+    mae = None
+    if not np.allclose(got, edge_scores_right, rtol=1e-4, atol=1e-9):
+        mae = _q6_mae(buffer, windows)
+        if np.allclose(got, mae, rtol=1e-4):
+            raise Incorrect("that is the mean *absolute* error; the detector's score is the mean *squared* "
+                            "reconstruction error of the window.")
+        raise Incorrect(f"your edge scores differ from the file's scores on windows you had not seen (largest "
+                        f"difference {np.max(np.abs(got - edge_scores_right)):.3g}). For each window: "
+                        "`set_tensor(input index, w[None])`, `invoke()`, read the output and take "
+                        "`np.mean((output - w) ** 2)`.")
+    right = float(np.mean((keras_scores > threshold) == (edge_scores_right > threshold)))
+    try:
+        a = float(np.asarray(agreement).item())
+    except (TypeError, ValueError) as err:
+        raise Incorrect(f"`agreement` should be one number between 0 and 1; got {agreement!r}.") from err
+    if np.isclose(a, 100 * right) and right > 0:
+        raise Incorrect("give the agreement as a fraction between 0 and 1, not in percent.")
+    alarm_share = float(np.mean(edge_scores_right > threshold))
+    if np.isclose(a, alarm_share) and not np.isclose(alarm_share, right):
+        raise Incorrect("that is the share of windows the file flags; the agreement is the share of windows on which "
+                        "the Keras decision (`keras_scores > threshold`) and the file's decision are the same.")
+    expect_true(np.isclose(a, right, rtol=0, atol=1e-9),
+                f"the agreement on these windows is {fmt_distinct(right, a)}; yours is {fmt_distinct(a, right)}. "
+                "Compare `keras_scores > threshold` with `edge_scores > threshold`, window by window.")
+    corr = float(np.corrcoef(keras_scores, edge_scores_right)[0, 1])
+    return (f"on {n} windows of a day you had not seen your edge scores are the int8 file's (correlation with Keras "
+            f"{corr:.4f}) and the two agree on {right:.2%} of the decisions. `edge.LiteRTModel` and `edge.parity` do "
+            "the same in the lesson.")
+
+
+def _q6_mae(buffer: bytes, windows: np.ndarray) -> np.ndarray:
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_content=buffer)
+    with _quiet():
+        interpreter.allocate_tensors()
+    inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    result = np.empty(len(windows))
+    for i, w in enumerate(windows):
+        interpreter.set_tensor(inp["index"], w[None].astype(np.float32))
+        interpreter.invoke()
+        result[i] = np.mean(np.abs(interpreter.get_tensor(out["index"])[0] - w))
+    return result
+
+
+q6 = FunctionQuestion(
+    6,
+    "Run a LiteRT file as a device would and check its parity with Keras. Write `litert_parity(tflite_bytes, model, "
+    "windows, threshold)`: load `tflite_bytes` with `ai_edge_litert.interpreter.Interpreter`, score every row of "
+    "`windows` (flattened windows, shape (n, 32)) with the file, one window per call, as the mean squared "
+    "reconstruction error, and return `edge_scores, agreement`: the n edge scores and the share of windows on which "
+    "the Keras decision (`model`'s score > threshold) and the file's decision are the same. Try it on your Q5 file; "
+    "the check runs it on an int8 file and on windows of a pump day you have not seen, with `sadlib.edge`'s "
+    "`LiteRTModel` and `parity` unavailable.",
+    ("litert_parity",),
+    _check_parity,
+    ["`interpreter = Interpreter(model_content=tflite_bytes)`, `interpreter.allocate_tensors()`, then "
+     "`inp = interpreter.get_input_details()[0]` and `out = interpreter.get_output_details()[0]`.",
+     "For each window: `interpreter.set_tensor(inp[\"index\"], w[None].astype(np.float32))`, `interpreter.invoke()`, "
+     "`y = interpreter.get_tensor(out[\"index\"])[0]`, score `np.mean((y - w) ** 2)`.",
+     "Keras scores: `np.mean((np.asarray(model(windows)) - windows) ** 2, axis=1)`; agreement: "
+     "`np.mean((keras_scores > threshold) == (edge_scores > threshold))`."],
+    "from ai_edge_litert.interpreter import Interpreter\n\n\n"
+    "def litert_parity(tflite_bytes, model, windows, threshold):\n"
+    "    interpreter = Interpreter(model_content=tflite_bytes)\n"
+    "    interpreter.allocate_tensors()\n"
+    "    inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]\n"
+    "    edge_scores = np.empty(len(windows))\n"
+    "    for i, w in enumerate(windows):  # one window per call, as on the device\n"
+    "        interpreter.set_tensor(inp[\"index\"], w[None].astype(np.float32))\n"
+    "        interpreter.invoke()\n"
+    "        edge_scores[i] = np.mean((interpreter.get_tensor(out[\"index\"])[0] - w) ** 2)\n"
+    "    keras_scores = np.mean((np.asarray(model(windows, training=False)) - windows) ** 2, axis=1)\n"
+    "    agreement = float(np.mean((keras_scores > threshold) == (edge_scores > threshold)))\n"
+    "    return edge_scores, agreement",
+    setup=_full_context,
+    method="running a LiteRT file with the interpreter and checking parity",
 )
 
 ANSWER_CELLS = {
@@ -533,4 +691,10 @@ ANSWER_CELLS = {
        "    # 4. int8 builtin ops only\n"
        "    # 5. return the bytes of converter.convert()\n"
        "    return ____",
+    6: "from ai_edge_litert.interpreter import Interpreter\n\n\n"
+       "def litert_parity(tflite_bytes, model, windows, threshold):\n"
+       "    # 1. an Interpreter on the bytes, allocate_tensors, the input and output details\n"
+       "    # 2. one window per call: set_tensor, invoke, get_tensor; score = mean squared error against the window\n"
+       "    # 3. the Keras scores of the same windows, and the share of windows with the same decision\n"
+       "    return ____, ____  # edge_scores, agreement",
 }

@@ -1,0 +1,161 @@
+"""Red-team catalogue of exercises 07 (issue 26 §4): named wrong answers that must be rejected with a message that
+names the mistake, and unconventional right answers that must pass. The Keras questions use tiny tensors only."""
+
+from __future__ import annotations
+
+import numpy as np
+from catalogue import Entry
+
+from sadlib.course.exercises import nb07
+
+
+def _ns(code: str) -> dict:
+    """Run a learner's cell in the exercise's setup namespace (``np``, ``ops``, ``tf`` defined)."""
+    ns = nb07._context()
+    exec(code, ns)
+    return ns
+
+
+# --------------------------------------------------------------------------- Q1: perplexity
+def _ppl_nan(counts):
+    p = np.asarray(counts, float) / np.sum(counts)
+    return float(np.exp(-(p * np.log(p)).sum()))
+
+
+def _ppl_entropy(counts):
+    p = np.asarray(counts, float) / np.sum(counts)
+    p = p[p > 0]
+    return float(-(p * np.log(p)).sum())
+
+
+def _ppl_library(counts):
+    from sadlib.detectors.vqvae import perplexity
+
+    return perplexity(counts)
+
+
+def _ppl_bits(counts):
+    p = np.asarray(counts, float)
+    p = p[p > 0] / p.sum()
+    return float(2 ** -(p * np.log2(p)).sum())
+
+
+def _ppl_scipy(counts):
+    from scipy.stats import entropy
+
+    return float(np.exp(entropy(counts)))
+
+
+# --------------------------------------------------------------------------- Q2: nearest code
+def _nearest_farthest(z, codebook):
+    d = ((z[:, None, :] - codebook[None]) ** 2).sum(-1)
+    idx = d.argmax(1)
+    return idx, codebook[idx]
+
+
+def _nearest_no_c2(z, codebook):
+    d = (z**2).sum(1, keepdims=True) - 2 * z @ codebook.T  # |c|² left out
+    idx = d.argmin(1)
+    return idx, codebook[idx]
+
+
+def _nearest_library(z, codebook):
+    from sadlib.detectors import vqvae
+
+    idx, _ = vqvae.nearest_codes(z, codebook)
+    return idx, codebook[idx]
+
+
+def _nearest_one_hot(z, codebook):
+    d = np.linalg.norm(z[:, None, :] - codebook[None], axis=-1)  # plain distances, a row-minimum one-hot
+    one_hot = (d == d.min(axis=1, keepdims=True)).astype(float)
+    return one_hot.argmax(1), one_hot @ codebook
+
+
+def _nearest_loop(z, codebook):
+    idx = np.array([min(range(len(codebook)), key=lambda k: float(np.sum((row - codebook[k]) ** 2))) for row in z])
+    return idx, codebook[idx]
+
+
+# --------------------------------------------------------------------------- Q4: VQ loss terms
+_LOSSES = {
+    "no stop_gradient": "def vq_losses(z, q, beta):\n"
+                        "    return ops.mean((z - q) ** 2), beta * ops.mean((z - q) ** 2)\n",
+    "swapped stop_gradients": "def vq_losses(z, q, beta):\n"
+                              "    return (ops.mean((z - ops.stop_gradient(q)) ** 2),\n"
+                              "            beta * ops.mean((ops.stop_gradient(z) - q) ** 2))\n",
+    "beta on the codebook loss": "def vq_losses(z, q, beta):\n"
+                                 "    return (beta * ops.mean((ops.stop_gradient(z) - q) ** 2),\n"
+                                 "            ops.mean((z - ops.stop_gradient(q)) ** 2))\n",
+    "sum instead of mean": "def vq_losses(z, q, beta):\n"
+                           "    return (ops.sum((ops.stop_gradient(z) - q) ** 2),\n"
+                           "            beta * ops.sum((z - ops.stop_gradient(q)) ** 2))\n",
+    "tf with squared difference": "def vq_losses(z, q, beta):\n"
+                                  "    cb = tf.reduce_mean(tf.math.squared_difference(tf.stop_gradient(z), q))\n"
+                                  "    cm = tf.reduce_mean(tf.math.squared_difference(z, tf.stop_gradient(q)))\n"
+                                  "    return cb, beta * cm\n",
+}
+
+
+def _losses(name):
+    return lambda: {"vq_losses": _ns(_LOSSES[name])["vq_losses"]}
+
+
+# --------------------------------------------------------------------------- Q5: the quantizer in keras.ops
+_D = "    d = ops.sum((ops.expand_dims(z, 1) - ops.expand_dims(codebook, 0)) ** 2, axis=-1)\n"
+_QUANTIZERS = {
+    "ops.argmin": _D + "    q = ops.take(codebook, ops.argmin(d, axis=1), axis=0)\n"
+                       "    return z + ops.stop_gradient(q - z)\n",
+    "no straight-through": _D + "    one_hot = ops.cast(ops.equal(d, ops.min(d, axis=1, keepdims=True)), z.dtype)\n"
+                                "    return ops.matmul(one_hot, codebook)\n",
+    "gradient twice": _D + "    one_hot = ops.cast(ops.equal(d, ops.min(d, axis=1, keepdims=True)), z.dtype)\n"
+                           "    q = ops.matmul(one_hot, codebook)\n"
+                           "    return 2 * z + ops.stop_gradient(q - 2 * z)\n",
+    "one-hot of the negated distances' maximum": _D + "    m = ops.max(-d, axis=1, keepdims=True)\n"
+                                                      "    one_hot = ops.cast(-d >= m, z.dtype)\n"
+                                                      "    q = ops.matmul(one_hot, codebook)\n"
+                                                      "    return z + ops.stop_gradient(q - z)\n",
+}
+
+
+def _quantizer(name):
+    return lambda: {"my_quantizer": _ns("def my_quantizer(z, codebook):\n" + _QUANTIZERS[name])["my_quantizer"]}
+
+
+ENTRIES = [
+    # Q1: perplexity of code usage, written by the learner
+    Entry(nb07, 1, "wrong", "NaN from zero counts", lambda: {"perplexity": _ppl_nan}, ("NaN",)),
+    Entry(nb07, 1, "wrong", "the entropy", lambda: {"perplexity": _ppl_entropy}, ("entropy",)),
+    Entry(nb07, 1, "wrong", "the library's perplexity", lambda: {"perplexity": _ppl_library}, ("write it yourself",)),
+    Entry(nb07, 1, "right", "two to the entropy in bits", lambda: {"perplexity": _ppl_bits}),
+    Entry(nb07, 1, "right", "scipy entropy", lambda: {"perplexity": _ppl_scipy}),
+    # Q2: nearest-code assignment in NumPy
+    Entry(nb07, 2, "wrong", "farthest code", lambda: {"nearest_code": _nearest_farthest}, ("farthest",)),
+    Entry(nb07, 2, "wrong", "distance without the code norm", lambda: {"nearest_code": _nearest_no_c2}, ("|c_k|²",)),
+    Entry(nb07, 2, "wrong", "the library's nearest_codes", lambda: {"nearest_code": _nearest_library},
+          ("write it yourself",)),
+    Entry(nb07, 2, "right", "row-minimum one-hot of plain distances", lambda: {"nearest_code": _nearest_one_hot}),
+    Entry(nb07, 2, "right", "a Python loop", lambda: {"nearest_code": _nearest_loop}),
+    # Q3: dead codes from a usage record
+    Entry(nb07, 3, "wrong", "the used codes", lambda: {"dead_codes": lambda b, k: np.unique(b)}, ("*are* used",)),
+    Entry(nb07, 3, "wrong", "the number of dead codes", lambda: {"dead_codes": lambda b, k: int(
+        np.sum(np.bincount(np.ravel(b), minlength=k) == 0))}, ("how many",)),
+    Entry(nb07, 3, "wrong", "the last batch only", lambda: {"dead_codes": lambda b, k: np.setdiff1d(
+        np.arange(k), np.unique(b[-1]))}, ("last batch",)),
+    Entry(nb07, 3, "wrong", "counted up to the largest code used", lambda: {"dead_codes": lambda b, k: np.flatnonzero(
+        np.bincount(np.ravel(b)) == 0)}, ("n_codes",)),
+    Entry(nb07, 3, "right", "a Python set", lambda: {"dead_codes": lambda b, k: set(range(k)) - set(
+        np.ravel(b).tolist())}),
+    # Q4: the VQ loss terms
+    Entry(nb07, 4, "wrong", "no stop_gradient", _losses("no stop_gradient"), ("without stop_gradient",)),
+    Entry(nb07, 4, "wrong", "swapped stop_gradients", _losses("swapped stop_gradients"), ("codes* only",)),
+    Entry(nb07, 4, "wrong", "beta on the codebook loss", _losses("beta on the codebook loss"), ("swapped",)),
+    Entry(nb07, 4, "wrong", "sum instead of mean", _losses("sum instead of mean"), ("*means*",)),
+    Entry(nb07, 4, "right", "tf.math.squared_difference", _losses("tf with squared difference")),
+    # Q5: the quantizer's forward pass in keras.ops
+    Entry(nb07, 5, "wrong", "ops.argmin", _quantizer("ops.argmin"), ("signbit", "Flex")),
+    Entry(nb07, 5, "wrong", "no straight-through", _quantizer("no straight-through"), ("no gradient reaches z",)),
+    Entry(nb07, 5, "wrong", "gradient twice the identity", _quantizer("gradient twice"), ("2 × the identity",)),
+    Entry(nb07, 5, "right", "maximum of the negated distances",
+          _quantizer("one-hot of the negated distances' maximum")),
+]
