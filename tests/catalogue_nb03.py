@@ -202,6 +202,217 @@ def _q2_values(fn):
     return {"missed_types": fn, **{k: ns[k] for k in ("test", "test_events", "zscore_alarms")}}
 
 
+
+# --------------------------------------------------------------------------- red team, second round (review r03)
+def _rz_one_short(x, window):
+    x = np.asarray(x, dtype=float)
+    out = np.full(len(x), np.nan)
+    for t in range(window, len(x)):
+        past = x[t - window + 1:t]  # window - 1 samples
+        out[t] = abs(x[t] - past.mean()) / past.std(ddof=1)
+    return out
+
+
+def _rz_skips_previous(x, window):
+    x = np.asarray(x, dtype=float)
+    out = np.full(len(x), np.nan)
+    for t in range(window + 1, len(x)):
+        past = x[t - window - 1:t - 1]  # stops at x_(t-2)
+        out[t] = abs(x[t] - past.mean()) / past.std(ddof=1)
+    return out
+
+
+def _rz_backfilled(x, window):
+    s = pd.Series(np.asarray(x, dtype=float))
+    r = s.rolling(window)
+    return ((s - r.mean().shift(1)) / r.std().shift(1)).abs().bfill().to_numpy()  # the head reads the future
+
+
+def _rz_registry(x, window):
+    from sadlib import detectors
+
+    frame = pd.DataFrame({"x": np.asarray(x, dtype=float)})
+    det = detectors.REGISTRY["zscore"](window=window).fit(frame)
+    out = np.array(det.score(frame), dtype=float)
+    out[:window] = np.nan
+    return out
+
+
+def _rz_float32(x, window):
+    x = np.asarray(x, dtype=np.float32)
+    out = np.full(len(x), np.nan, dtype=np.float32)
+    for t in range(window, len(x)):
+        past = x[t - window:t]
+        out[t] = abs(x[t] - past.mean()) / past.std(ddof=1)
+    return out
+
+
+def _rz_statistics_lists(x, window):
+    import statistics
+
+    x = [float(v) for v in x]
+    return [float("nan") if t < window else
+            abs(x[t] - statistics.mean(x[t - window:t])) / statistics.stdev(x[t - window:t]) for t in range(len(x))]
+
+
+def _rz_closed_left(x, window):
+    s = pd.Series(x)
+    r = s.rolling(window, closed="left")  # the window ends just before t
+    return (s - r.mean()).abs() / r.std()
+
+
+def _mt_start_exclusive(index, events, alarms):
+    missed = set(events["type"])
+    for _, ev in events.iterrows():
+        if np.asarray(alarms)[(index > ev["start"]) & (index <= ev["end"])].any():
+            missed.discard(ev["type"])
+    return missed
+
+
+def _q2_typed_in():
+    ns = nb03._context()
+    typed = nb03._missed_types(ns["test"].index, ns["test_events"], ns["zscore_alarms"])  # the notebook's answer
+    return _q2_values(lambda index, events, alarms: set(typed))
+
+
+def _mt_searchsorted_list(index, events, alarms):
+    a, out = [bool(v) for v in alarms], []
+    for kind in sorted(set(events["type"])):
+        rows = events[events["type"] == kind]
+        hit = any(any(a[index.searchsorted(s, "left"):index.searchsorted(e, "right")])
+                  for s, e in zip(rows["start"], rows["end"]))
+        if not hit:
+            out.append(kind)
+    return out
+
+
+def _ewma_pandas_default(x, lam, mean, std):
+    u = (np.asarray(x, dtype=float) - mean) / std
+    return np.abs(pd.Series(u).ewm(alpha=lam).mean().to_numpy()) / np.sqrt(lam / (2 - lam))
+
+
+def _ewma_lagged(x, lam, mean, std):
+    u = (np.asarray(x, dtype=float) - mean) / std
+    z, out = 0.0, np.empty(len(u))
+    for t, value in enumerate(u):
+        out[t] = z  # stored before the update
+        z = lam * value + (1 - lam) * z
+    return np.abs(out) / np.sqrt(lam / (2 - lam))
+
+
+def _ewma_float32_list(x, lam, mean, std):
+    u = ((np.asarray(x, dtype=np.float32) - mean) / std).astype(np.float32)
+    z, out = np.float32(0), []
+    for value in u:
+        z = np.float32(lam) * value + np.float32(1 - lam) * z
+        out.append(abs(float(z)) / (lam / (2 - lam)) ** 0.5)
+    return out
+
+
+def _ewma_pandas_leading_zero(x, lam, mean, std):
+    u = (pd.Series(x, dtype=float) - mean) / std
+    z = pd.concat([pd.Series([0.0]), u], ignore_index=True).ewm(alpha=lam, adjust=False).mean().iloc[1:]
+    return z.abs() / np.sqrt(lam / (2 - lam))
+
+
+def _ewma_weight_matrix(x, lam, mean, std):
+    u = (np.asarray(x, dtype=float) - mean) / std
+    lags = np.subtract.outer(np.arange(len(u)), np.arange(len(u)))
+    weights = np.where(lags >= 0, lam * (1 - lam) ** np.clip(lags, 0, None), 0.0)
+    return np.abs(weights @ u) / np.sqrt(lam / (2 - lam))
+
+
+def _robust_fit_on_validation(train_X, val_X, test_X):
+    va, te = np.asarray(val_X, dtype=float), np.asarray(test_X, dtype=float)
+    med = np.median(va, axis=0)
+    scale = 1.4826 * np.median(np.abs(va - med), axis=0)
+    score = lambda X: np.max(np.abs(X - med) / scale, axis=1)  # noqa: E731
+    return score(te) > np.percentile(score(va), 99.9)
+
+
+def _robust_threshold_val_and_test(train_X, val_X, test_X):
+    tr, va, te = (np.asarray(a, dtype=float) for a in (train_X, val_X, test_X))
+    med = np.median(tr, axis=0)
+    scale = 1.4826 * np.median(np.abs(tr - med), axis=0)
+    score = lambda X: np.max(np.abs(X - med) / scale, axis=1)  # noqa: E731
+    return score(te) > np.percentile(np.concatenate([score(va), score(te)]), 99.9)
+
+
+def _robust_typed_threshold():
+    ns = nb03._context()
+    tr, va = (ns[part][ns["sensors"]].to_numpy() for part in ("train", "val"))
+    med = np.median(tr, axis=0)
+    scale = 1.4826 * np.median(np.abs(tr - med), axis=0)
+    typed = float(np.percentile(np.max(np.abs(va - med) / scale, axis=1), 99.9))  # the notebook's threshold
+
+    def robust_alarms(train_X, val_X, test_X):
+        t = np.asarray(train_X, dtype=float)
+        m = np.median(t, axis=0)
+        s = 1.4826 * np.median(np.abs(t - m), axis=0)
+        return np.max(np.abs(np.asarray(test_X, dtype=float) - m) / s, axis=1) > typed
+    return {"robust_alarms": robust_alarms}
+
+
+def _robust_registry(train_X, val_X, test_X):
+    from sadlib import detectors
+
+    det = detectors.REGISTRY["robust_z"](window=None, calibration=0).fit(train_X)
+    det.calibrate(det.score(val_X), threshold=("percentile", {"q": 99.9}))
+    return det.predict(test_X)
+
+
+def _robust_scipy_nearest(train_X, val_X, test_X):
+    from scipy.stats import median_abs_deviation
+
+    tr = np.asarray(train_X, dtype=float)
+    med, scale = np.median(tr, axis=0), median_abs_deviation(tr, axis=0, scale="normal")
+    score = lambda X: np.max(np.abs(np.asarray(X, dtype=float) - med) / scale, axis=1)  # noqa: E731
+    return list(score(test_X) >= np.quantile(score(val_X), 0.999, method="nearest"))
+
+
+def _robust_float32(train_X, val_X, test_X):
+    tr, va, te = (np.asarray(a, dtype=np.float32) for a in (train_X, val_X, test_X))
+    med = np.median(tr, axis=0)
+    scale = np.float32(1.4826) * np.median(np.abs(tr - med), axis=0)
+    score = lambda X: np.max(np.abs(X - med) / scale, axis=1)  # noqa: E731
+    return score(te) > np.percentile(score(va), 99.9)
+
+
+def _recal_refit_on_training(det, val_X, test_X):
+    ns = nb03._context()
+    det.fit(ns["train"][ns["sensors"]])  # the same model again, but the task says without refitting
+    return _recal("val")(det, val_X, test_X)
+
+
+def _recal_val_and_test(det, val_X, test_X):
+    det.calibrate(np.concatenate([det.score(val_X), det.score(test_X)]), threshold=("percentile", {"q": 99.5}))
+    return det.predict(test_X).mean()
+
+
+def _recal_count(det, val_X, test_X):
+    det.calibrate(det.score(val_X), threshold=("percentile", {"q": 99.5}))
+    return int(det.predict(test_X).sum())
+
+
+def _recal_attribute_float32(det, val_X, test_X):
+    det.threshold_ = float(np.quantile(det.score(val_X), 0.995))
+    return np.float32(np.mean(det.score(test_X) > det.threshold_))
+
+
+def _q6_typed(significant=3):
+    values = _q6_values("train")
+    return {**values, "flagged_share": 0.1, "val_share": float(f"{values['val_share']:.{significant}g}")}
+
+
+def _q6_val_share_on_test():
+    from sklearn.ensemble import IsolationForest
+
+    values = _q6_values("train")
+    ns = nb03._context()
+    forest = IsolationForest(contamination=0.1, random_state=0).fit(ns["train"][ns["sensors"]])
+    return {**values, "val_share": float(np.mean(forest.predict(ns["test"][ns["sensors"]]) == -1))}
+
+
 ENTRIES = [
     # Q1: the rolling z-score on the past only
     Entry(nb03, 1, "leak", "centred window", lambda: {"rolling_z": _rz_centred}, ("look-ahead", "leakage")),
@@ -247,4 +458,46 @@ ENTRIES = [
     Entry(nb03, 6, "wrong", "inliers counted", lambda: _q6_values("train", count="inlier"),
           ("training samples flagged",)),
     Entry(nb03, 6, "right", "negative decision function", lambda: _q6_values("train", method="decision")),
+    # second round (review r03): off-by-one windows, look-ups, registries, typed-in values, float32 and lists
+    Entry(nb03, 1, "wrong", "window one sample short", lambda: {"rolling_z": _rz_one_short}, ("off by one",)),
+    Entry(nb03, 1, "wrong", "window skips the previous sample", lambda: {"rolling_z": _rz_skips_previous},
+          ("off by one",)),
+    Entry(nb03, 1, "leak", "backward-filled head", lambda: {"rolling_z": _rz_backfilled}, ("should be NaN",)),
+    Entry(nb03, 1, "wrong", "library detector from the registry", lambda: {"rolling_z": _rz_registry},
+          ("write it yourself",)),
+    Entry(nb03, 1, "right", "float32 loop", lambda: {"rolling_z": _rz_float32}),
+    Entry(nb03, 1, "right", "statistics module on lists", lambda: {"rolling_z": _rz_statistics_lists}),
+    Entry(nb03, 1, "right", "pandas rolling closed left", lambda: {"rolling_z": _rz_closed_left}),
+    Entry(nb03, 2, "wrong", "start-exclusive event window", lambda: _q2_values(_mt_start_exclusive),
+          ("first* sample",)),
+    Entry(nb03, 2, "wrong", "the notebook's set typed in", _q2_typed_in, ("build the set",)),
+    Entry(nb03, 2, "right", "sorted list with searchsorted", lambda: _q2_values(_mt_searchsorted_list)),
+    Entry(nb03, 3, "wrong", "pandas ewm with its default adjust", lambda: {"ewma_chart": _ewma_pandas_default},
+          ("adjust=True",)),
+    Entry(nb03, 3, "wrong", "chart stored before the update", lambda: {"ewma_chart": _ewma_lagged}, ("off by one",)),
+    Entry(nb03, 3, "right", "float32 into a list", lambda: {"ewma_chart": _ewma_float32_list}),
+    Entry(nb03, 3, "right", "pandas adjust=False after a leading zero",
+          lambda: {"ewma_chart": _ewma_pandas_leading_zero}),
+    Entry(nb03, 3, "right", "weight matrix", lambda: {"ewma_chart": _ewma_weight_matrix}),
+    Entry(nb03, 4, "wrong", "median and MAD fitted on validation", lambda: {"robust_alarms": _robust_fit_on_validation},
+          ("fitted the median and MAD on `val_X`",)),
+    Entry(nb03, 4, "wrong", "99th percentile", lambda: {"robust_alarms": _robust("train", "val", q=99)},
+          ("99.9th",)),
+    Entry(nb03, 4, "leak", "threshold from validation and test scores",
+          lambda: {"robust_alarms": _robust_threshold_val_and_test}, ("leakage",)),
+    Entry(nb03, 4, "wrong", "the notebook's threshold typed in", _robust_typed_threshold,
+          ("pump twin you have not seen",)),
+    Entry(nb03, 4, "wrong", "library detector from the registry", lambda: {"robust_alarms": _robust_registry},
+          ("write it yourself",)),
+    Entry(nb03, 4, "right", "scipy MAD, nearest rank and a list", lambda: {"robust_alarms": _robust_scipy_nearest}),
+    Entry(nb03, 4, "right", "float32", lambda: {"robust_alarms": _robust_float32}),
+    Entry(nb03, 5, "wrong", "refitted on the training week", lambda: _q5_values(_recal_refit_on_training),
+          ("without refitting",)),
+    Entry(nb03, 5, "leak", "calibrated on validation and test scores", lambda: _q5_values(_recal_val_and_test),
+          ("leakage",)),
+    Entry(nb03, 5, "wrong", "a count, not a share", lambda: _q5_values(_recal_count), ("share is a fraction",)),
+    Entry(nb03, 5, "right", "threshold attribute and a float32 share", lambda: _q5_values(_recal_attribute_float32)),
+    Entry(nb03, 6, "wrong", "validation share taken on the test week", _q6_val_share_on_test,
+          ("share of validation samples flagged",)),
+    Entry(nb03, 6, "right", "shares typed in to three significant figures", _q6_typed),
 ]

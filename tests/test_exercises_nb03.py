@@ -167,6 +167,22 @@ def test_library_works_again_after_the_checks():
     assert detectors.make("zscore", window=5).fit(frame).score(frame).shape == (100,)
 
 
+def test_a_registry_look_up_is_unavailable_during_the_check_and_restored_after():
+    from sadlib import detectors
+
+    result = nb03.q1.result(rolling_z=lambda x, w: detectors.REGISTRY["zscore"](window=w))
+    assert result.status == "incorrect" and "write it yourself" in result.message, result.message
+    assert detectors.REGISTRY["zscore"] is detectors.RollingZScore
+    assert detectors.REGISTRY["robust_z"] is detectors.RobustZScore
+
+
+def test_q5_the_learners_detector_keeps_its_fit_method(context):
+    ns = _ns(context)
+    det = ns["det"]
+    nb03.q5.result(recalibrate=lambda d, v, t: d.fit(v), **{k: ns[k] for k in ("det", "val", "test", "sensors")})
+    assert "fit" not in vars(det)  # the stand-in sits on the checker's copies only
+
+
 # --------------------------------------------------------------------------- Q5: recalibrate without refitting
 def _q5(context, fn):
     ns = _ns(context)

@@ -430,6 +430,10 @@ class library_unavailable:  # noqa: N801 (a context manager used like a function
             for key, value in list(vars(module).items()):
                 if id(value) in originals and originals[id(value)][0] is value:
                     self._swap(module, key, self._stand_in(originals[id(value)][1]), is_dict=False)
+                elif isinstance(value, dict) and not key.startswith("__"):  # a registry: detectors.REGISTRY["zscore"]
+                    for name, entry in list(value.items()):
+                        if id(entry) in originals and originals[id(entry)][0] is entry:
+                            self._swap(value, name, self._stand_in(originals[id(entry)][1]), is_dict=True)
         for module, attr in self.targets:  # the named places themselves (a module outside sadlib too)
             obj = getattr(module, attr)
             if id(obj) in originals and originals[id(obj)][0] is obj:
