@@ -66,6 +66,7 @@ _REBUILD_VAL = "    rebuilt = model.predict(val_windows, verbose=0)\n"
 
 # --------------------------------------------------------------------------- question 4: the pipeline
 _PIPELINE = """\
+import pandas as pd
 from sklearn.preprocessing import StandardScaler
 
 latent = 1
@@ -269,7 +270,7 @@ ENTRIES = [
         "latent = 1\n\n"
         "def detect(X_train, X_val, X_test):\n"
         "    scaler = MinMaxScaler().fit(X_train)\n"
-        "    model = train_autoencoder(scaler.transform(X_train), latent)\n"
+        "    model = train_autoencoder(scaler.transform(X_train), latent, epochs=5)\n"
         "    mean, std = X_train.mean(axis=0), X_train.std(axis=0)\n"
         "    threshold = np.abs((X_val - mean) / std).max()\n"
         "    return np.abs((X_test - mean) / std).max(axis=1) > threshold, scaler, model, threshold"),
@@ -278,7 +279,8 @@ ENTRIES = [
         model="keras.Sequential([keras.Input(shape=(2,)), layers.Dense(8, activation='relu'), layers.Dense(1), "
               "layers.Dense(2)])"), ("not been trained",)),
     Entry(nb04, 4, "leak", "scaler fitted on all rows",
-          lambda: _detect(scaler="MinMaxScaler().fit(np.vstack([X_train, X_val, X_test]))"), ("your scaler",)),
+          lambda: _detect(scaler="MinMaxScaler().fit(np.vstack([X_train, X_val, X_test]))",
+                          model="train_autoencoder(scaler.transform(X_train), latent, epochs=20)"), ("your scaler",)),
     Entry(nb04, 4, "leak", "model trained on training and validation rows", lambda: _detect(
         model="train_autoencoder(scaler.transform(np.vstack([X_train, X_val])), latent, epochs=20)"),
         ("validation rows changed the model's weights",)),
@@ -289,6 +291,9 @@ ENTRIES = [
           lambda: _detect(threshold="np.percentile(errors(model, scaler.transform(X_test)), 95)"),
           ("percentile of the errors being judged",)),
     Entry(nb04, 4, "leak", "best-F1 test threshold typed in", _best_f1_typed_in, ("does not come from `X_val`",)),
+    Entry(nb04, 4, "right", "a scaler fitted on a DataFrame, 1.2 x the 99.5th percentile", lambda: _detect(
+        scaler="MinMaxScaler().fit(pd.DataFrame(X_train))",
+        threshold="1.2 * np.percentile(errors(model, scaler.transform(X_val)), 99.5)")),
     Entry(nb04, 4, "right", "a standard scaler and 1.2 x the 99.5th percentile", lambda: _detect(
         scaler="StandardScaler().fit(X_train)",
         threshold="1.2 * np.percentile(errors(model, scaler.transform(X_val)), 99.5)")),

@@ -370,9 +370,18 @@ def _pipeline(detect, X_train, X_val, X_test) -> dict:
 
 
 def _scaler_state(scaler) -> list[np.ndarray]:
-    """The fitted attributes of a scikit-learn scaler (``data_min_``, ``scale_``, ``mean_``...)."""
-    return [np.asarray(v, float) for k, v in sorted(vars(scaler).items())
-            if k.endswith("_") and not k.startswith("_") and isinstance(v, (np.ndarray, float, np.floating, int))]
+    """The fitted numeric attributes of a scikit-learn scaler (``data_min_``, ``scale_``, ``mean_``...).
+
+    Names such as ``feature_names_in_`` (a scaler fitted on a DataFrame) are left out: only the numbers matter.
+    """
+    state = []
+    for key, value in sorted(vars(scaler).items()):
+        if key.endswith("_") and not key.startswith("_") and isinstance(value, (np.ndarray, float, np.floating, int)):
+            try:
+                state.append(np.asarray(value, float))
+            except (TypeError, ValueError):
+                continue
+    return state
 
 
 def _same_arrays(a: list, b: list) -> bool:
