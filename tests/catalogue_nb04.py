@@ -257,6 +257,9 @@ ENTRIES = [
         "    return np.percentile(errors(model, val_windows), q)"), ("write it yourself",)),
     Entry(nb04, 3, "right", "np.quantile of q / 100", lambda: _threshold(
         _REBUILD_VAL + "    return float(np.quantile(((val_windows - rebuilt) ** 2).mean(axis=1), q / 100))"), ()),
+    Entry(nb04, 3, "right", "calling the model, as a Keras tensor", lambda: _threshold(
+        "    rebuilt = model(val_windows).numpy()\n"
+        "    return np.percentile(np.square(val_windows - rebuilt).mean(axis=-1), q)"), ()),
     Entry(nb04, 3, "right", "order statistic", lambda: _threshold(
         _REBUILD_VAL + "    e = np.sort(((val_windows - rebuilt) ** 2).sum(axis=1) / val_windows.shape[1])\n"
         "    return e[int(q / 100 * len(e))]"), ()),
