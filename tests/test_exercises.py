@@ -68,11 +68,12 @@ WRONG = {
     ("nb03", 6): lambda: {**_nb03(("train", "val", "sensors")), "flagged_share": 0.1, "val_share": 0.1},
     ("nb04", 1): lambda: {"scaler": _fitted_minmax(all_rows=True)},
     ("nb04", 2): lambda: {"latent": 4},
-    ("nb04", 3): lambda: _nb04_leaky_pipeline(),
+    ("nb04", 3): lambda: {"validation_threshold": _nb04_test_percentile},  # the errors being judged
     ("nb04", 4): lambda: {"detect": _nb04_leaky_z_score},  # the tutorial one-liner over all rows
-    ("nb04", 5): lambda: _nb04_uncompiled(),
     ("nb05", 1): lambda: {"make_pairs": lambda series, w: (  # the target is the last row of its own window
         np.stack([series[i:i + w] for i in range(len(series) - w)]), series[w - 1:-1])},
+    ("nb04", 5): lambda: _nb04_never_fitted(),
+    ("nb04", 6): lambda: {"sensor_attribution": _nb04_event_share_only},  # no comparison with normal rows
     ("nb05", 2): lambda: _nb05_per_split_scaling(),
     ("nb05", 3): lambda: _nb05_eps_from_test(),
     ("nb05", 4): lambda: _nb05_test_percentile(),
@@ -239,20 +240,14 @@ def _fitted_minmax(all_rows):
     return MinMaxScaler().fit(toy if all_rows else toy[:400])
 
 
-def _nb04_leaky_pipeline():
-    from sklearn.preprocessing import MinMaxScaler
+def _nb04_test_percentile(model, val_windows, test_windows, q=99.9):
+    return np.percentile(np.mean((test_windows - model.predict(test_windows, verbose=0)) ** 2, axis=1), q)
 
-    from sadlib.course.exercises import nb04
 
-    ns = nb04._context()
-
-    def fit_and_calibrate(X_train, X_val, X_test):  # scaler and model see every row, test rows included
-        rows = np.vstack([X_train, X_val, X_test])
-        scaler = MinMaxScaler().fit(rows)
-        model = ns["train_autoencoder"](scaler.transform(rows), 1, epochs=5)
-        return scaler, model, ns["errors"](model, scaler.transform(X_val)).max()
-
-    return {"fit_and_calibrate": fit_and_calibrate}
+def _nb04_event_share_only(model, W_event, W_normal, n_sensors):
+    residual = (W_event - model.predict(W_event, verbose=0)).reshape(len(W_event), -1, n_sensors)
+    errors = (residual ** 2).sum(axis=(0, 1))
+    return errors / errors.sum()
 
 
 def _nb04_leaky_z_score(X_train, X_val, X_test):
@@ -260,15 +255,19 @@ def _nb04_leaky_z_score(X_train, X_val, X_test):
     return (np.abs((x - x.mean(axis=0)) / x.std(axis=0)).max(axis=1) > 3)[len(X_train) + len(X_val):]
 
 
-def _nb04_uncompiled():
+def _nb04_never_fitted():
     import keras
 
-    def build_autoencoder(n_inputs, latent):  # forgets model.compile
-        return keras.Sequential([keras.Input(shape=(n_inputs,)), keras.layers.Dense(16, activation="relu"),
-                                 keras.layers.Dense(latent), keras.layers.Dense(16, activation="relu"),
-                                 keras.layers.Dense(n_inputs)])
+    def train_dense_autoencoder(scaled_train, latent, epochs=20, seed=0):  # builds and compiles, never fits
+        keras.utils.set_random_seed(seed)
+        n = scaled_train.shape[1]
+        model = keras.Sequential([keras.Input(shape=(n,)), keras.layers.Dense(16, activation="relu"),
+                                  keras.layers.Dense(latent), keras.layers.Dense(16, activation="relu"),
+                                  keras.layers.Dense(n)])
+        model.compile(optimizer="adam", loss="mse")
+        return model
 
-    return {"build_autoencoder": build_autoencoder}
+    return {"train_dense_autoencoder": train_dense_autoencoder}
 
 
 def _nb03(names=("test", "test_events", "zscore_alarms")):
