@@ -29,6 +29,7 @@ from sadlib.course.exercises.checker import (
     Incorrect,
     call_answer,
     expect_true,
+    library_unavailable,
     setup_namespace,
 )
 
@@ -161,6 +162,24 @@ def _context() -> dict:
     return setup_namespace(SETUP)
 
 
+def _library_versions(method: str) -> list:
+    """``(module, name)`` of the library functions that do what a "write it yourself" question asks."""
+    import sklearn.model_selection
+
+    from sadlib import attribution, metrics, model_selection
+
+    return {"forward_chaining": [(sklearn.model_selection, "TimeSeriesSplit"),
+                                 (model_selection, "ForwardChainingSplit")],
+            "occlusion_drop": [(attribution, "occlusion")],
+            "lead_times": [(metrics, "lead_times")]}[method]
+
+
+def _call_own(fn, name: str, *args):
+    """Call the learner's ``fn`` with the library's own version of the method unavailable."""
+    with library_unavailable(fn, _library_versions(name)):
+        return call_answer(fn, name, *args)
+
+
 # --------------------------------------------------------------------------- functions as answers
 def _span(idx: np.ndarray) -> str:
     if idx.size == 0:
@@ -272,7 +291,7 @@ def _check_fold(i: int, train: np.ndarray, val: np.ndarray, want_train: np.ndarr
 def _check_forward_chaining(forward_chaining):
     cases = _q1_cases()
     for n, n_splits, gap in cases:
-        folds = _folds_of(call_answer(forward_chaining, "forward_chaining", n, n_splits, gap), n_splits)
+        folds = _folds_of(_call_own(forward_chaining, "forward_chaining", n, n_splits, gap), n_splits)
         want = _tss_folds(n, n_splits, gap)
         first = folds[0][0].size
         for i, ((train, val), (want_train, want_val)) in enumerate(zip(folds, want)):
@@ -290,7 +309,8 @@ q1 = FunctionQuestion(
     "sample n - 1 (the first block takes the remainder). Fold i (0 to n_splits - 1) validates on block i + 1, which "
     "starts at `n - (n_splits - i) * size`, and trains on **every** sample before it except the last `gap` ones. "
     "Return a list of `n_splits` pairs `(train_idx, val_idx)` of integer arrays. The check compares your folds with "
-    "scikit-learn's `TimeSeriesSplit(n_splits, gap=gap)` on many (n, n_splits, gap).",
+    "scikit-learn's `TimeSeriesSplit(n_splits, gap=gap)` on many (n, n_splits, gap), with `TimeSeriesSplit` and "
+    "`sadlib.model_selection.ForwardChainingSplit` unavailable: write it yourself.",
     ("forward_chaining",),
     _check_forward_chaining,
     ["`size = n // (n_splits + 1)`, `val_start = n - (n_splits - i) * size`, "
@@ -309,6 +329,7 @@ q1 = FunctionQuestion(
     "        folds.append((train_idx, val_idx))\n"
     "    return folds",
     setup=_context,
+    method="forward-chaining folds",
 )
 
 
@@ -598,7 +619,7 @@ def _drops_of(out, X: pd.DataFrame) -> pd.Series:
 def _check_occlusion(occlusion_drop):
     lines = []
     for what, score_fn, X, reference, faulty in _q3_cases():
-        got = _drops_of(call_answer(occlusion_drop, "occlusion_drop", score_fn, X, reference), X)
+        got = _drops_of(_call_own(occlusion_drop, "occlusion_drop", score_fn, X, reference), X)
         want = _occlusion_reference(score_fn, X, reference)
         if np.allclose(got[want.index], want, rtol=1e-6, atol=1e-9):
             top = got.idxmax()
@@ -622,7 +643,7 @@ q3 = FunctionQuestion(
     "For each sensor, replace its column of (a copy of) X by `reference[sensor]`, score, and compute the drop "
     "`mean score of X - mean score with that sensor occluded`. Return a pandas Series of the drops indexed by the "
     "sensor names. The check compares your drops with a hand-made reference on two detectors where the faulty "
-    "sensor is known.",
+    "sensor is known, with `sadlib.attribution.occlusion` unavailable: write it yourself.",
     ("occlusion_drop",),
     _check_occlusion,
     ["`base = np.mean(score_fn(X))`; inside the loop `occluded = X.copy()` and `occluded[sensor] = "
@@ -642,6 +663,7 @@ q3 = FunctionQuestion(
     "\n"
     "print(occlusion_drop(score_fn, X_alarm, normal_median))",
     setup=_context,
+    method="occlusion attribution",
 )
 
 
@@ -748,7 +770,7 @@ def _same_leads(a: pd.Series, b: pd.Series) -> bool:
 
 def _check_lead_times(lead_times):
     for alarms, events in _q4_cases():
-        got = _leads_of(call_answer(lead_times, "lead_times", alarms, events), events)
+        got = _leads_of(_call_own(lead_times, "lead_times", alarms, events), events)
         want = _lead_reference(alarms, events)
         if _same_leads(got, want):
             continue
@@ -779,7 +801,8 @@ q4 = FunctionQuestion(
     "included) is its first true alarm, and the lead time is `start` minus "
     "that alarm's time (positive: a warning before the failure; negative: caught only after it began). Return a "
     "pandas Series of Timedelta indexed like `events`, with `pd.NaT` for a failure without any alarm in that window. "
-    "The check compares with hand-computed lead times on a constructed day and on random alarms.",
+    "The check compares with hand-computed lead times on a constructed day and on random alarms, with "
+    "`sadlib.metrics.lead_times` unavailable: write it yourself.",
     ("lead_times",),
     _check_lead_times,
     ["`window = alarms[(alarms.index >= event.precursor_start) & (alarms.index <= event.end)]`; the alarm times are "
@@ -798,6 +821,7 @@ q4 = FunctionQuestion(
     "\n"
     "print(lead_times(alarms, events))",
     setup=_context,
+    method="lead times",
 )
 
 
