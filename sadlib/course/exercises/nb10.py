@@ -994,13 +994,16 @@ def _check_compressor(compressor_alarms):
     cut = _alarm_point(alarms, test, events)
     _same_before(compressor_alarms, train, test[test.index < cut], alarms, cut,
                  f"called with the test period cut at {cut} (during the first air leak)")
-    # leakage 1b: cut a few minutes after the first alarm onsets, at several points (a centred window or a
-    # backward fill reads a few minutes ahead: no decision before a cut may change, with no slack)
+    # leakage 1b: cut a few minutes after the first alarm onsets and around the first alarm ends, at several points
+    # (a centred window, a shift or a backward fill reads a few minutes ahead: no decision before a cut may change,
+    # with no slack)
     steps = np.diff(np.concatenate([[False], alarms, [False]]).astype(int))
     onsets = test.index[np.flatnonzero(steps == 1)]
     ends = test.index[np.minimum(np.flatnonzero(steps == -1), len(test) - 1)]
     cuts = [(t + pd.Timedelta(d), f"{d} after an alarm onset") for t in onsets[:2] for d in ("5min", "15min")]
     cuts += [(t - pd.Timedelta(d), f"{d} before an alarm ends") for t in ends[:2] for d in ("5min", "15min")]
+    # just after an alarm ends: a score that reads ahead ends its alarm early, because it already sees the drop
+    cuts += [(t + pd.Timedelta(d), f"{d} after an alarm ended") for t in ends[:2] for d in ("5min", "15min")]
     for c, where in cuts:
         if test.index[0] < c < test.index[-1]:
             _same_before(compressor_alarms, train, test[test.index < c], alarms, c,
