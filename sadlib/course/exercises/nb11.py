@@ -148,8 +148,7 @@ ANSWER_CELLS = {
        "    return ____  # a new list of arrays, every layer scaled by the same factor\n"
        "\n"
        "\n"
-       "clipped = clip_update(site_update, clip)\n"
-       "print(np.sqrt(sum(np.sum(w ** 2) for w in site_update)), \"->\", np.sqrt(sum(np.sum(w ** 2) for w in clipped)))",
+       "clipped = clip_update(site_update, clip)",
 }
 
 
