@@ -961,7 +961,7 @@ def _check_clip(clip_update):
         if all(np.allclose(g, w, rtol=1e-5, atol=1e-9) for g, w in zip(got, _clip_reference(update, clip,
                                                                                          per_layer=True))):
             raise Incorrect("you clipped each layer to norm `clip` on its own, so the whole update can reach "
-                            f"sqrt(layers) x clip. The norm that DP bounds is that of all layers together: "
+                            "sqrt(layers) x clip. The norm that DP bounds is that of all layers together: "
                             "norm = sqrt(sum over layers of sum(w ** 2)), and one factor for every layer.")
         if norm < clip and all(np.allclose(g, w, rtol=1e-5, atol=1e-9)
                                for g, w in zip(got, _clip_reference(update, clip, always=True))):
