@@ -200,3 +200,19 @@ ENTRIES = [
     Entry(nb10, 5, "leak", "threshold tuned on test_events", _tuned_on_test_events, ("fresh twin",)),
     Entry(nb10, 5, "right", "k of n written by hand", _k_of_n_by_hand),
 ]
+
+
+# --------------------------------------------------------------------------- Q6: causal block means
+def _blocks_groupby_ceil(raw, every):
+    return raw.groupby(raw.index.ceil(every)).mean()  # each sample to the block end at or after it
+
+
+ENTRIES += [
+    Entry(nb10, 6, "leak", "pandas' default resample", lambda: {"block_means": lambda raw, every: raw.resample(
+        every).mean()}, ("leakage", "block's start")),
+    Entry(nb10, 6, "leak", "centred rolling mean", lambda: {"block_means": lambda raw, every: raw.rolling(
+        every, center=True).mean()}, ("leakage",)),
+    Entry(nb10, 6, "wrong", "left-closed blocks labelled at the end", lambda: {"block_means": lambda raw, every: (
+        raw.resample(every, label="right").mean())}, ('closed="right"',)),
+    Entry(nb10, 6, "right", "groupby on the ceiling of the time", lambda: {"block_means": _blocks_groupby_ceil}),
+]

@@ -22,7 +22,7 @@ import_tensorflow()
 import keras  # noqa: E402
 from keras import layers  # noqa: E402
 
-NUMBERS = [1, 2, 3, 4, 5]
+NUMBERS = [1, 2, 3, 4, 5, 6]
 
 
 # --------------------------------------------------------------------------- the notebook and the templates

@@ -11,6 +11,9 @@ independent computation, then names the typical mistake when they differ:
 * Q3 ``occlusion_drop(score_fn, X, reference)``: the occlusion probe of per-sensor attribution (one sensor
   at a time replaced by its normal value), against a hand-written reference on two score functions;
 * Q4 ``lead_times(alarms, events)``: the warning time of the first true alarm before each failure;
+* Q6 ``block_means(raw, every)``: the causal resampling step of a feature table, each block's mean labelled at
+  the block's end, checked on fresh series and by cutting the future (the answer on the data up to t must equal
+  the answer on all the data at t);
 * Q5 (mini-project) ``compressor_alarms(train, test)``: features, detector and alarm policy of the
   learner's choice on the compressor twin, checked for event recall on the air leaks, false alarms per
   day and leakage (the decisions before a point may not depend on the test data after it).
@@ -33,7 +36,7 @@ from sadlib.course.exercises.checker import (
     setup_namespace,
 )
 
-__all__ = ["q1", "q2", "q3", "q4", "q5"]
+__all__ = ["q1", "q2", "q3", "q4", "q5", "q6"]
 
 #: the Colab install line installs sadlib[tracking] (Optuna, TensorBoard, W&B), as notebook 10 does
 COLAB_EXTRA = "tracking"
@@ -103,6 +106,10 @@ events = pd.DataFrame({"start": pd.to_datetime(["2022-03-10 12:00", "2022-03-10 
                        "end": pd.to_datetime(["2022-03-10 14:00", "2022-03-10 19:00"]),
                        "precursor_start": pd.to_datetime(["2022-03-10 06:00", "2022-03-10 18:00"])})
 
+# Q6: two hours of two channels at 10 s
+raw = pd.DataFrame({"TP3": 9.0 + rng.normal(0.0, 0.3, 720), "Motor_current": rng.gamma(2.0, 2.0, 720)},
+                   index=pd.date_range("2022-03-10 06:00", periods=720, freq="10s"))
+
 # Q5: the compressor twin; the first week is normal (training), the rest is the test period
 twin = signals.make_compressor(days=q5_days(), seed=Q5_SEED)
 channels = list(signals.METROPT3_CHANNELS)
@@ -155,6 +162,12 @@ ANSWER_CELLS = {
        "\n"
        "\n"
        "test_alarms = compressor_alarms(train, test)",
+    6: "def block_means(raw, every):\n"
+       "    # the mean of each column over the blocks (t - every, t], one row per block, labelled t (the block's end)\n"
+       "    return ____\n"
+       "\n"
+       "\n"
+       "features_10min = block_means(raw, \"10min\")",
 }
 
 
@@ -1071,4 +1084,111 @@ q5 = FunctionQuestion(
     "\n"
     "test_alarms = compressor_alarms(train, test)",
     setup=_context,
+)
+
+
+
+# --------------------------------------------------------------------------- Q6 causal block means
+def _q6_cases() -> list[tuple[pd.DataFrame, str]]:
+    """Fresh series: 10-s and 1-min sampling, a start off the block grid, a gap, blocks of 10 min, 1 h and 15 min."""
+    rng = np.random.default_rng(106)
+    cases = []
+    for start, freq, n, every in (("2022-05-01 06:00:00", "10s", 1500, "10min"),
+                                  ("2022-05-02 07:03:20", "10s", 2000, "10min"),
+                                  ("2022-05-03 00:00:30", "1min", 600, "1h"),
+                                  ("2022-05-04 12:07:00", "30s", 900, "15min")):
+        index = pd.date_range(start, periods=n, freq=freq)
+        frame = pd.DataFrame({"TP3": 9.0 + rng.normal(0.0, 0.3, n), "Motor_current": rng.gamma(2.0, 2.0, n)},
+                             index=index)
+        if every == "1h":
+            frame = frame.drop(frame.index[200:260])  # an hour without data
+        cases.append((frame, every))
+    return cases
+
+
+def _block_reference(raw: pd.DataFrame, every: str, *, closed: str = "right", label: str = "right") -> pd.DataFrame:
+    return raw.resample(every, closed=closed, label=label).mean()
+
+
+def _as_frame(out, raw: pd.DataFrame, every: str) -> pd.DataFrame:
+    expect_true(isinstance(out, pd.DataFrame), f"`block_means` should return a pandas DataFrame (one row per block, "
+                                               f"one column per channel); it returned {type(out).__name__}.")
+    expect_true(isinstance(out.index, pd.DatetimeIndex), "the rows should be indexed by the blocks' end times (a "
+                                                         "DatetimeIndex).")
+    expect_true(list(out.columns) == list(raw.columns), f"the columns should be those of `raw` "
+                                                        f"({list(raw.columns)}); yours are {list(out.columns)}.")
+    return out
+
+
+def _same_blocks(got: pd.DataFrame, want: pd.DataFrame) -> bool:
+    got, want = got.dropna(how="all"), want.dropna(how="all")
+    return got.index.equals(want.index) and np.allclose(got.to_numpy(float), want.to_numpy(float), rtol=1e-9,
+                                                        atol=1e-12)
+
+
+def _check_block_means(block_means):
+    for raw, every in _q6_cases():
+        got = _as_frame(call_answer(block_means, "block_means", raw, every), raw, every)
+        want = _block_reference(raw, every)
+        if _same_blocks(got, want):
+            # look-ahead: the answer on the data up to a cut equals the full answer at every row labelled before it
+            step = pd.Timedelta(every)
+            for frac in (0.3, 0.55, 0.8):
+                cut = raw.index[int(frac * len(raw))] + step / 3  # inside a block
+                part = _as_frame(call_answer(block_means, "block_means", raw[raw.index <= cut], every), raw, every)
+                early = part.index[part.index <= cut]
+                if not (part.loc[early].equals(got.loc[early]) or np.allclose(part.loc[early].to_numpy(float),
+                                                                               got.loc[early].to_numpy(float),
+                                                                               equal_nan=True)):
+                    raise Incorrect(f"leakage: with the data cut at {cut}, your rows up to {cut} change. A row "
+                                    "labelled t may use the samples up to t only.")
+            continue
+        if _same_blocks(got, _block_reference(raw, every, closed="left", label="left")):
+            raise Incorrect(f"with every={every!r}: your row labelled t averages the block [t, t + every), which "
+                            "lies *after* t: that is pandas' default `resample(every)` (label at the block's start), "
+                            "and a detector reading that row at t reads the future (leakage). Label each block at "
+                            "its end: `raw.resample(every, closed=\"right\", label=\"right\").mean()`.")
+        if _same_blocks(got, _block_reference(raw, every, closed="left", label="right")):
+            raise Incorrect(f"with every={every!r}: your blocks are [t - every, t): they hold the sample at the "
+                            "block's start and leave out the one at its end, t. The task's blocks are (t - every, t]: "
+                            "`closed=\"right\"` as well as `label=\"right\"`.")
+        centred = raw.rolling(every, center=True).mean()
+        if got.index.isin(raw.index).all() and np.allclose(got.to_numpy(float), centred.loc[got.index].to_numpy(float),
+                                                           equal_nan=True):
+            raise Incorrect(f"with every={every!r}: a centred rolling mean reads half a block ahead (leakage). Average "
+                            "each block (t - every, t] and label it t.")
+        if not got.dropna(how="all").index.equals(want.dropna(how="all").index):
+            raise Incorrect(f"with every={every!r}: the rows should be labelled at the blocks' ends, "
+                            f"{list(want.dropna(how='all').index[:3].astype(str))} ...; yours start with "
+                            f"{list(got.index[:3].astype(str))}.")
+        worst = (got.loc[want.dropna(how="all").index] - want.dropna(how="all")).abs().max().idxmax()
+        raise Incorrect(f"with every={every!r}: the block means of {worst} differ from the mean of each block "
+                        "(t - every, t].")
+    return (f"your block means equal the right-closed, right-labelled means on {len(_q6_cases())} fresh series "
+            "(blocks off the clock grid, a gap, 10 s to 1 min sampling), and cutting the data never changes a row "
+            "labelled before the cut: every feature row is known at its timestamp, as `cycles.cycle_features` "
+            "makes it.")
+
+
+q6 = FunctionQuestion(
+    6,
+    "Write `block_means(raw, every)`, the causal resampling step of a feature table: `raw` is a DataFrame of sensor "
+    "channels with a DatetimeIndex, `every` a pandas duration such as \"10min\". Return a DataFrame with one row "
+    "per block (t - every, t] of the clock grid (the sample at t included, the one at t - every not) and the mean "
+    "of each channel over it, labelled t, the block's *end*, so that the row at t uses data up to t only. The "
+    "check uses fresh series and cuts the future: the answer on the data up to a time must equal your answer on "
+    "all the data at every row labelled before that time.",
+    ("block_means",),
+    _check_block_means,
+    ["pandas' `resample` has two settings for this: which side of a block is closed, and which side labels it.",
+     "`raw.resample(every, closed=\"right\", label=\"right\").mean()`; the default (left, left) labels a block "
+     "by its start, so its row at t holds data from after t."],
+    "def block_means(raw, every):\n"
+    "    return raw.resample(every, closed=\"right\", label=\"right\").mean()\n"
+    "\n"
+    "\n"
+    "features_10min = block_means(raw, \"10min\")\n"
+    "print(features_10min.head(3))",
+    setup=_context,
+    method="causal resampling (block means labelled at the block's end)",
 )
