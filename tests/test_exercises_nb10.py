@@ -22,7 +22,7 @@ import_tensorflow()
 import keras  # noqa: E402
 from keras import layers  # noqa: E402
 
-NUMBERS = [1, 2, 3, 4, 5]
+NUMBERS = [1, 2, 3, 4, 5, 6]
 
 
 # --------------------------------------------------------------------------- the notebook and the templates
@@ -75,10 +75,23 @@ def _vectorised(n, n_splits, gap):
     return [(np.arange(s - gap), np.arange(s, s + size)) for s in starts]
 
 
-@pytest.mark.parametrize("fn", [_sklearn_folds, _vectorised], ids=["TimeSeriesSplit generator", "vectorised"])
+def _generator(n, n_splits, gap):
+    size = n // (n_splits + 1)
+    for i in range(n_splits):
+        s = n - (n_splits - i) * size
+        yield np.arange(s - gap), np.arange(s, s + size)
+
+
+@pytest.mark.parametrize("fn", [_generator, _vectorised], ids=["generator", "vectorised"])
 def test_q1_right_answers_of_another_form_pass(fn):
     result = nb10.q1.result(forward_chaining=fn)
     assert result.passed, result.message
+
+
+def test_q1_timeseriessplit_itself_is_rejected_write_it_yourself():
+    result = nb10.q1.result(forward_chaining=_sklearn_folds)
+    assert result.status == "incorrect" and "write it yourself" in result.message, result.message
+    assert len(list(TimeSeriesSplit(n_splits=2).split(np.zeros((9, 1))))) == 2  # restored after the check
 
 
 def _folds(make):
@@ -131,13 +144,16 @@ def test_q1_course_splitter_with_its_default_block_size_is_named():
         return list(ForwardChainingSplit(n_splits, gap=gap).split(np.zeros((n, 1))))
 
     result = nb10.q1.result(forward_chaining=forward_chaining)
+    assert result.status == "incorrect" and "write it yourself" in result.message, result.message
+
+    def default_block_by_hand(n, n_splits, gap):  # ForwardChainingSplit's default block, written out
+        size = (n - gap) // (n_splits + 1)
+        return [(np.arange(n - (n_splits - i) * size - gap), np.arange(n - (n_splits - i) * size,
+                                                                        n - (n_splits - i - 1) * size))
+                for i in range(n_splits)]
+
+    result = nb10.q1.result(forward_chaining=default_block_by_hand)
     assert result.status == "incorrect" and "test_size=n // (n_splits + 1)" in result.message, result.message
-
-    def with_block_size(n, n_splits, gap):
-        return list(ForwardChainingSplit(n_splits, gap=gap, test_size=n // (n_splits + 1)).split(np.zeros((n, 1))))
-
-    result = nb10.q1.result(forward_chaining=with_block_size)
-    assert result.passed, result.message
 
 
 @pytest.mark.parametrize("name", list(Q1_WRONG))
@@ -341,14 +357,15 @@ def test_q4_right_answer_with_searchsorted_passes():
     assert result.passed, result.message
 
 
-def test_q4_course_function_passes():
+def test_q4_course_function_is_rejected_write_it_yourself():
     from sadlib import metrics
 
     def lead_times(alarms, events):
         return metrics.lead_times(events, alarms.to_numpy(), alarms.index)["lead_time"]
 
     result = nb10.q4.result(lead_times=lead_times)
-    assert result.passed, result.message
+    assert result.status == "incorrect" and "write it yourself" in result.message, result.message
+    assert callable(metrics.lead_times) and metrics.lead_times.__name__ == "lead_times"
 
 
 def _leads(**kwargs):

@@ -16,7 +16,7 @@ from sadlib.environment import import_tensorflow
 tf = import_tensorflow()
 import keras  # noqa: E402
 
-NUMBERS = [1, 2, 3, 4, 5]
+NUMBERS = [1, 2, 3, 4, 5, 6]
 
 
 def _result(number: int, *functions):

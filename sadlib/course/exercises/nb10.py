@@ -11,6 +11,9 @@ independent computation, then names the typical mistake when they differ:
 * Q3 ``occlusion_drop(score_fn, X, reference)``: the occlusion probe of per-sensor attribution (one sensor
   at a time replaced by its normal value), against a hand-written reference on two score functions;
 * Q4 ``lead_times(alarms, events)``: the warning time of the first true alarm before each failure;
+* Q6 ``block_means(raw, every)``: the causal resampling step of a feature table, each block's mean labelled at
+  the block's end, checked on fresh series and by cutting the future (the answer on the data up to t must equal
+  the answer on all the data at t);
 * Q5 (mini-project) ``compressor_alarms(train, test)``: features, detector and alarm policy of the
   learner's choice on the compressor twin, checked for event recall on the air leaks, false alarms per
   day and leakage (the decisions before a point may not depend on the test data after it).
@@ -29,10 +32,11 @@ from sadlib.course.exercises.checker import (
     Incorrect,
     call_answer,
     expect_true,
+    library_unavailable,
     setup_namespace,
 )
 
-__all__ = ["q1", "q2", "q3", "q4", "q5"]
+__all__ = ["q1", "q2", "q3", "q4", "q5", "q6"]
 
 #: the Colab install line installs sadlib[tracking] (Optuna, TensorBoard, W&B), as notebook 10 does
 COLAB_EXTRA = "tracking"
@@ -102,6 +106,10 @@ events = pd.DataFrame({"start": pd.to_datetime(["2022-03-10 12:00", "2022-03-10 
                        "end": pd.to_datetime(["2022-03-10 14:00", "2022-03-10 19:00"]),
                        "precursor_start": pd.to_datetime(["2022-03-10 06:00", "2022-03-10 18:00"])})
 
+# Q6: two hours of two channels at 10 s
+raw = pd.DataFrame({"TP3": 9.0 + rng.normal(0.0, 0.3, 720), "Motor_current": rng.gamma(2.0, 2.0, 720)},
+                   index=pd.date_range("2022-03-10 06:00", periods=720, freq="10s"))
+
 # Q5: the compressor twin; the first week is normal (training), the rest is the test period
 twin = signals.make_compressor(days=q5_days(), seed=Q5_SEED)
 channels = list(signals.METROPT3_CHANNELS)
@@ -154,11 +162,35 @@ ANSWER_CELLS = {
        "\n"
        "\n"
        "test_alarms = compressor_alarms(train, test)",
+    6: "def block_means(raw, every):\n"
+       "    # the mean of each column over the blocks (t - every, t], one row per block, labelled t (the block's end)\n"
+       "    return ____\n"
+       "\n"
+       "\n"
+       "features_10min = block_means(raw, \"10min\")",
 }
 
 
 def _context() -> dict:
     return setup_namespace(SETUP)
+
+
+def _library_versions(method: str) -> list:
+    """``(module, name)`` of the library functions that do what a "write it yourself" question asks."""
+    import sklearn.model_selection
+
+    from sadlib import attribution, metrics, model_selection
+
+    return {"forward_chaining": [(sklearn.model_selection, "TimeSeriesSplit"),
+                                 (model_selection, "ForwardChainingSplit")],
+            "occlusion_drop": [(attribution, "occlusion")],
+            "lead_times": [(metrics, "lead_times")]}[method]
+
+
+def _call_own(fn, name: str, *args):
+    """Call the learner's ``fn`` with the library's own version of the method unavailable."""
+    with library_unavailable(fn, _library_versions(name)):
+        return call_answer(fn, name, *args)
 
 
 # --------------------------------------------------------------------------- functions as answers
@@ -272,7 +304,7 @@ def _check_fold(i: int, train: np.ndarray, val: np.ndarray, want_train: np.ndarr
 def _check_forward_chaining(forward_chaining):
     cases = _q1_cases()
     for n, n_splits, gap in cases:
-        folds = _folds_of(call_answer(forward_chaining, "forward_chaining", n, n_splits, gap), n_splits)
+        folds = _folds_of(_call_own(forward_chaining, "forward_chaining", n, n_splits, gap), n_splits)
         want = _tss_folds(n, n_splits, gap)
         first = folds[0][0].size
         for i, ((train, val), (want_train, want_val)) in enumerate(zip(folds, want)):
@@ -290,7 +322,8 @@ q1 = FunctionQuestion(
     "sample n - 1 (the first block takes the remainder). Fold i (0 to n_splits - 1) validates on block i + 1, which "
     "starts at `n - (n_splits - i) * size`, and trains on **every** sample before it except the last `gap` ones. "
     "Return a list of `n_splits` pairs `(train_idx, val_idx)` of integer arrays. The check compares your folds with "
-    "scikit-learn's `TimeSeriesSplit(n_splits, gap=gap)` on many (n, n_splits, gap).",
+    "scikit-learn's `TimeSeriesSplit(n_splits, gap=gap)` on many (n, n_splits, gap), with `TimeSeriesSplit` and "
+    "`sadlib.model_selection.ForwardChainingSplit` unavailable: write it yourself.",
     ("forward_chaining",),
     _check_forward_chaining,
     ["`size = n // (n_splits + 1)`, `val_start = n - (n_splits - i) * size`, "
@@ -309,6 +342,7 @@ q1 = FunctionQuestion(
     "        folds.append((train_idx, val_idx))\n"
     "    return folds",
     setup=_context,
+    method="forward-chaining folds",
 )
 
 
@@ -598,7 +632,7 @@ def _drops_of(out, X: pd.DataFrame) -> pd.Series:
 def _check_occlusion(occlusion_drop):
     lines = []
     for what, score_fn, X, reference, faulty in _q3_cases():
-        got = _drops_of(call_answer(occlusion_drop, "occlusion_drop", score_fn, X, reference), X)
+        got = _drops_of(_call_own(occlusion_drop, "occlusion_drop", score_fn, X, reference), X)
         want = _occlusion_reference(score_fn, X, reference)
         if np.allclose(got[want.index], want, rtol=1e-6, atol=1e-9):
             top = got.idxmax()
@@ -622,7 +656,7 @@ q3 = FunctionQuestion(
     "For each sensor, replace its column of (a copy of) X by `reference[sensor]`, score, and compute the drop "
     "`mean score of X - mean score with that sensor occluded`. Return a pandas Series of the drops indexed by the "
     "sensor names. The check compares your drops with a hand-made reference on two detectors where the faulty "
-    "sensor is known.",
+    "sensor is known, with `sadlib.attribution.occlusion` unavailable: write it yourself.",
     ("occlusion_drop",),
     _check_occlusion,
     ["`base = np.mean(score_fn(X))`; inside the loop `occluded = X.copy()` and `occluded[sensor] = "
@@ -642,6 +676,7 @@ q3 = FunctionQuestion(
     "\n"
     "print(occlusion_drop(score_fn, X_alarm, normal_median))",
     setup=_context,
+    method="occlusion attribution",
 )
 
 
@@ -748,7 +783,7 @@ def _same_leads(a: pd.Series, b: pd.Series) -> bool:
 
 def _check_lead_times(lead_times):
     for alarms, events in _q4_cases():
-        got = _leads_of(call_answer(lead_times, "lead_times", alarms, events), events)
+        got = _leads_of(_call_own(lead_times, "lead_times", alarms, events), events)
         want = _lead_reference(alarms, events)
         if _same_leads(got, want):
             continue
@@ -779,7 +814,8 @@ q4 = FunctionQuestion(
     "included) is its first true alarm, and the lead time is `start` minus "
     "that alarm's time (positive: a warning before the failure; negative: caught only after it began). Return a "
     "pandas Series of Timedelta indexed like `events`, with `pd.NaT` for a failure without any alarm in that window. "
-    "The check compares with hand-computed lead times on a constructed day and on random alarms.",
+    "The check compares with hand-computed lead times on a constructed day and on random alarms, with "
+    "`sadlib.metrics.lead_times` unavailable: write it yourself.",
     ("lead_times",),
     _check_lead_times,
     ["`window = alarms[(alarms.index >= event.precursor_start) & (alarms.index <= event.end)]`; the alarm times are "
@@ -798,6 +834,7 @@ q4 = FunctionQuestion(
     "\n"
     "print(lead_times(alarms, events))",
     setup=_context,
+    method="lead times",
 )
 
 
@@ -970,13 +1007,16 @@ def _check_compressor(compressor_alarms):
     cut = _alarm_point(alarms, test, events)
     _same_before(compressor_alarms, train, test[test.index < cut], alarms, cut,
                  f"called with the test period cut at {cut} (during the first air leak)")
-    # leakage 1b: cut a few minutes after the first alarm onsets, at several points (a centred window or a
-    # backward fill reads a few minutes ahead: no decision before a cut may change, with no slack)
+    # leakage 1b: cut a few minutes after the first alarm onsets and around the first alarm ends, at several points
+    # (a centred window, a shift or a backward fill reads a few minutes ahead: no decision before a cut may change,
+    # with no slack)
     steps = np.diff(np.concatenate([[False], alarms, [False]]).astype(int))
     onsets = test.index[np.flatnonzero(steps == 1)]
     ends = test.index[np.minimum(np.flatnonzero(steps == -1), len(test) - 1)]
     cuts = [(t + pd.Timedelta(d), f"{d} after an alarm onset") for t in onsets[:2] for d in ("5min", "15min")]
     cuts += [(t - pd.Timedelta(d), f"{d} before an alarm ends") for t in ends[:2] for d in ("5min", "15min")]
+    # just after an alarm ends: a score that reads ahead ends its alarm early, because it already sees the drop
+    cuts += [(t + pd.Timedelta(d), f"{d} after an alarm ended") for t in ends[:2] for d in ("5min", "15min")]
     for c, where in cuts:
         if test.index[0] < c < test.index[-1]:
             _same_before(compressor_alarms, train, test[test.index < c], alarms, c,
@@ -1044,4 +1084,111 @@ q5 = FunctionQuestion(
     "\n"
     "test_alarms = compressor_alarms(train, test)",
     setup=_context,
+)
+
+
+
+# --------------------------------------------------------------------------- Q6 causal block means
+def _q6_cases() -> list[tuple[pd.DataFrame, str]]:
+    """Fresh series: 10-s and 1-min sampling, a start off the block grid, a gap, blocks of 10 min, 1 h and 15 min."""
+    rng = np.random.default_rng(106)
+    cases = []
+    for start, freq, n, every in (("2022-05-01 06:00:00", "10s", 1500, "10min"),
+                                  ("2022-05-02 07:03:20", "10s", 2000, "10min"),
+                                  ("2022-05-03 00:00:30", "1min", 600, "1h"),
+                                  ("2022-05-04 12:07:00", "30s", 900, "15min")):
+        index = pd.date_range(start, periods=n, freq=freq)
+        frame = pd.DataFrame({"TP3": 9.0 + rng.normal(0.0, 0.3, n), "Motor_current": rng.gamma(2.0, 2.0, n)},
+                             index=index)
+        if every == "1h":
+            frame = frame.drop(frame.index[200:260])  # an hour without data
+        cases.append((frame, every))
+    return cases
+
+
+def _block_reference(raw: pd.DataFrame, every: str, *, closed: str = "right", label: str = "right") -> pd.DataFrame:
+    return raw.resample(every, closed=closed, label=label).mean()
+
+
+def _as_frame(out, raw: pd.DataFrame, every: str) -> pd.DataFrame:
+    expect_true(isinstance(out, pd.DataFrame), f"`block_means` should return a pandas DataFrame (one row per block, "
+                                               f"one column per channel); it returned {type(out).__name__}.")
+    expect_true(isinstance(out.index, pd.DatetimeIndex), "the rows should be indexed by the blocks' end times (a "
+                                                         "DatetimeIndex).")
+    expect_true(list(out.columns) == list(raw.columns), f"the columns should be those of `raw` "
+                                                        f"({list(raw.columns)}); yours are {list(out.columns)}.")
+    return out
+
+
+def _same_blocks(got: pd.DataFrame, want: pd.DataFrame) -> bool:
+    got, want = got.dropna(how="all"), want.dropna(how="all")
+    return got.index.equals(want.index) and np.allclose(got.to_numpy(float), want.to_numpy(float), rtol=1e-9,
+                                                        atol=1e-12)
+
+
+def _check_block_means(block_means):
+    for raw, every in _q6_cases():
+        got = _as_frame(call_answer(block_means, "block_means", raw, every), raw, every)
+        want = _block_reference(raw, every)
+        if _same_blocks(got, want):
+            # look-ahead: the answer on the data up to a cut equals the full answer at every row labelled before it
+            step = pd.Timedelta(every)
+            for frac in (0.3, 0.55, 0.8):
+                cut = raw.index[int(frac * len(raw))] + step / 3  # inside a block
+                part = _as_frame(call_answer(block_means, "block_means", raw[raw.index <= cut], every), raw, every)
+                early = part.index[part.index <= cut]
+                if not (part.loc[early].equals(got.loc[early]) or np.allclose(part.loc[early].to_numpy(float),
+                                                                               got.loc[early].to_numpy(float),
+                                                                               equal_nan=True)):
+                    raise Incorrect(f"leakage: with the data cut at {cut}, your rows up to {cut} change. A row "
+                                    "labelled t may use the samples up to t only.")
+            continue
+        if _same_blocks(got, _block_reference(raw, every, closed="left", label="left")):
+            raise Incorrect(f"with every={every!r}: your row labelled t averages the block [t, t + every), which "
+                            "lies *after* t: that is pandas' default `resample(every)` (label at the block's start), "
+                            "and a detector reading that row at t reads the future (leakage). Label each block at "
+                            "its end: `raw.resample(every, closed=\"right\", label=\"right\").mean()`.")
+        if _same_blocks(got, _block_reference(raw, every, closed="left", label="right")):
+            raise Incorrect(f"with every={every!r}: your blocks are [t - every, t): they hold the sample at the "
+                            "block's start and leave out the one at its end, t. The task's blocks are (t - every, t]: "
+                            "`closed=\"right\"` as well as `label=\"right\"`.")
+        centred = raw.rolling(every, center=True).mean()
+        if got.index.isin(raw.index).all() and np.allclose(got.to_numpy(float), centred.loc[got.index].to_numpy(float),
+                                                           equal_nan=True):
+            raise Incorrect(f"with every={every!r}: a centred rolling mean reads half a block ahead (leakage). Average "
+                            "each block (t - every, t] and label it t.")
+        if not got.dropna(how="all").index.equals(want.dropna(how="all").index):
+            raise Incorrect(f"with every={every!r}: the rows should be labelled at the blocks' ends, "
+                            f"{list(want.dropna(how='all').index[:3].astype(str))} ...; yours start with "
+                            f"{list(got.index[:3].astype(str))}.")
+        worst = (got.loc[want.dropna(how="all").index] - want.dropna(how="all")).abs().max().idxmax()
+        raise Incorrect(f"with every={every!r}: the block means of {worst} differ from the mean of each block "
+                        "(t - every, t].")
+    return (f"your block means equal the right-closed, right-labelled means on {len(_q6_cases())} fresh series "
+            "(blocks off the clock grid, a gap, 10 s to 1 min sampling), and cutting the data never changes a row "
+            "labelled before the cut: every feature row is known at its timestamp, as `cycles.cycle_features` "
+            "makes it.")
+
+
+q6 = FunctionQuestion(
+    6,
+    "Write `block_means(raw, every)`, the causal resampling step of a feature table: `raw` is a DataFrame of sensor "
+    "channels with a DatetimeIndex, `every` a pandas duration such as \"10min\". Return a DataFrame with one row "
+    "per block (t - every, t] of the clock grid (the sample at t included, the one at t - every not) and the mean "
+    "of each channel over it, labelled t, the block's *end*, so that the row at t uses data up to t only. The "
+    "check uses fresh series and cuts the future: the answer on the data up to a time must equal your answer on "
+    "all the data at every row labelled before that time.",
+    ("block_means",),
+    _check_block_means,
+    ["pandas' `resample` has two settings for this: which side of a block is closed, and which side labels it.",
+     "`raw.resample(every, closed=\"right\", label=\"right\").mean()`; the default (left, left) labels a block "
+     "by its start, so its row at t holds data from after t."],
+    "def block_means(raw, every):\n"
+    "    return raw.resample(every, closed=\"right\", label=\"right\").mean()\n"
+    "\n"
+    "\n"
+    "features_10min = block_means(raw, \"10min\")\n"
+    "print(features_10min.head(3))",
+    setup=_context,
+    method="causal resampling (block means labelled at the block's end)",
 )

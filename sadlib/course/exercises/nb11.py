@@ -16,7 +16,13 @@ NumPy computation and names the typical mistake when they differ:
   validation scores only (checked by calling it again with another site's or the test data changed);
 * Q5 ``fedprox_loss(model, global_weights, mu)``: the FedProx loss, the reconstruction error plus
   ``mu / 2 * ||w - w_global||^2`` (Li et al., "Federated optimization in heterogeneous networks", MLSys 2020),
-  checked in value *and* gradient against NumPy on a small Keras autoencoder.
+  checked in value *and* gradient against NumPy on a small Keras autoencoder;
+* Q6 ``clip_update(update, clip)``: the clipping step of central differential privacy, one site's whole update
+  scaled to an L2 norm of at most ``clip`` (McMahan et al., "Learning differentially private recurrent language
+  models", ICLR 2018), with Flower's own clipping functions unavailable.
+
+Q1, Q2, Q3 and Q6 ask the learner to write a method Flower or ``sadlib.federated`` also has: the check runs the
+answer with those functions made unavailable (:class:`~sadlib.course.exercises.checker.library_unavailable`).
 """
 
 from __future__ import annotations
@@ -32,11 +38,13 @@ from sadlib.course.exercises.checker import (
     Unwritten,
     call_answer,
     expect_true,
+    fmt_distinct,
     is_blank,
+    library_unavailable,
     setup_namespace,
 )
 
-__all__ = ["q1", "q2", "q3", "q4", "q5"]
+__all__ = ["q1", "q2", "q3", "q4", "q5", "q6"]
 
 #: the Colab install line installs sadlib[federated] (Flower and the deep-learning stack), as notebook 11 does
 COLAB_EXTRA = "federated"
@@ -73,6 +81,10 @@ for i, level in enumerate([0.5, 0.8, 1.0, 1.6, 2.5, 4.0]):
     test = level * rng.lognormal(0.0, 0.3, 1008)
     test[300 + 100 * i:330 + 100 * i] *= 4.0  # a failure
     test_scores[f"site {i}"] = test
+
+# Q6: one site's update of a round (its new weights minus the global ones, layer by layer) and the clipping norm
+site_update = [rng.normal(0.0, 0.3, s).astype("float32") for s in shapes]
+clip = 1.0
 
 # Q5: a small dense autoencoder (12 inputs), the global weights of the round, a batch of normal windows
 model = keras.Sequential([keras.Input((12,)), layers.Dense(4, activation="relu"), layers.Dense(12)])
@@ -130,6 +142,13 @@ ANSWER_CELLS = {
        "        return reconstruction + proximal\n"
        "\n"
        "    return ____",
+    6: "def clip_update(update, clip):\n"
+       "    norm = ____  # the L2 norm of the whole update: all layers together\n"
+       "    factor = ____  # 1 when the norm is within `clip`, else clip / norm\n"
+       "    return ____  # a new list of arrays, every layer scaled by the same factor\n"
+       "\n"
+       "\n"
+       "clipped = clip_update(site_update, clip)",
 }
 
 
@@ -141,6 +160,26 @@ def _context() -> dict:
 #: how this notebook's checks call the learner's functions: the arguments themselves, not copies, so that
 #: the checks can see an answer that changes its inputs (warnings are silenced)
 _CALL = dict(copy=False)
+
+
+def _library(method: str) -> list:
+    """``(module, name)`` of what Flower and sadlib.federated offer for a method the learner writes."""
+    from flwr.serverapp.strategy import strategy_utils
+    from flwr.supercore import differential_privacy
+
+    from sadlib.federated import codecs
+
+    return {"fedavg": [(strategy_utils, "aggregate_arrayrecords")],
+            "quantize": [(codecs, "encode_update"), (codecs, "_quantise"), (codecs, "_dequantise")],
+            "topk": [(codecs, "encode_update")],
+            "clip": [(differential_privacy, "compute_clip_model_update"),
+                     (differential_privacy, "clip_inputs_inplace")]}[method]
+
+
+def _own(fn, method: str, name: str, *args, **kwargs):
+    """Call the learner's ``fn`` (as :func:`call_answer`) with the library's version of the method unavailable."""
+    with library_unavailable(fn, _library(method)):
+        return call_answer(fn, name, *args, **kwargs)
 def _same_nested(a, b) -> bool:
     """Arrays (or nested lists/tuples/dicts of them) equal, NaN equal to NaN."""
     if isinstance(a, dict):
@@ -212,7 +251,7 @@ def _check_fedavg(fedavg):
         given = copy.deepcopy(updates)
         layer_shapes = [np.shape(w) for w in updates[0][0]]
         try:
-            out = call_answer(fedavg, "fedavg", given, **_CALL)
+            out = _own(fedavg, "fedavg", "fedavg", given, **_CALL)
         except ValueError as err:
             if len(set(layer_shapes)) == 1:
                 raise
@@ -285,6 +324,7 @@ q1 = FunctionQuestion(
     "\n"
     "global_new = fedavg(updates)",
     setup=_context,
+    method="FedAvg",
 )
 
 
@@ -334,7 +374,7 @@ def _quantized(out, delta: np.ndarray, bits: int):
 
 def _check_q2_case(quantize_update, dequantize, delta: np.ndarray, bits: int) -> tuple[int, int]:
     given = delta.copy()
-    out = call_answer(quantize_update, "quantize_update", given, bits, **_CALL)
+    out = _own(quantize_update, "quantize", "quantize_update", given, bits, **_CALL)
     _untouched(delta, given, "quantize_update", "`delta`")
     codes, scale, offset = _quantized(out, delta, bits)
     back = np.asarray(call_answer(dequantize, "dequantize", codes.copy(), scale, offset, **_CALL), dtype=np.float64)
@@ -459,6 +499,7 @@ q2 = FunctionQuestion(
     "print(f\"{delta.nbytes} bytes as float32, {codes.nbytes} bytes as codes; \"\n"
     "      f\"largest error {error:.2g} (scale / 2 = {scale / 2:.2g})\")",
     setup=_context,
+    method="8-bit quantisation of an update",
 )
 
 
@@ -506,7 +547,7 @@ def _indices_of(out, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _check_q3_case(top_k_sparsify, delta: np.ndarray, fraction: float) -> tuple[int, int, int]:
     given = delta.copy()
-    out = call_answer(top_k_sparsify, "top_k_sparsify", given, fraction, **_CALL)
+    out = _own(top_k_sparsify, "topk", "top_k_sparsify", given, fraction, **_CALL)
     _untouched(delta, given, "top_k_sparsify", "`delta`")
     indices, values = _indices_of(out, delta)
     flat = delta.ravel()
@@ -593,6 +634,7 @@ q3 = FunctionQuestion(
     "indices, values = top_k_sparsify(delta, 0.1)\n"
     "print(f\"{delta.nbytes} bytes as float32, {indices.nbytes + values.nbytes} bytes as top-10 %\")",
     setup=_context,
+    method="top-k sparsification",
 )
 
 
@@ -864,4 +906,100 @@ q5 = FunctionQuestion(
     "    model.fit(X, X, epochs=5, batch_size=32, verbose=0)\n"
     "    print(f\"mu={mu}: after 5 local epochs ||w - w_global||^2 = {distance(model):.4f}\")",
     setup=_context,
+)
+
+
+
+# --------------------------------------------------------------------------- Q6 update clipping
+def _global_norm(arrays) -> float:
+    return float(np.sqrt(sum(np.sum(np.asarray(a, dtype=np.float64) ** 2) for a in arrays)))
+
+
+def _q6_cases() -> list[tuple[list[np.ndarray], float]]:
+    """Fresh updates: above the clip, below it, exactly at it, one layer dominating, a zero update, many layers."""
+    rng = np.random.default_rng(116)
+    shapes = [(12, 4), (4,), (4, 12), (12,)]
+    cases = []
+    for scale, clip in ((0.3, 1.0), (0.01, 1.0), (1.0, 0.5), (0.2, 3.0)):
+        cases.append(([rng.normal(0.0, scale, s) for s in shapes], clip))
+    big_bias = [rng.normal(0.0, 0.01, s) for s in shapes]
+    big_bias[1] = rng.normal(0.0, 5.0, (4,))  # one layer carries almost all of the norm
+    cases.append((big_bias, 1.0))
+    at = [rng.normal(0.0, 0.2, s) for s in shapes]
+    cases.append((at, _global_norm(at)))  # exactly at the clip: unchanged
+    cases.append(([np.zeros(s) for s in shapes], 1.0))
+    cases.append(([rng.normal(0.0, 0.1, (8, 8)) for _ in range(6)], 0.7))
+    return cases
+
+
+def _clip_reference(update, clip, *, per_layer=False, always=False):
+    if per_layer:
+        return [w * min(1.0, clip / max(_global_norm([w]), 1e-300)) for w in update]
+    norm = _global_norm(update)
+    factor = clip / norm if (always and norm > 0) else min(1.0, clip / norm) if norm > 0 else 1.0
+    return [np.asarray(w, dtype=np.float64) * factor for w in update]
+
+
+def _check_clip(clip_update):
+    for update, clip in _q6_cases():
+        given = [w.copy() for w in update]
+        out = _own(clip_update, "clip", "clip_update", given, clip, **_CALL)
+        _untouched(update, given, "clip_update", "the site's update")
+        got = _arrays_of(out, "the result of `clip_update`")
+        expect_true(len(got) == len(update), f"the update has {len(update)} layers, so `clip_update` should return "
+                                             f"{len(update)} arrays; yours returns {len(got)}.")
+        for layer, (g, w) in enumerate(zip(got, update)):
+            expect_true(g.shape == w.shape, f"layer {layer} should keep its shape {w.shape}; yours has {g.shape}.")
+        want = _clip_reference(update, clip)
+        if all(np.allclose(g, w, rtol=1e-5, atol=1e-9) for g, w in zip(got, want)):
+            continue
+        norm = _global_norm(update)
+        if all(np.allclose(g, np.clip(w, -clip, clip), rtol=1e-5, atol=1e-9) for g, w in zip(got, update)):
+            raise Incorrect("you clipped every *value* to [-clip, clip] (`np.clip`). Differential privacy bounds the "
+                            "L2 norm of the whole update: scale all layers by one factor, clip / norm, when the norm "
+                            "is above clip, so the update keeps its direction.")
+        if all(np.allclose(g, w, rtol=1e-5, atol=1e-9) for g, w in zip(got, _clip_reference(update, clip,
+                                                                                         per_layer=True))):
+            raise Incorrect("you clipped each layer to norm `clip` on its own, so the whole update can reach "
+                            "sqrt(layers) x clip. The norm that DP bounds is that of all layers together: "
+                            "norm = sqrt(sum over layers of sum(w ** 2)), and one factor for every layer.")
+        if norm < clip and all(np.allclose(g, w, rtol=1e-5, atol=1e-9)
+                               for g, w in zip(got, _clip_reference(update, clip, always=True))):
+            raise Incorrect(f"an update of norm {norm:.4g}, already within clip={clip:g}, was scaled *up* to norm "
+                            f"{clip:g}. Clipping only shrinks: factor = min(1, clip / norm).")
+        got_norm = _global_norm(got)
+        raise Incorrect(f"an update of norm {fmt_distinct(norm, got_norm)} with clip={clip:g} should come back with "
+                        f"norm {fmt_distinct(_global_norm(want), got_norm)} (every layer times min(1, clip / norm)); "
+                        f"yours has norm {fmt_distinct(got_norm, _global_norm(want))}.")
+    return (f"your clipping equals min(1, clip / norm) times the update on {len(_q6_cases())} fresh updates (above, "
+            "below and exactly at the clip, one layer carrying the norm, a zero update), without touching the site's "
+            "arrays. After clipping, one site can move the equal-weight average of n sites by at most clip / n, and "
+            "the server's Gaussian noise (std = noise multiplier x clip / n) is sized for that.")
+
+
+q6 = FunctionQuestion(
+    6,
+    "Write `clip_update(update, clip)`, the clipping step of central differential privacy at a site. `update` is "
+    "the site's update of the round, a list of arrays (one per layer: its new weights minus the global ones), and "
+    "`clip` a positive number. Return a new list of arrays: the update scaled so that its L2 norm, over all layers "
+    "together, is at most `clip` (every layer times min(1, clip / norm)); an update within the clip comes back "
+    "unchanged. Do not change the arrays you are given. The check uses fresh updates, with Flower's own clipping "
+    "functions unavailable: write it yourself.",
+    ("clip_update",),
+    _check_clip,
+    ["`norm = np.sqrt(sum(np.sum(w ** 2) for w in update))`: one norm for the whole update.",
+     "`factor = min(1.0, clip / norm) if norm > 0 else 1.0`; `return [w * factor for w in update]`."],
+    "import numpy as np\n"
+    "\n"
+    "\n"
+    "def clip_update(update, clip):\n"
+    "    norm = np.sqrt(sum(np.sum(w ** 2) for w in update))\n"
+    "    factor = min(1.0, clip / norm) if norm > 0 else 1.0\n"
+    "    return [w * factor for w in update]\n"
+    "\n"
+    "\n"
+    "clipped = clip_update(site_update, clip)\n"
+    "print(np.sqrt(sum(np.sum(w ** 2) for w in site_update)), \"->\", np.sqrt(sum(np.sum(w ** 2) for w in clipped)))",
+    setup=_context,
+    method="update clipping",
 )
