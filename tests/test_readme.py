@@ -103,3 +103,17 @@ def test_readme_headline_numbers_come_from_the_benchmark_csvs():
         r = csv[csv.detector == detector].iloc[0]
         assert values == (round(r.f1, 3), round(r.far, 2), round(r.mar, 2)), name
     assert "ma_z" not in rows  # a recipe selected on the test files is not a headline number
+
+
+def test_readme_syllabus_question_counts_are_the_exercise_modules():
+    """Each syllabus row's "N questions" is the number of questions its exercise module defines."""
+    import importlib
+
+    from sadlib.course.exercises.checker import questions
+
+    text = README.read_text(encoding="utf-8")
+    rows = re.findall(r"^\| (\d\d) \| .*?\[(\d+) questions\]", text, flags=re.M)
+    assert len(rows) == 12
+    for number, count in rows:
+        module = importlib.import_module(f"sadlib.course.exercises.nb{number}")
+        assert int(count) == len(questions(module)), f"README says {count} questions for notebook {number}"
