@@ -47,6 +47,10 @@ ANSWER_CELLS = {
        "    # the mean and standard deviation of x[t - window:t], the `window` samples before t\n"
        "    ____\n"
        "    return ____",
+    4: "# `normal` is the setup cell's week: leave it as it is (signals.inject works on a copy)\n"
+       "# broken, event = signals.inject(normal, ...)\n"
+       "corr_before = ____\n"
+       "corr_during = ____",
     5: "def label_events(y):\n"
        "    y = np.asarray(y).astype(int)\n"
        "    # one (start, end) pair per run of 1s, end exclusive\n"
