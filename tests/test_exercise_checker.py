@@ -373,3 +373,39 @@ def test_library_unavailable_lets_an_own_method_run():
 
     out = _blocked_zscore(own)
     assert out.shape == (100,)
+
+
+@pytest.mark.parametrize("module, number, name, key, params", [
+    ("nb01", 3, "rolling_zscore", "zscore", lambda x, w: {"window": w}),
+    ("nb03", 1, "rolling_z", "zscore", lambda x, w: {"window": w}),
+])
+def test_window_questions_reject_the_registry(module, number, name, key, params):
+    """Every question that blocks a detector class rejects it reached through ``detectors.REGISTRY`` too."""
+    import importlib
+
+    import pandas as pd
+
+    from sadlib import detectors
+
+    question = getattr(importlib.import_module(f"sadlib.course.exercises.{module}"), f"q{number}")
+
+    def through_registry(x, window):
+        frame = pd.DataFrame({"x": np.asarray(x, dtype=float)})
+        return detectors.REGISTRY[key](**params(x, window)).fit(frame).score(frame)
+
+    result = question.result(**{name: through_registry})
+    assert result.status == "incorrect" and "write it yourself" in result.message, result.message
+
+
+def test_ewma_question_rejects_the_registry():
+    import pandas as pd
+
+    from sadlib import detectors
+    from sadlib.course.exercises import nb03
+
+    def through_registry(x, lam, mean, std):
+        frame = pd.DataFrame({"x": np.asarray(x, dtype=float)})
+        return detectors.REGISTRY["ewma"](lam=lam).fit(frame).score(frame)
+
+    result = nb03.q3.result(ewma_chart=through_registry)
+    assert result.status == "incorrect" and "write it yourself" in result.message, result.message
