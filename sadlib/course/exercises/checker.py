@@ -363,6 +363,14 @@ WRITE_IT_YOURSELF = ("your function calls `{name}`: write it yourself; the libra
                      "notebooks.")
 
 
+def _derives(cls: type, base: type) -> bool:
+    """``issubclass`` that is False, not an error, for classes whose subclass check fails."""
+    try:
+        return issubclass(cls, base)
+    except TypeError:
+        return False
+
+
 class library_unavailable:  # noqa: N801 (a context manager used like a function)
     """Make library functions unavailable while a learner's function runs.
 
@@ -456,7 +464,7 @@ class library_unavailable:  # noqa: N801 (a context manager used like a function
                 if id(value) in originals and originals[id(value)][0] is value:
                     self._swap(ns, key, self._stand_in(originals[id(value)][1], value), is_dict=True)
                 elif isinstance(value, type) and value is not self.fn:  # class Z(RollingZScore): ...
-                    parent = next((label for obj, label in classes if issubclass(value, obj)), None)
+                    parent = next((label for obj, label in classes if _derives(value, obj)), None)
                     if parent is not None:
                         self._swap(ns, key, self._stand_in(parent, value), is_dict=True)
                 elif isinstance(value, (dict, list)) and value is not ns:  # the learner's own registry
