@@ -224,7 +224,8 @@ def _check_share(share):
 q2 = Question(
     2,
     "Under SKAB's protocol the first 400 rows of each labelled file are for training. Set `share` to the "
-    "fraction of anomalous rows among all the *remaining* rows of the labelled files, pooled.",
+    "fraction of anomalous rows among all the *remaining* rows of the labelled files, pooled (all those rows "
+    "counted together, so that a long file weighs more than a short one).",
     ("share",),
     _check_share,
     ["`datasets.load_skab()` returns a dict; the anomaly-free file has no `anomaly` column.",
