@@ -297,3 +297,115 @@ def test_is_blank_and_setup_namespace():
     assert not checker.is_blank(np.zeros(2)) and not checker.is_blank(None) and not checker.is_blank([1, 2])
     ns = checker.setup_namespace("import math\nx = math.sqrt(16)")
     assert ns["x"] == 4.0 and checker.setup_namespace("y = 1") is not checker.setup_namespace("y = 1")
+
+
+# --- library_unavailable: every path to a blocked detector class ---------------------------------------
+
+def _blocked_zscore(answer):
+    """Run ``answer(frame)`` with ``RollingZScore`` blocked; the verdict the learner would read, or the output."""
+    from sadlib.detectors import zscore as zscore_module
+
+    with checker.library_unavailable(answer, [(zscore_module, "RollingZScore")]):
+        return answer(np.arange(100.0)[:, None])
+
+
+def _make_zscore(x):
+    from sadlib import detectors
+
+    return detectors.make("zscore", window=10).fit(x).score(x)
+
+
+def _registry_zscore(x):
+    from sadlib.detectors import REGISTRY
+
+    return REGISTRY["zscore"](window=10).fit(x).score(x)
+
+
+def _load_zscore(x, path):
+    from sadlib import detectors
+
+    return detectors.load(path).score(x)
+
+
+@pytest.mark.parametrize("answer", [_make_zscore, _registry_zscore], ids=["make", "REGISTRY"])
+def test_library_unavailable_blocks_the_detector_registry(answer):
+    from sadlib import detectors
+    from sadlib.detectors import RollingZScore
+
+    with pytest.raises(Incorrect, match="write it yourself"):
+        _blocked_zscore(answer)
+    # everything is restored on exit: the registry builds the real class again
+    assert detectors.REGISTRY["zscore"] is RollingZScore
+    assert isinstance(detectors.make("zscore", window=10), RollingZScore)
+
+
+def test_library_unavailable_blocks_loading_a_saved_detector(tmp_path):
+    from sadlib.detectors import RollingZScore
+
+    x = np.arange(100.0)[:, None]
+    path = tmp_path / "z"
+    RollingZScore(window=10).fit(x).save(path)
+    with pytest.raises(Incorrect, match="write it yourself"):
+        _blocked_zscore(lambda frame: _load_zscore(frame, path))
+
+
+def test_library_unavailable_blocks_a_subclass_and_a_learners_own_registry():
+    from sadlib.detectors import RollingZScore
+    from sadlib.detectors import zscore as zscore_module
+
+    class Mine(RollingZScore):  # a learner's "own" detector that only renames the library's
+        pass
+
+    ns = {"Mine": Mine, "mine": {"z": RollingZScore}, "np": np}
+    exec("def via_subclass(x):\n    return Mine(window=10).fit(x).score(x)\n"
+         "def via_dict(x):\n    return mine['z'](window=10).fit(x).score(x)\n", ns)
+    for name in ("via_subclass", "via_dict"):
+        with pytest.raises(Incorrect, match="write it yourself"):
+            with checker.library_unavailable(ns[name], [(zscore_module, "RollingZScore")]):
+                ns[name](np.arange(100.0)[:, None])
+    assert ns["Mine"] is Mine and ns["mine"]["z"] is RollingZScore  # restored
+
+
+def test_library_unavailable_lets_an_own_method_run():
+    def own(x):
+        x = np.asarray(x, float)[:, 0]
+        return np.abs(x - x.mean()) / x.std()
+
+    out = _blocked_zscore(own)
+    assert out.shape == (100,)
+
+
+@pytest.mark.parametrize("module, number, name, key, params", [
+    ("nb01", 3, "rolling_zscore", "zscore", lambda x, w: {"window": w}),
+    ("nb03", 1, "rolling_z", "zscore", lambda x, w: {"window": w}),
+])
+def test_window_questions_reject_the_registry(module, number, name, key, params):
+    """Every question that blocks a detector class rejects it reached through ``detectors.REGISTRY`` too."""
+    import importlib
+
+    import pandas as pd
+
+    from sadlib import detectors
+
+    question = getattr(importlib.import_module(f"sadlib.course.exercises.{module}"), f"q{number}")
+
+    def through_registry(x, window):
+        frame = pd.DataFrame({"x": np.asarray(x, dtype=float)})
+        return detectors.REGISTRY[key](**params(x, window)).fit(frame).score(frame)
+
+    result = question.result(**{name: through_registry})
+    assert result.status == "incorrect" and "write it yourself" in result.message, result.message
+
+
+def test_ewma_question_rejects_the_registry():
+    import pandas as pd
+
+    from sadlib import detectors
+    from sadlib.course.exercises import nb03
+
+    def through_registry(x, lam, mean, std):
+        frame = pd.DataFrame({"x": np.asarray(x, dtype=float)})
+        return detectors.REGISTRY["ewma"](lam=lam).fit(frame).score(frame)
+
+    result = nb03.q3.result(ewma_chart=through_registry)
+    assert result.status == "incorrect" and "write it yourself" in result.message, result.message

@@ -230,8 +230,8 @@ def test_nb01_q3_a_window_one_sample_ahead_is_rejected():
         roll = s.rolling(window).agg(["mean", "std"]).shift(-1)  # the window x[t - window + 2 : t + 2]
         return ((s - roll["mean"]) / roll["std"]).to_numpy()
 
-    result = nb01.q3.result(rolling_zscore=one_ahead)
-    assert result.status == "incorrect" and "should be NaN" in result.message
+    result = nb01.q3.result(rolling_zscore=one_ahead)  # named as what it is: it reads x[t + 1]
+    assert result.status == "incorrect" and "look-ahead" in result.message, result.message
 
 
 def test_nb01_q3_cut_probe_rejects_values_that_depend_on_later_data():

@@ -363,6 +363,14 @@ WRITE_IT_YOURSELF = ("your function calls `{name}`: write it yourself; the libra
                      "notebooks.")
 
 
+def _derives(cls: type, base: type) -> bool:
+    """``issubclass`` that is False, not an error, for classes whose subclass check fails."""
+    try:
+        return issubclass(cls, base)
+    except TypeError:
+        return False
+
+
 class library_unavailable:  # noqa: N801 (a context manager used like a function)
     """Make library functions unavailable while a learner's function runs.
 
@@ -372,6 +380,13 @@ class library_unavailable:  # noqa: N801 (a context manager used like a function
     :class:`Incorrect` with :data:`WRITE_IT_YOURSELF`. A question that asks the learner to write a method
     ``sadlib`` also has runs the answer this way, so ``return k_of_n_alarms(...)`` cannot pass. Everything is
     restored on exit.
+
+    The other ways to reach the same object are blocked too:
+
+    * registries: a value of a dict or list held by a ``sadlib`` module (``detectors.REGISTRY``, so that
+      ``detectors.make("zscore")`` and ``detectors.load(...)`` cannot build a blocked ``RollingZScore``) or
+      by the learner's namespace;
+    * subclasses: a class of the learner's namespace derived from a blocked class (``class Z(RollingZScore)``).
     """
 
     def __init__(self, fn: Any, targets: Sequence[tuple[types.ModuleType, str]],
@@ -381,11 +396,16 @@ class library_unavailable:  # noqa: N801 (a context manager used like a function
         self.message = message
         self._undo: list[tuple[Any, str, Any, bool]] = []
 
-    def _stand_in(self, label: str) -> Callable[..., Any]:
+    def _stand_in(self, label: str, original: Any = None) -> Callable[..., Any]:
+        """A function that raises :class:`Incorrect`; for a class, a class whose construction raises it
+        (so that ``pickle`` in ``detectors.load`` and ``isinstance`` in library code meet a class too)."""
         message = self.message.format(name=label)
 
         def unavailable(*args: Any, **kwargs: Any) -> Any:
             raise Incorrect(message)
+        if isinstance(original, type):
+            return type(original.__name__, (), {"__new__": unavailable, "__doc__": message,
+                                                "__module__": original.__module__})
         return unavailable
 
     def _swap(self, holder: Any, key: str, new: Any, is_dict: bool) -> None:
@@ -408,7 +428,7 @@ class library_unavailable:  # noqa: N801 (a context manager used like a function
             except ValueError:  # an empty cell
                 continue
             if id(value) in originals and originals[id(value)][0] is value:
-                self._swap(cell, "cell_contents", self._stand_in(originals[id(value)][1]), is_dict=False)
+                self._swap(cell, "cell_contents", self._stand_in(originals[id(value)][1], value), is_dict=False)
             elif isinstance(value, types.FunctionType):
                 self._swap_closure(value, originals, seen)
 
@@ -429,21 +449,35 @@ class library_unavailable:  # noqa: N801 (a context manager used like a function
                 continue
             for key, value in list(vars(module).items()):
                 if id(value) in originals and originals[id(value)][0] is value:
-                    self._swap(module, key, self._stand_in(originals[id(value)][1]), is_dict=False)
-                elif isinstance(value, dict) and not key.startswith("__"):  # a registry: detectors.REGISTRY["zscore"]
-                    for name, entry in list(value.items()):
-                        if id(entry) in originals and originals[id(entry)][0] is entry:
-                            self._swap(value, name, self._stand_in(originals[id(entry)][1]), is_dict=True)
+                    self._swap(module, key, self._stand_in(originals[id(value)][1], value), is_dict=False)
+            for key, value in list(vars(module).items()):  # registries: detectors.REGISTRY["zscore"], ...
+                if isinstance(value, (dict, list)) and not isinstance(value, types.MappingProxyType):
+                    self._swap_items(value, originals)
         for module, attr in self.targets:  # the named places themselves (a module outside sadlib too)
             obj = getattr(module, attr)
             if id(obj) in originals and originals[id(obj)][0] is obj:
-                self._swap(module, attr, self._stand_in(originals[id(obj)][1]), is_dict=False)
+                self._swap(module, attr, self._stand_in(originals[id(obj)][1], obj), is_dict=False)
         self._swap_closure(self.fn, originals)
+        classes = [(obj, label) for obj, label in originals.values() if isinstance(obj, type)]
         for ns in namespaces:  # names the learner imported into the notebook: `from sadlib.alarms import ...`
             for key, value in list(ns.items()):
                 if id(value) in originals and originals[id(value)][0] is value:
-                    self._swap(ns, key, self._stand_in(originals[id(value)][1]), is_dict=True)
+                    self._swap(ns, key, self._stand_in(originals[id(value)][1], value), is_dict=True)
+                elif isinstance(value, type) and value is not self.fn:  # class Z(RollingZScore): ...
+                    parent = next((label for obj, label in classes if _derives(value, obj)), None)
+                    if parent is not None:
+                        self._swap(ns, key, self._stand_in(parent, value), is_dict=True)
+                elif isinstance(value, (dict, list)) and value is not ns:  # the learner's own registry
+                    self._swap_items(value, originals)
         return self
+
+    def _swap_items(self, container: dict | list, originals: dict) -> None:
+        """Blocked objects held as the values of a dict or the items of a list (a registry)."""
+        keys = list(container.keys()) if isinstance(container, dict) else list(range(len(container)))
+        for key in keys:
+            value = container[key]
+            if id(value) in originals and originals[id(value)][0] is value:
+                self._swap(container, key, self._stand_in(originals[id(value)][1], value), is_dict=True)
 
     def __exit__(self, *exc: Any) -> None:
         for holder, key, old, is_dict in reversed(self._undo):

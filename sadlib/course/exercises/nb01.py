@@ -21,6 +21,7 @@ from sadlib.course.exercises.checker import (
     expect_shape,
     expect_true,
     expect_type,
+    fmt_distinct,
     library_unavailable,
 )
 from sadlib.course.exercises.nb00 import expect_number
@@ -46,6 +47,10 @@ ANSWER_CELLS = {
        "    # the mean and standard deviation of x[t - window:t], the `window` samples before t\n"
        "    ____\n"
        "    return ____",
+    4: "# `normal` is the setup cell's week: leave it as it is (signals.inject works on a copy)\n"
+       "# broken, event = signals.inject(normal, ...)\n"
+       "corr_before = ____\n"
+       "corr_during = ____",
     5: "def label_events(y):\n"
        "    y = np.asarray(y).astype(int)\n"
        "    # one (start, end) pair per run of 1s, end exclusive\n"
@@ -74,11 +79,13 @@ def _as_float_array(out, n: int, name: str) -> np.ndarray:
 
 # --------------------------------------------------------------------------- Q1: a drift that ends
 def _ramp(x: np.ndarray, start: int, duration: int, magnitude: float, *, first: int = 1, std=np.nanstd,
-          stays: bool = False, in_std: bool = True) -> np.ndarray:
+          stays: bool = False, in_std: bool = True, zero_to_full: bool = False, event_std: bool = False) -> np.ndarray:
     """The drift of ``signals.inject`` on one array, and the variants a learner may write by mistake."""
     out = np.array(x, dtype=float)
-    scale = float(std(x)) if in_std else 1.0
-    out[start:start + duration] += magnitude * scale * (np.arange(duration) + first) / duration
+    scale = float(std(x[start:start + duration] if event_std else x)) if in_std else 1.0
+    k = np.arange(duration)
+    fraction = (k / (duration - 1) if duration > 1 else np.ones(1)) if zero_to_full else (k + first) / duration
+    out[start:start + duration] += magnitude * scale * fraction
     if stays:
         out[start + duration:] += magnitude * scale * (duration - 1 + first) / duration
     return out
@@ -90,10 +97,26 @@ _DRIFT_MISTAKES = {
                                  "the event gets all of it."),
     "stays": (dict(stays=True), "after the event your drift stays: in this course every event ends, so the "
                                 "samples after start + duration - 1 are unchanged (the signal snaps back)."),
+    "zero to full": (dict(zero_to_full=True), "your ramp starts at 0 (k / (duration - 1)): sample start + k gets "
+                                              "(k + 1) / duration of magnitude × std, so even the first sample of "
+                                              "the event is raised, by 1 / duration of it."),
+    "std of the event": (dict(event_std=True), "`s` is the standard deviation of the whole of x (NaN ignored), not "
+                                               "of the event's rows."),
     "absolute": (dict(in_std=False), "`magnitude` is in standard deviations of x: multiply it by the "
                                      "standard deviation of x (NaN ignored, `np.nanstd`)."),
     "std with NaN": (dict(std=np.std), "x holds NaN, so `np.std(x)` is NaN: use `np.nanstd(x)`."),
 }
+
+
+def _same_drift(got: np.ndarray, ref: np.ndarray, x: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """Per sample: does ``got`` match ``ref``? Outside the event the value itself (to float32 precision, NaN
+    included); inside, the ramp added to ``x`` within 0.5 % (``np.nanstd`` and pandas' ``std`` with ddof=1 both
+    pass), up to float32 rounding of ``x``."""
+    rounding = 1e-6 * float(np.nanmax(np.abs(x)))
+    same = np.isclose(got, ref, rtol=1e-6, atol=0, equal_nan=True)
+    same[inside] = np.isclose(got[inside] - x[inside], ref[inside] - x[inside], rtol=5e-3, atol=rounding,
+                              equal_nan=True)
+    return same
 
 
 def _drift_cases() -> list[tuple[np.ndarray, int, int, float]]:
@@ -120,24 +143,22 @@ def _check_drift(add_drift):
         expect_true(np.array_equal(given, x, equal_nan=True),
                     f"`add_drift` changed `x` in place ({where}); work on a copy, `np.array(x, dtype=float)`.")
         got = _as_float_array(out, x.size, "add_drift")
-        outside = np.ones(x.size, dtype=bool)
-        outside[start:start + duration] = False
-        # inside the event: the added ramp within 0.5 % (np.nanstd or pandas' std with ddof=1 both pass)
-        ok_in = np.allclose(got[~outside] - x[~outside], want[~outside] - x[~outside], rtol=5e-3, atol=1e-9)
-        ok_out = np.allclose(got[outside], x[outside], rtol=0, atol=1e-12, equal_nan=True)
-        if ok_in and ok_out:
+        inside = np.zeros(x.size, dtype=bool)
+        inside[start:start + duration] = True
+        if _same_drift(got, want, x, inside).all():
             continue
         for variant, message in _DRIFT_MISTAKES.values():
-            if np.allclose(got, _ramp(x, start, duration, magnitude, **variant), rtol=5e-3, atol=1e-9,
-                           equal_nan=True):
+            if _same_drift(got, _ramp(x, start, duration, magnitude, **variant), x, inside).all():
                 raise Incorrect(f"{where}: {message}")
-        if not ok_out:
-            first = int(np.flatnonzero(~np.isclose(got, x, rtol=0, atol=1e-12, equal_nan=True) & outside)[0])
+        wrong = ~_same_drift(got, want, x, inside)
+        if (wrong & ~inside).any():
+            first = int(np.flatnonzero(wrong & ~inside)[0])
             raise Incorrect(f"{where}: sample {first} lies outside the event (rows {start} to {start + duration - 1}) "
-                            f"but your function changed it from {x[first]!r} to {got[first]!r}.")
-        k = int(np.flatnonzero(~np.isclose(got - x, want - x, rtol=5e-3, atol=1e-9) & ~outside)[0])
+                            f"but your function changed it from {x[first]:.6g} to {got[first]:.6g}.")
+        k = int(np.flatnonzero(wrong & inside)[0])
         raise Incorrect(f"{where}: sample {k} (k = {k - start} in the event) should be raised by "
-                        f"{want[k] - x[k]:.4g}, but yours is raised by {got[k] - x[k]:.4g}.")
+                        f"{fmt_distinct(want[k] - x[k], got[k] - x[k])}, but yours is raised by "
+                        f"{fmt_distinct(got[k] - x[k], want[k] - x[k])}.")
     return ("your drift matches `signals.inject(..., 'drift')` on five series you had not seen, NaN, an event at "
             "the very start and a one-sample event included.")
 
@@ -203,7 +224,8 @@ def _check_share(share):
 q2 = Question(
     2,
     "Under SKAB's protocol the first 400 rows of each labelled file are for training. Set `share` to the "
-    "fraction of anomalous rows among all the *remaining* rows of the labelled files, pooled.",
+    "fraction of anomalous rows among all the *remaining* rows of the labelled files, pooled (all those rows "
+    "counted together, so that a long file weighs more than a short one).",
     ("share",),
     _check_share,
     ["`datasets.load_skab()` returns a dict; the anomaly-free file has no `anomaly` column.",
@@ -221,12 +243,16 @@ def _z_variant(x: np.ndarray, window: int, kind: str = "past") -> np.ndarray:
     s = pd.Series(x, dtype=float)
     if kind == "whole series":
         return ((s - s.mean()) / s.std()).to_numpy()
-    roll = s.rolling(window, min_periods=1 if kind == "partial start" else window, center=kind == "centred")
+    size = window + {"window - 1": -1, "window + 1": 1}.get(kind, 0)
+    roll = s.rolling(size, min_periods=1 if kind == "partial start" else size, center=kind == "centred")
     mean, std = roll.mean(), roll.std(ddof=0 if kind == "ddof=0" else 1)
     if kind not in ("includes t", "centred"):
-        mean, std = mean.shift(1), std.shift(1)
-    z = ((s - mean) / std).to_numpy()
-    return np.abs(z) if kind == "absolute" else z
+        lag = 2 if kind == "skips t - 1" else 1
+        mean, std = mean.shift(lag), std.shift(lag)
+    z = (s - mean) / std
+    if kind == "backward-filled":
+        z = z.bfill()
+    return np.abs(z.to_numpy()) if kind == "absolute" else z.to_numpy()
 
 
 _Z_MISTAKES = {
@@ -240,7 +266,18 @@ _Z_MISTAKES = {
     "absolute": "you return |z|; keep the sign (a drop is negative).",
     "partial start": "the first `window` values should be NaN: before t = window there are not `window` past "
                      "samples yet.",
+    "backward-filled": "the first `window` values should be NaN: you filled them from later values (a backward "
+                       "fill), which reads the future.",
+    "window - 1": "your window holds `window - 1` samples: use exactly the `window` samples before t, "
+                  "x[t - window:t] (so z[t] is NaN up to t = window - 1).",
+    "window + 1": "your window holds `window + 1` samples: use exactly the `window` samples before t, "
+                  "x[t - window:t].",
+    "skips t - 1": "your window ends at t - 2 and skips x[t - 1] (`.shift(2)`): the samples before t are "
+                   "x[t - window:t], which `.shift(1)` gives.",
 }
+
+#: z-scores of an answer and of the check agree to float32 precision (an answer in float32 is right)
+_Z_TOL = dict(rtol=1e-4, atol=1e-5, equal_nan=True)
 
 
 def _z_cases() -> list[tuple[np.ndarray, int]]:
@@ -254,45 +291,41 @@ def _z_cases() -> list[tuple[np.ndarray, int]]:
 
 
 def _check_zscore(rolling_zscore):
-    from sadlib import detectors
     from sadlib.detectors import zscore as zscore_module
 
     def run(x, window):
-        registered = detectors.REGISTRY.get("zscore")
-        try:
-            with library_unavailable(rolling_zscore, [(zscore_module, "RollingZScore")]):
-                if registered is not None:  # detectors.make("zscore") reaches the class through the registry
-                    detectors.REGISTRY["zscore"] = zscore_module.RollingZScore  # the stand-in, while the answer runs
-                out = call_answer(rolling_zscore, "rolling_zscore", x, window)
-        finally:
-            if registered is not None:
-                detectors.REGISTRY["zscore"] = registered
+        # library_unavailable also blocks the class in `detectors.REGISTRY`, so `detectors.make("zscore")` fails too
+        with library_unavailable(rolling_zscore, [(zscore_module, "RollingZScore")]):
+            out = call_answer(rolling_zscore, "rolling_zscore", x, window)
         return _as_float_array(out, x.size, "rolling_zscore")
+
+    def look_ahead(x, window, full):
+        """The z-scores up to a cut must not change when the data after it is cut off (no slack)."""
+        for cut in (window + 1, x.size // 2 + 5, x.size - 7):
+            part = run(x[:cut], window)
+            changed = ~np.isclose(part, full[:cut], rtol=0, atol=1e-12, equal_nan=True)
+            if changed.any():
+                t = int(np.flatnonzero(changed)[0])
+                raise Incorrect(f"with window={window}: cutting the series after sample {cut - 1} changed your z[{t}]: "
+                                "your z-score reads samples after t (look-ahead). Use only x[t - window:t] and x[t].")
 
     for x, window in _z_cases():
         want = _z_variant(x, window)
         got = run(x, window)
-        if np.allclose(got, want, rtol=1e-6, atol=1e-9, equal_nan=True):
+        if np.allclose(got, want, **_Z_TOL):
+            look_ahead(x, window, got)
             continue
         for kind, message in _Z_MISTAKES.items():
-            if np.allclose(got, _z_variant(x, window, kind), rtol=1e-6, atol=1e-9, equal_nan=True):
+            if np.allclose(got, _z_variant(x, window, kind), **_Z_TOL):
                 raise Incorrect(f"with window={window}: {message}")
+        look_ahead(x, window, got)  # a wrong answer that reads the future is told so first
         if not np.array_equal(np.isnan(got[:window]), np.isnan(want[:window])):
             raise Incorrect(f"with window={window}: the first {window} values should be NaN: before t = window there "
-                            "are not `window` past samples yet (filling them from later values reads the future).")
-        bad = np.flatnonzero(~np.isclose(got, want, rtol=1e-6, atol=1e-9, equal_nan=True))
+                            "are not `window` past samples yet.")
+        bad = np.flatnonzero(~np.isclose(got, want, **_Z_TOL))
         t = int(bad[0])
-        raise Incorrect(f"with window={window}: z[{t}] should be {want[t]:.4g}, but yours is {got[t]:.4g} "
-                        f"({bad.size} of {x.size} values differ).")
-    # look-ahead at the sample level: the z-scores up to t must not change when the data after t is cut
-    x, window = _z_cases()[0]
-    full = run(x, window)
-    for cut in (window + 1, x.size // 2 + 5, x.size - 7):
-        part = run(x[:cut], window)
-        if not np.allclose(part, full[:cut], rtol=0, atol=1e-12, equal_nan=True):
-            t = int(np.flatnonzero(~np.isclose(part, full[:cut], rtol=0, atol=1e-12, equal_nan=True))[0])
-            raise Incorrect(f"cutting the series after sample {cut - 1} changed your z[{t}]: your z-score reads "
-                            "samples after t (look-ahead). Use only x[t - window:t] and x[t].")
+        raise Incorrect(f"with window={window}: z[{t}] should be {fmt_distinct(want[t], got[t])}, but yours is "
+                        f"{fmt_distinct(got[t], want[t])} ({bad.size} of {x.size} values differ).")
     return ("your z-score matches the definition on three series you had not seen and gives the same values when "
             "the future is cut off. `sadlib.detectors.RollingZScore` does this for you from now on.")
 
@@ -356,6 +389,17 @@ def _check_corr(normal, corr_before, corr_during):
             normal["current"]), atol=1e-3):
         raise Incorrect("that is the correlation over the whole week; compute both over the event's rows only "
                         "(`df.loc[event['start']:event['end']]`).")
+    i, j = normal.index.get_loc(ev["start"]), normal.index.get_loc(ev["end"]) + 1
+    for a, b in ((i, j - 1), (i + 1, j), (i - 1, j), (i, j + 1)):  # one row too few or too many at either end
+        rows = normal.index[a:b]
+        off_before = normal.loc[rows, "pressure"].corr(normal.loc[rows, "current"])
+        off_during = broken.loc[rows, "pressure"].corr(broken.loc[rows, "current"])
+        if (np.isclose(float(corr_before), off_before, rtol=1e-9, atol=0)
+                and np.isclose(float(corr_during), off_during, rtol=1e-9, atol=0)
+                and not np.isclose(off_during, during, rtol=1e-9, atol=0)):
+            raise Incorrect(f"your rows are off by one ({b - a} rows): the event is the {j - i} rows from "
+                            "`event['start']` to `event['end']`, both inclusive, which `df.loc[event['start']:"
+                            "event['end']]` selects (`iloc` would need `end + 1`).")
     expect_close(float(corr_before), before, atol=1e-3,
                  what="the correlation before the break (on `normal`, same rows)")
     expect_close(float(corr_during), during, atol=1e-3, what="the correlation during the break")
@@ -408,11 +452,17 @@ def _label_cases() -> list[np.ndarray]:
 
 
 def _as_pairs(out, name: str) -> list[tuple[int, int]]:
+    if isinstance(out, (dict, pd.DataFrame, str)) or out is None:
+        raise Incorrect(f"`{name}` should return a list of (start, end) pairs of ints, but it returns a "
+                        f"{type(out).__name__}: `list(zip(starts, ends))` makes the pairs.")
     try:
         items = list(out)  # a list, a zip, an array of shape (n_events, 2)
-        arr = np.asarray(items, dtype=float).reshape(-1, 2) if items else np.zeros((0, 2))
+        arr = np.asarray(items, dtype=float) if items else np.zeros((0, 2))
     except (TypeError, ValueError):
         raise Incorrect(f"`{name}` should return a list of (start, end) pairs of ints.") from None
+    if arr.ndim != 2 or arr.shape[1] != 2:
+        raise Incorrect(f"`{name}` should return a list of (start, end) pairs, one per event; yours gives an array "
+                        f"of shape {arr.shape}, not (number of events, 2).")
     if not np.all(arr == np.round(arr)):
         raise Incorrect(f"`{name}` should return (start, end) pairs of ints (row positions).")
     return [(int(a), int(b)) for a, b in arr]
@@ -434,6 +484,9 @@ def _check_events(label_events):
         if got == [(s, e - 1) for s, e in want]:
             raise Incorrect(f"for {shown}: your ends are inclusive; make `end` exclusive (the first 0 after the "
                             f"event), so that `y[start:end]` is the event. Expected {want[:4]}...")
+        if want and got == [(a, b - a) for a, b in want]:
+            raise Incorrect(f"for {shown}: your second number is the event's length; return its end instead "
+                            f"(exclusive: start + length), so that `y[start:end]` is the event.")
         if want and want[-1][1] == y.size and got == want[:-1]:
             raise Incorrect(f"for {shown}: you miss the event that runs to the last sample; close it at len(y).")
         if want and want[0][0] == 0 and got == want[1:]:
