@@ -4,7 +4,9 @@
 (wrong), a cumulative sum and a loop (right); Q2 the library function and no latch (wrong), a loop with isnan
 (right); Q3 the test percentile (leak), q as a fraction (wrong), a nearest-rank percentile (right); Q4 SPOTThreshold,
 POTThreshold and the empirical quantile (wrong), an own GPD fit (right). This file adds a look-ahead leak to Q1-Q3,
-a second right answer where one helps, and Q5.
+a second right answer where one helps, and Q5 and Q6; and the answers of the notebook-08 review (a library class
+where the question says write it yourself, numbers typed in, a threshold fitted on the wrong part, another quantile
+definition, float32, lists and pandas).
 """
 
 from __future__ import annotations
@@ -62,6 +64,36 @@ def _latch_from_runs(scores, on, off):
     return out
 
 
+def _k_of_n_policy(above, k, n):
+    """The library's AlarmPolicy does the k of n: a library call where the question says write it yourself."""
+    from sadlib.alarms import AlarmPolicy
+
+    return AlarmPolicy(0.5, k=k, n=n).fit(np.zeros(5)).predict(np.asarray(above, float))
+
+
+def _k_of_n_float32_lists(above, k, n):
+    """Right: float32 counts from a cumulative sum, returned as a list."""
+    a = np.asarray(above, np.float32)
+    c = np.concatenate(([np.float32(0)], np.cumsum(a, dtype=np.float32)))
+    return [bool(c[t + 1] - c[max(0, t - n + 1)] >= k) for t in range(a.size)]
+
+
+def _latch_policy(scores, on, off):
+    """The library's AlarmPolicy with hysteresis_off does the latch."""
+    from sadlib.alarms import AlarmPolicy
+
+    return AlarmPolicy(on, hysteresis_off=off).fit(np.zeros(5)).predict(np.asarray(scores, float))
+
+
+def _latch_pandas_ffill(scores, on, off):
+    """Right, with pandas: 1 where a score switches the alarm on, 0 where it switches it off, carried forward."""
+    s = pd.Series(np.asarray(scores, float))
+    state = pd.Series(np.nan, index=s.index)
+    state[s > on] = 1.0
+    state[~(s > off)] = 0.0
+    return state.ffill().fillna(0.0).astype(bool)
+
+
 # --------------------------------------------------------------------------- Q3 pipeline
 def _typed_in_threshold(train_scores, test_scores, q, min_duration):
     """Thresholds read off the setup's training scores and typed in."""
@@ -87,6 +119,18 @@ def _convolved_runs(train_scores, test_scores, q, min_duration):
     above = (np.asarray(test_scores) > threshold).astype(int)
     full = np.convolve(above, np.ones(min_duration, int))[:above.size]
     return full >= min_duration, threshold
+
+
+def _pot_order_statistic(normal_scores, level, q):
+    """Right: t is an order statistic (numpy's 'lower' quantile) instead of the interpolated quantile."""
+    from scipy import stats
+
+    s = np.asarray(normal_scores, float)
+    t = float(np.quantile(s, level, method="lower"))
+    excesses = s[s > t] - t
+    gamma, _, sigma = stats.genpareto.fit(excesses, floc=0)
+    r = q * s.size / excesses.size
+    return t - sigma * np.log(r) if abs(gamma) < 1e-8 else t + sigma / gamma * (r ** -gamma - 1)
 
 
 # --------------------------------------------------------------------------- Q5 alarms per shift
@@ -118,6 +162,14 @@ def _library(alarm_vector, index):
     return _per_shift(announcements(alarm_vector, rearm=_rearm(index)), index)
 
 
+def _policy_rearm(alarm_vector, index):
+    """AlarmPolicy's re-arm counts the announcements: a library call where the question says write it yourself."""
+    from sadlib.alarms import AlarmPolicy
+
+    marks = AlarmPolicy(0.5, rearm=_rearm(index)).fit(np.zeros(5)).announce(np.asarray(alarm_vector, float))
+    return _per_shift(marks, index)
+
+
 def _groupby_runs(alarm_vector, index):
     """Right, with run lengths: each run of L samples is announced at offsets 0, rearm, 2 rearm, ... < L."""
     rearm, marks, t = _rearm(index), np.zeros(len(alarm_vector), int), 0
@@ -133,10 +185,17 @@ ENTRIES = [
     # Q1: k of n
     Entry(nb08, 1, "leak", "window reads ahead", lambda: {"k_of_n": _k_of_n_ahead}, ("ahead",)),
     Entry(nb08, 1, "right", "pandas rolling sum", lambda: {"k_of_n": _k_of_n_rolling}),
+    Entry(nb08, 1, "wrong", "AlarmPolicy does it", lambda: {"k_of_n": _k_of_n_policy}, ("write it yourself",)),
+    Entry(nb08, 1, "right", "float32 cumsum as a list", lambda: {"k_of_n": _k_of_n_float32_lists}),
     # Q2: hysteresis
     Entry(nb08, 2, "leak", "latch on the next score", lambda: {"hysteresis": _latch_on_the_next_score},
           ("looks ahead",)),
     Entry(nb08, 2, "right", "runs without a state variable", lambda: {"hysteresis": _latch_from_runs}),
+    Entry(nb08, 2, "wrong", "AlarmPolicy with hysteresis_off", lambda: {"hysteresis": _latch_policy},
+          ("write it yourself",)),
+    Entry(nb08, 2, "right", "pandas ffill of on and off marks", lambda: {"hysteresis": _latch_pandas_ffill}),
+    # Q4: the POT threshold
+    Entry(nb08, 4, "right", "t as an order statistic", lambda: {"pot_threshold": _pot_order_statistic}),
     # Q3: a leak-free pipeline
     Entry(nb08, 3, "leak", "thresholds typed in from the setup data", lambda: {"alarm_pipeline": _typed_in_threshold},
           ("np.percentile(train_scores, q)",)),
@@ -148,6 +207,8 @@ ENTRIES = [
     Entry(nb08, 5, "wrong", "shifts from midnight", lambda: {"alarms_per_shift": _from_midnight}, ("06:00",)),
     Entry(nb08, 5, "wrong", "library function", lambda: {"alarms_per_shift": _library}, ("write it yourself",)),
     Entry(nb08, 5, "right", "run lengths with groupby", lambda: {"alarms_per_shift": _groupby_runs}),
+    Entry(nb08, 5, "wrong", "AlarmPolicy's re-arm", lambda: {"alarms_per_shift": _policy_rearm},
+          ("write it yourself",)),
 ]
 
 
@@ -190,14 +251,56 @@ def _raw_threshold(plant, val_start, test_start):
     return test["score"].to_numpy() > np.percentile(train["score"], 99.5)
 
 
-def _pot_and_a_loop(plant, val_start, test_start):
-    """Right, written another way: a POT threshold from the training scores and a loop for 3 of the last 10."""
-    from sadlib import thresholds
+def _threshold_on_validation(plant, val_start, test_start):
+    """The threshold is the 99th percentile of the validation scores (faults included), not of the training part."""
+    from sadlib import alarms
+
+    _, val, test = _parts(plant, val_start, test_start)
+    threshold = np.percentile(val["score"], 99)
+    return alarms.k_of_n_alarms(test["score"].to_numpy(), threshold, _k_by_recall(val, threshold), 10)
+
+
+def _k_typed_in(plant, val_start, test_start):
+    """k = 3 read off one plant and typed in: nothing is chosen on the validation part."""
+    from sadlib import alarms
 
     train, _, test = _parts(plant, val_start, test_start)
+    return alarms.k_of_n_alarms(test["score"].to_numpy(), np.percentile(train["score"], 99), 3, 10)
+
+
+def _largest_k_among_ties(plant, val_start, test_start):
+    """Right, another tie-break: among the k within the budget with the best recall, the largest (fewer alarms)."""
+    from sadlib import alarms, metrics
+
+    train, val, test = _parts(plant, val_start, test_start)
+    threshold = float(np.percentile(train["score"].to_numpy(np.float32), 99))
+    best, recall = 10, -1.0
+    for k in range(1, 11):
+        ev = metrics.evaluate(val["anomaly"].to_numpy(), y_pred=alarms.k_of_n_alarms(
+            val["score"].to_numpy(), threshold, k, 10), index=val.index)
+        if ev["false_alarms_per_day"] <= 1 and ev["event_recall"] >= recall:
+            best, recall = k, ev["event_recall"]
+    return pd.Series(alarms.k_of_n_alarms(test["score"].to_numpy(), threshold, best, 10), index=test.index)
+
+
+def _pot_and_a_loop(plant, val_start, test_start):
+    """Right, written another way: a POT threshold from the training scores, k of the last 10 as a loop, k chosen
+    on the validation part."""
+    from sadlib import metrics, thresholds
+
+    train, val, test = _parts(plant, val_start, test_start)
     threshold = thresholds.POTThreshold(risk=0.01, init_level=0.9).fit(train["score"].to_numpy()).threshold_
-    above = test["score"].to_numpy() > threshold
-    return np.array([above[max(0, t - 9):t + 1].sum() >= 3 for t in range(above.size)])
+
+    def k_of_10(scores, k):
+        above = np.asarray(scores) > threshold
+        return np.array([above[max(0, t - 9):t + 1].sum() >= k for t in range(above.size)])
+
+    best, recall = 10, -1.0
+    for k in range(1, 11):
+        ev = metrics.evaluate(val["anomaly"].to_numpy(), y_pred=k_of_10(val["score"], k), index=val.index)
+        if ev["false_alarms_per_day"] <= 1 and ev["event_recall"] > recall:
+            best, recall = k, ev["event_recall"]
+    return k_of_10(test["score"], best)
 
 
 ENTRIES += [
@@ -210,4 +313,8 @@ ENTRIES += [
     Entry(nb08, 6, "wrong", "an alarm at noon every day", lambda: {"alarm_rule": lambda plant, v, t: (
         plant.index[plant.index >= t].hour == 12)}, ("random line",)),
     Entry(nb08, 6, "right", "POT threshold and a loop", lambda: {"alarm_rule": _pot_and_a_loop}),
+    Entry(nb08, 6, "wrong", "threshold fitted on the validation scores",
+          lambda: {"alarm_rule": _threshold_on_validation}, ("training scores multiplied by 3",)),
+    Entry(nb08, 6, "wrong", "k typed in", lambda: {"alarm_rule": _k_typed_in}, ("not chosen on the validation part",)),
+    Entry(nb08, 6, "right", "largest k among ties, float32, a Series", lambda: {"alarm_rule": _largest_k_among_ties}),
 ]

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from sadlib import alarms as alarms_module
+from sadlib.alarms import _core as alarms_core
 from sadlib.course.exercises.checker import (
     FunctionQuestion,
     Incorrect,
@@ -120,6 +121,12 @@ ANSWER_CELLS = {
 
 def _context() -> dict:
     return setup_namespace(SETUP)
+
+
+def _library_routes(public: str, helper: str) -> list:
+    """The library's function ``public``, the helper that ``alarms.AlarmPolicy`` and its stream share with it, and
+    ``AlarmPolicy`` itself (``make_policy`` builds one): a "write it yourself" answer may call none of them."""
+    return [(alarms_module, public), (alarms_core, helper), (alarms_module, "AlarmPolicy")]
 
 
 # --------------------------------------------------------------------------- functions as answers
@@ -224,7 +231,7 @@ def _check_k_of_n(k_of_n):
 
     for above, k, n in _q1_cases():
         want = k_of_n_alarms(above.astype(float), 0.5, k, n)
-        with library_unavailable(k_of_n, [(alarms_module, "k_of_n_alarms")]):
+        with library_unavailable(k_of_n, _library_routes("k_of_n_alarms", "_k_of_n")):
             got = _decisions(call_answer(k_of_n, "k_of_n", above, k, n), above.size, "k_of_n")
         if np.array_equal(got, want):
             continue
@@ -237,7 +244,7 @@ def _check_k_of_n(k_of_n):
                         f"{above[max(0, first - n + 1):first + 1].astype(int).tolist()}).")
     rng = np.random.default_rng()  # a series nobody has seen, new at every check
     above = rng.random(300) < 0.4
-    with library_unavailable(k_of_n, [(alarms_module, "k_of_n_alarms")]):
+    with library_unavailable(k_of_n, _library_routes("k_of_n_alarms", "_k_of_n")):
         got = _decisions(call_answer(k_of_n, "k_of_n", above, 4, 7), above.size, "k_of_n")
         expect_true(np.array_equal(got, _k_of_n_own(above, 4, 7)),
                     "on a fresh random series (k=4, n=7) your decisions differ from 'at least k of the last n': "
@@ -342,12 +349,12 @@ def _check_hysteresis(hysteresis):
     rng = np.random.default_rng()  # scores nobody has seen, new at every check
     fresh = rng.gamma(2.0, 0.6, 400)
     fresh[rng.random(400) < 0.05] = np.nan
-    with library_unavailable(hysteresis, [(alarms_module, "hysteresis_alarms")]):
+    with library_unavailable(hysteresis, _library_routes("hysteresis_alarms", "_latch")):
         _expect_causal(hysteresis, "hysteresis", fresh, (2.0, 1.2), "on=2.0, off=1.2 on fresh scores",
                        (1, 7, 60, 211, 399))
     for scores, on, off in _q2_cases():
         want = hysteresis_alarms(scores, on, off)
-        with library_unavailable(hysteresis, [(alarms_module, "hysteresis_alarms")]):
+        with library_unavailable(hysteresis, _library_routes("hysteresis_alarms", "_latch")):
             got = _decisions(call_answer(hysteresis, "hysteresis", scores, on, off), scores.size, "hysteresis")
         if np.array_equal(got, want):
             continue
@@ -357,7 +364,7 @@ def _check_hysteresis(hysteresis):
         first = int(np.argmax(got != want))
         raise Incorrect(f"with on={on}, off={off} and scores {_show(scores)}: first wrong decision at t={first} "
                         f"(score {scores[first]}, yours {bool(got[first])}, expected {bool(want[first])}).")
-    with library_unavailable(hysteresis, [(alarms_module, "hysteresis_alarms")]):
+    with library_unavailable(hysteresis, _library_routes("hysteresis_alarms", "_latch")):
         got = _decisions(call_answer(hysteresis, "hysteresis", fresh, 2.0, 1.2), fresh.size, "hysteresis")
     want = _latch_own(fresh, 2.0, 1.2)
     expect_true(np.array_equal(got, want), "on fresh random scores (on=2.0, off=1.2) your latch differs from "
@@ -590,6 +597,20 @@ def _pot_reference(scores: np.ndarray, level: float, q: float) -> float:
     return _z(t, gamma, sigma, q * scores.size / peaks.size)
 
 
+_OTHER_QUANTILES = ("lower", "higher", "nearest", "inverted_cdf", "hazen", "weibull", "median_unbiased")
+
+
+def _pot_other_quantiles(scores: np.ndarray, level: float, q: float) -> list[float]:
+    """z_q with t from numpy's other quantile definitions (an order statistic, no interpolation, ...): all right."""
+    out = []
+    for method in _OTHER_QUANTILES:
+        t = float(np.quantile(scores, level, method=method))
+        peaks = scores[scores > t]
+        gamma, _, sigma = _gpd_fit(peaks - t, floc=0)
+        out.append(_z(t, gamma, sigma, q * scores.size / peaks.size))
+    return out
+
+
 def _pot_mistakes(scores: np.ndarray, level: float, q: float) -> dict[str, float]:
     """The values of typical wrong answers, with the message that names each."""
     t = float(np.quantile(scores, level))
@@ -663,7 +684,8 @@ def _check_pot(pot_threshold):
 
     for scores, level, q in _q4_cases():
         got, want = z_of(scores, level, q), _pot_reference(scores, level, q)
-        if np.isclose(got, want, rtol=1e-3):
+        if np.isclose(got, want, rtol=1e-3) or any(np.isclose(got, z, rtol=1e-3) for z in _pot_other_quantiles(
+                scores, level, q)):
             continue
         if not np.isfinite(got):
             raise Incorrect(f"your z_q is {got}. If the fitted shape gamma is close to 0, sigma / gamma blows up: use "
@@ -686,10 +708,12 @@ def _check_pot(pot_threshold):
         except ZeroDivisionError:
             got = np.nan
     if patched.calls:  # the learner fits with stats.genpareto.fit: check the exponential limit
-        t = float(np.quantile(scores, level))
-        n_t = int(np.sum(scores > t))
-        want = t - patched.scale * np.log(1e-3 * scores.size / n_t)
-        expect_true(np.isfinite(got) and np.isclose(got, want, rtol=1e-6),
+        limits = []  # t from the interpolated quantile first, then from the other definitions
+        for method in ("linear",) + _OTHER_QUANTILES:
+            t = float(np.quantile(scores, level, method=method))
+            limits.append(t - patched.scale * np.log(1e-3 * scores.size / int(np.sum(scores > t))))
+        want = limits[0]
+        expect_true(np.isfinite(got) and any(np.isclose(got, z, rtol=1e-6) for z in limits),
                     f"when the fit returns gamma = 0 exactly, your function gives {got} instead of {want:.5g}: "
                     "sigma / gamma divides by zero. For |gamma| < 1e-8 use the exponential limit "
                     "`t - sigma * np.log(q * n / n_t)`.")
@@ -801,7 +825,7 @@ def _period(step: pd.Timedelta) -> str:
 def _check_shifts(alarms_per_shift):
     for a, index in _q5_cases():
         want = _shift_reference(a, index)
-        with library_unavailable(alarms_per_shift, [(alarms_module, "announcements")]):
+        with library_unavailable(alarms_per_shift, _library_routes("announcements", "_announce")):
             got = call_answer(alarms_per_shift, "alarms_per_shift", a, index)
         expect_true(isinstance(got, pd.Series), "`alarms_per_shift` should return a pandas Series indexed by the "
                                                 "start time of each shift.")
@@ -910,11 +934,61 @@ def _rule_out(alarm_rule, plant: pd.DataFrame, val_start, test_start) -> np.ndar
                       "alarm_rule", "test decisions")
 
 
+def _with_validation(plant: pd.DataFrame, val_start, test_start, *, bursts: bool) -> pd.DataFrame:
+    """The plant with its validation part changed so that it calls for another k (train and test unchanged).
+
+    ``bursts=True``: unlabelled bursts of 7 minutes far above every level, one every 2 hours, so that any k <= 7
+    of 10 raises about 12 false alarms a day and only k >= 8 keeps the budget. ``bursts=False``: each validation
+    fault cut to its first 5 minutes, far above every level (its other minutes get training scores and no label),
+    so that only k <= 5 of 10 finds a fault.
+    """
+    out = plant.copy()
+    score, label = out["score"].to_numpy().copy(), out["anomaly"].to_numpy().copy()
+    lo, hi = int(np.searchsorted(out.index, val_start)), int(np.searchsorted(out.index, test_start))
+    if bursts:
+        for start in range(lo + 60, hi - 10, 120):
+            if not label[start - 12:start + 19].any():
+                score[start:start + 7] += 20.0
+    else:
+        from sadlib.metrics import events
+
+        for start, end in events(label[lo:hi]):
+            start, end = start + lo, end + lo
+            score[start:end] = plant["score"].to_numpy()[start - lo:end - lo]  # normal minutes of the training part
+            label[start + 5:end] = False
+            score[start:start + 5] += 20.0
+    out["score"], out["anomaly"] = score, label
+    return out
+
+
+def _expect_fitted_on_train(alarm_rule, plant: pd.DataFrame, val_start, test_start, out: np.ndarray) -> None:
+    """The threshold must follow the training part: the training scores multiplied by 3 must move the alarms."""
+    scaled = plant.copy()
+    train = scaled.index < val_start
+    scaled.loc[train, "score"] = 3.0 * plant.loc[train, "score"]
+    if np.array_equal(_rule_out(alarm_rule, scaled, val_start, test_start), out):
+        raise Incorrect("with the training scores multiplied by 3 your test alarms do not change: your threshold "
+                        "does not come from the training part. Fit it on the training scores (normal operation), "
+                        "not on the validation or test scores, and not as a number typed in.")
+
+
+def _expect_k_chosen(alarm_rule, plant: pd.DataFrame, val_start, test_start, out: np.ndarray) -> None:
+    """k must follow the validation part: one probe calls for k >= 8, the other for k <= 5; every k moves in one."""
+    same = [np.array_equal(_rule_out(alarm_rule, _with_validation(plant, val_start, test_start, bursts=b),
+                                     val_start, test_start), out) for b in (True, False)]
+    if all(same):
+        raise Incorrect("your test alarms stay the same when the validation part calls for k >= 8 (short bursts "
+                        "that are not faults) and when it calls for k <= 5 (faults of 5 minutes): your k is not "
+                        "chosen on the validation part. Try k = 1, ..., 10 there and keep the one with the highest "
+                        "event recall within the budget; a k typed in from a look at one plant does not adapt to the "
+                        "next.")
+
+
 def _check_alarm_rule(alarm_rule):
     rng = np.random.default_rng()
     pooled = {"events": 0, "found": 0, "false": 0.0, "days": 0.0}
     lines = []
-    for _ in range(3):  # plants nobody has seen, new at every check
+    for i in range(3):  # plants nobody has seen, new at every check
         plant = scored_plant(int(rng.integers(2**31)))
         val_start, test_start = _q6_split(plant)
         test_pos = int(np.searchsorted(plant.index, test_start))
@@ -935,6 +1009,8 @@ def _check_alarm_rule(alarm_rule):
                 raise Incorrect(f"leakage: with the plant cut after test row {t - 1}, your decision at test row "
                                 f"{first} changes: your rule looks ahead, or fits something on the test scores. "
                                 "Fit the threshold on the training part and choose k on the validation part only.")
+        if i == 0:
+            first_plant = (plant, val_start, test_start, out)
         # 3. the scores: budget, its own random line (the same alarms shifted in time) and recall, after the loop
         test = plant.iloc[test_pos:]
         y = test["anomaly"].to_numpy()
@@ -957,9 +1033,13 @@ def _check_alarm_rule(alarm_rule):
                     "random line "
                     f"of the same alarms shifted in time ({line['mean']:.3f} ± {line['std']:.3f}): they are not where "
                     "the faults are.")
+    # 4. the threshold follows the training part (a probe on the first plant)
+    _expect_fitted_on_train(alarm_rule, *first_plant)
     expect_true(recall >= Q6_RECALL,
                 f"on three fresh plants your rule finds {recall:.0%} of the test faults (at least {Q6_RECALL:.0%} "
                 "wanted): among the rules within the budget on validation, keep the one with the highest event recall.")
+    # 5. k follows the validation part (two probes on the first plant)
+    _expect_k_chosen(alarm_rule, *first_plant)
     return (f"on three fresh plants your rule finds {recall:.0%} of the test faults with {per_day:.2f} false alarms "
             "per day, well above its random line, without reading the test labels or the future. That is the "
             "whole loop: fit on normal data, choose on validation, judge once on the test part.")
