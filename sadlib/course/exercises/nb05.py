@@ -327,7 +327,7 @@ q3 = FunctionQuestion(
     "its flat part (e.g. its 99th percentile). NumPy or scikit-learn only: `clustering.k_distance` and "
     "`clustering.suggest_eps` are switched off while the checker runs. It gets both parts, as a pipeline has "
     "them; the checker calls it again with the test errors changed (an extreme anomaly added, shuffled, replaced) "
-    "and the parameters must not move. It then runs "
+    "and the parameters must not move, then with other validation errors, which `eps` must follow. It then runs "
     "`clustering.dbscan_outliers(test_errors, eps, min_samples, reference=val_errors)` and reports F1.",
     ("dbscan_params",),
     _check_eps,
