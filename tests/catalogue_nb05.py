@@ -220,6 +220,9 @@ ENTRIES += [
     Entry(nb05, 4, "leak", "centred rolling mean of the test errors",
           lambda: {"alarm_rule": lambda v, t: pd.Series(t).rolling(
               5, center=True, min_periods=1).mean().to_numpy() > np.percentile(v, 99)}, ("one threshold",)),
+    Entry(nb05, 4, "leak", "threshold from the training errors (the wrong rows)",
+          lambda: {"alarm_rule": lambda v, t: t > np.percentile(nb05._context()["errors"][200:600], 99)},
+          ("does not come from `val_errors`",)),
     Entry(nb05, 4, "right", "pandas quantile", lambda: {"alarm_rule": lambda v, t: pd.Series(t)
                                                         > pd.Series(v).quantile(0.99)}),
     Entry(nb05, 5, "wrong", "relu output", lambda: {"build_forecaster": _forecaster(activation="relu")},
