@@ -7,6 +7,7 @@ right answer; ``tests/test_checker_catalogue.py`` runs them. Q5's models are tin
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from catalogue import Entry
 
 from sadlib.course.exercises import nb05
@@ -175,4 +176,56 @@ ENTRIES = [
     Entry(nb05, 5, "wrong", "library builder", lambda: {"build_forecaster": _forecaster(library=True)},
           ("write it yourself",)),
     Entry(nb05, 5, "right", "three LSTMs in a Sequential", lambda: {"build_forecaster": _forecaster_sequential}),
+]
+
+
+# --------------------------------------------------------------------------- review r0506: more answers
+def _eps_typed_in(val, test):
+    # the right eps for the notebook's validation errors, read off once and typed in
+    return 0.04701, 10
+
+
+def _scaler_float32():
+    from sklearn.preprocessing import MinMaxScaler
+
+    v = nb05._values().astype("float32")
+    s = MinMaxScaler().fit(v[:600])
+    return {"scaler": s, "test_scaled": s.transform(v[750:])}
+
+
+def _forecaster_nested(window, n_features):
+    """The LSTMs inside a nested Sequential used as one layer: still a stacked LSTM."""
+    import keras
+    from keras import layers
+
+    encoder = keras.Sequential([layers.LSTM(16, return_sequences=True), layers.LSTM(8)])
+    inputs = keras.Input(shape=(window, n_features))
+    model = keras.Model(inputs, layers.Dense(n_features)(encoder(inputs)))
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss=keras.losses.mean_squared_error)
+    return model
+
+
+ENTRIES += [
+    Entry(nb05, 2, "leak", "scaler fitted on training and validation rows", lambda: _scaler(slice(0, 750)),
+          ("validation rows",)),
+    Entry(nb05, 2, "leak", "scaler fitted on the validation rows", lambda: _scaler(slice(600, 750)),
+          ("validation rows",)),
+    Entry(nb05, 2, "right", "float32 rows", _scaler_float32),
+    Entry(nb05, 3, "leak", "eps read off the curve and typed in", lambda: {"dbscan_params": _eps_typed_in},
+          ("typed in",)),
+    Entry(nb05, 3, "right", "float32 eps in a list", lambda: {"dbscan_params": lambda v, t: [
+        np.float32(np.percentile(_kdist_sklearn(list(v), 10), 99)), 10]}),
+    Entry(nb05, 4, "leak", "percentile of validation and test together",
+          lambda: {"alarm_rule": lambda v, t: t > np.percentile(np.concatenate([v, t]), 99)}, ("leakage",)),
+    Entry(nb05, 4, "leak", "centred rolling mean of the test errors",
+          lambda: {"alarm_rule": lambda v, t: pd.Series(t).rolling(
+              5, center=True, min_periods=1).mean().to_numpy() > np.percentile(v, 99)}, ("one threshold",)),
+    Entry(nb05, 4, "leak", "threshold from the training errors (the wrong rows)",
+          lambda: {"alarm_rule": lambda v, t: t > np.percentile(nb05._context()["errors"][200:600], 99)},
+          ("does not come from `val_errors`",)),
+    Entry(nb05, 4, "right", "pandas quantile", lambda: {"alarm_rule": lambda v, t: pd.Series(t)
+                                                        > pd.Series(v).quantile(0.99)}),
+    Entry(nb05, 5, "wrong", "relu output", lambda: {"build_forecaster": _forecaster(activation="relu")},
+          ("linear",)),
+    Entry(nb05, 5, "right", "LSTMs in a nested Sequential", lambda: {"build_forecaster": _forecaster_nested}),
 ]

@@ -8,6 +8,7 @@ trains the setup's autoencoder: Q3-Q5 are checked on fresh data the checker make
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from catalogue import Entry
 
 from sadlib.course.exercises import nb06
@@ -173,4 +174,63 @@ ENTRIES += [
     Entry(nb06, 5, "wrong", "library builder", lambda: {"build_conv_ae": _conv_ae(library=True)},
           ("write it yourself",)),
     Entry(nb06, 5, "right", "upsampling decoder", lambda: {"build_conv_ae": _conv_ae(upsample=True)}),
+]
+
+
+# --------------------------------------------------------------------------- review r0506: more answers
+def _window_ending(k):
+    """Timestamp t gets the window that ends k steps after t (k < 0: before t), clipped at both ends."""
+    s, w = _window_scores(), nb06.Q1_WINDOW
+    t = np.arange(nb06.Q1_SAMPLES)
+    return {"point_scores": s[np.clip(t - w + 1 + k, 0, len(s) - 1)]}
+
+
+def _backward_filled():
+    s, w = _window_scores(), nb06.Q1_WINDOW
+    return {"point_scores": pd.Series(np.concatenate([np.full(w - 1, np.nan), s])).bfill().tolist()}
+
+
+def _shuffled_after_split():
+    X, rng = _X(), np.random.default_rng(0)
+    return {"train_windows": rng.permutation(_windows(X[:160])), "val_windows": _windows(X[160:])}
+
+
+def _val_with_context():
+    X = _X()
+    return {"train_windows": _windows(X[:160]), "val_windows": _windows(X[151:])}
+
+
+def _rmse(model, windows):
+    return np.sqrt(np.mean((model.predict(windows, verbose=0) - windows) ** 2, axis=1))
+
+
+def _last_step(model, windows):
+    return (model.predict(windows, verbose=0)[:, -1] - windows[:, -1]) ** 2
+
+
+def _keras_ops(model, windows):
+    import keras
+
+    return keras.ops.mean(keras.ops.square(model(windows) - windows), axis=1)
+
+
+ENTRIES += [
+    Entry(nb06, 1, "leak", "centred window", lambda: _window_ending(nb06.Q1_WINDOW // 2), ("centred", "look-ahead")),
+    Entry(nb06, 1, "wrong", "one step late", lambda: _window_ending(-1), ("late",)),
+    Entry(nb06, 1, "right", "backward fill of the first window, as a list", _backward_filled),
+    Entry(nb06, 2, "leak", "validation windows with training rows as context", _val_with_context, ("share rows",)),
+    Entry(nb06, 2, "right", "training windows shuffled after the split", _shuffled_after_split),
+    Entry(nb06, 3, "wrong", "root mean squared errors", _q3(_rmse), ("root",)),
+    Entry(nb06, 3, "wrong", "last time step only", _q3(_last_step), ("last time step",)),
+    Entry(nb06, 3, "right", "keras.ops on tensors", _q3(_keras_ops)),
+    Entry(nb06, 4, "wrong", "a margin on the percentile",
+          lambda: {"pick_threshold": lambda v, t: 1.5 * np.percentile(v, 99.9)}, ("no margin",)),
+    Entry(nb06, 4, "wrong", "percent given as a fraction",
+          lambda: {"pick_threshold": lambda v, t: np.percentile(v, 0.999)}, ("takes percent",)),
+    Entry(nb06, 4, "leak", "percentile of validation and test together",
+          lambda: {"pick_threshold": lambda v, t: np.percentile(np.concatenate([v, t]), 99.9)}, ("leakage",)),
+    Entry(nb06, 4, "right", "pandas quantile on float32",
+          lambda: {"pick_threshold": lambda v, t: pd.Series(np.asarray(v, "float32")).quantile(
+              0.999)}),
+    Entry(nb06, 5, "wrong", "relu output", lambda: {"build_conv_ae": _conv_ae(last="relu")}, ("linear output",)),
 ]

@@ -56,10 +56,13 @@ def test_q3_the_tutorial_guess_is_incorrect():
     assert result.status == "incorrect" and "guess" in result.message
 
 
-def test_q3_numpy_types_and_a_fixed_value_from_the_plot_pass():
-    good = _suggest(nb05._context()["val_errors"], 10)  # a number read off the plot is not a library call
-    assert _result(3, dbscan_params=lambda val, test: (np.float64(good), np.int64(10))).passed
-    assert _result(3, dbscan_params=lambda val, test: (round(good, 3), 10)).passed  # read off the plot
+def test_q3_numpy_types_pass_and_a_fixed_value_from_the_plot_fails():
+    good = _suggest(nb05._context()["val_errors"], 10)
+    assert _result(3, dbscan_params=lambda val, test: (np.float64(_suggest(val, 10)), np.int64(10))).passed
+    # a number read off the plot (made with the library, say) and typed in: the method is not written, and it
+    # does not follow other validation errors
+    result = _result(3, dbscan_params=lambda val, test: (round(good, 3), 10))
+    assert result.status == "incorrect" and "typed in" in result.message, result.message
 
 
 def test_q3_partly_filled_template_is_not_attempted():

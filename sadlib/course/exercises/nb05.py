@@ -77,6 +77,7 @@ ANSWER_CELLS = {
 }
 
 _N, _BURST = 1000, 800
+_TRAIN_END = 600  # training rows 0-599; validation 600-749; test 750-999
 
 
 def _context() -> dict:
@@ -179,8 +180,9 @@ def _fitted_starts(scaler, values: np.ndarray, n: int) -> list[int]:
 
     probe = np.array([[-1.0], [0.0], [1.0]])
     want = scaler.transform(probe)
+    # rtol 1e-6: a scaler fitted on float32 copies of the same rows is the same scaler
     return [a for a in range(0, len(values) - n + 1)
-            if np.allclose(clone(scaler).fit(values[a:a + n]).transform(probe), want, rtol=1e-12, atol=1e-12)]
+            if np.allclose(clone(scaler).fit(values[a:a + n]).transform(probe), want, rtol=1e-6, atol=1e-9)]
 
 
 def _check_scaling(scaler, test_scaled):
@@ -200,17 +202,23 @@ def _check_scaling(scaler, test_scaled):
     if not starts:
         raise Incorrect("fit the scaler on consecutive training rows of `values`, e.g. `values[:600]` (or "
                         "`values[100:600]` to skip a warm-up).")
-    honest = [a for a in starts if a + n <= min(test_start, _BURST)]
+    honest = [a for a in starts if a + n <= _TRAIN_END]
     if not honest:
         if starts == [_N - n]:
             raise Incorrect(f"this scaler was fitted on the last {n} rows, the test part: every part would get its "
                             "own minimum and maximum. Fit one scaler on the training rows and reuse it.")
-        if all(a + n > test_start for a in starts):
-            a = max(starts[0], 0)
+        a = min(starts, key=lambda b: b + n)  # the fit that ends earliest
+        if a + n > test_start:
             raise Incorrect(f"leakage: this scaler was fitted on {n} rows that reach into your test part, which "
                             f"starts at row {test_start} (`test_scaled` holds {len(test_scaled)} rows); e.g. rows "
-                            f"{a}-{a + n - 1} give it. Fit it on rows before `test_start` only.")
-        raise Incorrect(f"the scaler saw {n} rows that include the burst (800-849). Fit it on the training rows only.")
+                            f"{a}-{a + n - 1} give it. Fit it on the training rows 0-{_TRAIN_END - 1} only.")
+        if a + n > _BURST:
+            raise Incorrect(f"the scaler saw {n} rows that include the burst (800-849). Fit it on the training rows "
+                            f"0-{_TRAIN_END - 1} only.")
+        raise Incorrect(f"leakage: this scaler was fitted on rows {a}-{a + n - 1}, which reach into the validation "
+                        f"rows {_TRAIN_END}-749. The validation rows stand in for data the model has not seen (they "
+                        f"choose the threshold), so the scaler must not see them either. Fit it on the training rows "
+                        f"0-{_TRAIN_END - 1} only.")
     tail = values[test_start:]
     if not np.allclose(test_scaled, scaler.transform(tail)):
         if np.allclose(test_scaled, clone(scaler).fit_transform(tail)):
@@ -262,9 +270,9 @@ def _check_eps(dbscan_params):
     val, test, y_test = ns["val_errors"], ns["test_errors"], ns["y_test"]
     switched_off = [(clustering, "k_distance"), (clustering, "suggest_eps")]
 
-    def params(test_errors):
+    def params(test_errors, val_errors=val):
         with library_unavailable(dbscan_params, switched_off):
-            out = call_answer(dbscan_params, "dbscan_params", val, test_errors, **_CALL)
+            out = call_answer(dbscan_params, "dbscan_params", val_errors, test_errors, **_CALL)
         expect_true(isinstance(out, (tuple, list)) and len(out) == 2,
                     "`dbscan_params` should return two values: `return eps, min_samples`.")
         eps, min_samples = out
@@ -292,6 +300,19 @@ def _check_eps(dbscan_params):
         raise Incorrect(f"eps={eps:.4g} is {where} the useful range: with min_samples={min_samples}, take `eps` where "
                         f"the sorted k-distances of the validation errors leave their flat part, between about "
                         f"{lo:.3g} (their 90th percentile) and {hi:.3g} (twice their maximum).")
+    # eps must follow the validation errors: probe with validation errors the learner never saw
+    fresh = _naive_errors(_Q4_FRESH_SEEDS[0])[0][600:750] * 10  # normal rows of a fresh toy, ten times larger
+    eps_fresh, k_fresh = params(test, fresh)
+    d_fresh = k_distance(fresh, k_fresh)
+    lo_f, hi_f = np.quantile(d_fresh, 0.9), 2 * d_fresh.max()
+    if not lo_f <= eps_fresh <= hi_f:
+        if np.isclose(eps_fresh, eps, rtol=1e-9, atol=0.0):
+            raise Incorrect(f"with other validation errors, ten times larger, your function still returns "
+                            f"eps={eps:.4g}: it does not come from `val_errors`. A number read off the curve and typed "
+                            "in fits only the errors you looked at; compute the k-distances of `val_errors` inside "
+                            "the function.")
+        raise Incorrect(f"on other validation errors, ten times larger, your eps={eps_fresh:.4g} falls outside their "
+                        f"useful range ({lo_f:.3g} to {hi_f:.3g}): compute it from the k-distances of `val_errors`.")
     alarms = dbscan_outliers(test, eps, min_samples, reference=val)
     f1 = point_metrics(y_test, alarms)["f1"]
     return (f"eps={eps:.3g}, min_samples={min_samples}, the same whatever the test errors are. DBSCAN fitted on the "
@@ -306,7 +327,7 @@ q3 = FunctionQuestion(
     "its flat part (e.g. its 99th percentile). NumPy or scikit-learn only: `clustering.k_distance` and "
     "`clustering.suggest_eps` are switched off while the checker runs. It gets both parts, as a pipeline has "
     "them; the checker calls it again with the test errors changed (an extreme anomaly added, shuffled, replaced) "
-    "and the parameters must not move. It then runs "
+    "and the parameters must not move, then with other validation errors, which `eps` must follow. It then runs "
     "`clustering.dbscan_outliers(test_errors, eps, min_samples, reference=val_errors)` and reports F1.",
     ("dbscan_params",),
     _check_eps,
@@ -455,6 +476,16 @@ def _q5_data(window: int, n_features: int) -> tuple[np.ndarray, np.ndarray]:
     return forecast_windows(series, window)
 
 
+def _all_layers(model) -> list:
+    """Every layer of ``model``, those inside nested models (a ``Sequential`` used as a layer) included."""
+    found, todo = [], list(model.layers)
+    while todo:
+        layer = todo.pop(0)
+        found.append(layer)
+        todo.extend(getattr(layer, "layers", []))
+    return found
+
+
 def _check_forecaster(build_forecaster):
     from sadlib.environment import import_keras
 
@@ -485,7 +516,7 @@ def _check_forecaster(build_forecaster):
         expect_true(shape_out == (None, n_features),
                     f"build_forecaster({window}, {n_features}) predicts shape {model.output_shape}; it should predict "
                     f"the next value of every sensor, (None, {n_features}): `layers.Dense(n_features)` at the end.")
-        lstms = [layer for layer in model.layers if isinstance(layer, keras.layers.LSTM)]
+        lstms = [layer for layer in _all_layers(model) if isinstance(layer, keras.layers.LSTM)]
         expect_true(len(lstms) >= 2, f"the model has {len(lstms)} LSTM layer(s); a *stacked* LSTM has at least two, "
                                      "the first with `return_sequences=True` so the second reads its whole sequence.")
         last = model.layers[-1]

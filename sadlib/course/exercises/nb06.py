@@ -126,6 +126,18 @@ def _check_causal(point_scores):
     expected = windows_to_points(s, Q1_SAMPLES, Q1_WINDOW, how="last")
     if np.allclose(got, expected):
         return "this is `windows_to_points(..., how=\"last\")`, the mapping the detectors use by default."
+    t = np.arange(Q1_SAMPLES)
+    for k in (*range(1, Q1_WINDOW - 1), -1, -2):  # the window ending k steps after t (k < 0: before t)
+        rows = t[(t >= Q1_WINDOW - 1 - min(k, 0)) & (t <= Q1_SAMPLES - 1 - max(k, 0))]  # where that window exists
+        if np.allclose(got[rows], s[rows - Q1_WINDOW + 1 + k]):
+            if k > 0:
+                centred = " (a centred window)" if k == Q1_WINDOW // 2 else ""
+                raise Incorrect(f"timestamp t gets the window that ends {k} step(s) after t{centred}: it reads {k} "
+                                "sample(s) of the future, which a live system does not have yet (look-ahead). Use "
+                                "the window that *ends* at t.")
+            raise Incorrect(f"timestamp t gets the window that ended {-k} step(s) before t: every score, and so "
+                            f"every alarm, comes {-k} step(s) late. Use the window that *ends* at t, "
+                            "`window_scores[t - window + 1]`.")
     if np.allclose(got[Q1_WINDOW - 1 :], expected[Q1_WINDOW - 1 :]):
         raise Incorrect(f"from t = {Q1_WINDOW - 1} on it is right; the first {Q1_WINDOW - 1} timestamps have no "
                         "complete window yet and take the first window's score.")
@@ -175,10 +187,14 @@ def _check_split(train_windows, val_windows):
     want_va = sliding_windows(X[Q2_ROWS - Q2_VAL :], Q2_WINDOW)
     expect_shape(tr, want_tr.shape, "`train_windows`")
     expect_shape(va, want_va.shape, "`val_windows`")
-    expect_true(np.allclose(tr, want_tr) and np.allclose(va, want_va),
-                "the shapes are right but the windows are not the stride-1 windows of each part, in time order.")
+    in_order = np.allclose(tr, want_tr) and np.allclose(va, want_va)
+    # shuffling the windows *after* the split is honest (Keras shuffles the training windows every epoch anyway)
+    tr_sorted, va_sorted = tr[np.argsort(tr[:, 0, 0], kind="stable")], va[np.argsort(va[:, 0, 0], kind="stable")]
+    expect_true(in_order or (np.allclose(tr_sorted, want_tr) and np.allclose(va_sorted, want_va)),
+                "the shapes are right but the windows are not the stride-1 windows of each part.")
+    shuffled = "" if in_order else " Your windows are shuffled after the split, which is fine: no window crosses it."
     return (f"{len(want_tr) + len(want_va)} windows instead of {Q2_ROWS - Q2_WINDOW + 1}: the {Q2_WINDOW - 1} windows "
-            "that would straddle the cut are the price of an honest validation part.")
+            f"that would straddle the cut are the price of an honest validation part.{shuffled}")
 
 
 q2 = Question(
@@ -241,6 +257,12 @@ def _check_sensor_errors(sensor_window_errors, culprit):
         if np.allclose(got, np.sum((rebuilt - W) ** 2, axis=1), rtol=1e-4):
             raise Incorrect("that is the sum over the time steps; take the mean (`np.mean(..., axis=1)`), so the "
                             "error does not grow with the window length.")
+        if np.allclose(got, np.sqrt(want), rtol=1e-4):
+            raise Incorrect("these are root mean squared errors; the score is the mean squared error itself, "
+                            "without the square root: `np.mean((rebuilt - windows) ** 2, axis=1)`.")
+        if np.allclose(got, (rebuilt[:, -1] - W[:, -1]) ** 2, rtol=1e-4):
+            raise Incorrect("that is the error at the window's last time step only; average the squared error over "
+                            "all the window's time steps (`axis=1`).")
         z2 = ((W - W.mean(axis=(0, 1))) / W.std(axis=(0, 1))) ** 2
         if np.allclose(got, z2.mean(axis=1), rtol=1e-4):
             raise Incorrect("these are squared z-scores of the windows, not the model's per-sensor errors: run the "
@@ -346,10 +368,20 @@ def _check_threshold(pick_threshold):
                     what = "the maximum" if q == 100.0 else f"the {q:g}th percentile"
                     raise Incorrect(f"that is {what} of the validation scores; the task says the {Q4_Q:g}th "
                                     f"percentile, the rule of section 3 (`np.percentile(val_scores, {Q4_Q:g})`).")
+            for q in (Q4_Q / 100, 0.99, 0.995):
+                q_lo, q_hi = percentile_bounds(val, q)
+                if q_lo <= threshold <= q_hi:
+                    raise Incorrect(f"that is the {q:g}th percentile, near the bottom of the validation scores: "
+                                    f"`np.percentile` takes percent ({Q4_Q:g}), `np.quantile` a fraction "
+                                    f"({Q4_Q / 100:g}).")
+            ratio = threshold / np.percentile(val, Q4_Q)
+            margin = ""
+            if abs(ratio - 1) > 0.02 and np.isclose(pick(3 * val, test), 3 * threshold, rtol=1e-6):
+                margin = f" It is {ratio:.3g} x that percentile" + (
+                    ": the task asks for the percentile itself, no margin." if ratio > 1 else ".")
             raise Incorrect(f"on fresh validation scores ({n_val} of them) your threshold is {threshold:.4g}; their "
-                            f"{Q4_Q:g}th percentile lies between {lo:.4g} and {hi:.4g}. A number typed in after "
-                            "looking at the notebook's scores does not follow new validation scores: compute it from "
-                            "`val_scores`.")
+                            f"{Q4_Q:g}th percentile lies between {lo:.4g} and {hi:.4g}.{margin} Use "
+                            f"`np.percentile(val_scores, {Q4_Q:g})`.")
     return (f"the {Q4_Q:g}th percentile of validation scores you had not seen, unmoved by three changes of the test "
             "scores. `det.calibrate(val_scores, threshold=(\"percentile\", {\"q\": 99.9}))` does the same; from now "
             "on you may use it.")
