@@ -263,6 +263,20 @@ def _check_recalibrated(recalibrate, agreement):
         raise Incorrect(f"your threshold is {fmt_distinct(t, float(np.percentile(edge_val, 99.9)))}; take it from "
                         "`val_scores` with the same rule as for Keras, the 99.9th percentile "
                         f"({fmt_distinct(float(np.percentile(edge_val, 99.9)), t)}).")
+    # and it must be the rule itself: fresh validation scores of another shape and length, where the 99.9th
+    # percentile lies well below the maximum (5000 scores) and far from a rescaled Keras threshold
+    fresh = np.random.default_rng(909).gamma(2.0, 0.01, 5000)
+    t_fresh = _threshold(recalibrate, fresh, edge_test)
+    lo, hi = percentile_bounds(fresh, 99.9)
+    if not lo <= t_fresh <= hi:
+        if np.isclose(t_fresh, fresh.max()):
+            raise Incorrect("that is the maximum of `val_scores`. With 700 validation scores the maximum and the "
+                            "99.9th percentile are neighbours; on 5000 fresh validation scores they differ. The rule "
+                            "for Keras is the 99.9th percentile: `np.percentile(val_scores, 99.9)`.")
+        raise Incorrect(f"on fresh validation scores (5000 of them, another distribution) your threshold is "
+                        f"{fmt_distinct(t_fresh, float(np.percentile(fresh, 99.9)))}, their 99.9th percentile "
+                        f"{fmt_distinct(float(np.percentile(fresh, 99.9)), t_fresh)}: your rule only resembles it on "
+                        "this data (a rescaled Keras threshold?). Apply the Keras rule to `val_scores` itself.")
     right = float(np.mean((keras_test > keras_threshold) == (edge_test > t)))
     expect_true(not _is_text(agreement), "`agreement` should be a number between 0 and 1.")
     a = float(agreement)
@@ -319,7 +333,11 @@ def _min_duration_places():
     from sadlib import alarms, streaming
     from sadlib.alarms import _rules
 
-    return [(streaming, "min_duration_alarms"), (alarms, "min_duration_alarms"), (_rules, "min_duration_alarms")]
+    from sadlib.alarms import _core
+
+    # min_duration_alarms, and the library's rules that give the same decisions (k of n with k = n, run lengths)
+    return [(streaming, "min_duration_alarms"), (alarms, "min_duration_alarms"), (_rules, "min_duration_alarms"),
+            (alarms, "k_of_n_alarms"), (_core, "_min_duration"), (_core, "_run_length"), (_core, "_k_of_n")]
 
 
 def _check_min_duration(my_alarms):
