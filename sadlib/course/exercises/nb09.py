@@ -331,9 +331,7 @@ def _q4_cases():
 
 def _min_duration_places():
     from sadlib import alarms, streaming
-    from sadlib.alarms import _rules
-
-    from sadlib.alarms import _core
+    from sadlib.alarms import _core, _rules
 
     # min_duration_alarms, and the library's rules that give the same decisions (k of n with k = n, run lengths)
     return [(streaming, "min_duration_alarms"), (alarms, "min_duration_alarms"), (_rules, "min_duration_alarms"),
@@ -364,6 +362,10 @@ def _check_min_duration(my_alarms):
             raise Incorrect("your alarms cover the whole run, including its first min_duration - 1 samples. At those "
                             "times nobody knows yet that the run will last: the alarm starts at its "
                             "min_duration-th sample.")
+        if d > 1 and np.array_equal(got, _centred(scores > thr, d)):
+            raise Incorrect(f"look-ahead: your window of {d} scores is centred on t, so the alarm at t reads "
+                            f"{(d - 1) // 2} score(s) after t. The window must end at t: the scores "
+                            "t - min_duration + 1 to t.")
         first = int(np.argmax(got != want))
         raise Incorrect(f"for scores {np.round(scores[:12], 2).tolist()}{'...' if len(scores) > 12 else ''}, "
                         f"threshold {thr}, min_duration {d}: first wrong decision at position {first} "
@@ -378,6 +380,17 @@ def _check_min_duration(my_alarms):
                 raise Incorrect(f"look-ahead: your decisions before t = {t} change when the scores after t are cut "
                                 "off. An alarm at t may use the scores up to t only.")
     return "it matches sadlib.streaming.min_duration_alarms, the rule the StreamingScorer applies live."
+
+
+def _centred(above, d):
+    """A centred window of d samples all above (pandas ``rolling(d, center=True)``): reads (d - 1) // 2 ahead."""
+    out = np.zeros_like(above)
+    for t in range(len(above)):
+        hi = t + (d - 1) // 2 + 1
+        lo = hi - d
+        if lo >= 0 and hi <= len(above):
+            out[t] = above[lo:hi].all()
+    return out
 
 
 def _backdated(above, d):
