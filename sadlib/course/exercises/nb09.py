@@ -88,7 +88,7 @@ model = keras.Sequential([keras.Input(shape=(32,)), keras.layers.Dense(32, activ
                           keras.layers.Dense(8, activation="relu"), keras.layers.Dense(32, activation="relu"),
                           keras.layers.Dense(32)])
 model.compile(optimizer="adam", loss="mse")
-model.fit(train_windows, train_windows, epochs=40, batch_size=32, verbose=0)
+history = model.fit(train_windows, train_windows, epochs=40, batch_size=32, verbose=0)
 """
 
 #: the setup cell of the exercise notebook, also used by the tests
