@@ -77,6 +77,30 @@ def _nearest_loop(z, codebook):
     return idx, codebook[idx]
 
 
+def _nearest_l1(z, codebook):
+    idx = np.abs(z[:, None, :] - codebook[None]).sum(-1).argmin(1)  # L1, not the squared distance
+    return idx, codebook[idx]
+
+
+def _nearest_cdist_lists(z, codebook):
+    from scipy.spatial.distance import cdist
+
+    idx = cdist(z, codebook).argmin(1)
+    return idx.tolist(), codebook[idx].tolist()
+
+
+# --------------------------------------------------------------------------- Q3: dead codes
+def _dead_rare(batch_codes, n_codes):
+    counts = np.bincount(np.ravel(batch_codes), minlength=n_codes)
+    return np.flatnonzero(counts < 0.01 * np.size(batch_codes))  # "rarely used" is not dead
+
+
+def _dead_pandas(batch_codes, n_codes):
+    import pandas as pd
+
+    return pd.Index(range(n_codes)).difference(pd.Series(np.ravel(batch_codes)).unique()).to_numpy()
+
+
 # --------------------------------------------------------------------------- Q4: VQ loss terms
 _LOSSES = {
     "no stop_gradient": "def vq_losses(z, q, beta):\n"
@@ -90,6 +114,15 @@ _LOSSES = {
     "sum instead of mean": "def vq_losses(z, q, beta):\n"
                            "    return (ops.sum((ops.stop_gradient(z) - q) ** 2),\n"
                            "            beta * ops.sum((z - ops.stop_gradient(q)) ** 2))\n",
+    "both stop_gradients": "def vq_losses(z, q, beta):\n"
+                           "    d = (ops.stop_gradient(z) - ops.stop_gradient(q)) ** 2\n"
+                           "    return ops.mean(d), beta * ops.mean(d)\n",
+    "mean absolute error": "def vq_losses(z, q, beta):\n"
+                           "    return (ops.mean(ops.abs(ops.stop_gradient(z) - q)),\n"
+                           "            beta * ops.mean(ops.abs(z - ops.stop_gradient(q))))\n",
+    "keras MeanSquaredError": "import keras\n\n\ndef vq_losses(z, q, beta):\n"
+                              "    mse = keras.losses.MeanSquaredError()\n"
+                              "    return mse(ops.stop_gradient(z), q), beta * mse(z, ops.stop_gradient(q))\n",
     "tf with squared difference": "def vq_losses(z, q, beta):\n"
                                   "    cb = tf.reduce_mean(tf.math.squared_difference(tf.stop_gradient(z), q))\n"
                                   "    cm = tf.reduce_mean(tf.math.squared_difference(z, tf.stop_gradient(q)))\n"
@@ -111,6 +144,16 @@ _QUANTIZERS = {
     "gradient twice": _D + "    one_hot = ops.cast(ops.equal(d, ops.min(d, axis=1, keepdims=True)), z.dtype)\n"
                            "    q = ops.matmul(one_hot, codebook)\n"
                            "    return 2 * z + ops.stop_gradient(q - 2 * z)\n",
+    "ops.argmax of the negated distances": _D + "    q = ops.take(codebook, ops.argmax(-d, axis=1), axis=0)\n"
+                                                "    return z + ops.stop_gradient(q - z)\n",
+    "tf.argmin": _D + "    q = tf.gather(codebook, tf.argmin(d, axis=1))\n"
+                      "    return z + ops.stop_gradient(q - z)\n",
+    "np.argmin on the tensor": _D + "    idx = np.argmin(np.asarray(d), axis=1)\n"
+                                    "    q = ops.take(codebook, idx, axis=0)\n"
+                                    "    return z + ops.stop_gradient(q - z)\n",
+    "less_equal, float64": _D + "    one_hot = ops.cast(d <= ops.min(d, axis=1, keepdims=True), \"float64\")\n"
+                                "    q = ops.cast(ops.matmul(one_hot, ops.cast(codebook, \"float64\")), z.dtype)\n"
+                                "    return z + ops.stop_gradient(q - z)\n",
     "one-hot of the negated distances' maximum": _D + "    m = ops.max(-d, axis=1, keepdims=True)\n"
                                                       "    one_hot = ops.cast(-d >= m, z.dtype)\n"
                                                       "    q = ops.matmul(one_hot, codebook)\n"
@@ -129,6 +172,11 @@ ENTRIES = [
     Entry(nb07, 1, "wrong", "the library's perplexity", lambda: {"perplexity": _ppl_library}, ("write it yourself",)),
     Entry(nb07, 1, "right", "two to the entropy in bits", lambda: {"perplexity": _ppl_bits}),
     Entry(nb07, 1, "right", "scipy entropy", lambda: {"perplexity": _ppl_scipy}),
+    Entry(nb07, 1, "wrong", "inverse Simpson index", lambda: {"perplexity": lambda c: float(
+        1 / np.sum((np.asarray(c) / np.sum(c)) ** 2))}, ("exp(-sum p log p)",)),
+    Entry(nb07, 1, "wrong", "a typed-in number", lambda: {"perplexity": lambda c: 3.03}, ("exp(-sum p log p)",)),
+    Entry(nb07, 1, "right", "float32 with nansum", lambda: {"perplexity": lambda c: np.float32(np.exp(-np.nansum(
+        (np.asarray(c, np.float32) / np.sum(c)) * np.log(np.asarray(c, np.float32) / np.sum(c)))))}),
     # Q2: nearest-code assignment in NumPy
     Entry(nb07, 2, "wrong", "farthest code", lambda: {"nearest_code": _nearest_farthest}, ("farthest",)),
     Entry(nb07, 2, "wrong", "distance without the code norm", lambda: {"nearest_code": _nearest_no_c2}, ("|c_k|²",)),
@@ -136,6 +184,10 @@ ENTRIES = [
           ("write it yourself",)),
     Entry(nb07, 2, "right", "row-minimum one-hot of plain distances", lambda: {"nearest_code": _nearest_one_hot}),
     Entry(nb07, 2, "right", "a Python loop", lambda: {"nearest_code": _nearest_loop}),
+    Entry(nb07, 2, "wrong", "L1 distance", lambda: {"nearest_code": _nearest_l1}, ("squared distance",)),
+    Entry(nb07, 2, "wrong", "largest dot product", lambda: {"nearest_code": lambda z, c: (
+        (z @ c.T).argmax(1), c[(z @ c.T).argmax(1)])}, ("|c_k|²",)),
+    Entry(nb07, 2, "right", "scipy cdist, returned as lists", lambda: {"nearest_code": _nearest_cdist_lists}),
     # Q3: dead codes from a usage record
     Entry(nb07, 3, "wrong", "the used codes", lambda: {"dead_codes": lambda b, k: np.unique(b)}, ("*are* used",)),
     Entry(nb07, 3, "wrong", "the number of dead codes", lambda: {"dead_codes": lambda b, k: int(
@@ -146,16 +198,29 @@ ENTRIES = [
         np.bincount(np.ravel(b)) == 0)}, ("n_codes",)),
     Entry(nb07, 3, "right", "a Python set", lambda: {"dead_codes": lambda b, k: set(range(k)) - set(
         np.ravel(b).tolist())}),
+    Entry(nb07, 3, "wrong", "rarely used codes counted as dead", lambda: {"dead_codes": _dead_rare}, ("rarely",)),
+    Entry(nb07, 3, "wrong", "the first batch only", lambda: {"dead_codes": lambda b, k: np.setdiff1d(
+        np.arange(k), np.unique(b[0]))}, ("first batch",)),
+    Entry(nb07, 3, "right", "pandas Index difference", lambda: {"dead_codes": _dead_pandas}),
     # Q4: the VQ loss terms
     Entry(nb07, 4, "wrong", "no stop_gradient", _losses("no stop_gradient"), ("without stop_gradient",)),
     Entry(nb07, 4, "wrong", "swapped stop_gradients", _losses("swapped stop_gradients"), ("codes* only",)),
     Entry(nb07, 4, "wrong", "beta on the codebook loss", _losses("beta on the codebook loss"), ("swapped",)),
     Entry(nb07, 4, "wrong", "sum instead of mean", _losses("sum instead of mean"), ("*means*",)),
     Entry(nb07, 4, "right", "tf.math.squared_difference", _losses("tf with squared difference")),
+    Entry(nb07, 4, "wrong", "both stop_gradients", _losses("both stop_gradients"), ("*codes* only",)),
+    Entry(nb07, 4, "wrong", "mean absolute error", _losses("mean absolute error"), ("mean((z − q)²)",)),
+    Entry(nb07, 4, "right", "keras MeanSquaredError", _losses("keras MeanSquaredError")),
     # Q5: the quantizer's forward pass in keras.ops
     Entry(nb07, 5, "wrong", "ops.argmin", _quantizer("ops.argmin"), ("signbit", "Flex")),
     Entry(nb07, 5, "wrong", "no straight-through", _quantizer("no straight-through"), ("no gradient reaches z",)),
     Entry(nb07, 5, "wrong", "gradient twice the identity", _quantizer("gradient twice"), ("2 × the identity",)),
+    Entry(nb07, 5, "wrong", "ops.argmax of the negated distances", _quantizer("ops.argmax of the negated distances"),
+          ("ops.argmax", "signbit")),
+    Entry(nb07, 5, "wrong", "tf.argmin", _quantizer("tf.argmin"), ("tensorflow.argmin", "one-hot form")),
+    Entry(nb07, 5, "wrong", "np.argmin on the tensor, eager only", _quantizer("np.argmin on the tensor"),
+          ("tf.function", "keras.ops")),
+    Entry(nb07, 5, "right", "less_equal with the row minimum, float64", _quantizer("less_equal, float64")),
     Entry(nb07, 5, "right", "maximum of the negated distances",
           _quantizer("one-hot of the negated distances' maximum")),
 ]

@@ -56,6 +56,26 @@ def _min_convolve(scores, threshold, min_duration):
     return np.convolve(above, np.ones(min_duration, int))[: len(above)] >= min_duration
 
 
+def _min_k_of_n(scores, threshold, min_duration):
+    from sadlib.alarms import k_of_n_alarms
+
+    return k_of_n_alarms(scores, threshold, min_duration, min_duration)  # k = n: the same rule, the library's
+
+
+def _min_centred(scores, threshold, min_duration):
+    import pandas as pd
+
+    above = pd.Series(np.asarray(scores) > threshold)
+    return (above.rolling(min_duration, center=True).sum() >= min_duration).to_numpy()
+
+
+def _min_pandas(scores, threshold, min_duration):
+    import pandas as pd
+
+    above = pd.Series(list(scores)) > threshold
+    return (above.rolling(min_duration, min_periods=1).sum() >= min_duration).tolist()
+
+
 # --------------------------------------------------------------------------- Q5: int8 export
 def _converter(model, windows, *, representative=True, int8_ops=True, calibration=None):
     import tensorflow as tf
@@ -181,6 +201,12 @@ ENTRIES = [
     Entry(nb09, 3, "wrong", "the Keras threshold", lambda: {"recalibrate": lambda v, t: _q3_ns()["keras_threshold"],
                                                             "agreement": 0.9}, ("Keras threshold",)),
     Entry(nb09, 3, "right", "nearest-rank percentile", _q3(lambda v, t: np.percentile(v, 99.9, method="nearest"))),
+    Entry(nb09, 3, "wrong", "the maximum of the validation scores", _q3(lambda v, t: np.max(v)), ("maximum",)),
+    Entry(nb09, 3, "wrong", "the Keras threshold rescaled by the mean ratio", _q3(
+        lambda v, t: _q3_ns()["keras_threshold"] * np.mean(v) / np.mean(_q3_ns()["keras_val"])),
+        ("fresh validation scores",)),
+    Entry(nb09, 3, "right", "float32 percentile", _q3(lambda v, t: np.percentile(np.asarray(v, np.float32), 99.9))),
+    Entry(nb09, 3, "right", "pandas quantile", _q3(lambda v, t: __import__("pandas").Series(v).quantile(0.999))),
     # Q4: the minimum-duration rule, written by the learner
     Entry(nb09, 4, "wrong", "the library's min_duration_alarms", lambda: {"my_alarms": _min_library},
           ("write it yourself",)),
@@ -189,6 +215,10 @@ ENTRIES = [
     Entry(nb09, 4, "wrong", "plain threshold", lambda: {"my_alarms": lambda s, t, d: np.asarray(s) > t},
           ("plain",)),
     Entry(nb09, 4, "right", "a causal convolution", lambda: {"my_alarms": _min_convolve}),
+    Entry(nb09, 4, "wrong", "the library's k_of_n_alarms with k = n", lambda: {"my_alarms": _min_k_of_n},
+          ("write it yourself",)),
+    Entry(nb09, 4, "leak", "a centred rolling window", lambda: {"my_alarms": _min_centred}, ("look-ahead", "centred")),
+    Entry(nb09, 4, "right", "pandas rolling sum on a list, returned as a list", lambda: {"my_alarms": _min_pandas}),
     # Q5: the int8 export with the converter API
     Entry(nb09, 5, "wrong", "dynamic range, no representative dataset", lambda: {"export_int8": _export_dynamic},
           ("dynamic-range",)),

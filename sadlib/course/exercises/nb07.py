@@ -222,6 +222,13 @@ def _q3_cases() -> list[tuple[np.ndarray, int]]:
         record = rng.choice(used, size=(n_batches, 64))
         record[-1] = rng.choice(used[:2], size=64)  # the last batch misses codes the others use
         cases.append((record, n_codes))
+    # a rare code (used once, in a middle batch) is alive; a code missing from the first batches is alive too
+    record = rng.choice([0, 1, 2, 4], size=(6, 64))
+    record[0] = rng.choice([0, 1, 2], size=64)  # the first batch misses a common code
+    record[2:, 0] = 5
+    record[3, 5] = 8
+    record[-1, 1] = 8
+    cases.append((record, 10))
     return cases
 
 
@@ -250,13 +257,22 @@ def _check_dead(dead_codes):
         last_only = np.setdiff1d(np.arange(n_codes), np.unique(record[-1]))
         if not np.array_equal(arr, right) and np.array_equal(arr, last_only):
             raise Incorrect("you looked at the last batch only. A code is dead if it was unused in *all* batches.")
+        first_only = np.setdiff1d(np.arange(n_codes), np.unique(record[0]))
+        if not np.array_equal(arr, right) and np.array_equal(arr, first_only):
+            raise Incorrect("you looked at the first batch only. A code is dead if it was unused in *all* batches.")
+        counts = np.bincount(record.ravel(), minlength=n_codes)
+        extra = np.setdiff1d(arr, right)
+        if extra.size and set(right.tolist()) <= set(arr.tolist()) and np.all((extra >= 0) & (extra < n_codes)):
+            raise Incorrect(f"code(s) {extra.tolist()} are used, if rarely ({counts[extra].tolist()} times in "
+                            f"{record.size} positions): a code is dead only when *no* position chose it. A rare code "
+                            "still moves with the EMA update; a dead one never does.")
         if not np.array_equal(arr, right) and np.array_equal(arr, np.setdiff1d(np.arange(used.max() + 1), used)):
             raise Incorrect(f"with n_codes = {n_codes} the codes above the largest one used are dead too: count up to "
                             "`n_codes`, e.g. `np.bincount(..., minlength=n_codes)`.")
         expect_true(np.array_equal(arr, right), f"for a record of {record.shape[0]} batches and {n_codes} codes the "
                                                 f"dead codes are {right.tolist()}; you gave {arr.tolist()}.")
-    return ("right on three usage records you had not seen. The EMA detector re-initialises such codes to random "
-            "encoder outputs of the current batch.")
+    return (f"right on {len(_q3_cases())} usage records you had not seen, a rarely used code included. The EMA "
+            "detector re-initialises such codes to random encoder outputs of the current batch.")
 
 
 q3 = FunctionQuestion(
@@ -423,21 +439,44 @@ def _q5_call(fn, z, codebook, g):
     return out, (None if grad is None else np.asarray(grad))
 
 
-#: why the quantizer avoids ``keras.ops.argmin`` (checked: the check runs the answer with it made unavailable)
-NO_ARGMIN = ("your function calls `{name}`. The task asks for the one-hot form without it. LiteRT has a builtin "
-             "ARG_MIN, but Keras's TensorFlow backend wraps `ops.argmin` on floats in a `signbit` test for -0.0 (a "
-             "bitwise AND on the float's bits), and that op becomes a Flex (TensorFlow) op in the LiteRT export of "
-             "notebook 09, which the plain LiteRT runtime cannot run. Compare d with its row minimum: "
-             "`ops.equal(d, ops.min(d, axis=1, keepdims=True))`.")
+def _q5_traced(fn, z, codebook):
+    """The learner's function traced as a Keras layer is (symbolic tensors, ``tf.function``); its output."""
+    from sadlib.environment import import_tensorflow
+
+    tf = import_tensorflow()
+    try:
+        return np.asarray(tf.function(fn)(tf.constant(z), tf.constant(codebook)))
+    except Incorrect:
+        raise
+    except Exception as err:  # NumPy on a symbolic tensor, .numpy() in a graph
+        raise Incorrect(EAGER_ONLY.format(error=f"{type(err).__name__}: {str(err).splitlines()[0][:160]}")) from err
+
+
+#: why the quantizer avoids ``keras.ops.argmin`` and ``argmax`` (checked: the check runs the answer with both, and
+#: TensorFlow's own, made unavailable)
+NO_ARGMIN = ("your function calls `{name}`. The task asks for the one-hot form, without argmin or argmax. LiteRT has "
+             "a builtin ARG_MIN, but Keras's TensorFlow backend wraps `ops.argmin` and `ops.argmax` on floats in a "
+             "`signbit` test for -0.0 (a bitwise AND on the float's bits), and that op becomes a Flex (TensorFlow) op "
+             "in the LiteRT export of notebook 09, which the plain LiteRT runtime cannot run (`ops.argmax(-d)` has the "
+             "same test). Compare d with its row minimum: `ops.equal(d, ops.min(d, axis=1, keepdims=True))`.")
+
+#: what a quantizer that works only eagerly (NumPy on a tensor) is told
+EAGER_ONLY = ("your function works on concrete tensors only: run as a Keras layer runs, on symbolic tensors in a "
+              "traced graph (`tf.function`), it fails with {error}. It converts a tensor to NumPy somewhere "
+              "(`np.argmin`, `np.asarray`, `.numpy()`); write every step with `keras.ops`.")
 
 
 def _argmin_places():
     import keras
 
-    places = [(keras.ops, "argmin")]
-    numpy_ops = getattr(keras.ops, "numpy", None)
-    if numpy_ops is not None and hasattr(numpy_ops, "argmin"):
-        places.append((numpy_ops, "argmin"))
+    from sadlib.environment import import_tensorflow
+
+    tf = import_tensorflow()
+    places = []  # the same function under two names: the last one names it in the message (ops.argmin, tf.argmin)
+    for module in (getattr(keras.ops, "numpy", None), keras.ops, tf.math, tf):
+        for name in ("argmin", "argmax"):
+            if module is not None and hasattr(module, name):
+                places.append((module, name))
     return places
 
 
@@ -480,6 +519,11 @@ def _check_quantizer(my_quantizer):
                     "the value is right, but the gradient of the output with respect to z is not the identity "
                     f"(largest difference {np.max(np.abs(grad - want_grad)):.3g} from the decoder's gradient g). "
                     "Return `z + ops.stop_gradient(q - z)`.")
+        with library_unavailable(my_quantizer, _argmin_places(), message=NO_ARGMIN):
+            traced = _q5_traced(my_quantizer, z, codebook)
+        expect_true(np.allclose(np.asarray(traced, dtype=float), want, rtol=1e-5, atol=1e-5),
+                    "your function gives the nearest codes when it runs eagerly but not when traced as a Keras layer "
+                    "is (`tf.function`): write every step with `keras.ops`.")
     return ("on three random inputs your function gives the course layer's values and passes the decoder's gradient "
             "to z unchanged. It is the body of `VectorQuantizer.call` (sadlib/detectors/layers.py) for z flattened to "
             "rows; the layer adds the commitment loss during training.")
@@ -495,13 +539,14 @@ q5 = FunctionQuestion(
     5,
     "Write the quantizer's forward pass with `keras.ops` (imported as `ops`): `my_quantizer(z, codebook)` takes "
     "encoder outputs `z` of shape (n, D) and the codes `codebook` of shape (K, D), computes the squared distance of "
-    "every row of z to every code (shape (n, K)), the nearest code of every row **without `ops.argmin`** (a one-hot "
-    "row that is 1 where d equals its row minimum, times the codebook: LiteRT has a builtin ARG_MIN, but Keras's "
-    "TensorFlow backend wraps `ops.argmin` on floats in a `signbit` test for -0.0, which turns into a Flex op in the "
-    "LiteRT export; the check runs your function with "
-    "`ops.argmin` made unavailable) and returns the straight-through output: value q, "
-    "gradient of the identity with respect to z. The check compares your values with the course's "
-    "`VectorQuantizer` layer on random inputs and measures the gradient with a `tf.GradientTape`.",
+    "every row of z to every code (shape (n, K)), the nearest code of every row **without argmin or argmax** (a "
+    "one-hot row that is 1 where d equals its row minimum, times the codebook: LiteRT has a builtin ARG_MIN, but "
+    "Keras's TensorFlow backend wraps `ops.argmin` and `ops.argmax` on floats in a `signbit` test for -0.0, which "
+    "turns into a Flex op in the LiteRT export; the check runs your function with both made unavailable) and returns "
+    "the straight-through output: value q, gradient of the identity with respect to z. The check compares your "
+    "values with the course's `VectorQuantizer` layer on random inputs, measures the gradient with a "
+    "`tf.GradientTape`, and traces your function as a Keras layer is traced (`tf.function`), so NumPy calls on the "
+    "tensors fail.",
     ("my_quantizer",),
     _check_quantizer,
     ["`ops.sum(z**2, axis=1, keepdims=True) - 2 * ops.matmul(z, ops.transpose(codebook)) + ops.sum(codebook**2, "

@@ -88,7 +88,7 @@ model = keras.Sequential([keras.Input(shape=(32,)), keras.layers.Dense(32, activ
                           keras.layers.Dense(8, activation="relu"), keras.layers.Dense(32, activation="relu"),
                           keras.layers.Dense(32)])
 model.compile(optimizer="adam", loss="mse")
-model.fit(train_windows, train_windows, epochs=40, batch_size=32, verbose=0)
+history = model.fit(train_windows, train_windows, epochs=40, batch_size=32, verbose=0)
 """
 
 #: the setup cell of the exercise notebook, also used by the tests
@@ -263,6 +263,20 @@ def _check_recalibrated(recalibrate, agreement):
         raise Incorrect(f"your threshold is {fmt_distinct(t, float(np.percentile(edge_val, 99.9)))}; take it from "
                         "`val_scores` with the same rule as for Keras, the 99.9th percentile "
                         f"({fmt_distinct(float(np.percentile(edge_val, 99.9)), t)}).")
+    # and it must be the rule itself: fresh validation scores of another shape and length, where the 99.9th
+    # percentile lies well below the maximum (5000 scores) and far from a rescaled Keras threshold
+    fresh = np.random.default_rng(909).gamma(2.0, 0.01, 5000)
+    t_fresh = _threshold(recalibrate, fresh, edge_test)
+    lo, hi = percentile_bounds(fresh, 99.9)
+    if not lo <= t_fresh <= hi:
+        if np.isclose(t_fresh, fresh.max()):
+            raise Incorrect("that is the maximum of `val_scores`. With 700 validation scores the maximum and the "
+                            "99.9th percentile are neighbours; on 5000 fresh validation scores they differ. The rule "
+                            "for Keras is the 99.9th percentile: `np.percentile(val_scores, 99.9)`.")
+        raise Incorrect(f"on fresh validation scores (5000 of them, another distribution) your threshold is "
+                        f"{fmt_distinct(t_fresh, float(np.percentile(fresh, 99.9)))}, their 99.9th percentile "
+                        f"{fmt_distinct(float(np.percentile(fresh, 99.9)), t_fresh)}: your rule only resembles it on "
+                        "this data (a rescaled Keras threshold?). Apply the Keras rule to `val_scores` itself.")
     right = float(np.mean((keras_test > keras_threshold) == (edge_test > t)))
     expect_true(not _is_text(agreement), "`agreement` should be a number between 0 and 1.")
     a = float(agreement)
@@ -317,9 +331,11 @@ def _q4_cases():
 
 def _min_duration_places():
     from sadlib import alarms, streaming
-    from sadlib.alarms import _rules
+    from sadlib.alarms import _core, _rules
 
-    return [(streaming, "min_duration_alarms"), (alarms, "min_duration_alarms"), (_rules, "min_duration_alarms")]
+    # min_duration_alarms, and the library's rules that give the same decisions (k of n with k = n, run lengths)
+    return [(streaming, "min_duration_alarms"), (alarms, "min_duration_alarms"), (_rules, "min_duration_alarms"),
+            (alarms, "k_of_n_alarms"), (_core, "_min_duration"), (_core, "_run_length"), (_core, "_k_of_n")]
 
 
 def _check_min_duration(my_alarms):
@@ -346,6 +362,10 @@ def _check_min_duration(my_alarms):
             raise Incorrect("your alarms cover the whole run, including its first min_duration - 1 samples. At those "
                             "times nobody knows yet that the run will last: the alarm starts at its "
                             "min_duration-th sample.")
+        if d > 1 and np.array_equal(got, _centred(scores > thr, d)):
+            raise Incorrect(f"look-ahead: your window of {d} scores is centred on t, so the alarm at t reads "
+                            f"{(d - 1) // 2} score(s) after t. The window must end at t: the scores "
+                            "t - min_duration + 1 to t.")
         first = int(np.argmax(got != want))
         raise Incorrect(f"for scores {np.round(scores[:12], 2).tolist()}{'...' if len(scores) > 12 else ''}, "
                         f"threshold {thr}, min_duration {d}: first wrong decision at position {first} "
@@ -360,6 +380,17 @@ def _check_min_duration(my_alarms):
                 raise Incorrect(f"look-ahead: your decisions before t = {t} change when the scores after t are cut "
                                 "off. An alarm at t may use the scores up to t only.")
     return "it matches sadlib.streaming.min_duration_alarms, the rule the StreamingScorer applies live."
+
+
+def _centred(above, d):
+    """A centred window of d samples all above (pandas ``rolling(d, center=True)``): reads (d - 1) // 2 ahead."""
+    out = np.zeros_like(above)
+    for t in range(len(above)):
+        hi = t + (d - 1) // 2 + 1
+        lo = hi - d
+        if lo >= 0 and hi <= len(above):
+            out[t] = above[lo:hi].all()
+    return out
 
 
 def _backdated(above, d):
