@@ -319,3 +319,35 @@ ENTRIES += [
     Entry(nb10, 2, "right", "a ReLU layer, dropout and a Sequential feed-forward",
           lambda: {"transformer_block": _block_variant(relu_layer=True, dropout=True, sequential=True)}),
 ]
+
+
+def _centred_on_test_median():
+    # the excess minus its median over the whole test period: a statistic of the future moves every decision
+    return _solution([("excess = features[decay] - usual.reindex(slot(features.index)).to_numpy()\n",
+                       "excess = features[decay] - usual.reindex(slot(features.index)).to_numpy()\n"
+                       "    excess = excess - excess[excess.index >= test.index[0]].median()\n")])
+
+
+def _typed_in_precursors():
+    """The notebook twin's air-leak precursors and failures typed in as alarms."""
+    _, _, events = nb10._q5_data()
+    spans = [(e.precursor_start, e.end) for e in events.itertuples() if e.type == "air_leak"]
+
+    def compressor_alarms(train, test):
+        out = np.zeros(len(test), dtype=bool)
+        for start, end in spans:
+            out |= (test.index >= start) & (test.index <= end)
+        return out
+    return {"compressor_alarms": compressor_alarms}
+
+
+def _reference_as_list():
+    reference = _solution()["compressor_alarms"]
+    return {"compressor_alarms": lambda train, test: reference(train, test).tolist()}
+
+
+ENTRIES += [
+    Entry(nb10, 5, "leak", "centred on the test period's median", _centred_on_test_median, ("leakage",)),
+    Entry(nb10, 5, "wrong", "the notebook twin's precursors typed in", _typed_in_precursors, ("fresh twin",)),
+    Entry(nb10, 5, "right", "a list of Python bools", _reference_as_list),
+]
