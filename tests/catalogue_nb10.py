@@ -216,3 +216,138 @@ ENTRIES += [
         raw.resample(every, label="right").mean())}, ('closed="right"',)),
     Entry(nb10, 6, "right", "groupby on the ceiling of the time", lambda: {"block_means": _blocks_groupby_ceil}),
 ]
+
+
+# --------------------------------------------------------------------------- review of notebook 10 (hostile learner)
+def _folds_one_too_many(n, n_splits, gap):
+    size = n // (n_splits + 1)
+    starts = [n - (n_splits - i) * size for i in range(n_splits)]
+    return [(np.arange(s - gap + 1), np.arange(s, s + size)) for s in starts]  # the gap is one sample short
+
+
+def _folds_array_split(n, n_splits, gap):
+    blocks = np.array_split(np.arange(n), n_splits + 1)  # the remainder goes to the first blocks, not the first one
+    return [(np.arange(b[0] - gap), b) for b in blocks[1:]]
+
+
+def _folds_float32_lists(n, n_splits, gap):
+    size = n // (n_splits + 1)
+    out = []
+    for i in range(n_splits):
+        start = n - (n_splits - i) * size
+        out.append((np.arange(0, start - gap, dtype=np.float32), list(range(start, start + size))))
+    return tuple(out)
+
+
+def _occlusion_median(score_fn, X, reference):
+    base = np.median(score_fn(X))
+    return pd.Series({s: base - np.median(score_fn(X.assign(**{s: reference[s]}))) for s in X.columns})
+
+
+def _occlusion_dict_float32(score_fn, X, reference):
+    X = X.astype("float32")
+    base = float(np.mean(score_fn(X)))
+    drops = {}
+    for sensor in X.columns:
+        occluded = X.copy()
+        occluded.loc[:, sensor] = np.float32(reference[sensor])
+        drops[sensor] = base - float(np.mean(score_fn(occluded)))
+    return drops  # a dict {sensor: drop}, not a Series
+
+
+def _leads_end_excluded(alarms, events):
+    out = {}
+    for i, ev in events.iterrows():
+        times = alarms.index[alarms.to_numpy(dtype=bool) & (alarms.index >= ev["precursor_start"])
+                             & (alarms.index < ev["end"])]
+        out[i] = ev["start"] - times[0] if len(times) else pd.NaT
+    return pd.Series(out, index=events.index, dtype="timedelta64[ns]")
+
+
+def _leads_loc_slice(alarms, events):
+    out = []
+    for ev in events.itertuples():
+        window = alarms.loc[ev.precursor_start:ev.end]  # label slicing includes both ends
+        hits = window[window.astype(bool)]
+        out.append(ev.start - hits.index[0] if len(hits) else pd.NaT)
+    return pd.Series(out, index=events.index)
+
+
+ENTRIES += [
+    Entry(nb10, 1, "wrong", "gap one sample short", lambda: {"forward_chaining": _folds_one_too_many},
+          ("one sample", "too late")),
+    Entry(nb10, 1, "wrong", "np.array_split blocks", lambda: {"forward_chaining": _folds_array_split},
+          ("n // (n_splits + 1)",)),
+    Entry(nb10, 1, "right", "float32 positions and lists in a tuple",
+          lambda: {"forward_chaining": _folds_float32_lists}),
+    Entry(nb10, 3, "wrong", "median scores", lambda: {"occlusion_drop": _occlusion_median}, ("median",)),
+    Entry(nb10, 3, "right", "a dict of float32 drops", lambda: {"occlusion_drop": _occlusion_dict_float32}),
+    Entry(nb10, 4, "wrong", "end excluded", lambda: {"lead_times": _leads_end_excluded}, ("<= end",)),
+    Entry(nb10, 4, "right", "label slicing with .loc", lambda: {"lead_times": _leads_loc_slice}),
+    Entry(nb10, 6, "leak", "closed right, labelled at the start", lambda: {"block_means": lambda raw, every: (
+        raw.resample(every, closed="right").mean())}, ("leakage", 'label="right"')),
+    Entry(nb10, 6, "wrong", "empty blocks forward-filled", lambda: {"block_means": lambda raw, every: (
+        raw.resample(every, closed="right", label="right").mean().ffill())}, ("no sample", "NaN")),
+    Entry(nb10, 6, "right", "float32 means, empty blocks dropped", lambda: {"block_means": lambda raw, every: (
+        raw.astype("float32").resample(every, closed="right", label="right").mean().dropna(how="all"))}),
+]
+
+
+def _block_variant(activation="relu", relu_layer=False, dropout=False, sequential=False):
+    def transformer_block(x, d_model, heads, ff_dim):
+        import keras
+        from keras import layers
+
+        attention = layers.MultiHeadAttention(num_heads=heads, key_dim=d_model // heads)(x, x, x)
+        if dropout:  # inactive at inference: the same block
+            attention = layers.Dropout(0.1)(attention)
+        x = layers.LayerNormalization()(layers.add([x, attention]))
+        first = [layers.Dense(ff_dim), layers.ReLU()] if relu_layer else [layers.Dense(ff_dim, activation=activation)]
+        if sequential:
+            ff = keras.Sequential([*first, layers.Dense(d_model)])(x)
+        else:
+            ff = x
+            for layer in [*first, layers.Dense(d_model)]:
+                ff = layer(ff)
+        return layers.LayerNormalization()(x + ff)
+    return transformer_block
+
+
+ENTRIES += [
+    Entry(nb10, 2, "wrong", "GELU in the feed-forward part", lambda: {"transformer_block": _block_variant("gelu")},
+          ("gelu", "ReLU")),
+    Entry(nb10, 2, "right", "a ReLU layer, dropout and a Sequential feed-forward",
+          lambda: {"transformer_block": _block_variant(relu_layer=True, dropout=True, sequential=True)}),
+]
+
+
+def _centred_on_test_median():
+    # the excess minus its median over the whole test period: a statistic of the future moves every decision
+    return _solution([("excess = features[decay] - usual.reindex(slot(features.index)).to_numpy()\n",
+                       "excess = features[decay] - usual.reindex(slot(features.index)).to_numpy()\n"
+                       "    excess = excess - excess[excess.index >= test.index[0]].median()\n")])
+
+
+def _typed_in_precursors():
+    """The notebook twin's air-leak precursors and failures typed in as alarms."""
+    _, _, events = nb10._q5_data()
+    spans = [(e.precursor_start, e.end) for e in events.itertuples() if e.type == "air_leak"]
+
+    def compressor_alarms(train, test):
+        out = np.zeros(len(test), dtype=bool)
+        for start, end in spans:
+            out |= (test.index >= start) & (test.index <= end)
+        return out
+    return {"compressor_alarms": compressor_alarms}
+
+
+def _reference_as_list():
+    reference = _solution()["compressor_alarms"]
+    return {"compressor_alarms": lambda train, test: reference(train, test).tolist()}
+
+
+ENTRIES += [
+    Entry(nb10, 5, "leak", "centred on the test period's median", _centred_on_test_median, ("leakage",)),
+    Entry(nb10, 5, "wrong", "the notebook twin's precursors typed in", _typed_in_precursors, ("fresh twin",)),
+    Entry(nb10, 5, "right", "a list of Python bools", _reference_as_list),
+]

@@ -213,3 +213,69 @@ ENTRIES = [
     Entry(nb11, 6, "wrong", "scaled up to the clip", lambda: {"clip_update": _clip_always}, ("scaled *up*",)),
     Entry(nb11, 6, "right", "one flat vector", lambda: {"clip_update": _clip_flat_vector}),
 ]
+
+
+# --------------------------------------------------------------------------- review of notebook 11 (hostile learner)
+def _fedavg_integer_division(updates):
+    total = sum(n for _, n in updates)
+    return [sum(w[layer] * (n // total) for w, n in updates) for layer in range(len(updates[0][0]))]
+
+
+def _fedavg_sqrt_weights(updates):
+    total = sum(np.sqrt(n) for _, n in updates)
+    return [sum(w[layer] * (np.sqrt(n) / total) for w, n in updates) for layer in range(len(updates[0][0]))]
+
+
+def _fedavg_np_average_tuple(updates):
+    counts = [n for _, n in updates]
+    return tuple(np.average(np.stack([w[layer] for w, _ in updates]), axis=0, weights=counts).astype(np.float32)
+                 for layer in range(len(updates[0][0])))
+
+
+def _top_k_truncated(delta, fraction):
+    k = max(1, int(fraction * delta.size))  # rounds down
+    flat = delta.ravel()
+    indices = np.argsort(np.abs(flat))[-k:].astype(np.int32)
+    return indices, flat[indices]
+
+
+def _top_k_float16(delta, fraction):
+    k = max(1, round(fraction * delta.size))
+    flat = delta.ravel()
+    indices = np.argsort(np.abs(flat))[-k:].astype(np.int32)
+    return indices, flat[indices].astype(np.float16)
+
+
+def _top_k_python_sort(delta, fraction):
+    flat = delta.ravel().tolist()
+    k = max(1, round(fraction * len(flat)))
+    order = sorted(range(len(flat)), key=lambda j: -abs(flat[j]))[:k]
+    return np.array(order, dtype=np.uint16), np.array([flat[j] for j in order], dtype=np.float32)
+
+
+def _clip_squared_norm(update, clip):
+    squared = sum(np.sum(w ** 2) for w in update)  # the square root is missing
+    factor = min(1.0, clip / squared) if squared > 0 else 1.0
+    return [w * factor for w in update]
+
+
+def _clip_float32(update, clip):
+    norm = np.float32(np.sqrt(sum(np.sum(np.square(w, dtype=np.float32)) for w in update)))
+    factor = np.float32(min(1.0, clip / norm)) if norm > 0 else np.float32(1.0)
+    return [(w * factor).astype(np.float32) for w in update]
+
+
+ENTRIES += [
+    Entry(nb11, 1, "wrong", "integer division", lambda: {"fedavg": _fedavg_integer_division}, ("integer division",)),
+    Entry(nb11, 1, "wrong", "square-root weights", lambda: {"fedavg": _fedavg_sqrt_weights}, ("sum of n_k",)),
+    Entry(nb11, 1, "right", "np.average in float32, as a tuple", lambda: {"fedavg": _fedavg_np_average_tuple}),
+    Entry(nb11, 3, "wrong", "k rounded down with int()", lambda: {"top_k_sparsify": _top_k_truncated},
+          ("rounds down",)),
+    Entry(nb11, 3, "wrong", "values rounded to float16", lambda: {"top_k_sparsify": _top_k_float16}, ("float16",)),
+    Entry(nb11, 3, "right", "a Python sort, uint16 positions", lambda: {"top_k_sparsify": _top_k_python_sort}),
+    Entry(nb11, 4, "right", "pandas quantile of float32 scores", lambda: {"site_thresholds": _thresholds(
+        lambda v, t, q, s: __import__("pandas").Series(np.asarray(v[s], np.float32)).quantile(q / 100))}),
+    Entry(nb11, 6, "wrong", "divided by the squared norm", lambda: {"clip_update": _clip_squared_norm},
+          ("norm**2",)),
+    Entry(nb11, 6, "right", "float32 throughout", lambda: {"clip_update": _clip_float32}),
+]

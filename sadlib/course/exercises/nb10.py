@@ -276,6 +276,11 @@ def _check_fold(i: int, train: np.ndarray, val: np.ndarray, want_train: np.ndarr
             raise Incorrect(f"{where}: the gap is missing. Your training part runs up to sample {start - 1}, just "
                             f"before the validation block; leave out the last gap={gap} samples before it "
                             f"(`np.arange(val_start - gap)`), as a window or a rolling feature reaches that far back.")
+        if train.size and train.min() == 0 and abs(train.size - (start - gap)) == 1:
+            raise Incorrect(f"{where}: your training part stops at sample {train.max()}, one sample "
+                            f"{'too late' if train.size > start - gap else 'too early'}: with val_start={start} and "
+                            f"gap={gap} it is `np.arange(val_start - gap)`, samples 0..{start - gap - 1}, so that "
+                            f"exactly gap={gap} samples lie between training and validation.")
         if train.size and train.min() > 0:
             raise Incorrect(f"{where}: your training part is {_span(train)}: it does not start at sample 0, so the "
                             "window slides instead of expanding. Forward chaining keeps all of the past: train on "
@@ -473,6 +478,11 @@ def _check_one_block(transformer_block, window: int, d_model: int, heads: int, f
     expect_true(units == [ff_dim, d_model],
                 f"{call}: the feed-forward part should be two Dense layers, ff_dim={ff_dim} then d_model={d_model} "
                 f"units; yours has Dense layers of {units} units.")
+    act = getattr(getattr(dense[0], "activation", None), "__name__", "linear")
+    if act not in ("relu", "linear"):  # linear: a separate ReLU layer may follow, which the forward pass shows
+        raise Incorrect(f"{call}: the first Dense layer of the feed-forward part uses activation={act!r}; this "
+                        "block is the original one, with ReLU: `layers.Dense(ff_dim, activation=\"relu\")` (GELU "
+                        "is the later BERT/GPT choice).")
     x = np.random.default_rng(window).normal(size=(3, window, d_model)).astype("float32")
     got = np.asarray(model(x, training=False), dtype=np.float64)
     variants = _block_variants(x.astype(np.float64), mha, norms, dense)
@@ -536,7 +546,8 @@ def _occlusion_reference(score_fn, X: pd.DataFrame, reference: pd.Series) -> pd.
 
 def _occlusion_variants(score_fn, X: pd.DataFrame, reference: pd.Series) -> dict[str, pd.Series]:
     base = float(np.mean(score_fn(X)))
-    out: dict[str, dict] = {k: {} for k in ("sign", "cumulative", "keep only", "zero", "own mean", "ratio", "max")}
+    out: dict[str, dict] = {k: {} for k in ("sign", "cumulative", "keep only", "zero", "own mean", "ratio", "max",
+                                            "median", "sum")}
     cumulative = X.copy()
     for col in X.columns:
         occluded = X.copy()
@@ -545,6 +556,8 @@ def _occlusion_variants(score_fn, X: pd.DataFrame, reference: pd.Series) -> dict
         out["sign"][col] = mean - base
         out["ratio"][col] = mean / base
         out["max"][col] = float(np.max(score_fn(X))) - float(np.max(score_fn(occluded)))
+        out["median"][col] = float(np.median(score_fn(X))) - float(np.median(score_fn(occluded)))
+        out["sum"][col] = float(np.sum(score_fn(X))) - float(np.sum(score_fn(occluded)))
         cumulative[col] = reference[col]
         out["cumulative"][col] = base - float(np.mean(score_fn(cumulative)))
         only = X.copy()
@@ -574,6 +587,10 @@ _OCCLUSION_MISTAKES = {
                 "value, `reference[sensor]`.",
     "ratio": "you returned a ratio of scores. Return the drop, `base - occluded_mean`, in score units.",
     "max": "you compared the largest scores; compare the *mean* scores, so every row of X counts.",
+    "median": "you compared the median scores; compare the *mean* scores, so every row of X counts (an alarm's "
+              "rows are few, and a median ignores the most abnormal ones).",
+    "sum": "you compared the summed scores; compare the *mean* scores, so the drop does not grow with the length of "
+           "the alarm and drops of different alarms can be compared.",
 }
 
 
@@ -613,7 +630,13 @@ def _q3_cases() -> list[tuple[str, object, pd.DataFrame, pd.Series, str]]:
             ("a PCA reconstruction error", pca_error, X2, ref2, "Reservoirs")]
 
 
+#: Q3: drops computed in float32 (a learner's scorer or copy in float32) agree to this relative tolerance
+Q3_RTOL = 1e-4
+
+
 def _drops_of(out, X: pd.DataFrame) -> pd.Series:
+    if isinstance(out, dict):  # {sensor: drop}: the same answer as pd.Series(drops)
+        out = pd.Series(out, dtype=object)
     if isinstance(out, np.ndarray) or (isinstance(out, list) and len(out) == X.shape[1]):
         raise Incorrect("return a pandas Series indexed by the sensor names, e.g. `pd.Series(drops)` from a dict "
                         "{sensor: drop}, so the drops keep their sensor.")
@@ -634,13 +657,13 @@ def _check_occlusion(occlusion_drop):
     for what, score_fn, X, reference, faulty in _q3_cases():
         got = _drops_of(_call_own(occlusion_drop, "occlusion_drop", score_fn, X, reference), X)
         want = _occlusion_reference(score_fn, X, reference)
-        if np.allclose(got[want.index], want, rtol=1e-6, atol=1e-9):
+        if np.allclose(got[want.index], want, rtol=Q3_RTOL, atol=1e-6):
             top = got.idxmax()
             expect_true(top == faulty, f"the largest drop should point at {faulty}; yours at {top}.")
             lines.append(f"with {what} the top sensor is {faulty} (drop {want[faulty]:.3g})")
             continue
         for kind, value in _occlusion_variants(score_fn, X, reference).items():
-            if np.allclose(got[value.index], value, rtol=1e-6, atol=1e-9):
+            if np.allclose(got[value.index], value, rtol=Q3_RTOL, atol=1e-6):
                 raise Incorrect(f"with {what}: {_OCCLUSION_MISTAKES[kind]}")
         worst = (got[want.index] - want).abs().idxmax()
         raise Incorrect(f"with {what}: the drop of {worst} should be {want[worst]:.4g}, yours is {got[worst]:.4g}. "
@@ -1101,7 +1124,7 @@ def _q6_cases() -> list[tuple[pd.DataFrame, str]]:
         frame = pd.DataFrame({"TP3": 9.0 + rng.normal(0.0, 0.3, n), "Motor_current": rng.gamma(2.0, 2.0, n)},
                              index=index)
         if every == "1h":
-            frame = frame.drop(frame.index[200:260])  # an hour without data
+            frame = frame.drop(frame.index[200:330])  # over two hours without data: the 04:00-05:00 block is empty
         cases.append((frame, every))
     return cases
 
@@ -1122,8 +1145,9 @@ def _as_frame(out, raw: pd.DataFrame, every: str) -> pd.DataFrame:
 
 def _same_blocks(got: pd.DataFrame, want: pd.DataFrame) -> bool:
     got, want = got.dropna(how="all"), want.dropna(how="all")
-    return got.index.equals(want.index) and np.allclose(got.to_numpy(float), want.to_numpy(float), rtol=1e-9,
-                                                        atol=1e-12)
+    # float32 means (a learner's float32 copy of raw) agree to about 1e-7 relative; 1e-5 leaves room
+    return got.index.equals(want.index) and np.allclose(got.to_numpy(float), want.to_numpy(float), rtol=1e-5,
+                                                        atol=1e-8)
 
 
 def _check_block_means(block_means):
@@ -1148,6 +1172,18 @@ def _check_block_means(block_means):
                             "lies *after* t: that is pandas' default `resample(every)` (label at the block's start), "
                             "and a detector reading that row at t reads the future (leakage). Label each block at "
                             "its end: `raw.resample(every, closed=\"right\", label=\"right\").mean()`.")
+        if _same_blocks(got, _block_reference(raw, every, closed="right", label="left")):
+            raise Incorrect(f"with every={every!r}: your row labelled t averages the block (t, t + every], which "
+                            "lies *after* t: `closed=\"right\"` without `label=\"right\"` labels each block at its "
+                            "start, so a detector reading that row at t reads the future (leakage). Add "
+                            "`label=\"right\"`.")
+        empty = want.index[want.isna().all(axis=1)]
+        filled = got.index.intersection(empty)
+        if len(filled) and got.loc[filled].notna().any(axis=None) and _same_blocks(got.drop(filled), want):
+            raise Incorrect(f"with every={every!r}: the block ending at {filled[0]} holds no sample, so it has no mean "
+                            "(NaN; you may also leave its row out), but yours holds values: a forward fill (or an "
+                            "interpolation) carries old readings into a block with no data, and a detector would take "
+                            "a dead sensor for a live one. Leave the empty blocks NaN.")
         if _same_blocks(got, _block_reference(raw, every, closed="left", label="right")):
             raise Incorrect(f"with every={every!r}: your blocks are [t - every, t): they hold the sample at the "
                             "block's start and leave out the one at its end, t. The task's blocks are (t - every, t]: "

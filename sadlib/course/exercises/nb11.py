@@ -292,6 +292,12 @@ def _check_fedavg(fedavg):
         for _, (value, message) in variants.items():
             if _close_layers(got, value):
                 raise Incorrect(message)
+        shares_floor = [n // sum(counts) for n in counts]  # what `n // total` gives: 0 unless one site holds all
+        floored = [sum(np.asarray(w[layer], dtype=np.float64) * f for (w, _), f in zip(updates, shares_floor))
+                   for layer in range(n_layers)]
+        if _close_layers(got, floored):
+            raise Incorrect(f"`n // total` is integer division: with {counts} examples every share rounds down to "
+                            f"{shares_floor}, so the sites' weights vanish. Use true division, `n / total`.")
         layer = next(i for i, (g, w) in enumerate(zip(got, want)) if not np.allclose(g, w, rtol=1e-5, atol=1e-6))
         raise Incorrect(f"with {n_sites} sites ({counts} examples), layer {layer} differs from the weighted mean "
                         f"(largest difference {np.max(np.abs(got[layer] - want[layer])):.3g}). result[layer] = "
@@ -517,6 +523,7 @@ def _q3_cases() -> list[tuple[np.ndarray, float]]:
         (rng.normal(0, 1.0, 30).astype(np.float32), 0.01),  # k = 1
         (rng.normal(0, 1.0, (3, 4)).astype(np.float32), 1.0),  # everything
         (np.abs(rng.normal(0, 1.0, 50)).astype(np.float32) - 2.0, 0.2),  # all negative
+        (rng.normal(0, 1.0, 37).astype(np.float32), 0.1),  # 3.7 values: round gives 4, int() gives 3
     ]
 
 
@@ -553,6 +560,10 @@ def _check_q3_case(top_k_sparsify, delta: np.ndarray, fraction: float) -> tuple[
     flat = delta.ravel()
     k = max(1, round(fraction * delta.size))
     where = f"for an update of {delta.size} values and fraction={fraction}"
+    if indices.size != k and indices.size == max(1, int(fraction * delta.size)):
+        raise Incorrect(f"{where} you keep {indices.size} values: `int(fraction * delta.size)` = "
+                        f"int({fraction * delta.size:g}) rounds down. Keep k = max(1, round(fraction * delta.size)) = "
+                        f"{k}.")
     if indices.size != k:
         raise Incorrect(f"{where} you keep {indices.size} values; keep k = max(1, round(fraction * delta.size)) = {k}.")
     order = np.argsort(-np.abs(flat.astype(np.float64)), kind="stable")
@@ -579,6 +590,10 @@ def _check_q3_case(top_k_sparsify, delta: np.ndarray, fraction: float) -> tuple[
         if np.allclose(np.sort(values), np.sort(flat[indices]), rtol=1e-6):
             raise Incorrect(f"{where} the values are the right ones but not in the order of `indices`: values[i] "
                             "must be the update at position indices[i] (`values = flat[indices]`).")
+        if values.dtype.itemsize < 4 and np.allclose(values.astype(np.float64), flat[indices], rtol=1e-2):
+            raise Incorrect(f"{where} your values are {values.dtype}: the right ones, rounded. Send them as they "
+                            "are, `flat[indices]` (float32): this question sparsifies and does not round; rounding the "
+                            "values is the 8-bit codec of Q2 (sadlib.federated's 'topk' combines the two).")
         raise Incorrect(f"{where} `values` should be the update's values at `indices` (`flat[indices]`).")
     return indices.nbytes, values.nbytes, k
 
@@ -967,6 +982,11 @@ def _check_clip(clip_update):
                                for g, w in zip(got, _clip_reference(update, clip, always=True))):
             raise Incorrect(f"an update of norm {norm:.4g}, already within clip={clip:g}, was scaled *up* to norm "
                             f"{clip:g}. Clipping only shrinks: factor = min(1, clip / norm).")
+        squared = min(1.0, clip / norm ** 2) if norm > 0 else 1.0
+        if norm > 0 and squared != min(1.0, clip / norm) and all(np.allclose(g, w * squared, rtol=1e-5, atol=1e-9)
+                                                                for g, w in zip(got, update)):
+            raise Incorrect(f"you scaled by clip / norm**2 (the sum of squares, {norm ** 2:.4g}, without its square "
+                            f"root): the L2 norm is `np.sqrt(sum(np.sum(w ** 2) for w in update))` = {norm:.4g}.")
         got_norm = _global_norm(got)
         raise Incorrect(f"an update of norm {fmt_distinct(norm, got_norm)} with clip={clip:g} should come back with "
                         f"norm {fmt_distinct(_global_norm(want), got_norm)} (every layer times min(1, clip / norm)); "
