@@ -305,13 +305,13 @@ def _check_validation_threshold(validation_threshold):
         if not lo <= value <= hi:
             raise Incorrect(_diagnose_threshold(value, model, val, test, q))
     # q = 100: every percentile definition gives the largest error, here that of the first validation row
-    model, val, test = _q3_data(33)
-    val[0] += 3.0
-    value = _threshold_of(validation_threshold, model, val, test, 100.0)
-    largest = float(np.max(np.mean((val - model.predict(val)) ** 2, axis=1)))
-    if not np.isclose(value, largest, rtol=1e-6, atol=0):
+    model100, val100, test100 = _q3_data(33)
+    val100[0] += 3.0
+    value100 = _threshold_of(validation_threshold, model100, val100, test100, 100.0)
+    largest = float(np.max(np.mean((val100 - model100.predict(val100)) ** 2, axis=1)))
+    if not np.isclose(value100, largest, rtol=1e-6, atol=0):
         raise Incorrect(f"with q = 100 every percentile definition gives the largest validation error ({largest:.4g}); "
-                        f"yours is {value:.4g}. Use every row of `val_windows` (did a slice leave out the first?).")
+                        f"yours is {value100:.4g}. Use every row of `val_windows` (did a slice leave out the first?).")
     planted = test.copy()
     planted[50:55] += 5.0
     if not np.isclose(_threshold_of(validation_threshold, model, val, planted, q), value, rtol=1e-9, atol=0):
