@@ -152,9 +152,12 @@ class _FixedModel:
         rng = np.random.default_rng(seed)
         self.A = np.eye(width) * 0.8 + rng.normal(0, 0.08, (width, width))
         self.b = rng.normal(0, 0.05, width)
+        self.rows_seen = 0
 
     def predict(self, x, verbose=0, **kwargs):  # noqa: D102 (Keras's signature)
-        return np.asarray(x, float) @ self.A + self.b
+        x = np.asarray(x, float)
+        self.rows_seen += len(x)  # how many rows the answer had rebuilt (question 3 checks all were)
+        return x @ self.A + self.b
 
     def __call__(self, x, **kwargs):
         return self.predict(x).view(_Tensor)
@@ -250,8 +253,10 @@ def _q3_data(seed: int):
 
 
 def _threshold_of(validation_threshold, model, val, test, q) -> float:
+    model.rows_seen = 0
     with library_unavailable(validation_threshold, _threshold_targets(validation_threshold)):
         out = call_answer(validation_threshold, "validation_threshold", model, val, test, q)
+
     try:
         value = float(np.asarray(out, dtype=float))
     except (TypeError, ValueError):
@@ -304,14 +309,9 @@ def _check_validation_threshold(validation_threshold):
         lo, hi = percentile_bounds(mse_val, q)
         if not lo <= value <= hi:
             raise Incorrect(_diagnose_threshold(value, model, val, test, q))
-    # q = 100: every percentile definition gives the largest error, here that of the first validation row
-    model100, val100, test100 = _q3_data(33)
-    val100[0] += 3.0
-    value100 = _threshold_of(validation_threshold, model100, val100, test100, 100.0)
-    largest = float(np.max(np.mean((val100 - model100.predict(val100)) ** 2, axis=1)))
-    if not np.isclose(value100, largest, rtol=1e-6, atol=0):
-        raise Incorrect(f"with q = 100 every percentile definition gives the largest validation error ({largest:.4g}); "
-                        f"yours is {value100:.4g}. Use every row of `val_windows` (did a slice leave out the first?).")
+        expect_true(model.rows_seen >= len(val),
+                    f"your function rebuilt {model.rows_seen} of the {len(val)} validation rows: the threshold is a "
+                    "percentile of the errors of *every* row of `val_windows` (did a slice leave out the first?).")
     planted = test.copy()
     planted[50:55] += 5.0
     if not np.isclose(_threshold_of(validation_threshold, model, val, planted, q), value, rtol=1e-9, atol=0):
