@@ -9,7 +9,8 @@ of the setup's slower ``train_autoencoder``, which the checker accepts as any tr
 whole catalogue of notebook 04 stays well under a minute on an idle 2-core machine.
 
 Question 5 (build and train the autoencoder) receives only the training rows, so no leak can be written for it;
-its wrong answers break the constraints the task states (linear output, MSE, the library, the seed, training).
+its wrong answers break the constraints the task states (linear output and bottleneck, ReLU hidden layers, MSE,
+the library, the seed, the epochs given, training).
 """
 
 from __future__ import annotations
