@@ -3,10 +3,14 @@
 The answers are written as a learner would write them in the exercise notebook: functions whose globals are the
 notebook's namespace (the setup cell of :mod:`sadlib.course.exercises.nb04`, run once here), so they use its
 ``train_autoencoder`` (seeded and cached: the same rows give the same model at once) and ``errors``, and its
-imports. Keras answers train tiny models for a few epochs, or reuse the cached tutorial model.
+imports. Keras answers train tiny models for a few epochs on few rows: question 4's pipelines use
+``fast_autoencoder`` (2 -> 8 -> latent -> 8 -> 2, Adam 0.02, 30 epochs of 8 batches, cached) instead
+of the setup's slower ``train_autoencoder``, which the checker accepts as any trained Keras autoencoder, so that the
+whole catalogue of notebook 04 stays well under a minute on an idle 2-core machine.
 
 Question 5 (build and train the autoencoder) receives only the training rows, so no leak can be written for it;
-its wrong answers break the constraints the task states (linear output, MSE, the library, the seed, training).
+its wrong answers break the constraints the task states (linear output and bottleneck, ReLU hidden layers, MSE,
+the library, the seed, the epochs given, training).
 """
 
 from __future__ import annotations
@@ -65,7 +69,25 @@ def _threshold(body: str):
 _REBUILD_VAL = "    rebuilt = model.predict(val_windows, verbose=0)\n"
 
 # --------------------------------------------------------------------------- question 4: the pipeline
-_PIPELINE = """\
+_FAST = """\
+_fast = {}
+
+
+def fast_autoencoder(scaled_train, latent, epochs=30, seed=0):
+    rows = np.asarray(scaled_train, dtype="float32")
+    key = (rows.shape, rows.tobytes(), latent, epochs, seed)
+    if key not in _fast:
+        keras.utils.set_random_seed(seed)
+        width = rows.shape[1]
+        model = keras.Sequential([keras.Input(shape=(width,)), layers.Dense(8, activation="relu"),
+                                  layers.Dense(latent), layers.Dense(8, activation="relu"), layers.Dense(width)])
+        model.compile(optimizer=keras.optimizers.Adam(0.02), loss="mse")
+        model.fit(rows, rows, epochs=epochs, batch_size=max(50, len(rows) // 8), verbose=0)
+        _fast[key] = model
+    return _fast[key]
+"""
+
+_PIPELINE = _FAST.replace("{", "{{").replace("}", "}}") + """\
 import pandas as pd
 from sklearn.preprocessing import StandardScaler
 
@@ -81,13 +103,13 @@ def detect(X_train, X_val, X_test):
 """
 
 
-def _detect(scaler="MinMaxScaler().fit(X_train)", model="train_autoencoder(scaler.transform(X_train), latent)",
+def _detect(scaler="MinMaxScaler().fit(X_train)", model="fast_autoencoder(scaler.transform(X_train), latent)",
             threshold="errors(model, scaler.transform(X_val)).max()"):
     return {"detect": _answer(_PIPELINE.format(scaler=scaler, model=model, threshold=threshold), "detect")}
 
 
 def _detect_code(code: str):
-    return {"detect": _answer(code, "detect")}
+    return {"detect": _answer(_FAST + code, "detect")}
 
 
 def _best_f1_typed_in():
@@ -96,11 +118,10 @@ def _best_f1_typed_in():
 
     from sadlib.metrics import point_metrics
 
-    ns = _ns()
     X_train, X_val, X_test, y_test = nb04._parts()
     scaler = MinMaxScaler().fit(X_train)
-    model = ns["train_autoencoder"](scaler.transform(X_train), 1)
-    test_errors = ns["errors"](model, scaler.transform(X_test))
+    model = _answer(_FAST, "fast_autoencoder")(scaler.transform(X_train), 1)
+    test_errors = _ns()["errors"](model, scaler.transform(X_test))
     best = max(np.unique(test_errors), key=lambda t: point_metrics(y_test, test_errors > t)["f1"])
     return _detect(threshold=repr(float(best) * 0.999999))
 
@@ -110,18 +131,18 @@ _TRAIN = """\
 def train_dense_autoencoder(scaled_train, latent, epochs=20, seed=0):
     {seed}
     n_inputs = scaled_train.shape[1]
-    model = keras.Sequential([keras.Input(shape=(n_inputs,)), layers.Dense(32, activation="relu"),
-                              layers.Dense({latent}), layers.Dense(32, activation="relu"),
+    model = keras.Sequential([keras.Input(shape=(n_inputs,)), layers.Dense(8, activation={hidden}),
+                              layers.Dense({latent}), layers.Dense(8, activation={hidden}),
                               layers.Dense(n_inputs{out})])
-    model.compile(optimizer="adam", loss={loss})
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss={loss})
     {fit}
     return model
 """
 
 
-def _train(seed="keras.utils.set_random_seed(seed)", latent="latent", out="", loss='"mse"',
-           fit="model.fit(scaled_train, scaled_train, epochs=epochs, batch_size=32, verbose=0)"):
-    code = _TRAIN.format(seed=seed, latent=latent, out=out, loss=loss, fit=fit)
+def _train(seed="keras.utils.set_random_seed(seed)", latent="latent", out="", loss='"mse"', hidden='"relu"',
+           fit="model.fit(scaled_train, scaled_train, epochs=epochs, batch_size=64, verbose=0)"):
+    code = _TRAIN.format(seed=seed, latent=latent, out=out, loss=loss, hidden=hidden, fit=fit)
     return {"train_dense_autoencoder": _answer(code, "train_dense_autoencoder")}
 
 
@@ -129,14 +150,14 @@ _TRAIN_FUNCTIONAL = """\
 def train_dense_autoencoder(scaled_train, latent, epochs=20, seed=0):
     keras.utils.set_random_seed(seed)
     inputs = keras.Input(shape=(scaled_train.shape[1],))
-    x = layers.Dense(24, activation="relu")(inputs)
-    x = layers.Dense(12, activation="relu")(x)
+    x = layers.Dense(12, activation="relu")(inputs)
+    x = layers.Dense(6, activation="relu")(x)
     code = layers.Dense(latent, name="code")(x)
-    x = layers.Dense(12, activation="relu")(code)
-    x = layers.Dense(24, activation="relu")(x)
+    x = layers.Dense(6, activation="relu")(code)
+    x = layers.Dense(12, activation="relu")(x)
     model = keras.Model(inputs, layers.Dense(scaled_train.shape[1])(x))
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=3e-3), loss=keras.losses.MeanSquaredError())
-    model.fit(scaled_train, scaled_train, epochs=epochs, batch_size=16, shuffle=True, verbose=0)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-2), loss=keras.losses.MeanSquaredError())
+    model.fit(scaled_train, scaled_train, epochs=epochs, batch_size=64, shuffle=True, verbose=0)
     return model
 """
 
@@ -146,8 +167,8 @@ from sadlib.detectors.dense_ae import build_dense_autoencoder
 
 def train_dense_autoencoder(scaled_train, latent, epochs=20, seed=0):
     keras.utils.set_random_seed(seed)
-    model = build_dense_autoencoder(scaled_train.shape[1], hidden=(32,), latent=latent)
-    model.fit(scaled_train, scaled_train, epochs=epochs, batch_size=32, verbose=0)
+    model = build_dense_autoencoder(scaled_train.shape[1], hidden=(8,), latent=latent)
+    model.fit(scaled_train, scaled_train, epochs=epochs, batch_size=64, verbose=0)
     return model
 """
 
@@ -255,6 +276,16 @@ ENTRIES = [
         ("write it yourself",)),
     Entry(nb04, 3, "wrong", "the setup's errors helper", lambda: _threshold(
         "    return np.percentile(errors(model, val_windows), q)"), ("write it yourself",)),
+    Entry(nb04, 3, "wrong", "the first validation row left out", lambda: _threshold(
+        "    v = val_windows[1:]\n"
+        "    return np.percentile(np.mean((v - model.predict(v, verbose=0)) ** 2, axis=1), q)"),
+        ("rebuilt 399 of the 400 validation rows",)),
+    Entry(nb04, 3, "wrong", "the largest validation error, q ignored", lambda: _threshold(
+        _REBUILD_VAL + "    return np.mean((val_windows - rebuilt) ** 2, axis=1).max()"),
+        ("largest validation error",)),
+    Entry(nb04, 3, "right", "a pandas quantile", lambda: _threshold(
+        "    import pandas as pd\n\n" + _REBUILD_VAL +
+        "    return pd.Series(((val_windows - rebuilt) ** 2).mean(axis=1)).quantile(q / 100)"), ()),
     Entry(nb04, 3, "right", "np.quantile of q / 100", lambda: _threshold(
         _REBUILD_VAL + "    return float(np.quantile(((val_windows - rebuilt) ** 2).mean(axis=1), q / 100))"), ()),
     Entry(nb04, 3, "right", "calling the model, as a Keras tensor", lambda: _threshold(
@@ -273,7 +304,7 @@ ENTRIES = [
         "latent = 1\n\n"
         "def detect(X_train, X_val, X_test):\n"
         "    scaler = MinMaxScaler().fit(X_train)\n"
-        "    model = train_autoencoder(scaler.transform(X_train), latent, epochs=5)\n"
+        "    model = fast_autoencoder(scaler.transform(X_train), latent, epochs=5)\n"
         "    mean, std = X_train.mean(axis=0), X_train.std(axis=0)\n"
         "    threshold = np.abs((X_val - mean) / std).max()\n"
         "    return np.abs((X_test - mean) / std).max(axis=1) > threshold, scaler, model, threshold"),
@@ -283,17 +314,37 @@ ENTRIES = [
               "layers.Dense(2)])"), ("not been trained",)),
     Entry(nb04, 4, "leak", "scaler fitted on all rows",
           lambda: _detect(scaler="MinMaxScaler().fit(np.vstack([X_train, X_val, X_test]))",
-                          model="train_autoencoder(scaler.transform(X_train), latent, epochs=20)"), ("your scaler",)),
+                          model="fast_autoencoder(scaler.transform(X_train), latent)"), ("your scaler",)),
     Entry(nb04, 4, "leak", "model trained on training and validation rows", lambda: _detect(
-        model="train_autoencoder(scaler.transform(np.vstack([X_train, X_val])), latent, epochs=20)"),
+        model="fast_autoencoder(scaler.transform(np.vstack([X_train, X_val])), latent)"),
         ("validation rows changed the model's weights",)),
     Entry(nb04, 4, "leak", "model trained on every row", lambda: _detect(
-        model="train_autoencoder(scaler.transform(np.vstack([X_train, X_val, X_test])), latent, epochs=20)"),
+        model="fast_autoencoder(scaler.transform(np.vstack([X_train, X_val, X_test])), latent)"),
         ("test rows changed the model's weights", "leakage")),
     Entry(nb04, 4, "leak", "percentile of the test errors",
           lambda: _detect(threshold="np.percentile(errors(model, scaler.transform(X_test)), 95)"),
           ("percentile of the errors being judged",)),
     Entry(nb04, 4, "leak", "best-F1 test threshold typed in", _best_f1_typed_in, ("does not come from `X_val`",)),
+    Entry(nb04, 4, "leak", "the notebook's labels typed in as alarms", lambda: _detect_code(
+        "latent = 1\n\n"
+        "def detect(X_train, X_val, X_test):\n"
+        "    scaler = MinMaxScaler().fit(X_train)\n"
+        "    model = fast_autoencoder(scaler.transform(X_train), latent)\n"
+        "    return y_test.copy(), scaler, model, errors(model, scaler.transform(X_val)).max()"),
+        ("must come from the autoencoder",)),
+    Entry(nb04, 4, "wrong", "threshold from the training errors", lambda: _detect(
+        threshold="errors(model, scaler.transform(X_train)).max()"), ("does not come from `X_val`",)),
+    Entry(nb04, 4, "leak", "scaler fitted on training and validation rows", lambda: _detect(
+        scaler="MinMaxScaler().fit(np.vstack([X_train, X_val]))"), ("your scaler",)),
+    Entry(nb04, 4, "right", "pandas frames, a pandas quantile, a list of alarms", lambda: _detect_code(
+        "import pandas as pd\n\nlatent = 1\n\n"
+        "def detect(X_train, X_val, X_test):\n"
+        "    tr, va, te = (pd.DataFrame(x, columns=['temperature', 'vibration']) for x in (X_train, X_val, X_test))\n"
+        "    scaler = MinMaxScaler().fit(tr.to_numpy())\n"
+        "    model = fast_autoencoder(scaler.transform(tr.to_numpy()), latent)\n"
+        "    val_err = pd.Series(errors(model, scaler.transform(va.to_numpy())))\n"
+        "    threshold = 1.2 * float(val_err.quantile(0.995))\n"
+        "    return list(errors(model, scaler.transform(te.to_numpy())) > threshold), scaler, model, threshold")),
     Entry(nb04, 4, "right", "a scaler fitted on a DataFrame, 1.2 x the 99.5th percentile", lambda: _detect(
         scaler="MinMaxScaler().fit(pd.DataFrame(X_train))",
         threshold="1.2 * np.percentile(errors(model, scaler.transform(X_val)), 99.5)")),
@@ -312,6 +363,15 @@ ENTRIES = [
         "train_dense_autoencoder": _answer(_TRAIN_LIBRARY, "train_dense_autoencoder")}, ("write it yourself",)),
     Entry(nb04, 5, "wrong", "the setup's train_autoencoder", lambda: {
         "train_dense_autoencoder": _answer(_TRAIN_HELPER, "train_dense_autoencoder")}, ("write it yourself",)),
+    Entry(nb04, 5, "wrong", "a ReLU bottleneck", lambda: _train(latent="latent, activation='relu'"),
+          ("linear bottleneck",)),
+    Entry(nb04, 5, "wrong", "linear hidden layers", lambda: _train(hidden="None"), ("ReLU hidden",)),
+    Entry(nb04, 5, "wrong", "the epochs typed in", lambda: _train(
+        fit="model.fit(scaled_train, scaled_train, epochs=20, batch_size=64, verbose=0)"), ("epochs=epochs",)),
+    Entry(nb04, 5, "right", "activation=None, a loss name, float32, fit in a loop", lambda: _train(
+        latent="latent, activation=None", out=", activation='linear'", loss='"mean_squared_error"',
+        fit="for _ in range(epochs):\n"
+            "        model.fit(scaled_train.astype('float32'), scaled_train, epochs=1, batch_size=64, verbose=0)")),
     Entry(nb04, 5, "right", "functional API, two hidden layers, loss object", lambda: {
         "train_dense_autoencoder": _answer(_TRAIN_FUNCTIONAL, "train_dense_autoencoder")}),
     # Q6: per-sensor attribution against the normal share
@@ -324,6 +384,19 @@ ENTRIES = [
           ("upside down",)),
     Entry(nb04, 6, "wrong", "the library's error_share", lambda: _attribution(_ATTRIBUTION_LIBRARY),
           ("write it yourself",)),
+    Entry(nb04, 6, "wrong", "the mean of each window's shares", lambda: _attribution(
+        "    def shares(W):\n"
+        "        r = (W - model.predict(W, verbose=0)).reshape(len(W), -1, n_sensors)\n"
+        "        e = (r ** 2).sum(axis=1)\n"
+        "        return (e / e.sum(axis=1, keepdims=True)).mean(axis=0)\n\n"
+        "    return shares(W_event) / shares(W_normal)\n"), ("ratios differ",)),
+    Entry(nb04, 6, "right", "pandas, sensors grouped by column", lambda: _attribution(
+        "    import pandas as pd\n\n"
+        "    def shares(W):\n"
+        "        r = pd.DataFrame((W - model.predict(W, verbose=0)) ** 2)\n"
+        "        s = r.T.groupby(np.arange(r.shape[1]) % n_sensors).sum().sum(axis=1)\n"
+        "        return s / s.sum()\n\n"
+        "    return (shares(W_event) / shares(W_normal)).to_numpy()\n")),
     Entry(nb04, 6, "right", "a loop over sensors", lambda: _attribution(_ATTRIBUTION_LOOP)),
     Entry(nb04, 6, "right", "einsum, as a Series", lambda: _attribution(
         "    import pandas as pd\n\n" + _ATTRIBUTION_EINSUM)),

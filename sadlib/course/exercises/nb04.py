@@ -152,9 +152,12 @@ class _FixedModel:
         rng = np.random.default_rng(seed)
         self.A = np.eye(width) * 0.8 + rng.normal(0, 0.08, (width, width))
         self.b = rng.normal(0, 0.05, width)
+        self.rows_seen = 0
 
     def predict(self, x, verbose=0, **kwargs):  # noqa: D102 (Keras's signature)
-        return np.asarray(x, float) @ self.A + self.b
+        x = np.asarray(x, float)
+        self.rows_seen += len(x)  # how many rows the answer had rebuilt (question 3 checks all were)
+        return x @ self.A + self.b
 
     def __call__(self, x, **kwargs):
         return self.predict(x).view(_Tensor)
@@ -250,8 +253,10 @@ def _q3_data(seed: int):
 
 
 def _threshold_of(validation_threshold, model, val, test, q) -> float:
+    model.rows_seen = 0
     with library_unavailable(validation_threshold, _threshold_targets(validation_threshold)):
         out = call_answer(validation_threshold, "validation_threshold", model, val, test, q)
+
     try:
         value = float(np.asarray(out, dtype=float))
     except (TypeError, ValueError):
@@ -282,6 +287,9 @@ def _diagnose_threshold(value, model, val, test, q) -> str:
     if near(val.ravel()) or near(rec_val.ravel()):
         return ("that is a percentile of the values, not of the reconstruction errors: take "
                 "`val_windows - model.predict(...)`.")
+    if q < 100 and np.isclose(value, mse_val.max(), rtol=1e-6, atol=0):
+        return (f"that is the largest validation error; the task asks for the q-th percentile (here q = {q}): "
+                "`np.percentile(val_errors, q)`.")
     for other in (99, 99.5, 95, 100):
         if other != q and near(mse_val, other):
             return (f"that is the {other}th percentile of the validation errors; the task asks for the q-th (here "
@@ -297,10 +305,14 @@ def _check_validation_threshold(validation_threshold):
     for seed, q in ((31, 99.9), (32, 95.0)):  # fresh rows and a fresh model each time; q must be used
         model, val, test = _q3_data(seed)
         value = _threshold_of(validation_threshold, model, val, test, q)
+        seen = model.rows_seen  # the rows the answer rebuilt (the checker's own predict calls come after)
         mse_val = np.mean((val - model.predict(val)) ** 2, axis=1)
         lo, hi = percentile_bounds(mse_val, q)
         if not lo <= value <= hi:
             raise Incorrect(_diagnose_threshold(value, model, val, test, q))
+        expect_true(seen >= len(val),
+                    f"your function rebuilt {seen} of the {len(val)} validation rows: the threshold is a "
+                    "percentile of the errors of *every* row of `val_windows` (did a slice leave out the first?).")
     planted = test.copy()
     planted[50:55] += 5.0
     if not np.isclose(_threshold_of(validation_threshold, model, val, planted, q), value, rtol=1e-9, atol=0):
@@ -596,9 +608,26 @@ def _trained_model(train_dense_autoencoder, data, latent, epochs, seed=0):
     expect_true(min(widths[:-1], default=None) == latent,
                 f"{call}: the narrowest layer should be the bottleneck of size latent = {latent}; the layer widths "
                 f"are {widths}.")
+    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    for layer in dense[:-1]:
+        act = getattr(getattr(layer, "activation", None), "__name__", "linear")
+        if int(layer.units) == latent:
+            expect_true(act == "linear",
+                        f"{call}: the bottleneck has the activation `{act}`; the task says a linear bottleneck "
+                        "(`layers.Dense(latent)`, no activation), so the code can take any value.")
+        else:
+            expect_true(act == "relu",
+                        f"{call}: the hidden layer of {int(layer.units)} units has the activation `{act}`; the task "
+                        "says ReLU hidden layers: `layers.Dense(32, activation=\"relu\")`.")
     expect_true(getattr(model, "optimizer", None) is not None and getattr(model, "compiled", True),
                 "the model is not compiled: call `model.compile(optimizer=\"adam\", loss=\"mse\")` before `fit`.")
     expect_linear_mse(model, call)
+    steps = (getattr(getattr(model, "history", None), "params", None) or {}).get("steps")
+    if steps:  # trained with fit: the optimizer's steps tell how many epochs ran (fit in a loop included)
+        done = float(keras.ops.convert_to_numpy(model.optimizer.iterations)) / steps
+        expect_true(round(done) == epochs,
+                    f"{call}, epochs={epochs}: your model trained for {done:g} epochs. Pass the argument on: "
+                    "`model.fit(..., epochs=epochs)`, not a number typed in.")
     n_params = int(model.count_params())
     expect_true(n_params <= _MAX_PARAMS,
                 f"{call}: the model has {n_params:,} weights; more than {_MAX_PARAMS:,} is far too many for rows of "
