@@ -227,6 +227,7 @@ def _made_up(sections, questions=2):
 def _made_up_plan(blocks, max_passive=45):
     plan = copy.deepcopy(schedule.load_plan())
     plan["rates"]["words_per_minute"] = 100
+    plan["rates"]["minutes_per_your_turn"] = 0  # the made-up sections hold words only
     plan["formats"] = {"t": {"teaching_minutes": 360, "start": "09:00", "break_every": 90, "break_minutes": 15,
                              "lunch_after": 150, "lunch_minutes": 60, "max_passive_minutes": max_passive,
                              "days": [{"blocks": blocks}]}}
