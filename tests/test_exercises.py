@@ -108,6 +108,7 @@ WRONG = {
     ("nb10", 3): lambda: {"occlusion_drop": lambda f, X, r: pd.Series(0.0, index=X.columns)},
     ("nb10", 4): lambda: {"lead_times": lambda a, e: e["start"] - e["precursor_start"]},  # ignores the alarms
     ("nb10", 5): lambda: {"compressor_alarms": lambda tr, te: np.zeros(len(te), bool)},  # never alarms
+    ("nb10", 6): lambda: {"block_means": lambda raw, every: raw.rolling(every, center=True).mean()},  # reads ahead
     ("nb11", 1): lambda: {"fedavg": lambda u: [np.mean([w[i] for w, _ in u], axis=0)
                                                for i in range(len(u[0][0]))]},  # unweighted mean
     ("nb11", 2): lambda: {"quantize_update": lambda d, bits=8: ((d - d.min()).astype(np.uint8), 1.0, float(d.min())),
@@ -115,6 +116,7 @@ WRONG = {
     ("nb11", 3): lambda: {"top_k_sparsify": lambda d, f: (np.arange(max(1, round(f * d.size)), dtype=np.int32),
                                                           d.ravel()[:max(1, round(f * d.size))])},  # the first k
     ("nb11", 4): lambda: {"site_thresholds": lambda v, t, q: {s: np.percentile(t[s], q) for s in v}},  # test scores
+    ("nb11", 6): lambda: {"clip_update": lambda update, clip: [np.clip(u, -clip, clip) for u in update]},  # per value
     ("nb11", 5): lambda: {"fedprox_loss": lambda model, g, mu: lambda y, p: ((y - p) ** 2).numpy().mean()},  # no prox
 }
 

@@ -28,6 +28,7 @@ answer with those functions made unavailable (:class:`~sadlib.course.exercises.c
 from __future__ import annotations
 
 import copy
+import importlib
 import warnings
 
 import numpy as np
@@ -162,18 +163,27 @@ def _context() -> dict:
 _CALL = dict(copy=False)
 
 
+#: A private Flower module this checker makes unavailable (so a learner cannot call Flower's clipping for Q6);
+#: the checker never calls it. tests/test_federated.py allows exactly this one, for blocking only.
+BLOCKED_PRIVATE_FLWR = "flwr.supercore.differential_privacy"
+
+
 def _library(method: str) -> list:
     """``(module, name)`` of what Flower and sadlib.federated offer for a method the learner writes."""
     from flwr.serverapp.strategy import strategy_utils
-    from flwr.supercore import differential_privacy
 
     from sadlib.federated import codecs
 
+    clip = []
+    try:  # Flower's own clipping lives in a private module: blocked when present, never used
+        dp = importlib.import_module(BLOCKED_PRIVATE_FLWR)
+        clip = [(dp, "compute_clip_model_update"), (dp, "clip_inputs_inplace")]
+    except ImportError:
+        pass
     return {"fedavg": [(strategy_utils, "aggregate_arrayrecords")],
             "quantize": [(codecs, "encode_update"), (codecs, "_quantise"), (codecs, "_dequantise")],
             "topk": [(codecs, "encode_update")],
-            "clip": [(differential_privacy, "compute_clip_model_update"),
-                     (differential_privacy, "clip_inputs_inplace")]}[method]
+            "clip": clip}[method]
 
 
 def _own(fn, method: str, name: str, *args, **kwargs):
