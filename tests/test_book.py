@@ -112,7 +112,7 @@ def small_course(tmp_path: Path, homepage: str, readme: str) -> Path:
         "# Guide\n\n## How it works\n\n[tour](../notebooks/00_tour.ipynb)\n")
     (course / "instructors" / "00_tour.md").write_text("# 00 notes\n\n[minutes](README.md#how-it-works)\n")
     for page in ("datasets/README", "datasets/skab", "datasets/nab", "datasets/metropt3", "datasets/compressor_twin",
-                 "benchmarks/README", "requirements/README", "CONTRIBUTING"):
+                 "benchmarks/README", "requirements/README", "CONTRIBUTING", "instructors/survey"):
         (course / page).parent.mkdir(exist_ok=True)
         (course / f"{page}.md").write_text(f"# {page}\n")
     return course
