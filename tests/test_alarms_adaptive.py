@@ -209,3 +209,19 @@ def test_acknowledging_a_fixed_level_is_refused():
         policy.predict(np.arange(5.0), acknowledge_at=[2])
     with pytest.raises(InvalidParameterError, match="AlarmPolicy fitted with"):
         simulate_operator(np.arange(5.0), policy, np.zeros(5), delay=1, looks_per_shift=1, shift=10)
+
+
+def test_no_layer_reads_labels():
+    """Labels given to fit (scikit-learn's y) change nothing; the adaptive policies take no labels at all."""
+    from sadlib.alarms import make_policy
+
+    rng = np.random.default_rng(9)
+    cal, s = rng.normal(size=800), _series(9)
+    labels = rng.random(len(cal)) < 0.5
+    plain = RecentredThreshold(window=100).fit(cal)
+    told = RecentredThreshold(window=100).fit(cal, y=labels)
+    assert np.array_equal(plain.predict(s), told.predict(s))
+    for name in ("adaptive", "adaptive_dspot"):
+        policy = make_policy(name).fit(cal)
+        assert "y" not in __import__("inspect").signature(policy.predict).parameters
+        assert np.array_equal(policy.predict(s), make_policy(name).fit(cal).predict(s))
