@@ -43,6 +43,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import http.server
+import itertools
 import json
 import os
 import re
@@ -387,9 +388,15 @@ def test_notebook_runs_in_lab(browser, lab, name):
         not_run = {i: cell["prompt"] for i, cell in enumerate(cells)
                    if not cell["empty"] and not re.search(r"\[\d+\]", cell["prompt"])}
         assert not not_run, f"code cells did not run (cell index: prompt): {not_run}"
-        # ... in this session, by a fresh kernel: counts 1..n in cell order (stale outputs keep old prompts)
+        # ... in this session, by a fresh kernel: counts 1..n in cell order (stale outputs keep old prompts). The
+        # hidden claims cells (collapsed: the page shows neither their code nor their prompt) run too and take
+        # their numbers, so each visible cell's count is its place among the notebook's non-empty code cells.
+        code = [c for c in json.loads(path.read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "code"]
+        assert len(code) == len(cells), f"the page shows {len(cells)} code cells, the notebook has {len(code)}"
+        place = list(itertools.accumulate(1 if "".join(c["source"]).strip() else 0 for c in code))
+        expected = [place[i] for i, cell in enumerate(cells) if not cell["empty"]]
         counts = [prompt_number(cell["prompt"]) for cell in cells if not cell["empty"]]
-        assert counts == list(range(1, len(counts) + 1)), f"execution counts are not 1..{len(counts)}: {counts}"
+        assert counts == expected, f"execution counts are not {expected}: {counts}"
         # ... in fast mode: the mode line is printed fresh, FAST where the committed notebook says FULL
         committed = committed_mode_cells(path)
         assert committed, f"{name} prints no mode line in its committed outputs (sadlib.course.modes.describe())"
