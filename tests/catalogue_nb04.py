@@ -29,9 +29,16 @@ def _ns() -> dict:
     return nb04._context()
 
 
+#: the models of every answer's ``fast_autoencoder``, shared between the entries: a model is keyed by its
+#: training rows, latent, epochs and seed and trained seeded, so an entry that trains on the same rows gets the
+#: model it would have trained itself (as the setup's ``train_autoencoder`` caches within one notebook)
+_FAST_MODELS: dict = {}
+
+
 def _answer(code: str, name: str):
     """Define ``name`` from ``code`` in (a copy of) the notebook's namespace, as a learner's cell would."""
     ns = dict(_ns())
+    ns["_FAST_MODELS"] = _FAST_MODELS
     exec(compile(code, f"<catalogue answer {name}>", "exec"), ns)
     return ns[name]
 
@@ -70,7 +77,7 @@ _REBUILD_VAL = "    rebuilt = model.predict(val_windows, verbose=0)\n"
 
 # --------------------------------------------------------------------------- question 4: the pipeline
 _FAST = """\
-_fast = {}
+_fast = _FAST_MODELS
 
 
 def fast_autoencoder(scaled_train, latent, epochs=30, seed=0):
