@@ -59,6 +59,10 @@ The CSV's ``downlink_bytes_per_round`` of ``fedadam`` (365 kB) was measured befo
 FedAdam's float64 server step back as float32 (191.8 kB, as the others); a rerun may move FedAdam's scores in
 the third decimal.
 
+Re-checked on 2026-12-07 after event precision began to count alarm episodes (issue 26): seed 0 of both
+severities, local, centralised and fedavg (``--seeds 1 --federated fedavg --no-dp --no-ray``, 36 of the 294
+rows) gave every metric of the CSV unchanged; the other rows were not re-run (hours on the loaded machine).
+
 Usage::
 
     python benchmarks/federated_check.py                    # 3 seeds, severity 0.5 and 1.0, --dp --ray
