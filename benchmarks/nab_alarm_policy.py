@@ -50,7 +50,6 @@ import pandas as pd
 
 from sadlib import bench, datasets, detectors, metrics
 from sadlib.alarms import POLICIES, make_policy
-from sadlib.validation import InvalidParameterError
 
 CLASSICAL = ["zscore", "robust_z", "ewma", "iforest", "ocsvm", "pca", "ma_z"]
 DEEP = ["dense_ae", "lstm_forecast", "lstm_ae", "conv_ae", "cnn_lstm", "attn_lstm", "vqvae"]
@@ -210,7 +209,8 @@ def evaluate(names: Sequence[str], series: Sequence[str], cache: Path,
     ``roles`` names the policies in the ``role`` column (default ``"candidate"``); the
     detector's own alarms have the role ``"none"``. A policy that cannot be fitted on a detector's
     calibration scores (a ``max`` threshold with a margin above 1 where the largest calibration score is
-    negative: ``sadlib.thresholds.MaxThreshold`` refuses it) gives no row for that detector and series.
+    negative, which ``sadlib.thresholds.MaxThreshold`` refuses; a DSPOT threshold that finds too few peaks
+    to fit its tail) gives no row for that detector and series.
     """
     roles = ["candidate"] * len(policies) if roles is None else list(roles)
     rows = []
@@ -228,7 +228,7 @@ def evaluate(names: Sequence[str], series: Sequence[str], cache: Path,
             for role, params in zip(roles, policies):
                 try:
                     policy = make_policy(params).fit(z["calibration_scores"], index=cal_index)
-                except InvalidParameterError:
+                except ValueError:  # InvalidParameterError, or a DSPOT tail with too few peaks
                     continue
                 rows.append({**base, "role": role, "with_policy": True, "policy": policy_json(params),
                              **event_row(y, policy.predict(z["test_scores"]), test.index)})
@@ -337,7 +337,11 @@ def skab_rows(scores: dict[str, dict[str, dict]], specs: dict[str, Any]) -> pd.D
                 if spec is None:
                     alarms = np.asarray(fs["alarms"], dtype=bool)
                 else:
-                    policy = make_policy(spec).fit(fs["calibration"], index=fs["calibration_index"])
+                    try:
+                        policy = make_policy(spec).fit(fs["calibration"], index=fs["calibration_index"])
+                    except ValueError:  # cannot be fitted on this file's calibration scores: no pooled row
+                        ys = []
+                        break
                     alarms = policy.predict(fs["test"])
                 ev = metrics.event_metrics(y, alarms)
                 detected += ev["n_detected"]
@@ -351,6 +355,8 @@ def skab_rows(scores: dict[str, dict[str, dict]], specs: dict[str, Any]) -> pd.D
                 days += d
                 ys.append(y)
                 ps.append(alarms)
+            if not ys:
+                continue
             pm = metrics.point_metrics(np.concatenate(ys), np.concatenate(ps))
             rows.append({"detector": name, "series": "SKAB (34 files pooled)", "tuned_on": False, "role": role,
                          "with_policy": spec is not None, "policy": policy_json(spec),
