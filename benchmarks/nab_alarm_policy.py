@@ -207,7 +207,10 @@ def evaluate(names: Sequence[str], series: Sequence[str], cache: Path,
     A policy is fitted on the detector's calibration scores of that series (normal
     training rows; durations would use their timestamps) and applied to its test scores.
     ``roles`` names the policies in the ``role`` column (default ``"candidate"``); the
-    detector's own alarms have the role ``"none"``.
+    detector's own alarms have the role ``"none"``. A policy that cannot be fitted on a detector's
+    calibration scores (a ``max`` threshold with a margin above 1 where the largest calibration score is
+    negative, which ``sadlib.thresholds.MaxThreshold`` refuses; a DSPOT threshold that finds too few peaks
+    to fit its tail) gives no row for that detector and series.
     """
     roles = ["candidate"] * len(policies) if roles is None else list(roles)
     rows = []
@@ -223,7 +226,10 @@ def evaluate(names: Sequence[str], series: Sequence[str], cache: Path,
             rows.append({**base, "role": "none", "with_policy": False, "policy": policy_json(None),
                          **event_row(y, z["own_alarms"], test.index)})
             for role, params in zip(roles, policies):
-                policy = make_policy(params).fit(z["calibration_scores"], index=cal_index)
+                try:
+                    policy = make_policy(params).fit(z["calibration_scores"], index=cal_index)
+                except ValueError:  # InvalidParameterError, or a DSPOT tail with too few peaks
+                    continue
                 rows.append({**base, "role": role, "with_policy": True, "policy": policy_json(params),
                              **event_row(y, policy.predict(z["test_scores"]), test.index)})
     out = pd.DataFrame(rows)
@@ -314,15 +320,16 @@ def skab_rows(scores: dict[str, dict[str, dict]], specs: dict[str, Any]) -> pd.D
     """Every detector x (no policy + each policy) on SKAB's 34 files, pooled.
 
     Point ``f1`` pools the test rows of all files (the SKAB protocol); event recall
-    pools the events of all files, event precision the alarm ranges of all files
-    (each file's ranges kept apart), false alarms per day (standing alarms counted
-    again every hour) the false alarms and the test duration of all files.
+    pools the events of all files, event precision the alarm episodes of all files
+    (each file's episodes kept apart; the mean over episodes, as ``metrics.event_metrics``), false
+    alarms per day (standing alarms counted again every hour) the false alarms and the test duration
+    of all files.
     """
     rows = []
     for name, files in scores.items():
         seconds = files.get("_seconds", {})
         for role, spec in {"none": None, **specs}.items():
-            ys, ps, detected, n_events, share, n_ranges, n_false, days = [], [], 0, 0, 0.0, 0, 0, 0.0
+            ys, ps, detected, n_events, share, n_ranges, n_episodes, n_false, days = [], [], 0, 0, 0.0, 0, 0, 0, 0.0
             for key, fs in files.items():
                 if key == "_seconds":
                     continue
@@ -330,12 +337,17 @@ def skab_rows(scores: dict[str, dict[str, dict]], specs: dict[str, Any]) -> pd.D
                 if spec is None:
                     alarms = np.asarray(fs["alarms"], dtype=bool)
                 else:
-                    policy = make_policy(spec).fit(fs["calibration"], index=fs["calibration_index"])
+                    try:
+                        policy = make_policy(spec).fit(fs["calibration"], index=fs["calibration_index"])
+                    except ValueError:  # cannot be fitted on this file's calibration scores: no pooled row
+                        ys = []
+                        break
                     alarms = policy.predict(fs["test"])
                 ev = metrics.event_metrics(y, alarms)
                 detected += ev["n_detected"]
                 n_events += ev["n_events"]
-                share += ev["event_precision"] * ev["n_alarm_events"]
+                share += ev["event_precision"] * ev["n_alarm_episodes"]
+                n_episodes += ev["n_alarm_episodes"]
                 n_ranges += ev["n_alarm_events"]
                 idx = pd.DatetimeIndex(fs["index"])
                 d = (idx[-1] - idx[0] + pd.Series(idx).diff().median()) / pd.Timedelta(days=1)
@@ -343,10 +355,13 @@ def skab_rows(scores: dict[str, dict[str, dict]], specs: dict[str, Any]) -> pd.D
                 days += d
                 ys.append(y)
                 ps.append(alarms)
+            if not ys:
+                continue
             pm = metrics.point_metrics(np.concatenate(ys), np.concatenate(ps))
             rows.append({"detector": name, "series": "SKAB (34 files pooled)", "tuned_on": False, "role": role,
                          "with_policy": spec is not None, "policy": policy_json(spec),
-                         "event_recall": detected / n_events, "event_precision": share / n_ranges if n_ranges else 0.0,
+                         "event_recall": detected / n_events,
+                         "event_precision": share / n_episodes if n_episodes else 0.0,
                          "false_alarms_per_day": n_false / days, "n_events": n_events, "n_alarm_ranges": n_ranges,
                          "f1": pm["f1"], "fit_seconds": seconds.get("fit"), "score_seconds": seconds.get("score")})
     out = pd.DataFrame(rows)

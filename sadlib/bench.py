@@ -14,7 +14,7 @@ From Python (notebooks)::
 
     from sadlib import bench
     res = bench.run_skab(["zscore", "iforest"])     # one row per detector
-    bench.skab_comparison(res)                       # + trivial rows + published SKAB leaderboard
+    bench.skab_comparison(res)                       # + trivial rows, random lines, published leaderboard
     bench.run_nab(["zscore"])                        # one NAB series, event metrics
     bench.run_skab(["zscore"], policy="default")     # alarms from an AlarmPolicy instead
 
@@ -35,6 +35,13 @@ pooled test rows. The SKAB README (commit b2c0d46) states that its leaderboard i
 computed on the test part only, which is why flagging every test row gives
 F1 = 0.698 here, the number to beat. FAR and MAR are reported in percent, as in
 the SKAB leaderboard. Fitting times and scoring times are summed over files.
+Each detector also gets its own **random line** (columns ``random_*``): its alarms of
+every file shifted in time by random circular offsets
+(:func:`sadlib.metrics.shifted_alarms_baseline`, :data:`RANDOM_SHIFTS` offsets per file,
+never across a file boundary), pooled and scored like the detector; the line has the
+detector's alarm share and the number and lengths of its alarm ranges, and only loses
+their link to the labels. ``random_f1`` is the mean over the shifts, ``random_f1_std``
+the spread (population standard deviation); :func:`random_lines` turns them into rows.
 The SKAB training rows are used as they are, even where they are labelled
 anomalous (``other/2`` has 296 anomalous rows among its first 400): see
 :func:`skab_notes`.
@@ -43,7 +50,9 @@ Protocol ``nab`` (one NAB series)
 ---------------------------------
 The first rows of the series are the training ("probationary") period, the rest
 is scored; see :func:`nab_train_rows` for the choice of its length. Reported:
-PR-AUC, event recall and precision, false alarms per day, point F1, FAR, MAR.
+PR-AUC, event recall and precision, false alarms per day, point F1, FAR, MAR, and the
+detector's random line (its alarms shifted in time: ``random_event_recall``, its spread
+``random_event_recall_std``, ``random_event_precision``, ``random_false_alarms_per_day``).
 
 Alarm policies (``policy=``, ``--alarm-policy``)
 ------------------------------------------------
@@ -99,6 +108,7 @@ __all__ = [
     "skab_notes",
     "leaderboard",
     "skab_comparison",
+    "random_lines",
     "run_nab",
     "nab_trivial",
     "nab_train_rows",
@@ -116,12 +126,16 @@ SKAB_CITATION = (
 )
 # VUS-PR's largest label buffer in samples (Paparrizos et al. 2022; up to 2 samples each side of an event)
 VUS_MAX_BUFFER = 4
-RANDOM_ALARM_FRACTION = 0.5  # the random baseline flags about half of the rows
+#: random offsets per detector (and per file) of its random line (:func:`sadlib.metrics.shifted_alarms_baseline`)
+RANDOM_SHIFTS = 20
 
-SKAB_COLUMNS = ["detector", "f1", "far", "mar", "precision", "recall", "pr_auc", "vus_pr",
+SKAB_RANDOM_COLUMNS = ["random_f1", "random_f1_std", "random_far", "random_mar"]
+NAB_RANDOM_COLUMNS = ["random_event_recall", "random_event_recall_std", "random_event_precision",
+                      "random_false_alarms_per_day"]
+SKAB_COLUMNS = ["detector", "f1", "far", "mar", "precision", "recall", "pr_auc", "vus_pr", *SKAB_RANDOM_COLUMNS,
                 "fit_seconds", "score_seconds", "n_files", "n_test_rows", "protocol", "policy"]
 NAB_COLUMNS = ["detector", "pr_auc", "vus_pr", "event_recall", "event_precision", "false_alarms_per_day",
-               "false_alarm_hours_per_day", "f1",
+               "false_alarm_hours_per_day", *NAB_RANDOM_COLUMNS, "f1",
                "precision", "recall", "far", "mar", "n_events", "fit_seconds", "score_seconds",
                "series", "n_train", "n_test", "train_anomaly_rows", "protocol", "policy"]
 
@@ -305,6 +319,74 @@ def _summary(y: np.ndarray, scores: np.ndarray, alarms: np.ndarray,
     }
 
 
+def _check_seed(seed: Any) -> int:
+    return check_int("seed", seed, 0, hint="It seeds the random offsets of each detector's random line, e.g. seed=0.")
+
+
+def _true_alarms(y: np.ndarray, alarms: np.ndarray) -> int:
+    """Alarmed samples inside labelled anomalies (the metric the pooled random line is built from)."""
+    return int(np.count_nonzero(y & alarms))
+
+
+def _skab_random_line(ys: Sequence[np.ndarray], alarms: Sequence[np.ndarray], seed: int) -> dict[str, float]:
+    """The detector's random line under protocol ``skab``: its alarms shifted within each file, pooled.
+
+    Per file, :func:`sadlib.metrics.shifted_alarms_baseline` rolls the file's alarms by
+    :data:`RANDOM_SHIFTS` random offsets and counts the alarmed anomalous rows of each shift; shift j
+    of the pooled line is shift j of every file. A roll keeps the number of alarms, so the true alarms
+    of a shift give its whole confusion matrix on the pooled rows. F1/FAR/MAR are computed per shift;
+    returned are their means (FAR and MAR in percent) and the F1's population standard deviation.
+    """
+    tp = np.zeros(RANDOM_SHIFTS)
+    for y, a in zip(ys, alarms):
+        tp += metrics.shifted_alarms_baseline(y, a, n_shifts=RANDOM_SHIFTS, seed=seed, metric=_true_alarms)["values"]
+    n_alarms = sum(int(np.count_nonzero(a)) for a in alarms)
+    pos = sum(int(np.count_nonzero(y)) for y in ys)
+    neg = sum(len(y) for y in ys) - pos
+    fp, fn = n_alarms - tp, pos - tp
+    f1 = np.where(2 * tp + fp + fn > 0, 2 * tp / np.maximum(2 * tp + fp + fn, 1), 0.0)
+    far = fp / neg if neg else np.zeros_like(tp)
+    mar = fn / pos if pos else np.zeros_like(tp)
+    return {"random_f1": float(f1.mean()), "random_f1_std": float(f1.std()),
+            "random_far": 100 * float(far.mean()), "random_mar": 100 * float(mar.mean())}
+
+
+def _nab_random_line(y: np.ndarray, alarms: np.ndarray, index: pd.DatetimeIndex, seed: int) -> dict[str, float]:
+    """The detector's random line on one NAB series: event metrics of its alarms shifted in time (same offsets)."""
+    def line(metric: str) -> dict[str, Any]:
+        return metrics.shifted_alarms_baseline(y, alarms, n_shifts=RANDOM_SHIFTS, seed=seed, metric=metric,
+                                               index=index)
+
+    recall = line("event_recall")
+    return {"random_event_recall": recall["mean"], "random_event_recall_std": recall["std"],
+            "random_event_precision": line("event_precision")["mean"],
+            "random_false_alarms_per_day": line("false_alarms_per_day")["mean"]}
+
+
+def random_lines(results: pd.DataFrame) -> pd.DataFrame:
+    """Each detector's random line as a row of its own (``"random line of <detector>"``).
+
+    ``results`` is the output of :func:`run_skab` or :func:`run_nab` (or a CSV of it); its
+    ``random_*`` columns become the row's columns without the prefix (``random_f1`` -> ``f1``,
+    ``random_f1_std`` -> ``f1_std``), and the protocol columns (files, rows, series, policy) are
+    copied. Columns the random line does not have (PR-AUC, VUS-PR: it has alarms, not scores;
+    timings) are NaN. Rows without a random line (an old CSV without ``random_*`` columns, or NaN
+    there) are left out.
+    """
+    cols = [c for c in results.columns if c.startswith("random_")]
+    if not cols or not len(results):
+        return pd.DataFrame(columns=["detector"])
+    keep = results[cols].notna().any(axis=1)
+    part = results.loc[keep]
+    out = part[cols].rename(columns=lambda c: c[len("random_"):]).reset_index(drop=True)
+    out.insert(0, "detector", ["random line of " + str(d) for d in part["detector"]])
+    for col in ("n_files", "n_test_rows", "protocol", "policy", "series", "n_train", "n_test", "n_events",
+                "train_anomaly_rows"):
+        if col in part.columns:
+            out[col] = part[col].to_numpy()
+    return out
+
+
 # --------------------------------------------------------------------------- #
 # SKAB
 # --------------------------------------------------------------------------- #
@@ -345,6 +427,7 @@ def run_skab(
     progress: bool = True,
     policy: Any = None,
     keep_scores: bool = False,
+    seed: int = 0,
 ) -> pd.DataFrame:
     """Evaluate detectors under the SKAB outlier-detection protocol (see the module docstring).
 
@@ -371,14 +454,21 @@ def run_skab(
         ``{detector label: {file key: FileScores}}``, a :class:`FileScores` holding the
         ``calibration`` scores (and ``calibration_index``), ``test`` scores, labels ``y``,
         test ``index`` and the ``alarms`` counted.
+    seed : int >= 0
+        Seed of the random offsets of each detector's random line (default 0).
 
     Returns
     -------
     pandas.DataFrame
         One row per detector, columns ``detector, f1, far, mar, precision, recall,
-        pr_auc, vus_pr, fit_seconds, score_seconds, n_files, n_test_rows, protocol, policy``;
-        ``far`` and ``mar`` in **percent**, the other rates in [0, 1]; ``policy`` is
-        :func:`sadlib.alarms.policy_label` of ``policy`` (``"none"`` without one).
+        pr_auc, vus_pr, random_f1, random_f1_std, random_far, random_mar, fit_seconds,
+        score_seconds, n_files, n_test_rows, protocol, policy``;
+        ``far``, ``mar``, ``random_far`` and ``random_mar`` in **percent**, the other rates in
+        [0, 1]; ``policy`` is :func:`sadlib.alarms.policy_label` of ``policy`` (``"none"``
+        without one). ``random_*`` is the detector's random line: the alarms it counted
+        (its own or the policy's), shifted within each file by :data:`RANDOM_SHIFTS` random
+        offsets (:func:`sadlib.metrics.shifted_alarms_baseline`), pooled; the mean over
+        the shifts and, for F1, the spread.
 
     Notes
     -----
@@ -399,6 +489,7 @@ def run_skab(
     """
     specs = _resolve(detectors, params)
     alarm_policy, label_of_policy = make_policy(policy), policy_label(policy)
+    seed = _check_seed(seed)
     data = _skab_data(data, keys)
     rows, kept = [], {}
     with tqdm(total=len(specs) * len(data), desc="SKAB", unit="fit", disable=not progress) as bar:
@@ -419,6 +510,7 @@ def run_skab(
             y = np.concatenate(ys)
             rows.append({"detector": label, **_summary(y, np.concatenate(ss), np.concatenate(ps),
                                                        [len(part) for part in ys]),
+                         **_skab_random_line(ys, ps, seed),
                          "fit_seconds": fit_s, "score_seconds": score_s, "n_files": len(data),
                          "n_test_rows": len(y), "protocol": "skab", "policy": label_of_policy})
     out = pd.DataFrame(rows, columns=SKAB_COLUMNS)
@@ -427,34 +519,37 @@ def run_skab(
     return out
 
 
-def _trivial_cases(n: int, seed: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """``(label, scores, alarms)`` of flag everything, flag nothing, and random alarms on about half of the rows."""
-    rand = metrics.random_scores(n, seed=seed)
+def _trivial_cases(n: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """``(label, scores, alarms)`` of flag everything and flag nothing.
+
+    There is no shared random row: random alarms belong to one detector (its random line,
+    the ``random_*`` columns of :func:`run_skab` and :func:`run_nab`).
+    """
     return [
         ("flag everything", np.ones(n), metrics.trivial_predictions(n, "all")),
         ("flag nothing", np.zeros(n), metrics.trivial_predictions(n, "none")),
-        (f"random ({RANDOM_ALARM_FRACTION:.0%} alarms)", rand, rand > 1 - RANDOM_ALARM_FRACTION),
     ]
 
 
-def skab_trivial(data: Mapping[str, pd.DataFrame] | None = None, *, keys: Iterable[str] | None = None,
-                 seed: int = 0) -> pd.DataFrame:
+def skab_trivial(data: Mapping[str, pd.DataFrame] | None = None, *, keys: Iterable[str] | None = None) -> pd.DataFrame:
     """Trivial baselines under the SKAB protocol, same columns as :func:`run_skab`.
 
     * ``flag everything``: recall 1, F1 = 2p / (1 + p) with p the anomaly fraction of
       the pooled test rows (0.698 on all 34 files), FAR 100 %;
-    * ``flag nothing``: F1 0, FAR 0 %, MAR 100 % (SKAB's "Null detector");
-    * ``random (50% alarms)``: uniform random scores (seeded with ``seed``), alarm
-      where the score exceeds 0.5, so about half of the rows are flagged at random:
-      FAR and MAR near 50 %, precision near p. A detector should beat it clearly.
+    * ``flag nothing``: F1 0, FAR 0 %, MAR 100 % (SKAB's "Null detector").
 
-    The constant scores of the first two give PR-AUC = p (chance level).
+    The constant scores give PR-AUC = p (chance level); the ``random_*`` columns are NaN.
+    Random alarms are not a trivial row: each detector has its own random line (its alarms
+    shifted in time, the ``random_*`` columns of :func:`run_skab`; :func:`random_lines`), because
+    a random row at one shared alarm share has neither a detector's rate nor its alarm ranges.
     """
     data = _skab_data(data, keys)
     parts = [_skab_split(df)[2] for df in data.values()]
     y, lengths = np.concatenate(parts), [len(part) for part in parts]
     df = pd.DataFrame([{"detector": label, **_summary(y, sc, al, lengths), "fit_seconds": 0.0, "score_seconds": 0.0}
-                       for label, sc, al in _trivial_cases(len(y), seed)])
+                       for label, sc, al in _trivial_cases(len(y))])
+    for col in SKAB_RANDOM_COLUMNS:
+        df[col] = np.nan
     df["n_files"], df["n_test_rows"], df["protocol"], df["policy"] = len(data), len(y), "skab", "none"
     return df[SKAB_COLUMNS]
 
@@ -491,9 +586,8 @@ def skab_comparison(
     *,
     keys: Iterable[str] | None = None,
     include_published: bool = True,
-    seed: int = 0,
 ) -> pd.DataFrame:
-    """Our rows, trivial rows and published rows in one table, sorted by F1.
+    """Our rows, trivial rows, each detector's random line and published rows in one table, sorted by F1.
 
     Parameters
     ----------
@@ -504,22 +598,26 @@ def skab_comparison(
         all 34 files.
     include_published : bool
         Add :func:`leaderboard` (source ``"SKAB leaderboard"``).
-    seed : int
-        Seed of the random baseline.
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``detector, source, f1, far, mar, pr_auc, vus_pr, fit_seconds, score_seconds``
-        (FAR/MAR in percent; NaN where a source does not report a column).
+        Columns ``detector, source, f1, f1_std, far, mar, pr_auc, vus_pr, fit_seconds,
+        score_seconds`` (FAR/MAR in percent; NaN where a source does not report a column).
+        Source ``"trivial"``: flag everything, flag nothing and, per detector of ``results``,
+        ``random line of <detector>`` (:func:`random_lines`: its alarms shifted in time, the
+        mean over the shifts, ``f1_std`` their spread; no PR-AUC, as it has no scores).
+        ``results`` without ``random_*`` columns (an old CSV) gives no random lines.
     """
     parts = []
     if results is not None:
         parts.append(results.assign(source="this course"))
-    parts.append(skab_trivial(data, keys=keys, seed=seed).assign(source="trivial"))
+    parts.append(skab_trivial(data, keys=keys).assign(source="trivial"))
+    if results is not None:
+        parts.append(random_lines(results).assign(source="trivial"))
     if include_published:
         parts.append(leaderboard())
-    cols = ["detector", "source", "f1", "far", "mar", "pr_auc", "vus_pr", "fit_seconds", "score_seconds"]
+    cols = ["detector", "source", "f1", "f1_std", "far", "mar", "pr_auc", "vus_pr", "fit_seconds", "score_seconds"]
     table = pd.concat([p.reindex(columns=cols) for p in parts], ignore_index=True)
     return table.sort_values("f1", ascending=False, kind="stable", ignore_index=True)
 
@@ -606,6 +704,7 @@ def run_nab(
     progress: bool = True,
     policy: Any = None,
     keep_scores: bool = False,
+    seed: int = 0,
 ) -> pd.DataFrame:
     """Evaluate detectors on one NAB series (protocol ``nab``).
 
@@ -618,8 +717,7 @@ def run_nab(
     detectors, params, progress, policy : as in :func:`run_skab`; the policy is fitted on
         the normal tail of the training period, with its timestamps (so ``"15min"`` is
         three samples of a 5-minute series).
-    keep_scores : bool
-        As in :func:`run_skab`; the file key is ``name``.
+    keep_scores, seed : as in :func:`run_skab`; the file key is ``name``.
     data : DataFrame, optional
         ``load_nab(name)``'s output; loaded when omitted.
     name : str
@@ -632,7 +730,10 @@ def run_nab(
     pandas.DataFrame
         One row per detector with ``pr_auc, vus_pr`` (:func:`sadlib.metrics.vus_pr`,
         ``max_buffer=VUS_MAX_BUFFER``), ``event_recall, event_precision,
-        false_alarms_per_day`` (from the DatetimeIndex of the scored rows), point
+        false_alarms_per_day`` (from the DatetimeIndex of the scored rows), the random
+        line ``random_event_recall`` (mean over :data:`RANDOM_SHIFTS` shifts of the detector's
+        alarms, :func:`sadlib.metrics.shifted_alarms_baseline`), ``random_event_recall_std``
+        (their spread), ``random_event_precision`` and ``random_false_alarms_per_day``, point
         ``f1, precision, recall``, ``far, mar`` in percent, ``n_events``, timings,
         ``series, n_train, n_test, train_anomaly_rows, protocol, policy``.
         ``df.attrs["notes"]`` holds :func:`nab_notes` (and ``df.attrs["scores"]`` the
@@ -640,13 +741,15 @@ def run_nab(
     """
     specs = _resolve(detectors, params)
     alarm_policy, label_of_policy = make_policy(policy), policy_label(policy)
+    seed = _check_seed(seed)
     df = _nab_data(data, name)
     n_train, train, test, y = _nab_split(df, probation)
     rows, kept = [], {}
     for label, factory in tqdm(specs, desc="NAB", unit="fit", disable=not progress):
         run = _fit_and_score(label, factory, train, test, where=f"NAB series {name!r}", policy=alarm_policy,
                              keep=keep_scores)
-        rows.append({**_nab_row(label, y, run.scores, run.alarms, test.index), "fit_seconds": run.fit_seconds,
+        rows.append({**_nab_row(label, y, run.scores, run.alarms, test.index),
+                     **_nab_random_line(y, run.alarms, test.index, seed), "fit_seconds": run.fit_seconds,
                      "score_seconds": run.score_seconds})
         if keep_scores:
             kept[label] = {name: _keep(run, y, test.index)}
@@ -662,17 +765,20 @@ def run_nab(
 
 
 def nab_trivial(data: pd.DataFrame | None = None, *, name: str = DEFAULT_NAB_FILE,
-                probation: str | float | int = "nab", seed: int = 0) -> pd.DataFrame:
-    """Flag everything / nothing / random 50 % under protocol ``nab``, same columns as :func:`run_nab`.
+                probation: str | float | int = "nab") -> pd.DataFrame:
+    """Flag everything / flag nothing under protocol ``nab``, same columns as :func:`run_nab`.
 
     Flag-everything finds every event, but its range-based event precision is the
     anomaly share and its standing alarm is counted again every hour outside events
     (:func:`sadlib.metrics.false_alarms_per_day`), so it cannot look good on them.
+    The ``random_*`` columns are NaN: random alarms belong to one detector (its random
+    line in :func:`run_nab`'s ``random_*`` columns; :func:`random_lines`).
     """
     df = _nab_data(data, name)
     n_train, _, test, y = _nab_split(df, probation)
-    rows = [{**_nab_row(label, y, sc, al, test.index), "fit_seconds": 0.0, "score_seconds": 0.0}
-            for label, sc, al in _trivial_cases(len(y), seed)]
+    rows = [{**_nab_row(label, y, sc, al, test.index), **dict.fromkeys(NAB_RANDOM_COLUMNS, np.nan),
+             "fit_seconds": 0.0, "score_seconds": 0.0}
+            for label, sc, al in _trivial_cases(len(y))]
     out = pd.DataFrame(rows)
     out["series"], out["n_train"], out["n_test"] = name, n_train, len(test)
     out["train_anomaly_rows"], out["protocol"] = int(df["anomaly"].iloc[:n_train].sum()), "nab"
@@ -683,11 +789,13 @@ def nab_trivial(data: pd.DataFrame | None = None, *, name: str = DEFAULT_NAB_FIL
 # --------------------------------------------------------------------------- #
 # command line
 # --------------------------------------------------------------------------- #
-_FORMATS = {"f1": "{:.3f}", "precision": "{:.3f}", "recall": "{:.3f}", "pr_auc": "{:.3f}", "vus_pr": "{:.3f}",
+_FORMATS = {"f1": "{:.3f}", "f1_std": "{:.3f}", "event_recall_std": "{:.2f}",
+            "precision": "{:.3f}", "recall": "{:.3f}", "pr_auc": "{:.3f}", "vus_pr": "{:.3f}",
             "far": "{:.2f}", "mar": "{:.2f}", "event_recall": "{:.2f}", "event_precision": "{:.2f}",
             "false_alarms_per_day": "{:.2f}", "false_alarm_hours_per_day": "{:.2f}",
             "fit_seconds": "{:.2f}", "score_seconds": "{:.2f}", "n_events": "{:.0f}"}
-_HEADERS = {"far": "FAR %", "mar": "MAR %", "fit_seconds": "fit s", "score_seconds": "score s",
+_HEADERS = {"f1_std": "F1 sd", "event_recall_std": "ev_rec sd",
+            "far": "FAR %", "mar": "MAR %", "fit_seconds": "fit s", "score_seconds": "score s",
             "false_alarms_per_day": "FA/day", "false_alarm_hours_per_day": "FA h/day",
             "event_recall": "ev_recall", "event_precision": "ev_prec"}
 
@@ -734,7 +842,9 @@ def _parser() -> argparse.ArgumentParser:
                         f"instead of its own threshold: a name ({', '.join(POLICIES)}; default none) or a JSON "
                         'object of AlarmPolicy parameters, e.g. \'{"threshold": ["percentile", {"q": 99}], '
                         '"k": 3, "n": 5}\'; see sadlib.alarms.POLICIES')
-    p.add_argument("--seed", type=int, default=0, help="seed of the random baseline (default 0)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the random offsets of each detector's random line (its alarms shifted in time; "
+                        "default 0)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
@@ -768,13 +878,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.dataset == "skab":
             keys = [k.strip() for k in args.files.split(",")] if args.files else None
             data = _skab_data(None, keys)
-            results = run_skab(names, data, params=params, progress=not args.no_progress, policy=args.alarm_policy)
-            table = skab_comparison(results, data, include_published=not args.no_leaderboard, seed=args.seed)
+            results = run_skab(names, data, params=params, progress=not args.no_progress, policy=args.alarm_policy,
+                               seed=args.seed)
+            table = skab_comparison(results, data, include_published=not args.no_leaderboard)
             n_rows = int(results["n_test_rows"].iloc[0])
             frac = float(np.mean(np.concatenate([_skab_split(df)[2] for df in data.values()])))
             print(f"\nSKAB outlier detection, protocol 'skab': {len(data)} files, fit on the first "
                   f"{SKAB_TRAIN_ROWS} rows of each, {n_rows} pooled test rows ({frac:.1%} anomalous).")
-            print(format_table(table, ["detector", "source", "f1", "far", "mar", "pr_auc", "vus_pr",
+            print(format_table(table, ["detector", "source", "f1", "f1_std", "far", "mar", "pr_auc", "vus_pr",
                                        "fit_seconds", "score_seconds"]))
             notes = skab_notes(data)
             if not args.no_leaderboard:
@@ -784,14 +895,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             data = datasets.load_nab(args.nab_file)
             results = run_nab(names, data, name=args.nab_file, probation=probation, params=params,
-                              progress=not args.no_progress, policy=args.alarm_policy)
-            trivial = nab_trivial(data, name=args.nab_file, probation=probation, seed=args.seed)
-            table = pd.concat([results.assign(source="this course"), trivial.assign(source="trivial")],
-                              ignore_index=True)
+                              progress=not args.no_progress, policy=args.alarm_policy, seed=args.seed)
+            trivial = nab_trivial(data, name=args.nab_file, probation=probation)
+            table = pd.concat([results.assign(source="this course"), trivial.assign(source="trivial"),
+                               random_lines(results).assign(source="trivial")], ignore_index=True)
             r = results.iloc[0]
             print(f"\nNAB {args.nab_file}, protocol 'nab': fit on the first {r['n_train']} rows, "
                   f"score {r['n_test']} rows ({int(r['n_events'])} labelled windows in the scored part).")
-            print(format_table(table, ["detector", "source", "pr_auc", "vus_pr", "event_recall", "event_precision",
+            print(format_table(table, ["detector", "source", "pr_auc", "vus_pr", "event_recall", "event_recall_std",
+                                       "event_precision",
                                        "false_alarms_per_day", "f1", "far", "mar", "fit_seconds",
                                        "score_seconds"]))
             notes = list(results.attrs["notes"]) or [
@@ -799,10 +911,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (BenchmarkError, datasets.DatasetError, ValueError) as exc:
         print(f"sadlib.bench: error: {exc}", file=sys.stderr)
         return 1
+    spread = "F1 sd" if args.dataset == "skab" else "ev_rec sd"
+    notes.append(f"random line of <detector>: its alarms shifted in time by {RANDOM_SHIFTS} random offsets (seed "
+                 f"{args.seed}{', within each file' if args.dataset == 'skab' else ''}; "
+                 f"sadlib.metrics.shifted_alarms_baseline): the mean, {spread} the spread over the shifts.")
     if policy is not None:
         spelled = f"{policy_text} = {policy_label(policy)}" if policy_text in POLICIES else policy_text
         notes.append(f"alarm policy {spelled}, fitted per file on each detector's normal training scores; "
-                     f"the trivial and published rows use no policy.")
+                     f"the random lines shift the policy's alarms; the other trivial and the published rows use no "
+                     f"policy.")
     for note in notes:
         print(f"note: {note}")
     print(f"({time.perf_counter() - t0:.1f} s)")

@@ -10,6 +10,7 @@ from sadlib import bench, detectors, metrics
 from sadlib.alarms import AlarmPolicy
 from sadlib.datasets import SKAB_SENSORS
 from sadlib.detectors import Detector, RollingZScore
+from sadlib.validation import InvalidParameterError
 
 SKAB_CSV_COLUMNS = {"detector", "f1", "far", "mar", "pr_auc", "fit_seconds", "score_seconds", "n_files", "protocol"}
 FEW_FILES = ["valve1/0", "valve2/1", "other/2"]
@@ -131,7 +132,12 @@ def test_trivial_rows_on_fake_data():
     p = 70 / 300
     assert triv.loc["flag everything", "f1"] == pytest.approx(2 * p / (1 + p))
     assert triv.loc["flag everything", "far"] == 100 and triv.loc["flag nothing", "mar"] == 100
-    assert 35 < triv.loc["random (50% alarms)", "far"] < 65
+    # no shared random row: random alarms belong to a detector (its random line)
+    assert list(triv.index) == ["flag everything", "flag nothing"]
+    assert triv[bench.SKAB_RANDOM_COLUMNS].isna().all().all()
+    nab = bench.nab_trivial(fake_nab(), name="fake").set_index("detector")
+    assert list(nab.index) == ["flag everything", "flag nothing"]
+    assert nab[bench.NAB_RANDOM_COLUMNS].isna().all().all()
 
 
 def test_nab_train_rows_follows_nab_and_alternatives():
@@ -182,6 +188,7 @@ def test_cli_end_to_end_writes_the_csv(tmp_path):
         capture_output=True, text=True, check=True,
     )
     assert "flag everything" in proc.stdout and "Conv-AE" in proc.stdout and "zscore" in proc.stdout
+    assert "random line of zscore" in proc.stdout and "random (50" not in proc.stdout
     res = pd.read_csv(out)
     assert SKAB_CSV_COLUMNS <= set(res.columns)
     assert list(res["detector"]) == ["zscore"] and res.loc[0, "n_files"] == 2
@@ -420,9 +427,11 @@ def test_old_csvs_without_a_policy_column_still_read():
     root = Path(__file__).resolve().parents[1] / "benchmarks"
     for name in ("skab.csv", "skab_variants.csv", "skab_deep_margin.csv"):
         old = pd.read_csv(root / name)
-        assert set(bench.SKAB_COLUMNS) - set(old.columns) <= {"policy", "vus_pr"}
+        assert set(bench.SKAB_COLUMNS) - set(old.columns) <= {"policy", "vus_pr", *bench.SKAB_RANDOM_COLUMNS}
         table = bench.skab_comparison(old.assign(source="x"), fake_skab(n_files=1), include_published=False)
         assert set(old["detector"]) <= set(table["detector"])
+        if not set(bench.SKAB_RANDOM_COLUMNS) <= set(old.columns):  # measured before the random lines
+            assert not table["detector"].str.startswith("random").any()
 
 
 def test_vus_pr_column_is_the_mean_of_each_files_own_vus_pr():
@@ -445,3 +454,109 @@ def test_vus_pr_column_is_the_mean_of_each_files_own_vus_pr():
     nab = bench.run_nab("zscore", fake_nab(), name="fake", params=STATIC_Z, progress=False, keep_scores=True)
     f = nab.attrs["scores"]["zscore"]["fake"]
     assert nab.loc[0, "vus_pr"] == pytest.approx(metrics.vus_pr(f["y"], f["test"], max_buffer=4), abs=1e-12)
+
+
+# --------------------------------------------------------------------------- #
+# each detector's random line: its own alarms shifted in time (issue 26 §2)
+# --------------------------------------------------------------------------- #
+def _pooled_shifted_line(kept, keys, n_shifts=bench.RANDOM_SHIFTS, seed=0):
+    """The pooled random line built by hand: the offsets of shifted_alarms_baseline per file, rolled and pooled."""
+    offsets = {k: metrics.shifted_alarms_baseline(kept[k]["y"], kept[k]["alarms"], n_shifts=n_shifts,
+                                                  seed=seed)["offsets"] for k in keys}
+    y = np.concatenate([kept[k]["y"] for k in keys])
+    return pd.DataFrame([metrics.point_metrics(y, np.concatenate([np.roll(kept[k]["alarms"], offsets[k][j])
+                                                                  for k in keys])) for j in range(n_shifts)])
+
+
+def test_skab_random_line_is_the_detectors_alarms_shifted_within_each_file():
+    data = fake_skab(n_files=3, seed=2)
+    res = bench.run_skab("zscore", data, params=STATIC_Z, progress=False, keep_scores=True, seed=5)
+    kept = res.attrs["scores"]["zscore"]
+    by_hand = _pooled_shifted_line(kept, list(data), seed=5)
+    row = res.iloc[0]
+    assert row["random_f1"] == pytest.approx(by_hand["f1"].mean(), abs=1e-12)
+    assert row["random_f1_std"] == pytest.approx(by_hand["f1"].std(ddof=0), abs=1e-12)
+    assert row["random_far"] == pytest.approx(100 * by_hand["far"].mean(), abs=1e-9)
+    assert row["random_mar"] == pytest.approx(100 * by_hand["mar"].mean(), abs=1e-9)
+    assert row["random_f1_std"] > 0  # the shifts differ: the spread is shown, not zero
+    # the detector finds the shift; on average its alarms moved elsewhere do not (a shift of a few rows
+    # keeps them on the 70-row event, hence the wide spread on 300 test rows per file)
+    assert row["f1"] > row["random_f1"] + 0.3
+    # another seed draws other offsets
+    other = bench.run_skab("zscore", data, params=STATIC_Z, progress=False, seed=6).iloc[0]
+    assert other["random_f1"] != row["random_f1"] and other["f1"] == row["f1"]
+
+
+def test_random_line_keeps_the_alarm_share_of_each_detector():
+    """Two detectors with different alarm shares get different random lines (never one shared share)."""
+    data = fake_skab(n_files=2, seed=1)
+    res = bench.run_skab({"z": "zscore", "z loose": lambda: detectors.make("zscore", window=None)}, data,
+                         progress=False, keep_scores=True).set_index("detector")
+    y = np.concatenate([data[k]["anomaly"].to_numpy()[bench.SKAB_TRAIN_ROWS:] for k in data]).astype(bool)
+    for name in res.index:
+        alarms = np.concatenate([res.attrs["scores"][name][k]["alarms"] for k in data])
+        # a roll keeps the number of alarms: mean(FP + TP) over the shifts is the detector's alarm count
+        fp = res.loc[name, "random_far"] / 100 * (~y).sum()
+        tp = (1 - res.loc[name, "random_mar"] / 100) * y.sum()
+        assert fp + tp == pytest.approx(alarms.sum(), abs=1e-6)
+    assert res.loc["z", "random_far"] != res.loc["z loose", "random_far"]
+
+
+def test_random_line_of_a_policy_shifts_the_policys_alarms():
+    data = fake_skab(n_files=2)
+    res = bench.run_skab("zscore", data, params=STATIC_Z, progress=False, policy="default", keep_scores=True)
+    by_hand = _pooled_shifted_line(res.attrs["scores"]["zscore"], list(data))
+    assert res.loc[0, "random_f1"] == pytest.approx(by_hand["f1"].mean(), abs=1e-12)
+
+
+def test_skab_comparison_shows_each_detectors_random_line_with_its_spread():
+    data = fake_skab(n_files=2)
+    res = bench.run_skab({"a": "zscore", "b": lambda: detectors.make("zscore", window=None)}, data, progress=False)
+    table = bench.skab_comparison(res, data, include_published=False).set_index("detector")
+    assert {"random line of a", "random line of b"} <= set(table.index)
+    assert not any(name.startswith("random (") for name in table.index)
+    for name in ("a", "b"):
+        line = table.loc[f"random line of {name}"]
+        ours = res.set_index("detector").loc[name]
+        assert line["source"] == "trivial"
+        assert (line["f1"], line["f1_std"], line["far"], line["mar"]) == (
+            ours["random_f1"], ours["random_f1_std"], ours["random_far"], ours["random_mar"])
+        assert np.isnan(line["pr_auc"]) and np.isnan(line["vus_pr"])  # alarms only, no scores
+    assert table.loc[["a", "b", "flag everything"], "f1_std"].isna().all()
+    lines = bench.random_lines(res)
+    assert list(lines["detector"]) == ["random line of a", "random line of b"]
+    assert (lines["n_files"] == 2).all() and (lines["policy"] == "none").all()
+    assert bench.random_lines(res.drop(columns=bench.SKAB_RANDOM_COLUMNS)).empty
+
+
+def test_nab_random_line_is_the_detectors_alarms_shifted():
+    nab = bench.run_nab("zscore", fake_nab(), name="fake", params=STATIC_Z, progress=False, keep_scores=True,
+                        seed=3)
+    f = nab.attrs["scores"]["zscore"]["fake"]
+    row = nab.iloc[0]
+    for metric in ("event_recall", "event_precision", "false_alarms_per_day"):
+        line = metrics.shifted_alarms_baseline(f["y"], f["alarms"], n_shifts=bench.RANDOM_SHIFTS, seed=3,
+                                               metric=metric, index=f["index"])
+        assert row[f"random_{metric}"] == pytest.approx(line["mean"], abs=1e-12)
+        if metric == "event_recall":
+            assert row["random_event_recall_std"] == pytest.approx(line["std"], abs=1e-12)
+    assert row["event_recall"] == 1.0 and row["random_event_recall"] < 1.0
+    lines = bench.random_lines(nab)
+    assert list(lines["detector"]) == ["random line of zscore"] and lines.loc[0, "series"] == "fake"
+    assert lines.loc[0, "event_recall_std"] == row["random_event_recall_std"]
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, True, "0"])
+def test_a_bad_seed_names_the_parameter(seed):
+    with pytest.raises(InvalidParameterError, match="seed"):
+        bench.run_skab("zscore", fake_skab(n_files=1), progress=False, seed=seed)
+    with pytest.raises(InvalidParameterError, match="seed"):
+        bench.run_nab("zscore", fake_nab(), name="fake", progress=False, seed=seed)
+
+
+def test_cli_nab_shows_the_random_line(tmp_path, capsys, monkeypatch):
+    frame = fake_nab()
+    monkeypatch.setattr(bench.datasets, "load_nab", lambda name: frame)
+    assert bench.main(["--dataset", "nab", "--detectors", "zscore", "--nab-file", "fake", "--no-progress"]) == 0
+    text = capsys.readouterr().out
+    assert "random line of zscore" in text and "ev_rec sd" in text and "random (50" not in text
