@@ -399,8 +399,8 @@ def _write_saved_model(model, spec, directory: str) -> None:
 
 #: SavedModels written in this process, the most recent last: exporting one model in several formats (float32,
 #: dynamic, int8 with and without headroom, ...) traces and writes it once. Key: the model's id, the input
-#: shape and a digest of its weights (new weights, new SavedModel); value: a weak reference to the model (an id
-#: can be re-used once a model is gone) and the folder, removed when it leaves the cache or at exit.
+#: shape, a digest of its weights (new weights, new SavedModel) and the tracer; value: a weak reference to the
+#: model (an id can be re-used once a model is gone) and the folder, removed when it leaves the cache or at exit.
 _SAVED_MODELS: OrderedDict[tuple, tuple[Any, tempfile.TemporaryDirectory]] = OrderedDict()
 _SAVED_MODELS_KEPT = 4
 
@@ -410,7 +410,7 @@ def _saved_model_dir(model, spec) -> str:
     digest = hashlib.sha256()
     for w in model.get_weights():
         digest.update(np.ascontiguousarray(w).tobytes())
-    key = (id(model), tuple(spec.shape), digest.hexdigest())
+    key = (id(model), tuple(spec.shape), digest.hexdigest(), _portable_trace)  # another tracer: trace anew
     kept = _SAVED_MODELS.get(key)
     if kept is not None and kept[0]() is model:
         _SAVED_MODELS.move_to_end(key)
