@@ -89,10 +89,13 @@ TensorFlow are imported only inside the functions that need them, so ``import sa
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import re
 import tempfile
 import time
 import warnings
+import weakref
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Callable, Literal
 
@@ -394,6 +397,36 @@ def _write_saved_model(model, spec, directory: str) -> None:
         archive.write_out(directory, verbose=False)
 
 
+#: SavedModels written in this process, the most recent last: exporting one model in several formats (float32,
+#: dynamic, int8 with and without headroom, ...) traces and writes it once. Key: the model's id, the input
+#: shape, a digest of its weights (new weights, new SavedModel) and the tracer; value: a weak reference to the
+#: model (an id can be re-used once a model is gone) and the folder, removed when it leaves the cache or at exit.
+_SAVED_MODELS: OrderedDict[tuple, tuple[Any, tempfile.TemporaryDirectory]] = OrderedDict()
+_SAVED_MODELS_KEPT = 4
+
+
+def _saved_model_dir(model, spec) -> str:
+    """The folder of ``model``'s SavedModel for input ``spec`` (:func:`_write_saved_model`), once per weights."""
+    digest = hashlib.sha256()
+    for w in model.get_weights():
+        digest.update(np.ascontiguousarray(w).tobytes())
+    key = (id(model), tuple(spec.shape), digest.hexdigest(), _portable_trace)  # another tracer: trace anew
+    kept = _SAVED_MODELS.get(key)
+    if kept is not None and kept[0]() is model:
+        _SAVED_MODELS.move_to_end(key)
+        return kept[1].name
+    folder = tempfile.TemporaryDirectory(prefix="sadlib_saved_model_")
+    try:
+        _write_saved_model(model, spec, folder.name)
+    except BaseException:
+        folder.cleanup()
+        raise
+    _SAVED_MODELS[key] = (weakref.ref(model), folder)
+    while len(_SAVED_MODELS) > _SAVED_MODELS_KEPT:
+        _SAVED_MODELS.popitem(last=False)[1][1].cleanup()
+    return folder.name
+
+
 def _unconverted_onnx_ops(path: Path) -> list[str]:
     """Op types in an .onnx file's default domain that ONNX does not define: ops tf2onnx left unconverted."""
     import onnx
@@ -546,22 +579,21 @@ def export_litert(
             ".set_weights(model.get_weights()) (or fit LSTMAutoencoder(..., unroll=True)), or export with "
             "quantization='dynamic'."
         )
-    with tempfile.TemporaryDirectory() as tmp:
-        _write_saved_model(model, spec, tmp)
-        try:
-            if keep:
-                buffer = _mixed_int8(tmp, rep, batch_size, keep)
-            else:
-                buffer = _converter(tmp, quantization, rep, batch_size).convert()
-        except _KeepFloatError:
-            raise
-        except Exception as err:  # tf.lite's ConverterError carries the MLIR diagnostics
-            first_line = (str(err).strip().splitlines() or [type(err).__name__])[0][:300]
-            raise ValueError(
-                f"the LiteRT converter failed ({quantization!r}): {first_line} "
-                f"Ops with no LiteRT builtin (e.g. keras.ops.argmax on floats) must move out of the model; "
-                f"recurrent layers need a fixed batch (batch_size=1) or unroll=True. Full message above."
-            ) from err
+    tmp = _saved_model_dir(model, spec)  # one SavedModel per model and weights, whatever the format
+    try:
+        if keep:
+            buffer = _mixed_int8(tmp, rep, batch_size, keep)
+        else:
+            buffer = _converter(tmp, quantization, rep, batch_size).convert()
+    except _KeepFloatError:
+        raise
+    except Exception as err:  # tf.lite's ConverterError carries the MLIR diagnostics
+        first_line = (str(err).strip().splitlines() or [type(err).__name__])[0][:300]
+        raise ValueError(
+            f"the LiteRT converter failed ({quantization!r}): {first_line} "
+            f"Ops with no LiteRT builtin (e.g. keras.ops.argmax on floats) must move out of the model; "
+            f"recurrent layers need a fixed batch (batch_size=1) or unroll=True. Full message above."
+        ) from err
     out.write_bytes(buffer)
     bad = flex_ops(out)
     if bad:

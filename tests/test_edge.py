@@ -373,3 +373,24 @@ def test_tf32_disabled_turns_tf32_off_and_restores_it():
         assert tf.config.experimental.tensor_float_32_execution_enabled() is True  # restored after an error too
     finally:
         tf.config.experimental.enable_tensor_float_32_execution(before)
+
+
+def test_one_saved_model_per_model_and_weights_whatever_the_format(dense, monkeypatch, tmp_path):
+    """Exporting one model in two formats traces it once; new weights give a new SavedModel, never a stale file."""
+    import keras
+
+    from sadlib.detectors.dense_ae import build_dense_autoencoder
+
+    _, _, test, _ = dense
+    writes = []
+    real = edge._write_saved_model
+    monkeypatch.setattr(edge, "_write_saved_model", lambda *a, **k: (writes.append(a[0]), real(*a, **k)))
+    model = build_dense_autoencoder(WINDOW * 4, (16,), 2)
+    edge.export_litert(model, tmp_path / "a_f32.tflite")
+    edge.export_litert(model, tmp_path / "a_dynamic.tflite", quantization="dynamic")
+    assert len(writes) == 1
+    model.set_weights([w + 0.1 for w in model.get_weights()])
+    changed = edge.export_litert(model, tmp_path / "b_f32.tflite")
+    assert len(writes) == 2
+    np.testing.assert_allclose(edge.LiteRTModel(changed).predict(test[:5]),
+                               keras.ops.convert_to_numpy(model(test[:5], training=False)), atol=1e-5)
