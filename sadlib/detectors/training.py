@@ -61,6 +61,29 @@ def predict_batches(model, x: np.ndarray, batch_size: int = PREDICT_BATCH, *, ea
     return np.concatenate(parts).astype(np.float64)
 
 
+def _lean_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, *, shuffle: bool):
+    """``(x, y)`` as a ``tf.data`` pipeline for ``model.fit`` on the TensorFlow backend: shuffled every epoch
+    (a full-size buffer, seeded from NumPy's global generator, which ``keras.utils.set_random_seed`` seeds),
+    batched, with tf.data's autotuning, default graph rewrites and thread pools off.
+
+    ``fit`` creates a new iterator over its data every epoch (and one more for the validation
+    pass); the dataset Keras builds from NumPy arrays costs about 0.1 s per iterator on the
+    course's loaded 2-core machine, more than an epoch of a small model on a SKAB file. This
+    plain pipeline of in-memory tensors needs none of those services (measured:
+    ``benchmarks/README.md``, "Training with model.fit").
+    """
+    import tensorflow as tf
+
+    data = tf.data.Dataset.from_tensor_slices((x, y))
+    if shuffle:
+        data = data.shuffle(len(x), seed=int(np.random.randint(2**31 - 1)), reshuffle_each_iteration=True)
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    options.experimental_optimization.apply_default_optimizations = False
+    options.threading.private_threadpool_size = 1
+    return data.batch(batch_size).with_options(options)
+
+
 def fit_model(
     model,
     x: np.ndarray,
@@ -89,6 +112,10 @@ def fit_model(
     callbacks : further Keras callbacks (``CSVLogger``, ``TensorBoard``, a logger that adds
         entries to an epoch's ``logs``, which ``fit``'s history records).
 
+    On the TensorFlow backend the arrays reach ``fit`` as a lean ``tf.data`` pipeline
+    (:func:`_lean_dataset`: shuffled each epoch, same batches); on JAX as NumPy arrays with
+    ``shuffle=True``.
+
     Returns
     -------
     history : ``history.history`` as plain lists of floats, one entry per epoch run
@@ -97,11 +124,18 @@ def fit_model(
     """
     keras = import_keras()
     y = x if y is None else y
+    batch_size = min(batch_size, len(x))
     stopper = None
     if validation_data is not None:
         stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
-    fitted = model.fit(x, y, validation_data=validation_data, epochs=epochs, batch_size=min(batch_size, len(x)),
-                       shuffle=True, callbacks=[*callbacks, *([stopper] if stopper else [])], verbose=0)
+    callbacks = [*callbacks, *([stopper] if stopper else [])]
+    if keras.backend.backend() == "tensorflow":
+        train = _lean_dataset(x, y, batch_size, shuffle=True)
+        val = None if validation_data is None else _lean_dataset(*validation_data, batch_size, shuffle=False)
+        fitted = model.fit(train, validation_data=val, epochs=epochs, callbacks=callbacks, verbose=0)
+    else:
+        fitted = model.fit(x, y, validation_data=validation_data, epochs=epochs, batch_size=batch_size,
+                           shuffle=True, callbacks=callbacks, verbose=0)
     history = {key: [float(v) for v in values] for key, values in fitted.history.items()}
     best_epoch = stopper.best_epoch + 1 if stopper is not None else len(history["loss"])
     return history, best_epoch
