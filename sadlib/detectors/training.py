@@ -38,7 +38,7 @@ __all__ = ["fit_model", "predict_batches", "PREDICT_BATCH", "STEPS_PER_EXECUTION
 #: windows per forward pass when predicting (bounds memory on long series)
 PREDICT_BATCH = 4096
 #: batches per call of the traced training function (``model.compile(steps_per_execution=...)``)
-STEPS_PER_EXECUTION = 1
+STEPS_PER_EXECUTION = 8
 
 
 def predict_batches(model, x: np.ndarray, batch_size: int = PREDICT_BATCH, *, eager: bool = False) -> np.ndarray:
@@ -132,7 +132,8 @@ def fit_model(
     if keras.backend.backend() == "tensorflow":
         train = _lean_dataset(x, y, batch_size, shuffle=True)
         val = None if validation_data is None else _lean_dataset(*validation_data, batch_size, shuffle=False)
-        fitted = model.fit(train, validation_data=val, epochs=epochs, callbacks=callbacks, verbose=0)
+        # shuffle=False: the dataset shuffles itself every epoch (fit would warn that it ignores shuffle=True)
+        fitted = model.fit(train, validation_data=val, epochs=epochs, shuffle=False, callbacks=callbacks, verbose=0)
     else:
         fitted = model.fit(x, y, validation_data=validation_data, epochs=epochs, batch_size=batch_size,
                            shuffle=True, callbacks=callbacks, verbose=0)
