@@ -199,47 +199,17 @@ def test_runs_on_the_jax_backend():
     assert out.stdout.split("\n")[:2] == ["(200,) (None, 8, 3) (193, 2) True"] * 2
 
 
-def _legacy_quantizer_factory():
-    """The quantizer as it was before it moved to sadlib.detectors.layers: a class made on first use, its
-    codebook made in ``__init__``. Kept here to check that the registered layer (weights in ``build``) gives
-    the same numbers with the same seed."""
-    keras = import_keras()
-    from sadlib.detectors.layers import VectorQuantizer as Registered
-
-    class LegacyVectorQuantizer(keras.layers.Layer):
-        def __init__(self, n_codes, code_dim, *, beta=0.25, codebook="ema", **kwargs):
-            super().__init__(**kwargs)
-            self.n_codes, self.code_dim = int(n_codes), int(code_dim)
-            self.beta, self.codebook_mode = float(beta), codebook
-            limit = 1.0 / self.n_codes
-            self.codebook = self.add_weight(
-                shape=(self.n_codes, self.code_dim), name="codebook", trainable=codebook == "gradient",
-                initializer=keras.initializers.RandomUniform(-limit, limit))
-
-        call = Registered.call  # the same forward pass; only where the weight is made differs
-
-    return LegacyVectorQuantizer
-
-
-@pytest.mark.parametrize("codebook", ["ema", "gradient"])
-def test_registered_quantizer_keeps_the_numbers_of_the_init_weight_layer(pump, monkeypatch, codebook):
-    params = dict(FAST, n_codes=8, code_dim=4, filters=8, epochs=2, codebook=codebook, random_state=3)
-    new = VQVAE(**params).fit(pump[0]).score(pump[1])
-    monkeypatch.setattr(vqvae, "VectorQuantizer", _legacy_quantizer_factory())
-    old = VQVAE(**params).fit(pump[0]).score(pump[1])
-    np.testing.assert_array_equal(new, old)
-
-
 def test_quantizer_is_registered_for_serialisation():
     keras = import_keras()
     from sadlib.detectors.layers import PositionEmbedding, VectorQuantizer
 
     assert keras.saving.get_registered_object("sadlib>VectorQuantizer") is VectorQuantizer
     assert keras.saving.get_registered_object("sadlib>PositionEmbedding") is PositionEmbedding
-    layer = vqvae.VectorQuantizer(6, 3, beta=0.5, codebook="gradient", name="q")
+    layer = vqvae.VectorQuantizer(6, 3, beta=0.5, codebook="gradient", decay=0.9, reset_after=4, name="q")
     assert not layer.weights  # weights are made in build
     copy = VectorQuantizer.from_config(layer.get_config())
     assert (copy.n_codes, copy.code_dim, copy.beta, copy.codebook_mode) == (6, 3, 0.5, "gradient")
+    assert (copy.decay, copy.reset_after, copy.epsilon) == (0.9, 4, 1e-5)
 
 
 def _ema_reference(z, codebook, ema_count, ema_sum, unused, *, decay, eps, reset_after):
