@@ -199,44 +199,85 @@ def test_runs_on_the_jax_backend():
     assert out.stdout.split("\n")[:2] == ["(200,) (None, 8, 3) (193, 2) True"] * 2
 
 
-def _legacy_quantizer_factory():
-    """The quantizer as it was before it moved to sadlib.detectors.layers: a class made on first use, its
-    codebook made in ``__init__``. Kept here to check that the registered layer (weights in ``build``) gives
-    the same numbers with the same seed."""
-    keras = import_keras()
-    from sadlib.detectors.layers import VectorQuantizer as Registered
-
-    class LegacyVectorQuantizer(keras.layers.Layer):
-        def __init__(self, n_codes, code_dim, *, beta=0.25, codebook="ema", **kwargs):
-            super().__init__(**kwargs)
-            self.n_codes, self.code_dim = int(n_codes), int(code_dim)
-            self.beta, self.codebook_mode = float(beta), codebook
-            limit = 1.0 / self.n_codes
-            self.codebook = self.add_weight(
-                shape=(self.n_codes, self.code_dim), name="codebook", trainable=codebook == "gradient",
-                initializer=keras.initializers.RandomUniform(-limit, limit))
-
-        call = Registered.call  # the same forward pass; only where the weight is made differs
-
-    return LegacyVectorQuantizer
-
-
-@pytest.mark.parametrize("codebook", ["ema", "gradient"])
-def test_registered_quantizer_keeps_the_numbers_of_the_init_weight_layer(pump, monkeypatch, codebook):
-    params = dict(FAST, n_codes=8, code_dim=4, filters=8, epochs=2, codebook=codebook, random_state=3)
-    new = VQVAE(**params).fit(pump[0]).score(pump[1])
-    monkeypatch.setattr(vqvae, "VectorQuantizer", _legacy_quantizer_factory())
-    old = VQVAE(**params).fit(pump[0]).score(pump[1])
-    np.testing.assert_array_equal(new, old)
-
-
 def test_quantizer_is_registered_for_serialisation():
     keras = import_keras()
     from sadlib.detectors.layers import PositionEmbedding, VectorQuantizer
 
     assert keras.saving.get_registered_object("sadlib>VectorQuantizer") is VectorQuantizer
     assert keras.saving.get_registered_object("sadlib>PositionEmbedding") is PositionEmbedding
-    layer = vqvae.VectorQuantizer(6, 3, beta=0.5, codebook="gradient", name="q")
+    layer = vqvae.VectorQuantizer(6, 3, beta=0.5, codebook="gradient", decay=0.9, reset_after=4, name="q")
     assert not layer.weights  # weights are made in build
     copy = VectorQuantizer.from_config(layer.get_config())
     assert (copy.n_codes, copy.code_dim, copy.beta, copy.codebook_mode) == (6, 3, 0.5, "gradient")
+    assert (copy.decay, copy.reset_after, copy.epsilon) == (0.9, 4, 1e-5)
+
+
+def _ema_reference(z, codebook, ema_count, ema_sum, unused, *, decay, eps, reset_after):
+    """The EMA rule of the quantizer in NumPy (float64), without the random picks: the new codebook, state and dead."""
+    idx, _ = nearest_codes(z, codebook)
+    k = len(codebook)
+    n_b = np.bincount(idx, minlength=k)
+    sums = np.zeros_like(codebook)
+    np.add.at(sums, idx, z)
+    ema_count = decay * ema_count + (1 - decay) * n_b
+    ema_sum = decay * ema_sum + (1 - decay) * sums
+    total = ema_count.sum()
+    codes = ema_sum / ((ema_count + eps) / (total + k * eps) * total)[:, None]
+    unused = np.where(n_b > 0, 0, unused + 1)
+    dead = unused >= reset_after if reset_after else np.zeros(k, bool)
+    return codes, ema_count, ema_sum, n_b, dead
+
+
+def test_the_codebook_follows_the_ema_rule_inside_fit_and_dead_codes_are_reset():
+    """One training step of model.fit against a NumPy reference of the same rule on the same batch."""
+    keras = import_keras()
+    keras.utils.set_random_seed(0)
+    model = build_vqvae(8, 2, n_codes=6, code_dim=3, filters=4, kernel_size=3, downsample=1, decay=0.9,
+                        reset_after=1)
+    layer = model.get_layer("quantizer")
+    x = np.random.default_rng(1).normal(size=(16, 8, 2)).astype("float32")
+    z = np.asarray(keras.Model(model.inputs, model.get_layer("encoder").output)(x)).reshape(-1, 3)
+    codebook = np.asarray(layer.codebook.numpy(), dtype=np.float64)
+    codebook[:4] = z[[0, 9, 18, 27]]  # four live codes: each is at least its own encoder output's nearest
+    codebook[4:] = 50.0 + np.arange(6).reshape(2, 3)  # two codes far from every z: nearest to none, so dead
+    layer.codebook.assign(codebook.astype("float32"))
+    state = [np.asarray(v.numpy(), dtype=np.float64) for v in (layer.ema_count, layer.ema_sum, layer.unused)]
+    codes, ema_count, ema_sum, n_b, dead = _ema_reference(z, codebook, *state, decay=0.9, eps=1e-5, reset_after=1)
+    assert dead.tolist() == [False] * 4 + [True] * 2 and n_b[:4].sum() == len(z)
+
+    model.fit(x, x, batch_size=16, epochs=1, shuffle=False, verbose=0)  # exactly one step
+    got = np.asarray(layer.codebook.numpy(), dtype=np.float64)
+    np.testing.assert_allclose(got[:4], codes[:4], rtol=1e-5, atol=1e-6)  # live codes: the EMA rule
+    np.testing.assert_allclose(layer.ema_count.numpy()[:4], ema_count[:4], rtol=1e-5)
+    np.testing.assert_allclose(layer.ema_sum.numpy()[:4], ema_sum[:4], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(layer.usage.numpy(), n_b)
+    # dead codes: re-initialised to two different encoder outputs of the batch, count 1, unused 0
+    rows = [int(np.argmin(((z - code) ** 2).sum(1))) for code in got[4:]]
+    np.testing.assert_allclose(got[4:], z[rows], atol=1e-6)
+    assert rows[0] != rows[1]
+    np.testing.assert_allclose(layer.ema_sum.numpy()[4:], z[rows], atol=1e-6)
+    np.testing.assert_array_equal(layer.ema_count.numpy()[4:], [1.0, 1.0])
+    np.testing.assert_array_equal(layer.unused.numpy(), np.zeros(6))
+    assert float(layer.resets.numpy()) == 2.0
+    # inference does not touch the codebook
+    model.predict_on_batch(x)
+    np.testing.assert_array_equal(layer.codebook.numpy(), got.astype("float32"))
+
+
+def test_the_gradient_codebook_has_no_ema_update_and_a_fitted_quantizer_round_trips(tmp_path):
+    keras = import_keras()
+    keras.utils.set_random_seed(0)
+    model = build_vqvae(8, 2, n_codes=6, code_dim=3, filters=4, kernel_size=3, downsample=1, codebook="gradient",
+                        decay=0.5, reset_after=3)
+    layer = model.get_layer("quantizer")
+    x = np.random.default_rng(1).normal(size=(16, 8, 2)).astype("float32")
+    ema_before = layer.ema_sum.numpy().copy()
+    model.fit(x, x, batch_size=16, epochs=1, verbose=0)
+    np.testing.assert_array_equal(layer.ema_sum.numpy(), ema_before)
+    assert float(layer.usage.numpy().sum()) == 16 * 4  # positions counted in both modes
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    q = loaded.get_layer("quantizer")
+    assert (q.decay, q.reset_after, q.codebook_mode) == (0.5, 3, "gradient")
+    np.testing.assert_array_equal(q.codebook.numpy(), layer.codebook.numpy())
+    np.testing.assert_allclose(loaded.predict_on_batch(x), model.predict_on_batch(x), rtol=1e-6)

@@ -15,9 +15,8 @@ pipeline, written once:
    :meth:`Detector.fit <sadlib.detectors.base.Detector.fit>` keeps apart) and apply
    it, unclipped, to both parts;
 4. seed Keras (``keras.utils.set_random_seed``), build the model and train it with
-   :func:`~sadlib.detectors.training.fit_loop` (early stopping, best weights kept),
-   through :data:`~sadlib.detectors.training.TRAINERS` so that a model of an
-   architecture already trained in this process is not traced again.
+   ``model.fit`` (:func:`~sadlib.detectors.training.fit_model`: the validation part as
+   ``validation_data``, ``EarlyStopping`` with ``restore_best_weights=True``).
 
 A subclass says what its model is (``_build``) and what a training example is
 (``_examples``: inputs and targets cut from scaled rows).
@@ -40,7 +39,7 @@ from ..environment import import_keras
 from ..validation import check_bool, check_choice, check_int, check_number
 from ..windows import fit_scaler, sliding_windows, windows_to_points
 from .base import DEFAULT_THRESHOLD, Detector
-from .training import PREDICT_BATCH, TRAINERS, predict_batches
+from .training import PREDICT_BATCH, STEPS_PER_EXECUTION, fit_model, predict_batches
 
 __all__ = ["KerasWindowDetector", "WindowAutoencoder", "reconstruction_errors", "compile_model"]
 
@@ -50,9 +49,13 @@ AGGREGATES = ("last", "max", "mean")
 
 
 def compile_model(model, learning_rate: float = 1e-3):
-    """Compile ``model`` as every course model is: Adam with ``learning_rate``, mean squared error loss."""
+    """Compile ``model`` as every course model is: Adam with ``learning_rate``, mean squared error loss.
+
+    ``steps_per_execution`` is :data:`~sadlib.detectors.training.STEPS_PER_EXECUTION` (batches per
+    call of the traced training function)."""
     keras = import_keras()
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss="mse")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss="mse",
+                  steps_per_execution=STEPS_PER_EXECUTION)
     return model
 
 
@@ -104,9 +107,10 @@ class KerasWindowDetector(Detector):
         loss; the weights of the best epoch are restored (Keras's ``EarlyStopping``
         with ``restore_best_weights=True``).
     random_state : int or None
-        Seed for the weights, dropout and the batch order (``keras.utils.set_random_seed``,
-        which also seeds Python's and NumPy's global generators). Same seed, same scores
-        on the CPU. ``None`` leaves the generators alone.
+        Seed for the weights, dropout and ``fit``'s batch order: ``keras.utils.set_random_seed``
+        before the model is built (it seeds Keras's, the backend's, Python's and NumPy's
+        global generators). Same seed, same scores on the CPU. ``None`` leaves the
+        generators alone.
     threshold, calibration : see :class:`~sadlib.detectors.base.Detector`.
 
     Fitted attributes
@@ -155,12 +159,9 @@ class KerasWindowDetector(Detector):
         for a forecaster). The part the model trains on needs ``window + 1`` rows."""
         return int(self.window)
 
-    def _hooks(self, rng: np.random.Generator) -> tuple[list, Any]:
-        """``(callbacks, step)`` for :func:`fit_loop`: none and ``model.train_on_batch`` by default.
-
-        ``rng`` is the generator of the batch order; a hook that needs randomness draws from it.
-        """
-        return [], None
+    def _callbacks(self) -> list:
+        """Keras callbacks for ``model.fit`` besides early stopping (none by default; the VQ-VAE logs code usage)."""
+        return []
 
     def _after_fit(self, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarray] | None) -> None:
         """Fitted attributes computed from the trained model (error scales, code usage)."""
@@ -211,24 +212,15 @@ class KerasWindowDetector(Detector):
         if self.random_state is not None:
             keras.utils.set_random_seed(int(self.random_state))
         self.model_ = self._build(X.shape[1])
-        rng = np.random.default_rng(self.random_state)
-        callbacks, step = self._hooks(rng)
-        self.history_, self.best_epoch_ = TRAINERS.fit(
-            self.model_, lambda: self._build(X.shape[1]), *train, validation_data=val, epochs=self.epochs,
-            batch_size=self.batch_size, patience=self.patience, seed=rng, callbacks=callbacks, step=step)
+        self.history_, self.best_epoch_ = fit_model(
+            self.model_, *train, validation_data=val, epochs=int(self.epochs), batch_size=int(self.batch_size),
+            patience=int(self.patience), callbacks=self._callbacks())
         self.n_epochs_ = len(self.history_["loss"])
         self._after_fit(train, val)
 
-    def _with_model(self, fn):
-        """``fn(model)`` on a model holding ``model_``'s weights: ``model_`` itself when predictions run eagerly,
-        otherwise the pooled model of its architecture, whose prediction function is traced already."""
-        if self.eager_predict:
-            return fn(self.model_)
-        return TRAINERS.run(self.model_, lambda: self._build(self.n_features_in_), fn)
-
     def _predict(self, inputs: np.ndarray, batch_size: int = PREDICT_BATCH) -> np.ndarray:
         """``model_``'s outputs for model inputs, float64 (:func:`~sadlib.detectors.training.predict_batches`)."""
-        return self._with_model(lambda model: predict_batches(model, inputs, batch_size, eager=self.eager_predict))
+        return predict_batches(self.model_, inputs, batch_size, eager=self.eager_predict)
 
     def _windows(self, X: np.ndarray) -> np.ndarray:
         """Scaled sliding windows of validated rows, ``(n - window + 1, window, n_features)`` float32."""

@@ -16,7 +16,7 @@ The course pipeline, step by step:
    ``validation_split`` on a list of overlapping windows.
 3. Training is the one path of every Keras detector of the course
    (:class:`~sadlib.detectors.keras_base.KerasWindowDetector`,
-   :func:`~sadlib.detectors.training.fit_loop`): shuffled mini-batches, early stopping
+   ``model.fit`` through :func:`~sadlib.detectors.training.fit_model`): shuffled mini-batches, early stopping
    with the best weights restored, seeded by ``random_state``.
 4. The score at timestamp ``t`` is the squared error of the prediction of ``x[t]``
    from ``x[t-window:t]``, per sensor (in scaled units), optionally divided by that

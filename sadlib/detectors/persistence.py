@@ -128,9 +128,9 @@ class _Unpickler(pickle.Unpickler):
             from . import layers  # noqa: F401 - registers the course's custom layers with Keras
 
             with warnings.catch_warnings():
-                # The archive's optimizer was never built (the detectors train through a pooled model, see
-                # training.TrainerPool), so Keras skips its variables; scoring does not use them and a refit
-                # starts from a fresh optimizer anyway.
+                # An archive whose optimizer was never built (a model saved before any training step) has no
+                # optimizer variables, so Keras skips them; scoring does not use them and a refit builds a fresh
+                # model and optimizer anyway.
                 warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
                 self.loaded[name] = keras.saving.load_model(self.folder / name, safe_mode=True)
         return self.loaded[name]

@@ -35,7 +35,7 @@ LSTM layers take ``unroll``: an unrolled LSTM (no while loop) converts to an int
 TFLite model.
 
 Training is :class:`~sadlib.detectors.keras_base.KerasWindowDetector`'s one path
-(:func:`~sadlib.detectors.training.fit_loop`), the same as for the dense
+(``model.fit`` through :func:`~sadlib.detectors.training.fit_model`), the same as for the dense
 autoencoder, the VQ-VAE and the LSTM forecaster.
 """
 

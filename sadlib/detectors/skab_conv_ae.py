@@ -144,16 +144,12 @@ class SKABConvAE(Detector):
     :meth:`predict` never flags them. ``fit`` needs ``window + 9`` rows (10 windows),
     ``score`` ``window`` rows.
 
-    Training uses ``model.fit``, not the course's
-    :func:`~sadlib.detectors.training.fit_loop`: reproducing the row needs what
-    ``fit`` does and ``fit_loop`` deliberately does differently, namely
-    ``validation_split`` on the list of windows (``fit_loop`` splits the rows first), a
-    smaller last batch in every epoch (``fit_loop`` keeps batches equal) and no
-    best-weight restore. The price is that every fit traces its own model instead of
-    re-using one from :data:`~sadlib.detectors.training.TRAINERS`, and ``fit`` feeds the
-    windows through a ``tf.data`` pipeline, so it is the slowest detector to fit on
-    the SKAB protocol (measured: ``benchmarks/README.md``, "Training loop and trainer
-    pool").
+    Training calls ``model.fit`` as the SKAB authors do, not the course's
+    :func:`~sadlib.detectors.training.fit_model`: reproducing the row needs
+    ``validation_split`` on the list of windows (``fit_model`` takes the chronological
+    validation rows, windowed apart) and no best-weight restore. It is the slowest
+    detector to fit on the SKAB protocol (measured: ``benchmarks/README.md``,
+    "Training with model.fit").
     """
 
     def __init__(self, window: int = 60, *, decoder_channels: Literal["one", "all"] = "one",

@@ -1,60 +1,44 @@
-"""The one training loop of the Keras detectors: ``fit_loop``.
+"""How the Keras detectors train: ``model.fit`` with early stopping, and how they predict.
 
-Every Keras detector of the course (dense, sequence and VQ-VAE autoencoders, the
-LSTM forecaster) trains with :func:`fit_loop`. It behaves like
+Every Keras detector of the course (dense, sequence and VQ-VAE autoencoders, the LSTM
+forecaster) trains with :func:`fit_model`, which is one call of Keras's own loop:
 
 .. code-block:: python
 
-    model.fit(x, y, validation_data=(x_val, y_val), epochs=epochs, batch_size=batch_size,
-              shuffle=True, callbacks=[keras.callbacks.EarlyStopping(
-                  patience=patience, restore_best_weights=True), *callbacks])
+    history = model.fit(x, y, validation_data=(x_val, y_val), epochs=epochs, batch_size=batch_size,
+                        shuffle=True, verbose=0,
+                        callbacks=[*callbacks, keras.callbacks.EarlyStopping(
+                            monitor="val_loss", patience=patience, restore_best_weights=True)])
 
-and it uses Keras's own ``EarlyStopping`` and any other Keras callbacks
-(``CSVLogger``, ``TensorBoard``, ...). It is written as a loop of
-``model.train_on_batch`` calls because ``fit`` streams the arrays through a
-``tf.data`` pipeline whose threads compete with training for a small CPU's cores, so
-an epoch of ``fit`` costs more on the course's 2-core machine (measured: see
-``benchmarks/README.md``, "Training loop and trainer pool").
+The helper only builds the callbacks and returns ``(history.history, best_epoch)``; what a
+model needs beyond ``fit`` lives in the model itself (the VQ-VAE's EMA codebook is updated in
+its quantizer layer's ``call(training=True)``, see :class:`sadlib.detectors.layers.VectorQuantizer`).
 
-Two hooks make room for what ``fit`` would do in a custom ``train_step``: ``step``
-replaces the call that trains on one batch (the VQ-VAE updates its codebook there),
-and callbacks may add entries to an epoch's ``logs``, which :func:`fit_loop` records
-in the history like any loss.
+Reproducibility: the detectors call ``keras.utils.set_random_seed(random_state)`` before they
+build the model, which seeds the weight initialisers, dropout, the quantizer's random draws
+(``keras.random.SeedGenerator``) and ``fit``'s shuffling (Python's, NumPy's and the backend's
+generators). Same ``random_state``, same numbers on the CPU.
 
-:class:`TrainerPool` saves the time Keras spends tracing a new model's training
-step (for a small model, more than training takes on a few hundred windows): a
-detector trains a compiled model of the same architecture that an earlier fit has
-already traced, then copies the result into its own model.
+Speed: ``compile_model`` sets ``steps_per_execution`` (:data:`STEPS_PER_EXECUTION`), which lets
+``fit`` run several batches per call of its traced training function and so cuts the Python
+overhead per batch on small models (measured: ``benchmarks/README.md``, "Training with
+model.fit").
 """
 
 from __future__ import annotations
 
-import json
-import threading
-from collections import OrderedDict
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from ..environment import import_keras
 
-__all__ = ["batch_indices", "fit_loop", "predict_batches", "PREDICT_BATCH", "TrainerPool", "TRAINERS"]
+__all__ = ["fit_model", "predict_batches", "PREDICT_BATCH", "STEPS_PER_EXECUTION"]
 
 #: windows per forward pass when predicting (bounds memory on long series)
 PREDICT_BATCH = 4096
-
-
-def batch_indices(n: int, batch_size: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
-    """Indices of one epoch's batches: a fresh random order of ``range(n)``, cut into batches of equal size.
-
-    The batch size is ``min(batch_size, n)``; the few samples left over (fewer than one
-    batch) change from epoch to epoch. Equal sizes keep Keras from tracing the training
-    step again for a smaller last batch.
-    """
-    batch = min(batch_size, n)
-    order = rng.permutation(n)
-    for i in range(0, n - batch + 1, batch):
-        yield order[i : i + batch]
+#: batches per call of the traced training function (``model.compile(steps_per_execution=...)``)
+STEPS_PER_EXECUTION = 8
 
 
 def predict_batches(model, x: np.ndarray, batch_size: int = PREDICT_BATCH, *, eager: bool = False) -> np.ndarray:
@@ -77,11 +61,30 @@ def predict_batches(model, x: np.ndarray, batch_size: int = PREDICT_BATCH, *, ea
     return np.concatenate(parts).astype(np.float64)
 
 
-def _train_on_batch(model, x: np.ndarray, y: np.ndarray) -> float:
-    return float(np.ravel(model.train_on_batch(x, y))[0])
+def _lean_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, *, shuffle: bool):
+    """``(x, y)`` as a ``tf.data`` pipeline for ``model.fit`` on the TensorFlow backend: shuffled every epoch
+    (a full-size buffer, seeded from NumPy's global generator, which ``keras.utils.set_random_seed`` seeds),
+    batched, with tf.data's autotuning, default graph rewrites and thread pools off.
+
+    ``fit`` creates a new iterator over its data every epoch (and one more for the validation
+    pass); the dataset Keras builds from NumPy arrays costs about 0.1 s per iterator on the
+    course's loaded 2-core machine, more than an epoch of a small model on a SKAB file. This
+    plain pipeline of in-memory tensors needs none of those services (measured:
+    ``benchmarks/README.md``, "Training with model.fit").
+    """
+    import tensorflow as tf
+
+    data = tf.data.Dataset.from_tensor_slices((x, y))
+    if shuffle:
+        data = data.shuffle(len(x), seed=int(np.random.randint(2**31 - 1)), reshuffle_each_iteration=True)
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    options.experimental_optimization.apply_default_optimizations = False
+    options.threading.private_threadpool_size = 1
+    return data.batch(batch_size).with_options(options)
 
 
-def fit_loop(
+def fit_model(
     model,
     x: np.ndarray,
     y: np.ndarray | None = None,
@@ -90,177 +93,50 @@ def fit_loop(
     epochs: int,
     batch_size: int,
     patience: int,
-    seed: int | np.random.Generator | None = None,
     callbacks: Sequence[Any] = (),
-    step: Callable[[Any, np.ndarray, np.ndarray], float] | None = None,
-    eager_predict: bool = False,
 ) -> tuple[dict[str, list[float]], int]:
-    """Train a compiled model with shuffled mini-batches and early stopping; restore the best weights.
+    """Train a compiled model with ``model.fit``: shuffled mini-batches, early stopping, the best weights kept.
 
     Parameters
     ----------
-    model : compiled keras.Model (loss ``"mse"``)
+    model : compiled keras.Model
     x, y : training inputs and targets; ``y=None`` means ``y = x`` (an autoencoder)
     validation_data : ``(x_val, y_val)``, optional
-        Early stopping watches its loss, the mean squared error of ``model``'s
-        predictions (the compiled loss of every course model, without the training-only
+        The chronological validation part. Early stopping watches its compiled loss
+        (``val_loss``; Keras evaluates it with ``training=False``, so without training-only
         losses such as the VQ-VAE's commitment term). ``None`` trains for all ``epochs``.
-    epochs, batch_size : as in ``model.fit``. Every batch has ``min(batch_size, len(x))``
-        samples; the few left over change from epoch to epoch (:func:`batch_indices`).
+    epochs, batch_size : as in ``model.fit`` (the last batch of an epoch may be smaller).
     patience : int
-        ``keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True)``
-        on ``"val_loss"``.
-    seed : int, numpy Generator or None
-        Seed (or generator) of the batch order; the weights are seeded by whoever built
-        the model. Pass a generator to share it with a ``step`` hook that draws from it.
-    callbacks : Keras callbacks, called as ``model.fit`` calls them at the start and end
-        of training and of every epoch (not per batch). Entries a callback adds to an
-        epoch's ``logs`` are recorded in the history.
-    step : callable ``(model, x_batch, y_batch) -> loss``, optional
-        Trains on one batch; default ``model.train_on_batch``.
-    eager_predict : bool
-        Compute the validation predictions eagerly (see :func:`predict_batches`).
+        ``keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
+        restore_best_weights=True)``, added after ``callbacks`` (only with ``validation_data``).
+    callbacks : further Keras callbacks (``CSVLogger``, ``TensorBoard``, a logger that adds
+        entries to an epoch's ``logs``, which ``fit``'s history records).
+
+    On the TensorFlow backend the arrays reach ``fit`` as a lean ``tf.data`` pipeline
+    (:func:`_lean_dataset`: shuffled each epoch, same batches); on JAX as NumPy arrays with
+    ``shuffle=True``.
 
     Returns
     -------
-    history : dict of lists, one entry per epoch run: ``"loss"`` (mean over the epoch's
-        batches), ``"val_loss"`` (with ``validation_data``) and whatever callbacks logged
+    history : ``history.history`` as plain lists of floats, one entry per epoch run
     best_epoch : int, the 1-based epoch whose weights the model holds at the end (the
         lowest validation loss; the last epoch without ``validation_data``)
     """
     keras = import_keras()
     y = x if y is None else y
-    step = _train_on_batch if step is None else step
-    rng = np.random.default_rng(seed)
+    batch_size = min(batch_size, len(x))
     stopper = None
     if validation_data is not None:
         stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
-    hooks = [*callbacks, *([stopper] if stopper else [])]  # early stopping last: it sees what others logged
-    for hook in hooks:
-        hook.set_model(model)
-        hook.set_params({"epochs": epochs, "verbose": 0})
-    model.stop_training = False
-    history: dict[str, list[float]] = {}
-    for hook in hooks:
-        hook.on_train_begin()
-    for epoch in range(epochs):
-        for hook in hooks:
-            hook.on_epoch_begin(epoch)
-        losses = [step(model, x[idx], y[idx]) for idx in batch_indices(len(x), batch_size, rng)]
-        logs = {"loss": float(np.mean(losses))}
-        if validation_data is not None:
-            x_val, y_val = validation_data
-            logs["val_loss"] = float(np.mean((predict_batches(model, x_val, eager=eager_predict) - y_val) ** 2))
-        for hook in hooks:  # one logs dict, as model.fit's CallbackList passes it
-            hook.on_epoch_end(epoch, logs)
-        for key, value in logs.items():
-            history.setdefault(key, []).append(value)
-        if model.stop_training:
-            break
-    for hook in hooks:
-        hook.on_train_end()
+    callbacks = [*callbacks, *([stopper] if stopper else [])]
+    if keras.backend.backend() == "tensorflow":
+        train = _lean_dataset(x, y, batch_size, shuffle=True)
+        val = None if validation_data is None else _lean_dataset(*validation_data, batch_size, shuffle=False)
+        # shuffle=False: the dataset shuffles itself every epoch (fit would warn that it ignores shuffle=True)
+        fitted = model.fit(train, validation_data=val, epochs=epochs, shuffle=False, callbacks=callbacks, verbose=0)
+    else:
+        fitted = model.fit(x, y, validation_data=validation_data, epochs=epochs, batch_size=batch_size,
+                           shuffle=True, callbacks=callbacks, verbose=0)
+    history = {key: [float(v) for v in values] for key, values in fitted.history.items()}
     best_epoch = stopper.best_epoch + 1 if stopper is not None else len(history["loss"])
     return history, best_epoch
-
-
-class TrainerPool:
-    """Compiled models kept for re-use, one per architecture: train a new model without tracing again.
-
-    Keras traces a model's training step on its first ``train_on_batch`` call (and its
-    prediction function on the first ``predict_on_batch``). For the course's small
-    models that costs more than training on one SKAB file, and the benchmark fits a new
-    detector on each of 34 files, so re-using a traced model saves much of the fitting
-    time (measured: ``benchmarks/README.md``, "Training loop and trainer pool").
-
-    :meth:`fit` trains ``model`` *through* a pooled model of the same architecture (same
-    ``model.get_config()`` and optimizer configuration): it copies ``model``'s variables
-    (weights and dropout seed states) into the pooled model, gives it a fresh optimizer
-    (step 0, zero moments), runs :func:`fit_loop` on it and copies the trained variables
-    back. ``model`` ends exactly as if :func:`fit_loop` had trained it (same seed, same
-    numbers; a test checks it), and nothing of the pooled model stays attached to it.
-    Name every layer in a model builder: Keras numbers unnamed layers (``dense``,
-    ``dense_1``, ...), and two builds that differ in a layer's name never share.
-
-    Parameters
-    ----------
-    max_size : int
-        Pooled models kept; the least recently used is dropped beyond it. ``0`` turns
-        re-use off (every fit traces its own model).
-    """
-
-    def __init__(self, max_size: int = 8):
-        self.max_size = max_size
-        self._models: OrderedDict[str, tuple[Any, list[np.ndarray]]] = OrderedDict()
-        self._lock = threading.RLock()  # one fit at a time uses a pooled model
-
-    def __len__(self) -> int:
-        return len(self._models)
-
-    def clear(self) -> None:
-        """Drop every pooled model."""
-        with self._lock:
-            self._models.clear()
-
-    @staticmethod
-    def _key(model) -> str:
-        optimizer = dict(model.optimizer.get_config()) if model.optimizer is not None else {}
-        optimizer.pop("name", None)  # "adam", "adam_1", ...: Keras numbers the optimizers it creates
-        config = dict(model.get_config())
-        config.pop("name", None)  # "sequential", "sequential_1", ...: numbered like the optimizers
-        return json.dumps([config, optimizer, str(model.loss)], sort_keys=True, default=str)
-
-    @staticmethod
-    def _copy_variables(source, target) -> None:
-        src, dst = source.variables, target.variables
-        if len(src) != len(dst) or any(a.shape != b.shape for a, b in zip(src, dst)):  # pragma: no cover - a bug
-            raise RuntimeError("the pooled model and the model have different variables")
-        for a, b in zip(src, dst):
-            b.assign(a.numpy())
-
-    def _trainer(self, model, build: Callable[[], Any]):
-        """The pooled model of ``model``'s architecture (built and added when missing). Call with the lock held."""
-        key = self._key(model)
-        if key not in self._models:
-            trainer = build()
-            trainer.optimizer.build(trainer.trainable_variables)
-            self._models[key] = (trainer, [np.array(v.numpy()) for v in trainer.optimizer.variables])
-            while len(self._models) > self.max_size:
-                self._models.popitem(last=False)
-        self._models.move_to_end(key)
-        return self._models[key]
-
-    def fit(self, model, build: Callable[[], Any], x: np.ndarray, y: np.ndarray | None = None,
-            **fit_loop_kwargs) -> tuple[dict[str, list[float]], int]:
-        """Train the compiled ``model`` like ``fit_loop(model, x, y, **fit_loop_kwargs)``, through a pooled model.
-
-        ``build`` returns a new compiled model of ``model``'s architecture (called when the
-        pool has none yet). Returns what :func:`fit_loop` returns.
-        """
-        if self.max_size < 1:
-            return fit_loop(model, x, y, **fit_loop_kwargs)
-        with self._lock:
-            trainer, optimizer_start = self._trainer(model, build)
-            self._copy_variables(model, trainer)
-            for variable, value in zip(trainer.optimizer.variables, optimizer_start):
-                variable.assign(value)  # a fresh optimizer: step 0, zero moments
-            result = fit_loop(trainer, x, y, **fit_loop_kwargs)
-            self._copy_variables(trainer, model)
-        return result
-
-    def run(self, model, build: Callable[[], Any], fn: Callable[[Any], Any]) -> Any:
-        """``fn(model)``, computed on the pooled model of ``model``'s architecture holding ``model``'s weights.
-
-        For predictions: the pooled model's prediction function is traced already (a new
-        model would trace its own, which costs more than scoring one SKAB file). ``model``
-        is not changed.
-        """
-        if self.max_size < 1:
-            return fn(model)
-        with self._lock:
-            trainer, _ = self._trainer(model, build)
-            self._copy_variables(model, trainer)
-            return fn(trainer)
-
-
-#: the pool the course's Keras detectors share (``TRAINERS.max_size = 0`` turns re-use off)
-TRAINERS = TrainerPool()

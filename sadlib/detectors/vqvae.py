@@ -21,22 +21,17 @@ runs on the TensorFlow and the JAX backend):
 * ``codebook="gradient"``: the codebook is a trainable weight and the codebook loss
   ``mean((stop_gradient(z) - q)**2)`` is added too (the original VQ-VAE);
 * ``codebook="ema"`` (default): the codebook is a *non-trainable* weight updated by exponential
-  moving averages of the encoder outputs assigned to each code (decay 0.99, Laplace smoothing),
-  and a code unused for ``reset_after`` consecutive batches is re-initialised to a random
-  encoder output of the current batch.
+  moving averages of the encoder outputs assigned to each code (decay 0.99, Laplace smoothing
+  with epsilon 1e-5), and a code unused for ``reset_after`` consecutive batches is re-initialised
+  to a random encoder output of the current batch.
 
-Design choice, EMA between batches in NumPy. A layer could update the codebook inside ``call``
-(``self.codebook.assign(...)`` when ``training=True``, as ``BatchNormalization`` updates its moving
-statistics); Keras keeps such updates on every backend (on JAX, ``stateless_call`` returns the
-updated non-trainable variables and the trainer writes them back). This course does the update
-*between* training steps instead, by choice, in the ``step`` hook of
-:func:`~sadlib.detectors.training.fit_loop` (the one training loop of every Keras detector): it is
-plain NumPy that notebook 07 shows and tests line by line, and the random dead-code resets stay
-out of the traced step. The encoder outputs of the batch (one extra forward pass of the encoder)
-are assigned to codes in NumPy, the moving averages are updated and the new codebook is written
-into the model's variable. This is backend-neutral, exact (the same z that the training step
-quantized, computed from the weights before the step) and easy to read; it costs about one
-encoder pass per batch.
+The EMA update runs in the training step's graph: the quantizer updates its cluster sizes and
+sums, assigns the new codebook and resets dead codes in ``call(training=True)`` (``assign``, as
+``BatchNormalization`` updates its moving statistics; on JAX, Keras's stateless call returns the
+updated non-trainable variables and the trainer writes them back), from the very forward pass that
+quantizes the batch. So the detector trains with plain ``model.fit`` like every Keras detector
+(:func:`~sadlib.detectors.training.fit_model`), with no NumPy between batches and no extra encoder
+pass; a callback only reads the layer's usage counters at the end of each epoch for the history.
 
 Everything else is the pipeline of :class:`~sadlib.detectors.sequence_ae.SequenceAutoencoder`
 (scaler on the training part only, chronological early-stopping split, window scores mapped to
@@ -68,7 +63,7 @@ __all__ = ["VQVAE", "build_vqvae", "VectorQuantizer", "nearest_codes", "perplexi
 
 SCORES = ("reconstruction", "latent", "rarity")
 CODEBOOKS = ("ema", "gradient")
-_EPS = 1e-5  # Laplace smoothing of the EMA cluster sizes
+_EPS = 1e-5  # Laplace smoothing of the EMA cluster sizes (the quantizer's ``epsilon``)
 
 
 # --------------------------------------------------------------------------- #
@@ -107,7 +102,8 @@ def perplexity(counts: Any) -> float:
 # --------------------------------------------------------------------------- #
 def VectorQuantizer(*args, **kwargs):  # noqa: N802 - the class lives in .layers, which imports Keras
     """The quantizer layer, :class:`sadlib.detectors.layers.VectorQuantizer` (registered for serialisation):
-    ``VectorQuantizer(n_codes, code_dim, beta=, codebook=)``. Keras is imported on first use."""
+    ``VectorQuantizer(n_codes, code_dim, beta=, codebook=, decay=, reset_after=)``. Keras is imported on
+    first use."""
     from .layers import VectorQuantizer as cls
 
     return cls(*args, **kwargs)
@@ -115,12 +111,14 @@ def VectorQuantizer(*args, **kwargs):  # noqa: N802 - the class lives in .layers
 
 def build_vqvae(window: int, n_features: int, *, n_codes: int = 32, code_dim: int = 8, filters: int = 32,
                 kernel_size: int = 5, downsample: int = 2, beta: float = 0.25, codebook: str = "ema",
-                learning_rate: float = 1e-3):
+                decay: float = 0.99, reset_after: int = 20, learning_rate: float = 1e-3):
     """A compiled VQ-VAE for windows ``(window, n_features)``.
 
     Encoder: ``downsample`` Conv1D layers with stride 2 (``filters`` channels, ReLU), then a
     1x1 Conv1D to ``code_dim`` channels (layer ``"encoder"``, linear): ``window / 2**downsample``
-    positions of ``code_dim`` values. Quantizer: layer ``"quantizer"``. Decoder: mirrored
+    positions of ``code_dim`` values. Quantizer: layer ``"quantizer"`` (with ``codebook="ema"`` it
+    updates its codebook during ``fit`` with ``decay`` and re-initialises codes unused for
+    ``reset_after`` batches, 0: never). Decoder: mirrored
     Conv1DTranspose layers with stride 2 and a last Conv1DTranspose to ``n_features``. The model
     maps windows to reconstructions; the loss is MSE plus the quantizer's losses.
     """
@@ -133,6 +131,8 @@ def build_vqvae(window: int, n_features: int, *, n_codes: int = 32, code_dim: in
     downsample = check_int("downsample", downsample, 1)
     beta = check_number("beta", beta, 0, low_open=True)
     check_choice("codebook", codebook, CODEBOOKS)
+    decay = check_number("decay", decay, 0, 1, low_open=True, high_open=True)
+    reset_after = check_int("reset_after", reset_after, 0)
     step = 2**downsample
     if window % step:
         raise ValueError(f"window={window} must be a multiple of {step} (each of the {downsample} stride-2 encoder "
@@ -144,7 +144,8 @@ def build_vqvae(window: int, n_features: int, *, n_codes: int = 32, code_dim: in
     for i in range(downsample):
         x = layers.Conv1D(filters, kernel_size, strides=2, padding="same", activation="relu", name=f"encoder_{i}")(x)
     z = layers.Conv1D(code_dim, 1, name="encoder")(x)
-    x = VectorQuantizer(n_codes, code_dim, beta=beta, codebook=codebook, name="quantizer")(z)
+    x = VectorQuantizer(n_codes, code_dim, beta=beta, codebook=codebook, decay=decay, reset_after=reset_after,
+                        epsilon=_EPS, name="quantizer")(z)
     for i in range(downsample):
         x = layers.Conv1DTranspose(filters, kernel_size, strides=2, padding="same", activation="relu",
                                    name=f"decoder_{i}")(x)
@@ -218,7 +219,8 @@ class VQVAE(SequenceAutoencoder):
     def _build(self, n_features: int):
         return build_vqvae(self.window, n_features, n_codes=self.n_codes, code_dim=self.code_dim, filters=self.filters,
                            kernel_size=self.kernel_size, downsample=self.downsample, beta=self.beta,
-                           codebook=self.codebook, learning_rate=self.learning_rate)
+                           codebook=self.codebook, decay=self.decay, reset_after=self.reset_after,
+                           learning_rate=self.learning_rate)
 
     # -- the encoder of the model ---------------------------------------------------------
     @staticmethod
@@ -234,18 +236,18 @@ class VQVAE(SequenceAutoencoder):
     def _z(self, model, windows: np.ndarray) -> np.ndarray:
         return predict_batches(self._encoder(model), windows, eager=self.eager_predict)
 
-    # -- training: the codebook hooks of fit_loop ---------------------------------------------
-    def _hooks(self, rng: np.random.Generator):
-        self._codebook_training = _CodebookTraining(self, rng)
-        return [self._codebook_training.logger()], self._codebook_training.step
+    # -- training: the code-usage logger ------------------------------------------------------
+    def _callbacks(self):
+        self._code_usage = _CodeUsage()
+        return [self._code_usage]
 
     def _after_fit(self, train, val) -> None:
         super()._after_fit(train, val)
-        self.n_resets_ = self._codebook_training.resets
-        del self._codebook_training
+        self.n_resets_ = self._code_usage.resets
+        del self._code_usage
         # usage of the kept codebook over all training windows
         self.codebook_ = np.asarray(self.model_.get_layer("quantizer").codebook.numpy(), dtype=np.float64)
-        idx, _ = nearest_codes(self._with_model(lambda model: self._z(model, train[0])), self.codebook_)
+        idx, _ = nearest_codes(self._z(self.model_, train[0]), self.codebook_)
         self.codebook_usage_ = np.bincount(idx.ravel(), minlength=int(self.n_codes))
         self.perplexity_ = perplexity(self.codebook_usage_)
         self.n_codes_used_ = int(np.count_nonzero(self.codebook_usage_))
@@ -253,7 +255,7 @@ class VQVAE(SequenceAutoencoder):
     # -- scoring ----------------------------------------------------------------------
     def _latent(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(code index, squared distance to it)`` per window and position, each ``(n_windows, positions)``."""
-        return nearest_codes(self._with_model(lambda model: self._z(model, windows)), self.codebook_)
+        return nearest_codes(self._z(self.model_, windows), self.codebook_)
 
     def _score(self, X: np.ndarray) -> np.ndarray:
         check_choice("scoring", self.scoring, SCORES)
@@ -281,69 +283,36 @@ class VQVAE(SequenceAutoencoder):
         return self._latent(self._windows(arr))[1]
 
 
-class _CodebookTraining:
-    """The VQ-VAE's codebook during :func:`~sadlib.detectors.training.fit_loop`: the ``step`` hook and a logger.
+def _code_usage_class():
+    keras = import_keras()
 
-    ``step`` assigns the batch's encoder outputs to their nearest codes (before the
-    training step, so with the weights the step uses), trains on the batch, and for
-    ``codebook="ema"`` updates the exponential moving averages, re-initialises dead codes
-    and writes the codebook into the model. The logger adds the epoch's code perplexity
-    and the number of codes used to the logs (and so to ``history_``).
-    """
+    class CodeUsage(keras.callbacks.Callback):
+        """Adds the epoch's code ``perplexity`` and ``codes_used`` to its logs (and so to ``history_``) and
+        counts the dead-code resets of the whole training (``resets``), from the quantizer's counters.
 
-    def __init__(self, detector: "VQVAE", rng: np.random.Generator):
-        self.det, self.rng = detector, rng
-        self.ema = detector.codebook == "ema"
-        self.K, self.D, self.decay = int(detector.n_codes), int(detector.code_dim), float(detector.decay)
-        self.reset_after = int(detector.reset_after)
-        self.var = None
-        self.resets = 0
-        self.counts = np.zeros(self.K)
+        The counters are cumulative; the callback takes differences between epoch ends, so early
+        stopping's restore of the best weights (counters included) at the end does not matter.
+        """
 
-    def _start(self, model) -> None:
-        self.var = model.get_layer("quantizer").codebook
-        self.codes = np.asarray(self.var.numpy(), dtype=np.float64)
-        self.ema_n, self.ema_m = np.ones(self.K), self.codes.copy()  # every code its own single member: no blow-up
-        self.unused = np.zeros(self.K, dtype=int)
+        def _read(self):
+            layer = self.model.get_layer("quantizer")
+            return np.asarray(layer.usage.numpy(), dtype=np.float64), float(layer.resets.numpy())
 
-    def step(self, model, xb: np.ndarray, yb: np.ndarray) -> float:
-        if self.var is None:
-            self._start(model)
-        z = self.det._z(model, xb).reshape(-1, self.D)  # the z this step quantizes
-        idx, _ = nearest_codes(z, self.codes)
-        n_b = np.bincount(idx, minlength=self.K)
-        self.counts += n_b
-        loss = float(np.ravel(model.train_on_batch(xb, yb))[0])
-        if not self.ema:
-            self.codes = np.asarray(self.var.numpy(), dtype=np.float64)
-            return loss
-        d = self.decay
-        sums = np.zeros_like(self.codes)
-        np.add.at(sums, idx, z)
-        self.ema_n = d * self.ema_n + (1 - d) * n_b
-        self.ema_m = d * self.ema_m + (1 - d) * sums
-        total = self.ema_n.sum()
-        smoothed = (self.ema_n + _EPS) / (total + self.K * _EPS) * total  # Laplace smoothing
-        self.codes = self.ema_m / smoothed[:, None]
-        self.unused = np.where(n_b > 0, 0, self.unused + 1)
-        dead = np.flatnonzero(self.unused >= self.reset_after) if self.reset_after else np.array([], int)
-        if dead.size:  # re-initialise dead codes to random encoder outputs of this batch
-            picks = z[self.rng.choice(len(z), size=dead.size, replace=len(z) < dead.size)]
-            self.codes[dead], self.ema_m[dead], self.ema_n[dead], self.unused[dead] = picks, picks, 1.0, 0
-            self.resets += int(dead.size)
-        self.var.assign(self.codes.astype(np.float32))
-        return loss
+        def on_train_begin(self, logs=None):
+            self.resets = 0
+            self._usage, self._resets = self._read()
 
-    def logger(self):
-        """A Keras callback adding ``perplexity`` and ``codes_used`` of the epoch's batches to its logs."""
-        keras = import_keras()
-        training = self
+        def on_epoch_end(self, epoch, logs=None):
+            usage, resets = self._read()
+            counts, self._usage = usage - self._usage, usage
+            self.resets += int(round(resets - self._resets))
+            self._resets = resets
+            if logs is not None:
+                logs["perplexity"] = perplexity(counts) if counts.sum() > 0 else float("nan")
+                logs["codes_used"] = int(np.count_nonzero(counts > 0))
 
-        class CodeUsage(keras.callbacks.Callback):
-            def on_epoch_end(self, epoch, logs=None):
-                counts, training.counts = training.counts, np.zeros(training.K)
-                if logs is not None:
-                    logs["perplexity"] = perplexity(counts) if counts.sum() else float("nan")
-                    logs["codes_used"] = int(np.count_nonzero(counts))
+    return CodeUsage
 
-        return CodeUsage()
+
+def _CodeUsage():  # noqa: N802 - a Keras callback class, made on first use (Keras is imported lazily)
+    return _code_usage_class()()

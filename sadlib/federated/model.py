@@ -25,7 +25,7 @@ MLSys 2020), through a weight regulariser on every trainable variable, so the de
 run by :func:`~sadlib.detectors.training.predict_batches` and scored by
 :func:`~sadlib.detectors.keras_base.reconstruction_errors`: the same code as
 :class:`~sadlib.detectors.DenseAutoencoder`. Training is Keras's ``model.fit`` (see :func:`local_fit`
-for why not the stack's ``fit_loop``).
+for why not the stack's ``fit_model``).
 
 **One model per architecture, one user at a time.** A Flower ClientApp is called once per round
 and site; building and tracing a Keras model each time costs more than a round's training on 2
@@ -198,11 +198,11 @@ def local_fit(model, X: np.ndarray, weights: Sequence[np.ndarray], *, epochs: in
     and ``mu > 0`` adds FedProx's proximal term towards ``weights``. Not thread-safe on a shared
     ``model``: borrow it from :data:`MODELS`.
 
-    Trained with Keras's ``model.fit`` (every window in every epoch, the last batch smaller), not
-    the detector stack's :func:`~sadlib.detectors.training.fit_loop`: its batches of equal size drop
-    the leftover windows each epoch, which halves the steps of a little-data site (67 windows,
-    batch 64: one step an epoch instead of two) and changed notebook 11's federated results
-    (its "FedAvg within 0.05 of the centralised model" claim failed in full mode).
+    Trained with Keras's ``model.fit`` on all of a site's windows, without the detector stack's
+    :func:`~sadlib.detectors.training.fit_model` (whose early stopping needs a validation part; a
+    round is a fixed number of local epochs). An older loop of equal-size batches dropped the
+    leftover windows each epoch, which halved the steps of a little-data site (67 windows, batch 64)
+    and changed notebook 11's federated results.
     """
     epochs = check_int("epochs", epochs, 1, hint="It is the number of local passes over the site's windows.")
     batch_size = check_int("batch_size", batch_size, 1)
