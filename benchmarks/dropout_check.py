@@ -54,8 +54,8 @@ OUT = Path(__file__).with_name("dropout_check.csv")
 
 def window_loss(model, windows: np.ndarray, *, training: bool, passes: int = 1, batch: int = 1024) -> float:
     """Mean squared reconstruction error of ``windows`` through ``model`` called with ``training``."""
-    keras = import_keras()
-    keras.utils.set_random_seed(1)  # the dropout masks of training=True passes
+    if training:
+        import_keras().utils.set_random_seed(1)  # the dropout masks (never reseeded during a fit: eval draws nothing)
     total = 0.0
     for _ in range(passes):
         errs = []
@@ -67,18 +67,56 @@ def window_loss(model, windows: np.ndarray, *, training: bool, passes: int = 1, 
     return total / passes
 
 
-def pump_rows() -> list[dict]:
+class EvalLossConvAE(detectors.ConvAutoencoder):
+    """``conv_ae`` that also records, after every epoch, its training windows' loss with ``training=False``.
+
+    The extra callback only reads the model (no dropout masks are drawn with ``training=False``), so
+    the fit is the one ``conv_ae`` makes; the script checks that epochs and losses equal a plain fit's.
+    """
+
+    def _hooks(self, rng):
+        callbacks, step = super()._hooks(rng)
+        keras, det = import_keras(), self
+
+        class TrainLossEval(keras.callbacks.Callback):
+            def on_train_begin(self, logs=None):
+                det.train_eval_curve_, self._windows = [], None
+
+            def on_epoch_end(self, epoch, logs=None):
+                if self._windows is None:  # the scaler and the split exist once training runs
+                    rows = det.scaler_.transform(det._fit_rows[: det.n_fit_rows_])
+                    self._windows = sliding_windows(rows, int(det.window)).astype(np.float32)
+                det.train_eval_curve_.append(window_loss(self.model, self._windows, training=False))
+
+        return [*callbacks, TrainLossEval()], step
+
+    def _fit(self, X):
+        self._fit_rows = X
+        try:
+            super()._fit(X)
+        finally:
+            del self._fit_rows
+
+
+def pump_rows() -> tuple[list[dict], pd.DataFrame]:
     data, events = signals.generate(n_days=21, freq="2min", anomalies=16, seed=3, clean_fraction=2 / 3)
     sensors = list(signals.SENSORS)
     data[sensors] = data[sensors].interpolate(limit_direction="both")
     train, val, test = chronological_split(data, train=1 / 3, val=1 / 3)
     y_test = test["anomaly"].to_numpy().astype(bool)
-    rows = []
+    rows, curves = [], []
     for dropout in DROPOUTS:
+        settings = dict(dropout=dropout, window=WINDOW, epochs=EPOCHS, patience=PATIENCE, batch_size=BATCH,
+                        calibration=0)
         t0 = time.perf_counter()
-        det = detectors.make("conv_ae", dropout=dropout, window=WINDOW, epochs=EPOCHS, patience=PATIENCE,
-                             batch_size=BATCH, calibration=0).fit(train[sensors])
+        det = detectors.make("conv_ae", **settings).fit(train[sensors])
         seconds = time.perf_counter() - t0
+        traced = EvalLossConvAE(**settings).fit(train[sensors])
+        same = traced.n_epochs_ == det.n_epochs_ and np.allclose(traced.history_["val_loss"], det.history_["val_loss"])
+        curve = np.asarray(traced.train_eval_curve_)
+        curves.append(pd.DataFrame({"dropout": dropout, "epoch": np.arange(1, len(curve) + 1),
+                                    "logged_loss": traced.history_["loss"],
+                                    "logged_val_loss": traced.history_["val_loss"], "train_loss_eval": curve}))
         scaled = det.scaler_.transform(train[sensors].to_numpy())
         n_fit = det.n_fit_rows_
         fit_w = sliding_windows(scaled[:n_fit], WINDOW).astype(np.float32)
@@ -96,9 +134,17 @@ def pump_rows() -> list[dict]:
             "val_loss_dropout": window_loss(det.model_, val_w, training=True, passes=5),
             "week2_loss_eval": window_loss(det.model_, week2_w, training=False),
             "test_pr_auc": metrics.pr_auc(y_test, scores), "test_vus_pr": metrics.vus_pr(y_test, scores),
+            # the per-epoch curves (dropout_check_epochs.csv), from a second fit with the recording callback
+            "curves_match_plain_fit": bool(same),
+            "train_eval_lowest_epoch": int(np.argmin(curve)) + 1,
+            "val_lowest_epoch": int(np.argmin(traced.history_["val_loss"])) + 1,
+            "logged_loss_lowest_epoch": int(np.argmin(traced.history_["loss"])) + 1,
+            "train_eval_last_over_lowest": float(curve[-1] / curve.min()),
+            "val_last_over_lowest": float(traced.history_["val_loss"][-1] / min(traced.history_["val_loss"])),
+            "logged_loss_last_over_lowest": float(traced.history_["loss"][-1] / min(traced.history_["loss"])),
         })
         print(f"pump, dropout {dropout}: {det.n_epochs_} epochs in {seconds:.0f} s", flush=True)
-    return rows
+    return rows, pd.concat(curves, ignore_index=True)
 
 
 def skab_rows(n_files: int | None) -> list[dict]:
@@ -122,14 +168,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-skab", action="store_true", help="part 1 only")
     parser.add_argument("--out", type=Path, default=OUT, help=f"CSV to write (default {OUT})")
     args = parser.parse_args(argv)
-    rows = pump_rows()
+    rows, curves = pump_rows()
     if not args.no_skab:
         rows += skab_rows(args.skab_files)
     table = pd.DataFrame(rows)
     table.to_csv(args.out, index=False, float_format="%.6g")
+    epochs_out = args.out.with_name(args.out.stem + "_epochs.csv")
+    curves.to_csv(epochs_out, index=False, float_format="%.6g")
     with pd.option_context("display.width", 200, "display.max_columns", 30):
         print(table.set_index(["part", "dropout"]).T.to_string(float_format=lambda v: f"{v:.4g}"))
-    print(f"wrote {args.out}")
+    print(f"wrote {args.out} and {epochs_out}")
     return 0
 
 
