@@ -138,8 +138,9 @@ def as_scores(x: Any, *, name: str = "scores") -> np.ndarray:
     s = as_1d_float(x, name=name, allow_nan=True)
     inf = np.isinf(s)
     if inf.any():
-        raise ValueError(f"{name} has {int(inf.sum())} infinite value(s), first at row {int(np.argmax(inf))}; "
-                         f"scores must be finite numbers, or NaN for a row without a score.")
+        raise ValueError(f"{name} has {int(inf.sum())} infinite value(s), first at row {int(np.argmax(inf))}, "
+                         f"Pass finite scores, or NaN for a row without a score (an infinite score is usually an "
+                         f"overflow or a constant sensor in the scaler).")
     return s
 
 
