@@ -138,7 +138,7 @@ def test_from_detector_rejects_non_causal_mapping_and_other_detectors(data):
 def test_stream_matches_batch(name, min_duration, data, request):
     det = request.getfixturevalue(name)
     test = data[1]
-    threshold = float(np.nanpercentile(det.score(data[0]), 95))  # NaN: the first rows, no score  # low enough for normal-looking alarms too
+    threshold = float(np.nanpercentile(det.score(data[0]), 95))  # low enough for normal-looking alarms too
     scores, alarms = StreamingScorer.from_detector(det, threshold=threshold, min_duration=min_duration).run(test)
     reference = batch_scores(det, test)
     assert np.isnan(scores[: WINDOW - 1]).all() and np.isnan(reference[: WINDOW - 1]).all()
