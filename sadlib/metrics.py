@@ -24,6 +24,13 @@ Conventions for undefined ratios (0/0) follow ``sklearn`` with
 ``zero_division=0``: a ratio whose denominator is zero is reported as 0.0
 (see each function). Metrics that are *undefined* rather than zero (AUC with a
 single class in :func:`evaluate`, a mean delay with no detected event) are NaN.
+
+A NaN *score* means "no score" (the first rows of a window detector, see
+:class:`sadlib.detectors.Detector`). The ranking metrics (:func:`roc_auc`, :func:`pr_auc`,
+:func:`vus_pr`, the scores given to :func:`evaluate`) rank it below every real score, so
+it is the last row any threshold flags; :func:`point_adjusted_f1` compares scores with a
+threshold and gives NaN no alarm. The metrics on alarms (``y_pred``) take booleans: build
+them with ``det.predict`` or :mod:`sadlib.alarms`, which give no alarm at NaN.
 """
 
 from __future__ import annotations
@@ -38,9 +45,9 @@ from sadlib._runs import any_true_in, run_bounds, true_runs
 from sadlib._time import duration_to_samples, median_spacing
 from sadlib.validation import (
     InvalidParameterError,
-    as_1d_float,
     as_labels,
     as_period,
+    as_scores,
     as_time_index,
     check_choice,
     check_int,
@@ -91,10 +98,19 @@ def _label_pair(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
     return t, p
 
 
-def _labels_scores(y_true: Any, scores: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Validate labels and finite scores of the same length."""
-    s = as_1d_float(scores, name="scores")
+def _labels_scores(y_true: Any, scores: Any, *, nan: str = "lowest") -> tuple[np.ndarray, np.ndarray]:
+    """Validate labels and scores of the same length; scores may hold NaN ("no score"), not inf.
+
+    ``nan="lowest"`` (for the ranking metrics) puts every NaN below the lowest real score (all NaN
+    rows tie there): a row without a score is the last to be flagged at any threshold.
+    ``nan="keep"`` returns them as NaN, for a comparison with a threshold (NaN is above none).
+    """
+    s = as_scores(scores, name="scores")
     t = as_labels(y_true, name="y_true", n=s.shape[0])
+    missing = np.isnan(s)
+    if nan == "lowest" and missing.any():
+        s = s.copy()
+        s[missing] = s[~missing].min() - 1.0 if (~missing).any() else 0.0
     return t, s
 
 
@@ -172,7 +188,8 @@ def roc_auc(y_true: Any, scores: Any) -> float:
     y_true : array-like of shape (n,)
         Binary ground truth (1 = anomaly); must contain both classes.
     scores : array-like of shape (n,)
-        Finite anomaly scores, higher = more anomalous (no NaN).
+        Anomaly scores, higher = more anomalous; NaN (no score) ranks below every
+        real score.
 
     Returns
     -------
@@ -183,7 +200,7 @@ def roc_auc(y_true: Any, scores: Any) -> float:
     ------
     ValueError
         if ``y_true`` has a single class (the AUC is undefined), lengths differ,
-        or ``scores`` contain NaN/inf.
+        or ``scores`` contain inf.
     """
     t, s = _labels_scores(y_true, scores)
     _require_both_classes(t, "ROC AUC")
@@ -198,7 +215,8 @@ def pr_auc(y_true: Any, scores: Any) -> float:
     y_true : array-like of shape (n,)
         Binary ground truth (1 = anomaly); must contain both classes.
     scores : array-like of shape (n,)
-        Finite anomaly scores, higher = more anomalous (no NaN).
+        Anomaly scores, higher = more anomalous; NaN (no score) ranks below every
+        real score.
 
     Returns
     -------
@@ -209,7 +227,7 @@ def pr_auc(y_true: Any, scores: Any) -> float:
     Raises
     ------
     ValueError
-        if ``y_true`` has a single class, lengths differ, or ``scores`` contain NaN/inf.
+        if ``y_true`` has a single class, lengths differ, or ``scores`` contain inf.
     """
     t, s = _labels_scores(y_true, scores)
     _require_both_classes(t, "PR AUC (average precision)")
@@ -582,7 +600,7 @@ def point_adjusted_f1(
     y_true : array-like of shape (n,)
         Binary ground truth (1 = anomaly).
     scores : array-like of shape (n,)
-        Finite anomaly scores, higher = more anomalous.
+        Anomaly scores, higher = more anomalous; NaN (no score) is no alarm.
     threshold : float
         Samples with ``score > threshold`` are alarms.
     seed : int, default 0
@@ -597,7 +615,7 @@ def point_adjusted_f1(
         * ``f1_point``: plain point-wise F1 of the thresholded scores;
         * ``flagged_fraction``: fraction of samples flagged.
     """
-    t, s = _labels_scores(y_true, scores)
+    t, s = _labels_scores(y_true, scores, nan="keep")  # NaN (no score) > threshold is False: no alarm
     threshold = check_number("threshold", threshold, hint="E.g. np.quantile(train_scores, 0.99).")
     seed = check_int("seed", seed, 0, hint=_SEED_HINT)
     pred = s > threshold
@@ -633,7 +651,7 @@ def evaluate(
     y_true : array-like of shape (n,)
         Binary ground truth (1 = anomaly).
     scores : array-like of shape (n,), optional
-        Finite anomaly scores; adds ``roc_auc`` and ``pr_auc``.
+        Anomaly scores (NaN ranks lowest); adds ``roc_auc`` and ``pr_auc``.
     y_pred : array-like of shape (n,)
         Binary alarms (required), e.g. ``scores > threshold``.
     index : pandas.DatetimeIndex of length n, optional
@@ -1142,7 +1160,7 @@ def vus_pr(y_true: Any, scores: Any, *, max_buffer: int = 4, n_thresholds: int |
     y_true : array-like of shape (n,)
         Binary ground truth with both classes.
     scores : array-like of shape (n,)
-        Finite anomaly scores (higher = more anomalous).
+        Anomaly scores (higher = more anomalous); NaN (no score) ranks below every real score.
     max_buffer : int >= 0, default 4
         The largest buffer ``l`` in samples (the paper's window; each side gets ``l // 2``). 0 gives the
         range-based AP without tolerance. The default is the one of ``tsadmetrics``; pick about half

@@ -14,15 +14,14 @@ path makes *the same decisions* as the batch path of the notebooks:
   ``window_errors`` and ``score`` use too), and raises an
   alarm only after ``min_duration`` consecutive scores above the threshold;
 * :func:`min_duration_alarms` is the same alarm rule for a whole score array
-  (the batch path), and :func:`batch_scores` the batch scores with the first
-  ``window - 1`` timestamps left empty, as a stream has them.
+  (the batch path), and :func:`batch_scores` the batch scores, with any model in
+  place of the detector's own.
 
-Why the first ``window - 1`` timestamps differ. The batch path
-(``aggregate="last"``) gives each timestamp the score of the window that ends
-there, and the first ``window - 1`` timestamps, before any window has ended, the
-*first window's* score: a value that is only known ``window - 1`` samples later.
-A stream cannot know it in time, so here those timestamps have no score (NaN) and
-no alarm. From sample ``window - 1`` on, batch and stream use the same windows.
+The first ``window - 1`` timestamps. The batch path (``aggregate="last"``) gives each
+timestamp the score of the window that ends there; before any window has ended there
+is no score, and both paths give NaN there and no alarm (the rule of every detector,
+:mod:`sadlib.detectors.base`). From sample ``window - 1`` on they use the same windows,
+so stream and batch agree on every sample.
 
 The min-duration rule. ``alarm[t]`` is True when the scores ``t - min_duration + 1
 .. t`` are all above the threshold (strictly, as :meth:`Detector.predict
@@ -138,7 +137,7 @@ def min_duration_alarms(scores: Any, threshold: float, min_duration: int = 1) ->
 
 
 def batch_scores(detector, X: Any, predict: Callable[[np.ndarray], Any] | None = None) -> np.ndarray:
-    """The batch path's score per timestamp, with the first ``window - 1`` left NaN as in a stream.
+    """The batch path's score per timestamp; NaN (no score) for the first ``window - 1``, as in a stream.
 
     Parameters
     ----------
@@ -163,7 +162,7 @@ def batch_scores(detector, X: Any, predict: Callable[[np.ndarray], Any] | None =
                              f"got {type(predict).__name__}.")
         inputs = detector.model_inputs(X)
         per_window = detector.window_errors(inputs, np.asarray(predict(inputs)))
-        scores = np.concatenate([np.full(w - 1, per_window[0]), per_window])  # the "last" mapping, stride 1
+        scores = np.concatenate([np.full(w - 1, np.nan), per_window])  # the "last" mapping, stride 1
     scores = np.array(scores, dtype=np.float64)
     scores[: w - 1] = np.nan
     return scores

@@ -19,6 +19,11 @@ average, so a slow drift of the normal level does not flood the operator with
 alarms. Every threshold answers the same three questions about a score series:
 ``predict(scores)`` (= ``apply``) the alarms, ``thresholds(scores)`` the threshold
 in force at each sample, and ``predict(scores) == (scores > thresholds(scores))``.
+
+NaN is "no score" (the first ``window - 1`` rows of a window detector, see
+:class:`sadlib.detectors.Detector`): :meth:`~Threshold.fit` fits on the other scores
+(``n_scores_`` counts those), ``predict`` gives no alarm on a NaN, and the adaptive
+thresholds neither alarm on it nor learn from it. Infinite scores are refused.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from scipy import optimize
 from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
 
-from .validation import InvalidParameterError, as_1d_float, check_int, check_number
+from .validation import InvalidParameterError, as_scores, check_int, check_number
 
 __all__ = [
     "Threshold", "PercentileThreshold", "MeanStdThreshold", "MaxThreshold",
@@ -44,15 +49,25 @@ __all__ = [
 ]
 
 
+def _known(s: np.ndarray, name: str) -> np.ndarray:
+    """The scores that are not NaN ("no score"); an error if none is left."""
+    known = s[~np.isnan(s)]
+    if known.size == 0:
+        raise ValueError(f"{name} are all NaN (no score); fit on scores of normal data, e.g. det.score(X_val) "
+                         f"of more rows than the detector's window.")
+    return known
+
+
 def _as_scores(x: Any, name: str) -> np.ndarray:
-    """Scores as a finite float vector of shape ``(n,)`` (a ``(n, 1)`` column is accepted)."""
+    """Scores as a float vector of shape ``(n,)``, NaN ("no score") allowed, inf refused (a ``(n, 1)`` column is
+    accepted)."""
     shape = np.shape(x)
     if (len(shape) == 2 and shape[1] > 1) or len(shape) > 2:
         raise ValueError(
             f"{name} has shape {shape}; a threshold needs one score per sample, shape (n,). "
             f"Score the data with a model first, or combine per-sensor scores, e.g. scores.max(axis=1)."
         )
-    return as_1d_float(x, name=name)
+    return as_scores(x, name=name)
 
 
 _MARGIN_HINT = "The threshold is margin times the fitted statistic."
@@ -99,17 +114,18 @@ class Threshold(BaseEstimator):
     """
 
     def fit(self, normal_scores: Any) -> "Threshold":
-        """Fit on scores of normal data, shape ``(n,)``; returns ``self``."""
+        """Fit on scores of normal data, shape ``(n,)``, NaN (no score) left out; returns ``self``."""
         self._check_params()
-        s = _as_scores(normal_scores, "normal_scores")
+        s = _known(_as_scores(normal_scores, "normal_scores"), "normal_scores")
         self.threshold_ = float(self._compute(s))
         self.n_scores_ = int(s.size)
         return self
 
     def predict(self, scores: Any) -> np.ndarray:
-        """Return a bool array of shape ``(n,)``: True where ``scores > threshold_`` (an alarm)."""
+        """Return a bool array of shape ``(n,)``: True where ``scores > threshold_`` (an alarm), False at NaN."""
         self._check_fitted("predict")
-        return _as_scores(scores, "scores") > self.threshold_
+        s = _as_scores(scores, "scores")
+        return np.greater(s, self.threshold_, out=np.zeros(s.shape, dtype=bool), where=~np.isnan(s))
 
     def apply(self, scores: Any) -> np.ndarray:
         """The alarms, same as :meth:`predict`: a bool array of shape ``(n,)``."""
@@ -482,7 +498,9 @@ class SPOTStream:
         return self._buf[:self._filled].copy()
 
     def update(self, score: Any) -> bool:
-        """Decide on one score with the threshold in force, then update the state; ``True`` is an alarm."""
+        """Decide on one score with the threshold in force, then update the state; ``True`` is an alarm.
+
+        NaN (no score) is counted in ``n_seen`` but is no alarm and changes nothing else."""
         if isinstance(score, np.ndarray) and score.ndim == 0 and score.dtype.kind in "iuf":
             score = score[()]  # a 0-d numeric array, as batch accepts it
         if isinstance(score, (bool, np.bool_)) or not isinstance(score, (int, float, np.integer, np.floating)):
@@ -490,8 +508,10 @@ class SPOTStream:
             raise InvalidParameterError(
                 f"score must be a finite number (int or float), got {score!r} of type {type(score).__name__}. "
                 f"Pass one score per call, converted first (e.g. float(score)), or a series to predict(scores).")
-        x = check_number("score", score, hint="A missing score cannot be compared with a threshold; fill or "
-                                               "drop it before thresholding.")
+        if isinstance(score, (float, np.floating)) and math.isnan(score):
+            self.n_seen += 1
+            return False  # no score: no alarm, nothing learned
+        x = check_number("score", score, hint="Pass a finite score, or NaN for a row without one.")
         return self._step(x)
 
     def _add_peak(self, excess: float) -> None:
@@ -645,6 +665,9 @@ class SPOTThreshold(_TailThreshold):
         alarms, thresholds = np.zeros(s.size, dtype=bool), np.empty(s.size)
         for i, x in enumerate(s.tolist()):
             thresholds[i] = st.threshold
+            if x != x:  # NaN, no score: no alarm, nothing learned (as update does)
+                st.n_seen += 1
+                continue
             alarms[i] = st._step(x)
         return alarms, thresholds
 

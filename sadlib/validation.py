@@ -21,6 +21,7 @@ __all__ = [
     "check_bool",
     "as_2d_float",
     "as_1d_float",
+    "as_scores",
     "as_labels",
     "check_time_index",
     "as_time_index",
@@ -125,6 +126,22 @@ def as_1d_float(x: Any, *, name: str = "scores", allow_nan: bool = False) -> np.
     if arr.shape[1] != 1:
         raise ValueError(f"{name} has shape {arr.shape}; expected one value per sample, shape (n,).")
     return arr[:, 0]
+
+
+def as_scores(x: Any, *, name: str = "scores") -> np.ndarray:
+    """Anomaly scores as a float64 vector of shape ``(n,)`` where NaN means "no score".
+
+    The course's rule (:class:`sadlib.detectors.Detector`): rows a detector cannot score, such as the
+    first ``window - 1`` rows of a windowed detector, have the score NaN. NaN is therefore accepted
+    here; infinite scores are not (they are a bug or an overflow, not a missing score).
+    """
+    s = as_1d_float(x, name=name, allow_nan=True)
+    inf = np.isinf(s)
+    if inf.any():
+        raise ValueError(f"{name} has {int(inf.sum())} infinite value(s), first at row {int(np.argmax(inf))}, "
+                         f"Pass finite scores, or NaN for a row without a score (an infinite score is usually an "
+                         f"overflow or a constant sensor in the scaler).")
+    return s
 
 
 def as_labels(y: Any, *, name: str = "y_true", n: int | None = None) -> np.ndarray:

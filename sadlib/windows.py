@@ -94,11 +94,15 @@ def windows_to_points(
         average over the windows containing it (smoother, later alarms).
         ``"last"``: the score of the window that *ends* at the sample, which is
         what a streaming detector knows at that moment; the first
-        ``window - 1`` samples take the first window's score.
+        ``window - 1`` samples, where no window ends, get NaN ("no score", the
+        rule of every detector: see :class:`sadlib.detectors.Detector`).
 
     Returns
     -------
     scores : ndarray of shape (n_samples,)
+        With ``"max"`` and ``"mean"`` every sample lies in at least one window and has a
+        score; the detectors still give their first ``window - 1`` rows NaN under every
+        mapping, so where a series starts to be scored does not depend on the mapping.
     """
     check_choice("how", how, ("max", "mean", "last"))
     starts = window_starts(n_samples, window, stride)
@@ -112,7 +116,9 @@ def windows_to_points(
     if how == "last":
         ends = starts + window - 1
         idx = np.searchsorted(ends, np.arange(n_samples), side="right") - 1  # last window ending at or before t
-        return s[np.clip(idx, 0, None)]
+        out = s[np.clip(idx, 0, None)]
+        out[idx < 0] = np.nan  # no window ends at or before these samples: no score
+        return out
     if how == "max":
         out = np.full(n_samples, -np.inf)
         for start, value in zip(starts, s):

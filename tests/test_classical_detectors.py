@@ -63,7 +63,9 @@ def test_shapes_and_fitted_attributes(name):
     assert det.train_scores_.shape == (480,) and det.calibration_scores_.shape == (120,)
     for n in (600, 37):
         s = det.score(X.iloc[:n])
-        assert s.shape == (n,) and np.isfinite(s).all()
+        k = det.unscored_rows  # window - 1: no score (NaN)
+        assert s.shape == (n,) and np.isnan(s[:k]).all() and np.isfinite(s[k:]).all()
+        assert not det.predict(X.iloc[:n])[:k].any()
         assert det.predict(X.iloc[:n]).shape == (n,) and det.predict(X.iloc[:n]).dtype == bool
     assert np.mean(det.calibration_scores_ > det.threshold_) <= 0.02
 
@@ -74,7 +76,7 @@ def test_detects_an_injected_level_shift(name, shifted):
     det = detectors.make(name).fit(train)
     s = det.score(test)
     assert metrics.roc_auc(truth, s) > 0.9  # scale-free: iforest scores live in (0, 1)
-    assert np.median(s[truth]) > np.percentile(s[~truth], 95)
+    assert np.median(s[truth]) > np.nanpercentile(s[~truth], 95)  # NaN: the first window - 1 rows
     alarms = det.predict(test)
     assert alarms[truth].sum() >= 15  # at least half of the 30 anomalous samples
     # few false alarms, not counting the 30 samples after the shift, where memory
@@ -209,7 +211,7 @@ def test_works_on_the_synthetic_pump_data():
     for name in NAMES:
         det = detectors.make(name).fit(X.iloc[:n_clean])
         s = det.score(X.iloc[n_clean:])
-        assert s.shape == (len(X) - n_clean,) and np.isfinite(s).all()
+        assert s.shape == (len(X) - n_clean,) and np.isfinite(s[det.unscored_rows:]).all()
 
 
 # ------------------------------------------------------------------ robust z-score
@@ -352,12 +354,12 @@ def test_windowed_aggregate_and_pointwise(name):
     X, T = gaussian(seed=19), gaussian(seed=20)
     last = detectors.make(name, window=5).fit(X)
     s_last = last.score(T)
-    # "last": the first window-1 samples take the first window's score; later ones their own window
-    assert np.all(s_last[:4] == s_last[4])
+    # the first window-1 samples have no score (NaN, under every aggregate); later ones their own window
+    assert np.isnan(s_last[:4]).all() and np.isfinite(s_last[4:]).all()
     # the last window's score does not depend on the past beyond the window (causal)
     np.testing.assert_allclose(last.score(T.iloc[-5:])[-1], s_last[-1])
     s_max = detectors.make(name, window=5, aggregate="max").fit(X).score(T)
-    assert np.all(s_max >= s_last - 1e-12)  # same windows, max over the 5 covering t
+    assert np.isnan(s_max[:4]).all() and np.all(s_max[4:] >= s_last[4:] - 1e-12)  # max over the 5 covering t
     # window=1 is point-wise: scores do not depend on the neighbours
     point = detectors.make(name, window=1).fit(X)
     np.testing.assert_allclose(point.score(T)[100:110], point.score(T.iloc[100:110]))

@@ -4,7 +4,8 @@
 * the threshold and the fitted state come from the fitting data only: scoring or
   predicting test data (anomalies included) never changes them;
 * the threshold can be changed without refitting;
-* bad input gets a clear error.
+* bad input gets a clear error;
+* rows a detector cannot score (its first ``unscored_rows``) are NaN and never alarm; the rest are finite.
 """
 
 import copy
@@ -66,7 +67,7 @@ def test_scoring_test_data_changes_nothing_fitted(name):
     test = data(300, seed=1)
     test.iloc[100:120, 0] += 10  # anomalies in the test data
     s = det.score(test)
-    assert s.shape == (300,) and np.isfinite(s).all()
+    assert s.shape == (300,) and np.isfinite(s[det.unscored_rows:]).all()
     assert det.predict(test).dtype == bool
     after = fitted_state(det)
     assert before.keys() == after.keys()
@@ -150,3 +151,27 @@ def test_get_params_clone_round_trip(name):
             assert repr(other) == repr(value), key
     assert repr(det.set_params(**params)) == repr(make(name))
     assert not any(k.endswith("_") and not k.startswith("__") for k in vars(twin)), "clone must be unfitted"
+
+
+#: rows without a score at the start of every scored series, per detector (with FAST_PARAMS)
+UNSCORED = {"dense_ae": 4, "ocsvm": 4, "iforest": 4, "lstm_forecast": 5, "lstm_ae": 7, "conv_ae": 7, "cnn_lstm": 7,
+            "attn_lstm": 7, "vqvae": 7, "skab_conv_ae": 59, "transformer_ae": 23}
+
+
+@pytest.mark.parametrize("name", detectors.available())
+def test_rows_without_a_score_are_nan_and_never_alarm(name):
+    det = make(name).fit(data())
+    k = UNSCORED.get(name, 0)  # the classical detectors and the wrappers of them score every row
+    assert det.unscored_rows == k
+    test = data(300, seed=1)
+    test.iloc[:70] += 10  # the first rows are far off: a score borrowed from a later window, or 0, would show
+    s = det.score(test)
+    assert np.isnan(s[:k]).all() and np.isfinite(s[k:]).all()
+    alarms = det.predict(test)
+    assert not alarms[:k].any()
+    assert alarms[k:].any()  # the rows after them are scored and alarm
+    assert np.isnan(det.train_scores_[:k]).all() and np.isfinite(det.threshold_)
+    # scored with the rows before it as context, the same series has a score from its first row
+    context = data(300, seed=2).to_numpy()[300 - k:]
+    both = det.score(np.concatenate([context, test.to_numpy()]))
+    assert np.isfinite(both[k:]).all() and both.shape == (k + 300,)

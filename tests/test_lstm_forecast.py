@@ -92,19 +92,22 @@ def test_shapes_first_window_and_errors(fitted):
     X = sensors(120, seed=1)
     w = FAST["window"]
     s = fitted.score(X)
-    assert s.shape == (120,) and np.isfinite(s).all()
-    assert (s[:w] == 0).all() and (s[w:] > 0).all()  # no prediction yet: score 0
+    assert s.shape == (120,) and fitted.unscored_rows == w
+    assert np.isnan(s[:w]).all() and (s[w:] > 0).all()  # no prediction yet: no score (NaN)
+    assert not fitted.predict(X)[:w].any()
     pred = fitted.predict_next(X)
-    err = fitted.errors(X)
+    err = fitted.sensor_errors(X)
     assert pred.shape == err.shape == (120, 3)
     assert np.isnan(pred[:w]).all() and np.isnan(err[:w]).all() and np.isfinite(pred[w:]).all()
     np.testing.assert_allclose(err[w:].mean(axis=1), s[w:])  # normalize=True, aggregate="mean", smooth=1
-    raw = fitted.errors(X, normalized=False)
+    raw = fitted.sensor_errors(X, normalized=False)
     np.testing.assert_allclose(raw[w:] / fitted.error_scale_, err[w:])
     # errors are squared errors of the forecast in scaled units
     scaled_diff = (pred[w:] - X.to_numpy()[w:]) / fitted.scaler_.scale_
     np.testing.assert_allclose(raw[w:], scaled_diff**2, rtol=1e-4, atol=1e-8)
     assert fitted.predict(X).dtype == bool
+    with pytest.warns(DeprecationWarning, match="use sensor_errors"):
+        np.testing.assert_array_equal(fitted.errors(X, normalized=False), raw)  # the old name, a thin alias
     assert fitted.error_scale_.shape == (3,) and fitted.n_epochs_ == len(fitted.history_["loss"])
 
 
@@ -113,8 +116,8 @@ def test_context_and_short_inputs(fitted):
     X = sensors(100, seed=2)
     w = FAST["window"]
     np.testing.assert_allclose(fitted.predict_next(X.iloc[40:], context=X.iloc[:40]), fitted.predict_next(X)[40:])
-    assert np.isfinite(fitted.errors(X.iloc[40:], context=X.iloc[40 - w : 40])).all()
-    assert (fitted.score(X.iloc[:w]) == 0).all()  # too short for any forecast: all zeros, no error
+    assert np.isfinite(fitted.sensor_errors(X.iloc[40:], context=X.iloc[40 - w : 40])).all()
+    assert np.isnan(fitted.score(X.iloc[:w])).all()  # too short for any forecast: no score, no error
     assert np.isnan(fitted.predict_next(X.iloc[:3])).all()
 
 
@@ -178,7 +181,7 @@ def test_smoothing_and_aggregate_are_scoring_settings(fitted):
     det = clone(fitted).fit(sensors())
     X = sensors(100, seed=1)
     w = FAST["window"]
-    err = det.errors(X)[w:]
+    err = det.sensor_errors(X)[w:]
     det.set_params(smooth=3)
     expected = pd.Series(err.mean(axis=1)).rolling(3, min_periods=1).mean().to_numpy()
     np.testing.assert_allclose(det.score(X)[w:], expected)
@@ -192,9 +195,9 @@ def test_target_subset_and_per_sensor_normalisation():
     det = LSTMForecaster(**{**FAST, "epochs": 30, "learning_rate": 1e-2}, target=["a", "c"]).fit(X)
     np.testing.assert_array_equal(det.target_, [0, 2])
     assert tuple(det.model_.output_shape) == (None, 2)
-    assert det.predict_next(X).shape == det.errors(X).shape == (300, 2)
-    raw = det.errors(X.iloc[:240], normalized=False)[FAST["window"]:]
-    norm = det.errors(X.iloc[:240])[FAST["window"]:]
+    assert det.predict_next(X).shape == det.sensor_errors(X).shape == (300, 2)
+    raw = det.sensor_errors(X.iloc[:240], normalized=False)[FAST["window"]:]
+    norm = det.sensor_errors(X.iloc[:240])[FAST["window"]:]
     assert np.median(raw[:, 1]) > 3 * np.median(raw[:, 0])  # unnormalised, the noisy sensor dominates
     assert 0.5 < np.median(norm[:, 1]) / np.median(norm[:, 0]) < 2  # normalised, both weigh the same
     assert LSTMForecaster(**FAST, target=1).fit(X.to_numpy()).target_.tolist() == [1]
@@ -230,7 +233,7 @@ def test_bad_input(fitted):
     with pytest.raises(ValueError, match="NaN"):
         fitted.predict_next(X.assign(b=np.nan))
     with pytest.raises(ValueError, match="columns"):
-        fitted.errors(X[["b", "a", "c"]])
+        fitted.sensor_errors(X[["b", "a", "c"]])
     with pytest.raises(NotFittedError):
         LSTMForecaster(**FAST).predict_next(X)
 

@@ -28,6 +28,7 @@ from sadlib.metrics import (
     random_scores,
     roc_auc,
     trivial_predictions,
+    vus_pr,
 )
 
 # A small hand-checked case used throughout.
@@ -143,10 +144,23 @@ def test_auc_single_class_error(fn, y):
         fn(y, [0.1, 0.2, 0.3])
 
 
-@pytest.mark.parametrize("fn", [roc_auc, pr_auc])
-def test_auc_rejects_nan_scores(fn):
-    with pytest.raises(ValueError, match="NaN"):
-        fn([0, 1, 0], [0.1, np.nan, 0.3])
+@pytest.mark.parametrize("fn", [roc_auc, pr_auc, vus_pr])
+def test_a_nan_score_ranks_below_every_real_score(fn):
+    y = np.array([1, 0, 0, 1, 0, 1, 0, 0])
+    s = np.array([np.nan, 0.1, 0.2, 0.9, np.nan, 0.4, 0.3, 0.05])
+    lowest = np.where(np.isnan(s), -5.0, s)  # the same order with the NaN rows tied below every score
+    assert fn(y, s) == fn(y, lowest)
+    assert fn(y, s) != fn(y, np.where(np.isnan(s), 5.0, s))  # not ranked highest
+    assert fn([0, 1, 0], [np.nan, np.nan, np.nan]) == fn([0, 1, 0], [0.0, 0.0, 0.0])  # all tied
+
+
+def test_point_adjusted_f1_and_evaluate_give_nan_no_alarm():
+    y = [0, 1, 1, 0, 0]
+    s = np.array([np.nan, np.nan, 0.9, 0.1, np.nan])
+    assert point_adjusted_f1(y, s, 0.5) == point_adjusted_f1(y, np.nan_to_num(s, nan=0.0), 0.5)
+    assert point_adjusted_f1(y, s, -1.0)["flagged_fraction"] == 0.4  # NaN is not above even a negative threshold
+    out = evaluate(y, s, np.nan_to_num(s, nan=0.0) > 0.5)
+    assert out["pr_auc"] == pr_auc(y, np.where(np.isnan(s), -1.0, s))
 
 
 def test_random_scores_are_chance_level():
@@ -480,9 +494,7 @@ def test_label_functions_reject_bad_input(fn):
 @pytest.mark.parametrize("fn", SCORE_FUNCS)
 def test_score_functions_reject_bad_input(fn):
     y = [0, 1, 0, 1]
-    with pytest.raises(ValueError, match="NaN"):
-        fn(y, [0.1, np.nan, 0.2, 0.3])
-    with pytest.raises(ValueError, match="NaN"):
+    with pytest.raises(ValueError, match="infinite"):  # NaN is "no score"; inf is refused
         fn(y, [0.1, np.inf, 0.2, 0.3])
     with pytest.raises(ValueError, match="3 labels but the scores have 4"):
         fn([0, 1, 0], [0.1, 0.2, 0.3, 0.4])

@@ -216,5 +216,5 @@ def test_vus_pr_needs_both_classes_and_finite_scores():
     with pytest.raises(ValueError, match="only normal samples"):
         metrics.vus_pr(np.zeros(20), np.arange(20.0))
     y = _layout(20, [5], 3)
-    with pytest.raises(ValueError, match="scores"):
-        metrics.vus_pr(y, np.r_[np.nan, np.arange(19.0)])
+    with pytest.raises(ValueError, match="scores has 1 infinite"):
+        metrics.vus_pr(y, np.r_[np.inf, np.arange(19.0)])

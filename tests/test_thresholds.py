@@ -193,8 +193,7 @@ def test_parameter_type_error():
 @pytest.mark.parametrize(
     "scores, match",
     [
-        (np.array([1.0, np.nan, 2.0]), "NaN"),
-        (np.array([1.0, np.inf]), "NaN/inf"),
+        (np.array([1.0, np.inf]), "infinite"),
         (np.array([]), "empty"),
         (np.zeros((10, 3)), "one score per sample"),
         (np.zeros((4, 3, 2)), "one score per sample"),
@@ -206,6 +205,20 @@ def test_bad_scores(scores, match):
     thr = FixedThreshold(1.0).fit()
     with pytest.raises(ValueError, match=match):
         thr.apply(scores)
+
+
+def test_nan_is_no_score_left_out_of_fit_and_never_an_alarm():
+    known = np.random.default_rng(0).exponential(size=2000)
+    normal = np.r_[np.full(5, np.nan), known]
+    for spec in ("percentile", "meanstd", "max", "pot", "spot", "dspot"):
+        thr = make_threshold(spec).fit(normal)
+        same = make_threshold(spec).fit(known)
+        assert thr.threshold_ == same.threshold_ and thr.n_scores_ == 2000, spec  # as if the NaN were not there
+        test = np.array([np.nan, 1e6, np.nan, 0.0])
+        np.testing.assert_array_equal(thr.predict(test), [False, True, False, False])
+        assert np.isfinite(thr.thresholds(test)).all()
+    with pytest.raises(ValueError, match="all NaN"):
+        PercentileThreshold().fit([np.nan, np.nan])
 
 
 def test_not_fitted_error():

@@ -131,7 +131,7 @@ def test_not_fitted_errors_name_the_method():
             getattr(DSPOTThreshold(), method)(*args)
 
 
-@pytest.mark.parametrize("bad, match", [([1.0, np.nan], "NaN"), ([], "empty"), (np.zeros((5, 2)), "one score")])
+@pytest.mark.parametrize("bad, match", [([1.0, np.inf], "infinite"), ([], "empty"), (np.zeros((5, 2)), "one score")])
 def test_bad_scores(bad, match):
     thr = SPOTThreshold().fit(np.random.default_rng(0).exponential(size=2000))
     with pytest.raises(ValueError, match=match):
@@ -140,20 +140,25 @@ def test_bad_scores(bad, match):
         thr.thresholds(bad)
 
 
-def test_stream_rejects_a_missing_or_non_numeric_score():
-    st = SPOTThreshold().fit(np.random.default_rng(0).exponential(size=2000)).stream()
-    with pytest.raises(ValueError, match="score must be a finite number, got nan. A missing score"):
-        st.update(float("nan"))
+def test_stream_skips_a_missing_score_and_rejects_a_non_numeric_one():
+    thr = SPOTThreshold().fit(np.random.default_rng(0).exponential(size=2000))
+    st = thr.stream()
+    before = (st.threshold, st.n_peaks)
+    assert st.update(float("nan")) is False  # no score: no alarm, nothing learned
+    assert (st.threshold, st.n_peaks, st.n_seen, st.n_alarms) == (*before, 1, 0)
     with pytest.raises(TypeError, match="score must be"):
         st.update("3.2")
-    assert st.n_seen == 0  # a rejected score is not counted
+    assert st.n_seen == 1  # a rejected score is not counted
+    scores = np.r_[np.nan, np.random.default_rng(1).exponential(size=50) * 3, np.nan]
+    np.testing.assert_array_equal(thr.predict(scores)[1:-1], thr.predict(scores[1:-1]))
+    assert not thr.predict(scores)[[0, -1]].any()
 
 
 @pytest.mark.parametrize("make", [SPOTThreshold, lambda: DSPOTThreshold(depth=5)])
 def test_batch_and_stream_accept_and_refuse_the_same_scores(make):
     thr = make().fit(np.random.default_rng(0).exponential(size=2000))
     accepted = [1, 2.5, np.float32(2.0), np.float16(1.0), np.int64(3), np.uint8(1), np.array(2.0), np.array(3)]
-    refused = [True, np.True_, "3", b"1", None, float("nan"), float("inf"), -np.inf, 1e308 * 10, complex(1, 0),
+    refused = [True, np.True_, "3", b"1", None, float("inf"), -np.inf, 1e308 * 10, complex(1, 0),
                Fraction(1, 2), Decimal("1.5"), np.datetime64("2020-01-01"), np.array(True),
                np.array(1.0, dtype=object)]
     for score in accepted:

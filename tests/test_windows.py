@@ -30,7 +30,8 @@ def test_windows_to_points_max_mean_last():
     s = np.array([1.0, 5.0, 2.0, 0.0])  # windows start at 0,1,2,3
     np.testing.assert_array_equal(windows_to_points(s, n, w, how="max"), [1, 5, 5, 5, 2, 0])
     np.testing.assert_allclose(windows_to_points(s, n, w, how="mean"), [1, 3, 8 / 3, 7 / 3, 1, 0])
-    np.testing.assert_array_equal(windows_to_points(s, n, w, how="last"), [1, 1, 1, 5, 2, 0])
+    # "last": no window ends at the first window - 1 samples, so they have no score (NaN)
+    np.testing.assert_array_equal(windows_to_points(s, n, w, how="last"), [np.nan, np.nan, 1, 5, 2, 0])
 
 
 def test_windows_to_points_with_stride_matches_brute_force():

@@ -11,6 +11,20 @@ without refitting). A subclass implements two methods:
 and, where it has parameters of its own, ``_check_params()``: check them with
 :mod:`sadlib.validation` (``check_int``, ``check_number``, ``check_choice``, ...).
 
+**Rows without a score are NaN.** A detector that needs ``k`` rows of history before it
+can score (a window detector: the first ``window - 1`` rows of every scored series; the
+LSTM forecaster: the first ``window``) says so in :attr:`Detector.unscored_rows`, and
+:meth:`Detector.score` returns NaN for those rows, meaning "no score": never a
+borrowed score from a later window, never 0. Everything that consumes scores reads NaN
+the same way: ``predict`` (``NaN > threshold_`` is False), :mod:`sadlib.alarms` and the
+streaming scorers give no alarm there; thresholds (:mod:`sadlib.thresholds`, the
+calibration in :meth:`Detector.fit`) are fitted on the other scores; the ranking metrics
+of :mod:`sadlib.metrics` (ROC-AUC, PR-AUC, VUS-PR) rank a NaN below every real score.
+Detectors that score a row from the row itself and statistics of the training data while
+their rolling statistics warm up (``zscore``, ``robust_z``, ``ewma``) do score those rows
+and have ``unscored_rows == 0``. To score a series from its first row, prepend the
+``unscored_rows`` rows before it and drop their scores.
+
 :meth:`Detector.fit` does the rest the same way for every detector: it checks the
 input, keeps the chronological tail of the (normal) fitting data apart, fits the
 model on the head only, and calibrates ``threshold_`` on the scores of the held-out
@@ -27,7 +41,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
 from ..thresholds import Threshold, make_threshold
-from ..validation import as_1d_float, as_2d_float, check_choice, check_number, check_time_index
+from ..validation import as_2d_float, as_scores, check_choice, check_number, check_time_index
 
 # check_choice is re-exported for modules that still import it from here; its home is sadlib.validation.
 __all__ = ["Detector", "DEFAULT_THRESHOLD", "SENSOR_AGGREGATES", "check_choice", "combine_sensors"]
@@ -118,6 +132,11 @@ class Detector(BaseEstimator):
     def _score(self, X: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    @property
+    def unscored_rows(self) -> int:
+        """Leading rows of every scored series that get no score (NaN): 0 here; windowed detectors override it."""
+        return 0
+
     # -- public API -------------------------------------------------------------------
     def fit(self, X: Any, y: None = None) -> "Detector":
         """Fit on (mostly) normal data ``X`` of shape ``(n_samples, n_features)``.
@@ -166,7 +185,7 @@ class Detector(BaseEstimator):
         return self._checked_scores(self._score(arr), len(arr))
 
     def predict(self, X: Any) -> np.ndarray:
-        """Boolean alarm per row, shape ``(n_samples,)``: ``score(X) > threshold_``."""
+        """Boolean alarm per row, shape ``(n_samples,)``: ``score(X) > threshold_``; False where the score is NaN."""
         return self.score(X) > self.threshold_
 
     def calibrate(self, normal_scores: Any = None, threshold: Any = None) -> "Detector":
@@ -181,7 +200,8 @@ class Detector(BaseEstimator):
             A new threshold spec (see the class docstring); defaults to ``self.threshold``.
         """
         self._check_fitted()
-        scores = self.calibration_scores_ if normal_scores is None else as_1d_float(normal_scores, name="normal_scores")
+        scores = self.calibration_scores_ if normal_scores is None else as_scores(normal_scores, name="normal_scores")
+        # NaN is "no score" (the first unscored_rows rows): the threshold is fitted on the others
         self.thresholder_: Threshold = make_threshold(self.threshold if threshold is None else threshold).fit(scores)
         self.threshold_ = float(self.thresholder_.threshold_)
         return self
@@ -239,4 +259,8 @@ class Detector(BaseEstimator):
         s = np.asarray(scores, dtype=np.float64).reshape(-1)
         if s.shape != (n,):  # a detector bug, not a user error
             raise RuntimeError(f"{type(self).__name__}._score returned shape {s.shape}, expected ({n},).")
+        k = min(int(self.unscored_rows), n)
+        if k:
+            s = s.copy()
+            s[:k] = np.nan  # the rule of the module docstring: rows without a score are NaN
         return s

@@ -185,6 +185,14 @@ class KerasWindowDetector(Detector):
         except (TypeError, ValueError):  # invalid params are reported by _fit
             return 2
 
+    @property
+    def unscored_rows(self) -> int:  # type: ignore[override]
+        """The first ``window - 1`` rows of a scored series have no window of their own: NaN (no score)."""
+        try:
+            return max(int(self.window) - 1, 0)
+        except (TypeError, ValueError):  # an invalid window is reported by fit
+            return 0
+
     def _split_rows(self, n: int) -> tuple[int, int]:
         """``(n_fit, n_val)``: rows to train on and rows after them for early stopping."""
         w = int(self.window)
@@ -251,7 +259,7 @@ class WindowAutoencoder(KerasWindowDetector):
     aggregate : {"last", "max", "mean"}
         How window scores become timestamp scores (:func:`sadlib.windows.windows_to_points`).
         ``"last"`` (default) is causal: the score at t uses only samples up to t. The
-        first ``window - 1`` timestamps take the first window's score.
+        first ``window - 1`` timestamps have no score (NaN) under every mapping.
     epochs, batch_size, learning_rate, validation, patience, random_state, threshold, calibration :
         see :class:`KerasWindowDetector`.
 
@@ -334,18 +342,32 @@ class WindowAutoencoder(KerasWindowDetector):
         per_window = self._errors(inputs, per_sensor=False, normalize=bool(self.normalize))
         return windows_to_points(per_window, len(X), self.window, how=self.aggregate)
 
-    def sensor_errors(self, X: Any) -> np.ndarray:
+    def sensor_errors(self, X: Any, *, context: Any = None, normalized: bool | None = None) -> np.ndarray:
         """Reconstruction error per sensor and timestamp, shape ``(n_samples, n_features)``.
 
         Entry ``[t, j]`` is sensor ``j``'s error averaged over the time steps of the
         window(s) that ``aggregate`` assigns to t (for ``"last"``: the window ending at
-        t), in scaled units (divided by ``error_scale_`` when ``normalize=True``). The
-        largest entry names the sensor rebuilt worst, usually the one behind an alarm.
-        With ``aggregate="last"`` or ``"mean"``, ``sensor_errors(X).mean(axis=1)``
-        equals ``score(X)``.
+        t), in scaled units (divided by ``error_scale_`` when ``normalized``, which
+        defaults to the ``normalize`` parameter). The largest entry names the sensor
+        rebuilt worst, usually the one behind an alarm. The first ``window - 1`` rows
+        have no window of their own and are NaN, as their scores are; ``context``
+        (rows that come right before ``X``, e.g. the end of the validation part) feeds
+        those windows and is not returned. The same name and signature as
+        :meth:`LSTMForecaster.sensor_errors <sadlib.detectors.LSTMForecaster.sensor_errors>`.
+        With ``aggregate="last"`` or ``"mean"`` and ``normalized`` left as it is,
+        ``sensor_errors(X).mean(axis=1)`` equals ``score(X)``, NaN included.
         """
-        arr_inputs = self.model_inputs(X)
-        n = len(arr_inputs) + int(self.window) - 1
-        per_sensor = self._errors(arr_inputs, per_sensor=True, normalize=bool(self.normalize))
-        return np.column_stack([windows_to_points(per_sensor[:, j], n, self.window, how=self.aggregate)
-                                for j in range(per_sensor.shape[1])])
+        self._check_fitted()
+        norm = bool(self.normalize) if normalized is None else check_bool("normalized", normalized)
+        arr = self._validate(X, fitting=False)
+        skip = 0
+        if context is not None:
+            ctx = self._validate(context, fitting=False)
+            arr, skip = np.concatenate([ctx, arr]), len(ctx)
+        inputs = self._to_model(self._windows(arr))
+        n = len(arr)
+        per_sensor = self._errors(inputs, per_sensor=True, normalize=norm)
+        out = np.column_stack([windows_to_points(per_sensor[:, j], n, self.window, how=self.aggregate)
+                               for j in range(per_sensor.shape[1])])
+        out[: self.unscored_rows] = np.nan
+        return out[skip:]

@@ -26,12 +26,13 @@ The course pipeline, step by step:
    knows at ``t``.
 
 **The first ``window`` rows of a scored series have no prediction** (there is no
-full window before them). Their score is ``0`` (no evidence, no alarm), and
-:meth:`LSTMForecaster.predict_next` / :meth:`LSTMForecaster.errors` return NaN
-there. To score a test part from its first row, score it together with the
-``window`` rows that precede it and drop those (``context=`` in ``predict_next``
-and ``errors`` does this). :meth:`~sadlib.detectors.base.Detector.fit` scores the
-whole fitting data in one go, so only the first ``window`` training scores are 0;
+full window before them). Their score is NaN, "no score" (the rule of every detector,
+:mod:`sadlib.detectors.base`: no alarm, left out of thresholds, ranked lowest by the
+metrics), and :meth:`LSTMForecaster.predict_next` / :meth:`LSTMForecaster.sensor_errors`
+return NaN there too. To score a test part from its first row, score it together with
+the ``window`` rows that precede it and drop those (``context=`` in ``predict_next``
+and ``sensor_errors`` does this). :meth:`~sadlib.detectors.base.Detector.fit` scores the
+whole fitting data in one go, so only the first ``window`` training scores are NaN;
 the calibration tail is scored with its full context.
 
 The model is a plain ``keras.Model`` from ``(batch, window, n_features)`` to
@@ -45,6 +46,7 @@ tutorial that notebook 05 takes apart; :mod:`sadlib.clustering` has the DBSCAN s
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral
 from typing import Any, Literal, Sequence
 
@@ -325,10 +327,18 @@ class LSTMForecaster(KerasWindowDetector):
         err[self.window :] = (pred - actual) ** 2
         return err / self.error_scale_ if normalized else err
 
+    @property
+    def unscored_rows(self) -> int:  # type: ignore[override]
+        """The first ``window`` rows have no forecast: NaN (no score)."""
+        try:
+            return int(self.window)
+        except (TypeError, ValueError):  # an invalid window is reported by fit
+            return 0
+
     def _score(self, X: np.ndarray) -> np.ndarray:
         err = self._squared_errors(X, self.normalize)
         w = self.window
-        scores = np.zeros(len(X))
+        scores = np.full(len(X), np.nan)
         if len(X) > w:
             combined = combine_sensors(err[w:], self.aggregate)
             if self.smooth > 1:  # causal moving average over the available (predicted) steps
@@ -366,15 +376,23 @@ class LSTMForecaster(KerasWindowDetector):
         out[self.window :] = pred * self.scaler_.scale_[t] + self.scaler_.mean_[t]
         return out[skip:]
 
-    def errors(self, X: Any, *, context: Any = None, normalized: bool | None = None) -> np.ndarray:
+    def sensor_errors(self, X: Any, *, context: Any = None, normalized: bool | None = None) -> np.ndarray:
         """Squared forecast error per target sensor and timestamp, shape ``(n_samples, n_targets)``.
 
-        Errors are in scaled (standardised) units, so sensors are comparable; with
-        ``normalized`` (default: the ``normalize`` parameter) each is divided by
-        ``error_scale_``. NaN where fewer than ``window`` rows precede the timestamp
-        (pass ``context`` as in :meth:`predict_next`). Without smoothing,
-        ``score(X)`` equals ``errors(X)`` combined over sensors by ``aggregate``,
-        with 0 instead of NaN.
+        The same name and signature as the autoencoders'
+        :meth:`~sadlib.detectors.keras_base.WindowAutoencoder.sensor_errors`. Errors are in
+        scaled (standardised) units, so sensors are comparable; with ``normalized``
+        (default: the ``normalize`` parameter) each is divided by ``error_scale_``. NaN
+        where fewer than ``window`` rows precede the timestamp (pass ``context`` as in
+        :meth:`predict_next`). Without smoothing, ``score(X)`` equals
+        ``sensor_errors(X)`` combined over sensors by ``aggregate``, NaN included.
         """
+        norm = bool(self.normalize) if normalized is None else check_bool("normalized", normalized)
         arr, skip = self._with_context(X, context)
-        return self._squared_errors(arr, self.normalize if normalized is None else bool(normalized))[skip:]
+        return self._squared_errors(arr, norm)[skip:]
+
+    def errors(self, X: Any, *, context: Any = None, normalized: bool | None = None) -> np.ndarray:
+        """Deprecated name of :meth:`sensor_errors` (same arguments, same result); it warns."""
+        warnings.warn("LSTMForecaster.errors is deprecated; use sensor_errors(X, context=..., normalized=...), the "
+                      "name every Keras detector uses.", DeprecationWarning, stacklevel=2)
+        return self.sensor_errors(X, context=context, normalized=normalized)

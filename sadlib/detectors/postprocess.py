@@ -61,6 +61,11 @@ def resolve_detector(det: Any, name: str = "detector") -> Detector:
     return clone(det)
 
 
+def inner_unscored_rows(det: Any) -> int:
+    """``unscored_rows`` of a wrapped detector (0 while the wrapped one is invalid; fit reports that)."""
+    return int(det.unscored_rows) if isinstance(det, Detector) else 0
+
+
 def with_names(det: Detector, X: np.ndarray) -> Any:
     """``X`` as a DataFrame with ``det``'s fitted column names, if it has any, else unchanged.
 
@@ -125,7 +130,8 @@ class Smoothed(Detector):
     Notes
     -----
     Each call to :meth:`score` smooths that series on its own: the first
-    ``window - 1`` scores of a new series average fewer samples.
+    ``window - 1`` scores of a new series average fewer samples. Rows the wrapped
+    detector does not score (NaN) stay NaN and are left out of the average.
     """
 
     def __init__(
@@ -146,6 +152,11 @@ class Smoothed(Detector):
     def min_samples(self) -> int:  # type: ignore[override]
         """As many rows as the wrapped detector needs."""
         return max(2, int(getattr(self.detector, "min_samples", 2)))
+
+    @property
+    def unscored_rows(self) -> int:  # type: ignore[override]
+        """Those of the wrapped detector."""
+        return inner_unscored_rows(getattr(self, "detector_", self.detector))
 
     def _check_params(self) -> None:
         resolve_detector(self.detector)
@@ -221,13 +232,25 @@ class Ensemble(Detector):
         except (TypeError, ValueError):  # bad members: reported by _fit
             return 2
 
+    @property
+    def unscored_rows(self) -> int:  # type: ignore[override]
+        """The most of any member: a row has an ensemble score once every member scores it."""
+        members = getattr(self, "detectors_", None)
+        if members is None:
+            try:
+                members = self._members()
+            except (TypeError, ValueError):  # bad members: reported by fit
+                return 0
+        return max(inner_unscored_rows(d) for d in members)
+
     def _check_params(self) -> None:
         self._members()
         check_choice("combine", self.combine, ENSEMBLE_COMBINE)
 
     def _fit(self, X: np.ndarray) -> None:
         self.detectors_ = [d.fit(with_names(self, X)) for d in self._members()]
-        normal = [d.calibration_scores_ for d in self.detectors_]
+        # a member fitted with calibration=0 has NaN (no score) among them: left out
+        normal = [d.calibration_scores_[~np.isnan(d.calibration_scores_)] for d in self.detectors_]
         self.centers_ = np.array([np.median(s) for s in normal])
         mad = np.array([1.4826 * np.median(np.abs(s - c)) for s, c in zip(normal, self.centers_)])
         floor = np.maximum(1e-12, 1e-12 * np.array([np.abs(s).max() for s in normal]))

@@ -41,7 +41,7 @@ import pandas as pd
 
 from ..validation import InvalidParameterError, check_choice, check_int, check_number
 from .base import DEFAULT_THRESHOLD, Detector
-from .postprocess import resolve_detector, with_names
+from .postprocess import inner_unscored_rows, resolve_detector, with_names
 
 __all__ = ["MovingAverage", "SlowSensors", "moving_average_z", "moving_average", "lagged_difference", "autocorrelation"]
 
@@ -117,6 +117,11 @@ class _Transformed(Detector):
 
     def _score(self, X: np.ndarray) -> np.ndarray:
         return self.detector_.score(self._transform(X))
+
+    @property
+    def unscored_rows(self) -> int:  # type: ignore[override]
+        """Those of the wrapped detector."""
+        return inner_unscored_rows(getattr(self, "detector_", self.detector))
 
 
 class MovingAverage(_Transformed):

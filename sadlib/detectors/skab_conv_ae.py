@@ -138,10 +138,10 @@ class SKABConvAE(Detector):
     Notes
     -----
     ``score(X)[t]`` is the score of the window that ends at row ``t``. The first
-    ``window - 1`` rows have no window of their own and take the first window's score,
-    as in the course's other window detectors (:func:`sadlib.windows.windows_to_points`
-    with ``how="last"``); they are left out of the limit's calibration and
-    :meth:`predict` never flags them. ``fit`` needs ``window + 9`` rows (10 windows),
+    ``window - 1`` rows have no window of their own and have no score (NaN), as in the
+    course's other window detectors (:func:`sadlib.windows.windows_to_points` with
+    ``how="last"``); they are left out of the limit's calibration and :meth:`predict`
+    never flags them. ``fit`` needs ``window + 9`` rows (10 windows),
     ``score`` ``window`` rows.
 
     Training calls ``model.fit`` as the SKAB authors do, not the course's
@@ -160,6 +160,14 @@ class SKABConvAE(Detector):
         self.decoder_channels = decoder_channels
         self.epochs = epochs
         self.random_state = random_state
+
+    @property
+    def unscored_rows(self) -> int:  # type: ignore[override]
+        """The first ``window - 1`` rows of a scored series have no window of their own: NaN (no score)."""
+        try:
+            return max(int(self.window) - 1, 0)
+        except (TypeError, ValueError):  # an invalid window is reported by fit
+            return 0
 
     @property
     def min_samples(self) -> int:
@@ -221,9 +229,9 @@ class SKABConvAE(Detector):
         <sadlib.detectors.base.Detector.calibrate>`).
 
         Two differences: ``threshold=None`` with ``self.threshold=None`` means
-        :data:`PUBLISHED_LIMIT`; and by default, with ``calibration=0``, the scores of
-        the first ``window - 1`` fitting rows (copies of the first window's score) are
-        left out, so the limit is a quantile of the training *windows*, as published.
+        :data:`PUBLISHED_LIMIT`; and by default, with ``calibration=0``, the first
+        ``window - 1`` fitting rows (no score, NaN) are left out, so the limit is a
+        quantile of the training *windows*, as published.
         """
         self._check_fitted()
         if normal_scores is None and not self.calibration:

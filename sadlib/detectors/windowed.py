@@ -77,8 +77,9 @@ class WindowedDetector(Detector):
     -----
     ``min_samples`` (the fewest rows :meth:`fit` accepts) is ``window + 1``, so the
     model sees at least two windows. :meth:`score` needs at least ``window``
-    rows; the first ``window - 1`` samples of a scored series take the score of
-    its first window.
+    rows; the first ``window - 1`` samples of a scored series have no window of their
+    own and get NaN, "no score", under every ``aggregate`` (:attr:`unscored_rows`; the rule
+    of :mod:`sadlib.detectors.base`).
     """
 
     def __init__(
@@ -98,6 +99,14 @@ class WindowedDetector(Detector):
         """``window + 1`` for a valid window (at least two training windows), else 2."""
         w = self.window
         return int(w) + 1 if isinstance(w, (int, np.integer)) and not isinstance(w, bool) and w >= 1 else 2
+
+    @property
+    def unscored_rows(self) -> int:  # type: ignore[override]
+        """The first ``window - 1`` rows of a scored series have no window of their own: NaN (no score)."""
+        try:
+            return max(int(self.window) - 1, 0)
+        except (TypeError, ValueError):  # an invalid window is reported by fit
+            return 0
 
     # -- to implement -----------------------------------------------------------------
     def _fit_windows(self, F: np.ndarray) -> None:  # pragma: no cover - abstract

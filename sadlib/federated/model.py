@@ -236,7 +236,7 @@ def window_loss(model, X: np.ndarray) -> float:
 def reconstruction_scores(model, rows: np.ndarray, window: int) -> np.ndarray:
     """One score per row of scaled ``rows``: the error of the window that ends there.
 
-    The first ``window - 1`` rows take the first window's score.
+    The first ``window - 1`` rows have no window of their own: NaN, "no score" (no alarm, ranked lowest).
     """
     errors = _reconstruction_errors(model, make_windows(rows, window))
     return windows_to_points(errors, len(rows), window, how="last")
