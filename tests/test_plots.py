@@ -121,8 +121,18 @@ def test_plot_scores_bad_input():
         plot_scores(np.array([0.0, 1.0]), log=True)
     with pytest.raises(ValueError, match="not fitted"):
         plot_scores(np.ones(10), threshold=PercentileThreshold())
-    with pytest.raises(ValueError, match="NaN"):
-        plot_scores(np.array([1.0, np.nan]))
+    with pytest.raises(ValueError, match="infinite"):
+        plot_scores(np.array([1.0, np.inf]))
+
+
+def test_plot_scores_unscored_rows_are_a_gap_never_an_alarm():
+    # the course's rule: NaN is "no score" (the first window - 1 rows of a windowed detector)
+    scores = np.array([np.nan, np.nan, 0.5, 2.0, 0.4, 3.0])
+    ax = plot_scores(scores, threshold=1.0, log=True)
+    line = [ln for ln in ax.lines if ln.get_label() == "score"][0]
+    assert np.isnan(line.get_ydata()[:2]).all() and np.isfinite(line.get_ydata()[2:]).all()
+    above = [ln for ln in ax.lines if ln.get_label().startswith("above threshold")][0]
+    assert list(above.get_ydata()) == [2.0, 3.0]
 
 
 def test_plot_event_timeline_detected_missed_false():
