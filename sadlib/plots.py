@@ -26,7 +26,16 @@ from matplotlib.patches import Patch
 
 from ._runs import run_bounds
 from .signals import UNITS as _PUMP_UNITS
-from .validation import as_1d_float, as_2d_float, as_labels, check_bool, check_int, check_number, check_time_index
+from .validation import (
+    as_1d_float,
+    as_2d_float,
+    as_labels,
+    as_scores,
+    check_bool,
+    check_int,
+    check_number,
+    check_time_index,
+)
 
 __all__ = ["COLORS", "STYLE", "UNITS", "apply_style", "plot_signal", "plot_scores", "plot_event_timeline",
            "plot_alarm_timeline", "plot_score_hist", "plot_forecast"]
@@ -318,7 +327,8 @@ def plot_scores(scores: Any, *, threshold: Any = None, labels: Any = None, index
     Parameters
     ----------
     scores : array or Series, shape (n,)
-        A Series' index is used as x unless ``index`` is given.
+        A Series' index is used as x unless ``index`` is given. NaN (a row without a score, such as the
+        first ``window - 1`` rows of a windowed detector) leaves a gap; infinite scores are refused.
     threshold : float or fitted Threshold, optional
         Drawn as a horizontal line; scores strictly above it are highlighted.
     labels : bool/0-1 array, shape (n,), optional
@@ -332,7 +342,7 @@ def plot_scores(scores: Any, *, threshold: Any = None, labels: Any = None, index
     log = check_bool("log", log)
     if index is None and isinstance(scores, pd.Series):
         index = scores.index if not isinstance(scores.index, pd.RangeIndex) else None
-    s = as_1d_float(scores, name="scores")
+    s = as_scores(scores, name="scores")  # NaN: a row without a score (a gap in the line, never above)
     x, is_date = _x(index, s.size)
     thr = _threshold_value(threshold)
     if log and (s <= 0).any():

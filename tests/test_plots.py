@@ -121,8 +121,18 @@ def test_plot_scores_bad_input():
         plot_scores(np.array([0.0, 1.0]), log=True)
     with pytest.raises(ValueError, match="not fitted"):
         plot_scores(np.ones(10), threshold=PercentileThreshold())
-    with pytest.raises(ValueError, match="NaN"):
-        plot_scores(np.array([1.0, np.nan]))
+    with pytest.raises(ValueError, match="infinite"):
+        plot_scores(np.array([1.0, np.inf]))
+
+
+def test_plot_scores_unscored_rows_leave_a_gap():
+    scores = np.array([np.nan, np.nan, 0.5, 2.0, 0.2, 3.0])  # the first two rows have no score
+    ax = plot_scores(scores, threshold=1.0)
+    line = [ln for ln in ax.lines if ln.get_label() == "score"][0]
+    assert np.isnan(np.asarray(line.get_ydata(), dtype=float)[:2]).all()
+    above = [ln for ln in ax.lines if ln.get_label().startswith("above threshold")][0]
+    assert above.get_label() == "above threshold (2)"
+    assert np.array_equal(np.asarray(above.get_xdata()), [3, 5])
 
 
 def test_plot_event_timeline_detected_missed_false():
