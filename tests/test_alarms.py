@@ -506,6 +506,16 @@ def test_budget_calibration_warns_when_no_candidate_fits():
     assert chosen["false_alarms_per_day"] == table["false_alarms_per_day"].min()
 
 
+def test_budget_calibration_falls_back_to_the_quietest_even_at_a_lower_recall():
+    scores, y, idx, m = _val_test_series()
+    candidates = {"threshold": [("percentile", {"q": q}) for q in (50.0, 90.0, 99.0)]}
+    with pytest.warns(UserWarning, match="no candidate stays within 0 false alarms"):
+        _, table = al.calibrate_to_budget(scores[:m], y[:m], 0.0, index=idx[:m], candidates=candidates)
+    quietest = table["false_alarms_per_day"].idxmin()
+    assert table.loc[quietest, "event_recall"] < table["event_recall"].max()  # recall would pick another one
+    assert table["chosen"].tolist() == [i == quietest for i in table.index]
+
+
 @pytest.mark.parametrize("kwargs, match", [
     ({"budget_per_day": -1}, "budget_per_day must be a number >= 0"),
     ({"index": None}, "index must be a pandas DatetimeIndex"),

@@ -135,6 +135,16 @@ def test_plot_scores_unscored_rows_are_a_gap_never_an_alarm():
     assert list(above.get_ydata()) == [2.0, 3.0]
 
 
+def test_plot_scores_unscored_rows_leave_a_gap():
+    scores = np.array([np.nan, np.nan, 0.5, 2.0, 0.2, 3.0])  # the first two rows have no score
+    ax = plot_scores(scores, threshold=1.0)
+    line = [ln for ln in ax.lines if ln.get_label() == "score"][0]
+    assert np.isnan(np.asarray(line.get_ydata(), dtype=float)[:2]).all()
+    above = [ln for ln in ax.lines if ln.get_label().startswith("above threshold")][0]
+    assert above.get_label() == "above threshold (2)"
+    assert np.array_equal(np.asarray(above.get_xdata()), [3, 5])
+
+
 def test_plot_event_timeline_detected_missed_false():
     y_true = _labels(100, [(10, 15), (40, 50)])
     y_pred = _labels(100, [(12, 13), (25, 28), (60, 61)])

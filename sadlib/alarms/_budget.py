@@ -171,7 +171,7 @@ def calibrate_to_budget(
         warnings.warn(f"no candidate stays within {budget:g} false alarms per day on the validation part (the fewest "
                       f"is {table['false_alarms_per_day'].min():.3g}); returning the one with the fewest. Raise the "
                       f"budget or add stricter candidates (higher thresholds, longer min_duration).", stacklevel=2)
-        pool = table
+        pool = table[table["false_alarms_per_day"] == table["false_alarms_per_day"].min()]  # the quietest
     order = pool.assign(_delay=pool["mean_delay_samples"].fillna(np.inf), _pos=np.arange(len(pool))).sort_values(
         ["event_recall", "_delay", "false_alarms_per_day", "_pos"], ascending=[False, True, True, True], kind="stable")
     best = int(order.index[0])
