@@ -507,3 +507,61 @@ def test_fedadam_sends_the_global_model_as_float32_like_fedavg(sites):
     avg = run_federated(sites[:3], "fedavg", rounds=2, backend="inprocess", **SMALL)
     assert all(w.dtype == np.float32 for w in adam.weights)
     assert adam.history["downlink_bytes"].tolist() == avg.history["downlink_bytes"].tolist()
+
+
+class _Recorder(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(record.getMessage())
+
+
+def test_a_simulation_engine_that_cannot_start_raises_one_line_and_prints_no_traceback(sites, monkeypatch):
+    import flwr.simulation
+
+    def ray_times_out(**kwargs):  # what Flower's run_simulation does when Ray's start-up times out
+        try:
+            raise Exception("The current node timed out during startup. This could happen because ...")
+        except Exception as ex:
+            logging.getLogger("flwr").error("An exception occurred !! %s", ex)
+            logging.getLogger("flwr").error("Traceback (most recent call last):\n  File ...")
+            raise RuntimeError("An error was encountered. Ending simulation.") from ex
+
+    monkeypatch.setattr(flwr.simulation, "run_simulation", ray_times_out)
+    shown = _Recorder()
+    logging.getLogger("flwr").addHandler(shown)
+    try:
+        with pytest.raises(RuntimeError, match="simulation engine stopped: The current node timed out") as err:
+            run_federated(sites[:2], rounds=1, backend="simulation", **SMALL)
+        assert shown.lines == []  # no traceback reached Flower's handlers (the notebook's stderr)
+        assert "\n" not in str(err.value) and "verbose=True" in str(err.value)
+        with pytest.raises(RuntimeError, match="An error was encountered"):  # verbose: Flower's own error
+            run_federated(sites[:2], rounds=1, backend="simulation", verbose=True, **SMALL)
+        assert any("timed out during startup" in line for line in shown.lines)
+    finally:
+        logging.getLogger("flwr").removeHandler(shown)
+    assert shown not in logging.getLogger("flwr").handlers and len(logging.getLogger("flwr").handlers) >= 1
+
+
+def test_flower_errors_held_during_a_simulation_that_runs_through_are_shown_after_it(sites, monkeypatch):
+    import flwr.simulation
+    from flwr.app import Context, RecordDict
+
+    from sadlib.federated import InProcessGrid
+
+    def runs_with_an_error_line(server_app, client_app, num_supernodes, **kwargs):
+        logging.getLogger("flwr").error("a client was slow")
+        assert shown.lines == []  # held while the engine runs
+        server_app(InProcessGrid(client_app, num_supernodes),
+                   Context(run_id=1, node_id=0, node_config={}, state=RecordDict(), run_config={}))
+
+    monkeypatch.setattr(flwr.simulation, "run_simulation", runs_with_an_error_line)
+    shown = _Recorder()
+    logging.getLogger("flwr").addHandler(shown)
+    try:
+        result = run_federated(sites[:2], rounds=1, backend="simulation", **SMALL)
+    finally:
+        logging.getLogger("flwr").removeHandler(shown)
+    assert shown.lines == ["a client was slow"] and len(result.history) == 1

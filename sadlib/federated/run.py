@@ -21,6 +21,7 @@ import logging
 import os
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any, Sequence
@@ -189,6 +190,56 @@ def _settings(overrides: dict) -> dict:
     return {**DEFAULT_SETTINGS, **overrides}
 
 
+class _HeldRecords(logging.Handler):
+    """Keeps the log records it receives instead of printing them."""
+
+    def __init__(self):
+        super().__init__(logging.NOTSET)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@contextmanager
+def _flower_errors_held(flwr_logger: logging.Logger, *, hold: bool):
+    """Run Flower's simulation engine without its error log scrolling tracebacks into a notebook.
+
+    With ``hold``, Flower's log records are held back while the engine runs. If it runs through, they
+    go to Flower's own handlers afterwards, so nothing is lost. If it stops (Ray could not start, on a
+    busy machine), they are dropped and one ``RuntimeError`` names the first cause instead of Flower's
+    "An error was encountered. Ending simulation." (``verbose=True`` shows Flower's full log and traceback).
+    """
+    if not hold:
+        yield
+        return
+    held, handlers, propagate = _HeldRecords(), list(flwr_logger.handlers), flwr_logger.propagate
+    for handler in handlers:
+        flwr_logger.removeHandler(handler)
+    flwr_logger.addHandler(held)
+    flwr_logger.propagate = False
+    try:
+        yield
+    except RuntimeError as err:
+        cause = err
+        while cause.__cause__ is not None:
+            cause = cause.__cause__
+        first = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+        raise RuntimeError(f"Flower's simulation engine stopped: {first} (run_federated(..., verbose=True) "
+                           f"shows Flower's log and traceback; backend='inprocess' runs the same apps without "
+                           f"Ray)") from err
+    else:
+        for record in held.records:
+            for handler in handlers:
+                if record.levelno >= handler.level:
+                    handler.handle(record)
+    finally:
+        flwr_logger.removeHandler(held)
+        for handler in handlers:
+            flwr_logger.addHandler(handler)
+        flwr_logger.propagate = propagate
+
+
 def run_federated(sites: Sequence, strategy: str = "fedavg", *, rounds: int = 10, compress: str | None = None,
                   backend: str = "simulation", mods: Sequence = (), verbose: bool = False,
                   backend_config: dict | None = None, **settings) -> FederatedModel:
@@ -243,8 +294,9 @@ def run_federated(sites: Sequence, strategy: str = "fedavg", *, rounds: int = 10
             # does not warn about the change on every start
             os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")
 
-            run_simulation(server_app=server, client_app=client, num_supernodes=len(sites),
-                           backend_config=backend_config or SIMULATION_BACKEND, verbose_logging=verbose)
+            with _flower_errors_held(flwr_logger, hold=not verbose):
+                run_simulation(server_app=server, client_app=client, num_supernodes=len(sites),
+                               backend_config=backend_config or SIMULATION_BACKEND, verbose_logging=verbose)
         else:
             from flwr.app import Context, RecordDict
 
