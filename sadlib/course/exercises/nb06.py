@@ -124,7 +124,7 @@ def _check_causal(point_scores):
         raise Incorrect("you gave timestamp t the window that *starts* at t; that window ends window - 1 steps in "
                         "the future. Use the window that *ends* at t.")
     expected = windows_to_points(s, Q1_SAMPLES, Q1_WINDOW, how="last")  # NaN before the first window ends
-    filled = np.where(np.isnan(expected), s[0], expected)  # the question's reading: the first window's score
+    filled = np.where(np.isnan(expected), s[0], expected)  # also accepted: the first window's score there
     if np.allclose(got, expected, equal_nan=True) or np.allclose(got, filled):
         return ("this is `windows_to_points(..., how=\"last\")`, the mapping the detectors use by default (which "
                 "leaves the first `window - 1` timestamps without a score, NaN, rather than borrowing a later one).")
@@ -142,20 +142,21 @@ def _check_causal(point_scores):
                             "`window_scores[t - window + 1]`.")
     if np.allclose(got[Q1_WINDOW - 1 :], expected[Q1_WINDOW - 1 :]):  # right from the first full window on
         raise Incorrect(f"from t = {Q1_WINDOW - 1} on it is right; the first {Q1_WINDOW - 1} timestamps have no "
-                        "complete window yet and take the first window's score.")
-    expect_close(got, filled, what="`point_scores`")
+                        "complete window yet: give them no score, `np.nan`.")
+    expect_close(got, expected, what="`point_scores`")
 
 
 q1 = Question(
     1,
     "Map `window_scores` (one score per window of `window` = 5 steps, stride 1, over `n_samples` = 40 samples) to "
     "one score per timestamp, **causally**: timestamp t gets the score of the window that ends at t, and the first "
-    "`window - 1` timestamps, before any window has ended, take the first window's score. Set `point_scores`.",
+    "`window - 1` timestamps, before any window has ended, get no score, `np.nan` (the library's rule: thresholds "
+    "ignore NaN and alarms read it as no alarm; the first window's score there is accepted too). Set `point_scores`.",
     ("point_scores",),
     _check_causal,
     ["Window i covers samples i .. i + window - 1, so the window ending at t is window t - window + 1.",
      "`windows_to_points(window_scores, n_samples, window, how=...)` has the mapping built in; which `how` is causal?",
-     "By hand: `np.concatenate([np.full(window - 1, window_scores[0]), window_scores])`."],
+     "By hand: `np.concatenate([np.full(window - 1, np.nan), window_scores])`."],
     "point_scores = windows_to_points(window_scores, n_samples, window, how=\"last\")",
     setup=_context,
 )
