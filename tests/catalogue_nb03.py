@@ -171,7 +171,9 @@ def _recal_refit(det, val_X, test_X):
 
 
 def _recal_by_hand(det, val_X, test_X):
-    det.set_threshold(float(np.sort(det.score(val_X))[int(np.ceil(0.995 * len(val_X))) - 1]))
+    scored = np.sort(det.score(val_X))
+    scored = scored[~np.isnan(scored)]  # the first window - 1 rows have no score
+    det.set_threshold(float(scored[int(np.ceil(0.995 * len(scored))) - 1]))
     return float(np.mean(det.score(test_X) > det.threshold_))
 
 
@@ -395,8 +397,13 @@ def _recal_count(det, val_X, test_X):
 
 
 def _recal_attribute_float32(det, val_X, test_X):
-    det.threshold_ = float(np.quantile(det.score(val_X), 0.995))
+    det.threshold_ = float(np.nanquantile(det.score(val_X), 0.995))
     return np.float32(np.mean(det.score(test_X) > det.threshold_))
+
+
+def _recal_nan_percentile(det, val_X, test_X):
+    det.threshold_ = float(np.quantile(det.score(val_X), 0.995))  # NaN: the unscored first rows taken in
+    return float(np.mean(det.score(test_X) > det.threshold_))
 
 
 def _q6_typed(significant=3):
@@ -497,6 +504,8 @@ ENTRIES = [
           ("leakage",)),
     Entry(nb03, 5, "wrong", "a count, not a share", lambda: _q5_values(_recal_count), ("share is a fraction",)),
     Entry(nb03, 5, "right", "threshold attribute and a float32 share", lambda: _q5_values(_recal_attribute_float32)),
+    Entry(nb03, 5, "wrong", "percentile over the unscored NaN rows", lambda: _q5_values(_recal_nan_percentile),
+          ("NaN",)),
     Entry(nb03, 6, "wrong", "validation share taken on the test week", _q6_val_share_on_test,
           ("share of validation samples flagged",)),
     Entry(nb03, 6, "right", "shares typed in to three significant figures", _q6_typed),

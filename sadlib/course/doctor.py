@@ -72,6 +72,7 @@ PACKAGES = (
     ("pandas", "pandas", "", "every notebook"),
     ("scipy", "scipy", "", "notebooks 01-11"),
     ("scikit-learn", "sklearn", "", "notebooks 02-11"),
+    ("threadpoolctl", "threadpoolctl", "", "notebook 04 (t-SNE on one thread; scikit-learn brings it)"),
     ("matplotlib", "matplotlib", "", "the figures of every notebook"),
     ("pooch", "pooch", "", "the SKAB and NAB loaders"),
     ("requests", "requests", "", "the SKAB and NAB downloads (pooch)"),

@@ -609,6 +609,10 @@ def _check_recalibrate(recalibrate, det, val, test, sensors):
     share = _share(recalibrate(first, val_X.copy(), test_X.copy()), "the value your function returns")
     changed = _planted(test_X)
     share_changed = _share(recalibrate(second, val_X.copy(), changed), "the value your function returns")
+    if not np.isfinite(first.threshold_):
+        raise Incorrect(f"det.threshold_ is {first.threshold_}: the first window - 1 validation scores are NaN (no "
+                        "score) and your percentile took them in. Leave them out (`np.nanpercentile`, or "
+                        "`det.calibrate`, which skips them).")
     if not np.isclose(second.threshold_, first.threshold_, rtol=1e-9, atol=0):
         raise Incorrect(f"leakage: when only the test part changed (a large anomaly planted on every 20th row), "
                         f"your threshold moved from {first.threshold_:.4g} to {second.threshold_:.4g}. "
@@ -632,7 +636,8 @@ q5 = FunctionQuestion(
     5,
     "Write `recalibrate(det, val_X, test_X)`: without refitting, set the threshold of the fitted detector `det` to "
     "the 99.5th percentile of its scores on the validation sensors `val_X`, and return the share of the test "
-    "samples `test_X` that it then flags. The check calls your function on copies of `det` "
+    "samples `test_X` that it then flags. The first `window - 1` validation scores are NaN (no score): leave them "
+    "out, as `det.calibrate` does. The check calls your function on copies of `det` "
     "(`recalibrate(copy_of_det, val[sensors], test[sensors])`), and again with a changed test part.",
     ("recalibrate", "det", "val", "test", "sensors"),
     _check_recalibrate,
