@@ -21,7 +21,7 @@ KERAS_DETECTORS = {
     "attn_lstm": dict(window=8, units=4),
     "transformer_ae": dict(window=8, d_model=8, heads=2, ff_dim=8, dropout=0.1, pool=2, latent=3, position="learned"),
     "vqvae": dict(window=8, n_codes=8, code_dim=2, filters=4, kernel_size=3, reset_after=2),
-    "lstm_forecast": dict(window=8, units=4, input_noise=0.1),
+    "lstm_forecast": dict(window=8, units=(4,), input_noise=0.1),
 }
 COMMON = dict(epochs=4, batch_size=16, patience=2, calibration=0)
 

@@ -135,7 +135,7 @@ class _Plan:
         self.n_draws = len(draws)
         self.initializers: list[tuple[Any, int]] = []  # (initializer, draw index) of drawn seeds
         self.generators: list[tuple[Any, int | None, int]] = []  # (SeedGenerator, draw index or None, seed)
-        self.weights: list[tuple[Any, Any]] = []  # (variable, its random initializer)
+        self.weights: list[tuple[Any, Callable[[], Any]]] = []  # (variable, gives its random initializer)
         self.hooks: list[Callable[[], None]] = []
         claimed: set[int] = set()
         for layer in _sublayers(model, set()):
@@ -160,7 +160,7 @@ class _Plan:
                         if getattr(layer, "unit_forget_bias", False) and name.lstrip("_") == "bias_initializer":
                             self.reason = f"{layer.name}: a random bias initializer with unit_forget_bias"
                             return
-                        self.weights.append((target, value))
+                        self.weights.append((target, _effective_initializer(layer, name, value)))
                     elif variables:
                         self.reason = f"initializer {layer.name}.{name} initialises no weight the cache can name"
                         return
@@ -195,8 +195,8 @@ class _Plan:
             var.assign(value)
         for init, i in self.initializers:
             init.seed = draws[i]
-        for var, init in self.weights:
-            var.assign(init(var.shape, dtype=var.dtype))
+        for var, make in self.weights:
+            var.assign(make()(var.shape, dtype=var.dtype))
         for gen, i, seed in self.generators:
             seed = seed if i is None else draws[i]
             gen.state.assign(np.array([seed, 0], dtype=gen.state.dtype))
@@ -208,6 +208,24 @@ class _Plan:
                 if "learning_rate" not in var.name:
                     var.assign(np.zeros(var.shape, dtype=var.dtype))
         model.stop_training = False
+
+
+def _effective_initializer(layer, name: str, init) -> Callable[[], Any]:
+    """A function giving the initializer ``layer`` called for the weight that ``init`` (its attribute ``name``)
+    initialises, once the seeds are re-drawn. Usually ``init`` itself; ``EinsumDense`` (inside
+    ``MultiHeadAttention``) calls a copy of a variance-scaling initializer that knows the kernel's input
+    and output axes and carries the same seed (``EinsumDense._update_kernel_initializer``)."""
+    keras = import_keras()
+    scaling = keras.initializers.VarianceScaling
+    if (isinstance(layer, keras.layers.EinsumDense) and name == "kernel_initializer" and isinstance(init, scaling)
+            and (init.input_axes is None or init.output_axes is None)):
+        from keras.src.layers.core.einsum_dense import _analyze_einsum_string
+
+        shape = next(iter(layer._build_shapes_dict.values()))
+        _, _, _, input_axes, output_axes = _analyze_einsum_string(layer.equation, layer.bias_axes, shape,
+                                                                  layer.partial_output_shape)
+        return lambda: layer._update_kernel_initializer(input_axes, output_axes)
+    return lambda: init
 
 
 def _same_numpy_state(a: Any, b: Any) -> bool:
