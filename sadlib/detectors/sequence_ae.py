@@ -193,7 +193,7 @@ def build_attention_lstm_autoencoder(window: int, n_features: int, *, units: int
 class SequenceAutoencoder(WindowAutoencoder):
     """Reconstruction error of a sequence autoencoder on sliding windows (base class).
 
-    Subclasses add their architecture parameters and implement ``_build(n_features)``.
+    Subclasses add their architecture parameters and implement ``_model_spec(n_features)``.
     Everything else (parameters, split, training, scoring) is
     :class:`~sadlib.detectors.keras_base.WindowAutoencoder`'s.
 
