@@ -36,7 +36,7 @@ import numpy as np
 from ..environment import import_keras
 from ..validation import check_int
 from .base import DEFAULT_THRESHOLD
-from .keras_base import WindowAutoencoder, compile_model
+from .keras_base import WindowAutoencoder, compile_model, model_spec
 from .training import predict_batches
 
 __all__ = ["DenseAutoencoder", "build_dense_autoencoder"]
@@ -153,8 +153,8 @@ class DenseAutoencoder(WindowAutoencoder):
         self.hidden = hidden
         self.latent = latent
 
-    def _build(self, n_features: int):
-        return build_dense_autoencoder(int(self.window) * n_features, self.hidden, self.latent,
+    def _model_spec(self, n_features: int):
+        return model_spec(build_dense_autoencoder, int(self.window) * n_features, self.hidden, self.latent,
                                        learning_rate=self.learning_rate)
 
     def encode(self, X: Any) -> np.ndarray:

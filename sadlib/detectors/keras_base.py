@@ -14,11 +14,13 @@ pipeline, written once:
 3. fit the scaler on the training part only (never on the calibration tail that
    :meth:`Detector.fit <sadlib.detectors.base.Detector.fit>` keeps apart) and apply
    it, unclipped, to both parts;
-4. seed Keras (``keras.utils.set_random_seed``), build the model and train it with
+4. seed Keras (``keras.utils.set_random_seed``), build the model (or take one of the same
+   architecture from :mod:`~sadlib.detectors.model_cache`, re-initialised in place as a fresh
+   build would be; ``MODEL_CACHE.max_size = 0`` turns that off) and train it with
    ``model.fit`` (:func:`~sadlib.detectors.training.fit_model`: the validation part as
    ``validation_data``, ``EarlyStopping`` with ``restore_best_weights=True``).
 
-A subclass says what its model is (``_build``) and what a training example is
+A subclass says what its model is (``_model_spec``: the builder and its arguments) and what a training example is
 (``_examples``: inputs and targets cut from scaled rows).
 
 :class:`WindowAutoencoder` adds the reconstruction score: :meth:`~WindowAutoencoder.model_inputs`
@@ -39,6 +41,7 @@ from ..environment import import_keras
 from ..validation import check_bool, check_choice, check_int, check_number
 from ..windows import fit_scaler, sliding_windows, windows_to_points
 from .base import DEFAULT_THRESHOLD, Detector
+from .model_cache import MODEL_CACHE
 from .training import PREDICT_BATCH, STEPS_PER_EXECUTION, fit_model, predict_batches
 
 __all__ = ["KerasWindowDetector", "WindowAutoencoder", "reconstruction_errors", "compile_model"]
@@ -46,6 +49,11 @@ __all__ = ["KerasWindowDetector", "WindowAutoencoder", "reconstruction_errors", 
 SCALERS = ("minmax", "standard", "robust")
 ERRORS = ("mse", "mae")
 AGGREGATES = ("last", "max", "mean")
+
+
+def model_spec(builder, *args: Any, **kwargs: Any) -> tuple:
+    """``(builder, args, kwargs)``: what :meth:`KerasWindowDetector._model_spec` returns."""
+    return builder, args, kwargs
 
 
 def compile_model(model, learning_rate: float = 1e-3):
@@ -143,9 +151,36 @@ class KerasWindowDetector(Detector):
         self.random_state = random_state
 
     # -- what a subclass defines ------------------------------------------------------
-    def _build(self, n_features: int):  # pragma: no cover - abstract
-        """The compiled model for windows of ``n_features`` sensors (freshly initialised)."""
+    def _model_spec(self, n_features: int) -> tuple:  # pragma: no cover - abstract
+        """``model_spec(builder, *args, **kwargs)``: the function that builds and compiles the model for
+        windows of ``n_features`` sensors, and its arguments (they are also the model cache's key)."""
         raise NotImplementedError
+
+    def _build(self, n_features: int):
+        """A freshly built, compiled model of this detector's architecture (without the model cache)."""
+        builder, args, kwargs = self._model_spec(n_features)
+        return builder(*args, **kwargs)
+
+    def _borrow_model(self, n_features: int):
+        """The model to train: built, or re-initialised in place from the model cache
+        (:mod:`sadlib.detectors.model_cache`), lent to this detector until it is collected or refitted."""
+        self._give_back_model()
+        builder, args, kwargs = self._model_spec(n_features)
+        self.model_, self._model_loan = MODEL_CACHE.lend(self, builder, *args, **kwargs)
+
+    def _give_back_model(self) -> None:
+        """Return a model lent by the cache (before a refit); the detector forgets it."""
+        loan = self.__dict__.pop("_model_loan", None)
+        if loan is not None and loan.alive:
+            self.__dict__.pop("model_", None)
+            loan()
+
+    def __getstate__(self):
+        # a copied or pickled detector keeps its model (or a copy of it): it never goes back to the cache
+        loan = self.__dict__.get("_model_loan")
+        if loan is not None:
+            loan.detach()
+        return {k: v for k, v in self.__dict__.items() if k != "_model_loan"}
 
     def _examples(self, scaled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - abstract
         """``(inputs, targets)`` cut from consecutive scaled rows, float32."""
@@ -219,7 +254,7 @@ class KerasWindowDetector(Detector):
         keras = import_keras()
         if self.random_state is not None:
             keras.utils.set_random_seed(int(self.random_state))
-        self.model_ = self._build(X.shape[1])
+        self._borrow_model(X.shape[1])
         self.history_, self.best_epoch_ = fit_model(
             self.model_, *train, validation_data=val, epochs=int(self.epochs), batch_size=int(self.batch_size),
             patience=int(self.patience), callbacks=self._callbacks())

@@ -72,15 +72,21 @@ class VectorQuantizer(keras.layers.Layer):
                              f"per position; the encoder's last layer must have code_dim channels.")
         limit = 1.0 / self.n_codes
         k, d = self.n_codes, self.code_dim
-        self.codebook = self.add_weight(
-            shape=(k, d), name="codebook", trainable=self.codebook_mode == "gradient",
-            initializer=keras.initializers.RandomUniform(-limit, limit))
+        # kept as an attribute (``<variable>_initializer``) so that sadlib.detectors.model_cache can re-draw it
+        self.codebook_initializer = keras.initializers.RandomUniform(-limit, limit)
+        self.codebook = self.add_weight(shape=(k, d), name="codebook", trainable=self.codebook_mode == "gradient",
+                                        initializer=self.codebook_initializer)
         self.ema_count = self.add_weight(shape=(k,), name="ema_count", trainable=False, initializer="ones")
         self.ema_sum = self.add_weight(shape=(k, d), name="ema_sum", trainable=False, initializer="zeros")
         self.ema_sum.assign(np.array(ops.convert_to_numpy(self.codebook)))  # each code: its own single member (a copy)
         self.unused = self.add_weight(shape=(k,), name="unused", trainable=False, initializer="zeros")
         self.usage = self.add_weight(shape=(k,), name="usage", trainable=False, initializer="zeros")
         self.resets = self.add_weight(shape=(), name="resets", trainable=False, initializer="zeros")
+
+    def after_weights_reset(self):
+        """Called by :mod:`sadlib.detectors.model_cache` after it re-initialised the weights in place:
+        ``ema_sum`` starts as a copy of the (re-drawn) codebook, as in :meth:`build`."""
+        self.ema_sum.assign(np.array(ops.convert_to_numpy(self.codebook)))
 
     def call(self, z, training=False):
         flat = ops.reshape(z, (-1, self.code_dim))
@@ -151,8 +157,9 @@ class PositionEmbedding(keras.layers.Layer):
     def build(self, input_shape):
         window, d_model = int(input_shape[-2]), int(input_shape[-1])
         if self.kind == "learned":
+            self.positions_initializer = keras.initializers.RandomNormal(stddev=0.1)  # see model_cache
             self.positions = self.add_weight(shape=(window, d_model), name="positions",
-                                             initializer=keras.initializers.RandomNormal(stddev=0.1))
+                                             initializer=self.positions_initializer)
         else:
             self.positions = sinusoidal_positions(window, d_model)
 

@@ -57,7 +57,7 @@ from ..environment import import_keras
 from ..validation import as_2d_float, check_bool, check_choice, check_int, check_number
 from ..windows import sliding_windows
 from .base import DEFAULT_THRESHOLD, SENSOR_AGGREGATES, combine_sensors
-from .keras_base import KerasWindowDetector, compile_model
+from .keras_base import KerasWindowDetector, compile_model, model_spec
 
 __all__ = ["LSTMForecaster", "build_lstm_forecaster", "forecast_windows", "make_forecast_toy"]
 
@@ -292,8 +292,8 @@ class LSTMForecaster(KerasWindowDetector):
         self.target_ = self._resolve_target(X.shape[1])
         super()._fit(X)
 
-    def _build(self, n_features: int):
-        return build_lstm_forecaster(self.window, n_features, self.units, n_outputs=len(self.target_),
+    def _model_spec(self, n_features: int):
+        return model_spec(build_lstm_forecaster, self.window, n_features, self.units, n_outputs=len(self.target_),
                                      learning_rate=self.learning_rate, input_noise=self.input_noise)
 
     def _examples(self, scaled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

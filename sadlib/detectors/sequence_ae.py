@@ -47,7 +47,7 @@ from typing import Any, Literal, Sequence
 from ..environment import import_keras
 from ..validation import check_int, check_number
 from .base import DEFAULT_THRESHOLD
-from .keras_base import WindowAutoencoder, compile_model
+from .keras_base import WindowAutoencoder, compile_model, model_spec
 
 __all__ = [
     "SequenceAutoencoder",
@@ -193,7 +193,7 @@ def build_attention_lstm_autoencoder(window: int, n_features: int, *, units: int
 class SequenceAutoencoder(WindowAutoencoder):
     """Reconstruction error of a sequence autoencoder on sliding windows (base class).
 
-    Subclasses add their architecture parameters and implement ``_build(n_features)``.
+    Subclasses add their architecture parameters and implement ``_model_spec(n_features)``.
     Everything else (parameters, split, training, scoring) is
     :class:`~sadlib.detectors.keras_base.WindowAutoencoder`'s.
 
@@ -277,8 +277,8 @@ class LSTMAutoencoder(SequenceAutoencoder):
         self.units = units
         self.unroll = unroll
 
-    def _build(self, n_features: int):
-        return build_lstm_autoencoder(self.window, n_features, units=self.units, unroll=bool(self.unroll),
+    def _model_spec(self, n_features: int):
+        return model_spec(build_lstm_autoencoder, self.window, n_features, units=self.units, unroll=bool(self.unroll),
                                       learning_rate=self.learning_rate)
 
 
@@ -308,9 +308,9 @@ class ConvAutoencoder(SequenceAutoencoder):
         self.kernel_size = kernel_size
         self.dropout = dropout
 
-    def _build(self, n_features: int):
-        return build_conv_autoencoder(self.window, n_features, filters=self.filters, kernel_size=self.kernel_size,
-                                      dropout=self.dropout, learning_rate=self.learning_rate)
+    def _model_spec(self, n_features: int):
+        return model_spec(build_conv_autoencoder, self.window, n_features, filters=self.filters,
+                          kernel_size=self.kernel_size, dropout=self.dropout, learning_rate=self.learning_rate)
 
 
 class CNNLSTMAutoencoder(SequenceAutoencoder):
@@ -340,8 +340,8 @@ class CNNLSTMAutoencoder(SequenceAutoencoder):
         self.units = units
         self.unroll = unroll
 
-    def _build(self, n_features: int):
-        return build_cnn_lstm_autoencoder(self.window, n_features, filters=self.filters,
+    def _model_spec(self, n_features: int):
+        return model_spec(build_cnn_lstm_autoencoder, self.window, n_features, filters=self.filters,
                                           kernel_size=self.kernel_size, units=self.units,
                                           unroll=bool(self.unroll), learning_rate=self.learning_rate)
 
@@ -369,6 +369,6 @@ class AttentionLSTMAutoencoder(SequenceAutoencoder):
         self.units = units
         self.unroll = unroll
 
-    def _build(self, n_features: int):
-        return build_attention_lstm_autoencoder(self.window, n_features, units=self.units,
+    def _model_spec(self, n_features: int):
+        return model_spec(build_attention_lstm_autoencoder, self.window, n_features, units=self.units,
                                                 unroll=bool(self.unroll), learning_rate=self.learning_rate)

@@ -22,7 +22,10 @@ generators). Same ``random_state``, same numbers on the CPU.
 Speed: ``compile_model`` sets ``steps_per_execution`` (:data:`STEPS_PER_EXECUTION`), which lets
 ``fit`` run several batches per call of its traced training function and so cuts the Python
 overhead per batch on small models (measured: ``benchmarks/README.md``, "Training with
-model.fit").
+model.fit"). A new detector of an architecture that an earlier one no longer needs trains the
+earlier one's model, re-initialised in place as a fresh build would be, and so does not trace
+``fit``'s functions again (:mod:`sadlib.detectors.model_cache`; ``MODEL_CACHE.max_size = 0``
+turns it off).
 """
 
 from __future__ import annotations

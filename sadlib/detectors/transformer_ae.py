@@ -56,7 +56,7 @@ import numpy as np
 from ..environment import import_keras
 from ..validation import InvalidParameterError, check_choice, check_int, check_number
 from .base import DEFAULT_THRESHOLD
-from .keras_base import WindowAutoencoder, compile_model
+from .keras_base import WindowAutoencoder, compile_model, model_spec
 
 __all__ = ["TransformerAutoencoder", "build_transformer_autoencoder", "sinusoidal_positions", "POSITIONS",
            "PositionEmbedding"]
@@ -258,8 +258,8 @@ class TransformerAutoencoder(WindowAutoencoder):
         _check_architecture(self.window, self.window, self.d_model, self.heads, self.blocks, self.ff_dim,
                             self.dropout, self.pool, 1, self.position)
 
-    def _build(self, n_features: int):
-        return build_transformer_autoencoder(
+    def _model_spec(self, n_features: int):
+        return model_spec(build_transformer_autoencoder,
             self.window, n_features, d_model=self.d_model, heads=self.heads, blocks=self.blocks, ff_dim=self.ff_dim,
             dropout=self.dropout, pool=self.pool, latent=self.latent, position=self.position,
             learning_rate=self.learning_rate)

@@ -55,7 +55,7 @@ from ..environment import import_keras
 from ..validation import check_choice, check_int, check_number
 from ..windows import windows_to_points
 from .base import DEFAULT_THRESHOLD
-from .keras_base import compile_model
+from .keras_base import compile_model, model_spec
 from .sequence_ae import SequenceAutoencoder
 from .training import predict_batches
 
@@ -216,11 +216,11 @@ class VQVAE(SequenceAutoencoder):
         check_choice("codebook", self.codebook, CODEBOOKS)
         check_choice("scoring", self.scoring, SCORES)
 
-    def _build(self, n_features: int):
-        return build_vqvae(self.window, n_features, n_codes=self.n_codes, code_dim=self.code_dim, filters=self.filters,
-                           kernel_size=self.kernel_size, downsample=self.downsample, beta=self.beta,
-                           codebook=self.codebook, decay=self.decay, reset_after=self.reset_after,
-                           learning_rate=self.learning_rate)
+    def _model_spec(self, n_features: int):
+        return model_spec(build_vqvae, self.window, n_features, n_codes=self.n_codes, code_dim=self.code_dim,
+                          filters=self.filters, kernel_size=self.kernel_size, downsample=self.downsample,
+                          beta=self.beta, codebook=self.codebook, decay=self.decay, reset_after=self.reset_after,
+                          learning_rate=self.learning_rate)
 
     # -- the encoder of the model ---------------------------------------------------------
     @staticmethod
