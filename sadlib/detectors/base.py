@@ -44,7 +44,7 @@ from ..thresholds import Threshold, make_threshold
 from ..validation import as_2d_float, as_scores, check_choice, check_number, check_time_index
 
 # check_choice is re-exported for modules that still import it from here; its home is sadlib.validation.
-__all__ = ["Detector", "DEFAULT_THRESHOLD", "SENSOR_AGGREGATES", "check_choice", "combine_sensors"]
+__all__ = ["Detector", "DEFAULT_THRESHOLD", "SENSOR_AGGREGATES", "check_choice", "combine_sensors", "rows_before_first_window"]
 
 
 
@@ -264,3 +264,12 @@ class Detector(BaseEstimator):
             s = s.copy()
             s[:k] = np.nan  # the rule of the module docstring: rows without a score are NaN
         return s
+
+
+def rows_before_first_window(window) -> int:
+    """``window - 1``: the rows of a scored series before its first full window (NaN, no score); 0 for an
+    invalid window, which ``fit`` reports."""
+    try:
+        return max(int(window) - 1, 0)
+    except (TypeError, ValueError):
+        return 0

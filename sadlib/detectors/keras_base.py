@@ -40,7 +40,7 @@ import numpy as np
 from ..environment import import_keras
 from ..validation import check_bool, check_choice, check_int, check_number
 from ..windows import fit_scaler, sliding_windows, windows_to_points
-from .base import DEFAULT_THRESHOLD, Detector
+from .base import DEFAULT_THRESHOLD, Detector, rows_before_first_window
 from .model_cache import MODEL_CACHE
 from .training import PREDICT_BATCH, STEPS_PER_EXECUTION, fit_model, predict_batches
 
@@ -223,10 +223,7 @@ class KerasWindowDetector(Detector):
     @property
     def unscored_rows(self) -> int:  # type: ignore[override]
         """The first ``window - 1`` rows of a scored series have no window of their own: NaN (no score)."""
-        try:
-            return max(int(self.window) - 1, 0)
-        except (TypeError, ValueError):  # an invalid window is reported by fit
-            return 0
+        return rows_before_first_window(self.window)
 
     def _split_rows(self, n: int) -> tuple[int, int]:
         """``(n_fit, n_val)``: rows to train on and rows after them for early stopping."""

@@ -45,7 +45,7 @@ from ..alarms import all_windows_alarms
 from ..environment import import_keras
 from ..validation import InvalidParameterError, check_choice, check_int
 from ..windows import fit_scaler, sliding_windows, windows_to_points
-from .base import Detector
+from .base import Detector, rows_before_first_window
 from .keras_base import compile_model
 from .training import predict_batches
 
@@ -164,10 +164,7 @@ class SKABConvAE(Detector):
     @property
     def unscored_rows(self) -> int:  # type: ignore[override]
         """The first ``window - 1`` rows of a scored series have no window of their own: NaN (no score)."""
-        try:
-            return max(int(self.window) - 1, 0)
-        except (TypeError, ValueError):  # an invalid window is reported by fit
-            return 0
+        return rows_before_first_window(self.window)
 
     @property
     def min_samples(self) -> int:

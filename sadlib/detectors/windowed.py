@@ -22,7 +22,7 @@ from sklearn.preprocessing import StandardScaler
 
 from ..validation import check_choice, check_int, check_min_length, check_not_constant
 from ..windows import sliding_windows, windows_to_points
-from .base import DEFAULT_THRESHOLD, Detector
+from .base import DEFAULT_THRESHOLD, Detector, rows_before_first_window
 
 __all__ = ["WindowedDetector", "window_features"]
 
@@ -103,10 +103,7 @@ class WindowedDetector(Detector):
     @property
     def unscored_rows(self) -> int:  # type: ignore[override]
         """The first ``window - 1`` rows of a scored series have no window of their own: NaN (no score)."""
-        try:
-            return max(int(self.window) - 1, 0)
-        except (TypeError, ValueError):  # an invalid window is reported by fit
-            return 0
+        return rows_before_first_window(self.window)
 
     # -- to implement -----------------------------------------------------------------
     def _fit_windows(self, F: np.ndarray) -> None:  # pragma: no cover - abstract
