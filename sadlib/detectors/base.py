@@ -44,7 +44,8 @@ from ..thresholds import Threshold, make_threshold
 from ..validation import as_2d_float, as_scores, check_choice, check_number, check_time_index
 
 # check_choice is re-exported for modules that still import it from here; its home is sadlib.validation.
-__all__ = ["Detector", "DEFAULT_THRESHOLD", "SENSOR_AGGREGATES", "check_choice", "combine_sensors", "rows_before_first_window"]
+__all__ = ["Detector", "DEFAULT_THRESHOLD", "SENSOR_AGGREGATES", "check_choice", "combine_sensors",
+           "rows_before_first_window"]
 
 
 
