@@ -30,16 +30,24 @@ def test_benchmarks_readme_skab_tables_are_the_csvs():
 
     root = Path(__file__).resolve().parents[1]
     text = (root / "benchmarks" / "README.md").read_text(encoding="utf-8")
-    rows = {}
-    for m in re.finditer(r"^[ \t]+(\S+)[ \t]+this course\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)", text, re.M):
+    rows, lines = {}, {}
+    # a course row: detector, "this course", F1, the F1 sd column ("-" for a detector), FAR %, MAR %
+    for m in re.finditer(r"^[ \t]+(\S+)[ \t]+this course\s+([\d.]+)\s+-\s+([\d.]+)\s+([\d.]+)", text, re.M):
         rows.setdefault(m.group(1), []).append(tuple(float(v) for v in m.groups()[1:]))
+    # its random line: F1 mean, F1 sd, FAR %, MAR % over the shifted alarms
+    for m in re.finditer(r"^[ \t]*random line of (\S+)[ \t]+trivial\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)",
+                         text, re.M):
+        lines.setdefault(m.group(1), []).append(tuple(float(v) for v in m.groups()[1:]))
     files = ("skab.csv", "skab_variants.csv", "skab_deep_margin.csv", "skab_conv_ae.csv", "skab_conv_ae_all.csv",
              "skab_alarms.csv")
     csv = pd.concat([pd.read_csv(root / "benchmarks" / f) for f in files])
     assert set(rows) == set(csv["detector"])
+    assert set(lines) == set(csv["detector"]), "every course row has its random line in the README's tables"
     for _, r in csv.iterrows():
         expected = (round(r.f1, 3), round(r.far, 2), round(r.mar, 2))
         assert expected in rows[r.detector], f"row for {r.detector} is not in the CSVs: {rows[r.detector]}"
+        line = (round(r.random_f1, 3), round(r.random_f1_std, 3), round(r.random_far, 2), round(r.random_mar, 2))
+        assert line in lines[r.detector], f"random line of {r.detector} is not in the CSVs: {lines[r.detector]}"
 
 
 def _tables(text: str) -> list[list[list[str]]]:
