@@ -23,45 +23,48 @@ Messages, no Ray) unless stated. Scoring (:func:`sadlib.federated.run.evaluate_s
 counts from its precursor start to its end, and the 24 h after it are not scored. Means are over
 seeds and over the sites with failures (event F1, PR-AUC) or all sites (false alarms per day).
 
-Result (2026-12-01, flwr 1.42.0, TensorFlow 2.21; 3 seeds x 6 sites; means over the 5 sites with
-failures, "little" = sites 3 and 4; uplink = all 6 sites' replies per round; wall times on the shared
-2-core machine while other jobs ran (load 3-9), so only their ratios mean something):
+Result (re-run in full on 2026-12-07 with the current library, flwr 1.42.0, TensorFlow 2.21: 3 seeds x 6
+sites; means over the 5 sites with failures, "little" = sites 3 and 4; uplink = all 6 sites' replies per round;
+``--no-ray`` for 288 rows, then ``--seeds 1 --severity 0.5 --federated fedavg --no-dp --ray`` for the six Ray
+rows; wall times on the shared 2-core machine while another benchmark ran (load 3-5), so only their ratios mean
+something):
 
 =============  ====================  ====================  =============  ==========  =======
 method         event F1 (little)     PR-AUC (little)       false/day      uplink kB   wall s
 =============  ====================  ====================  =============  ==========  =======
 severity 0.5
-local          0.731 (0.694)         0.835 (0.753)         0.016          -           22
-centralised    0.690 (0.590)         0.831 (0.757)         0.040          -           8
-fedavg         0.747 (0.702)         0.854 (0.774)         0.032          191.8       42
-fedprox        0.734 (0.702)         0.854 (0.772)         0.032          191.8       44
-fedadam        0.747 (0.702)         0.850 (0.769)         0.032          191.8       46
-fedavg_q8      0.747 (0.702)         0.854 (0.774)         0.032          47.6        41
-fedavg_topk    0.747 (0.702)         0.854 (0.772)         0.032          18.6        41
-fedavg_dp      0.742 (0.722)         0.825 (0.718)         0.000          191.8       43
-fedavg_ray     0.762 (0.771)         0.851 (0.777)         0.095          191.8       130
+local          0.731 (0.694)         0.837 (0.754)         0.016          -           20
+centralised    0.689 (0.590)         0.833 (0.758)         0.040          -           4
+fedavg         0.747 (0.702)         0.855 (0.775)         0.032          191.8       31
+fedprox        0.734 (0.702)         0.855 (0.774)         0.032          191.8       32
+fedadam        0.747 (0.702)         0.851 (0.769)         0.032          191.8       41
+fedavg_q8      0.747 (0.702)         0.856 (0.775)         0.032          47.6        40
+fedavg_topk    0.747 (0.702)         0.855 (0.774)         0.032          18.6        37
+fedavg_dp      0.709 (0.639)         0.825 (0.718)         0.008          191.8       35
+fedavg_ray     0.762 (0.771)         0.852 (0.777)         0.095          191.8       170
 severity 1.0
-local          0.771 (0.694)         0.877 (0.821)         0.016          -           26
-centralised    0.818 (0.813)         0.866 (0.795)         0.040          -           7
-fedavg         0.818 (0.813)         0.862 (0.776)         0.032          191.8       34
-fedavg_q8      0.818 (0.813)         0.862 (0.776)         0.032          47.6        33
-fedavg_topk    0.818 (0.813)         0.861 (0.773)         0.032          18.6        35
-fedavg_dp      0.764 (0.778)         0.854 (0.750)         0.000          191.8       44
+local          0.771 (0.694)         0.879 (0.822)         0.016          -           13
+centralised    0.818 (0.813)         0.867 (0.796)         0.040          -           2
+fedavg         0.818 (0.813)         0.863 (0.777)         0.032          191.8       24
+fedprox        0.818 (0.813)         0.863 (0.777)         0.032          191.8       24
+fedadam        0.818 (0.813)         0.860 (0.771)         0.032          191.8       24
+fedavg_q8      0.818 (0.813)         0.863 (0.777)         0.032          47.6        26
+fedavg_topk    0.818 (0.813)         0.862 (0.774)         0.032          18.6        26
+fedavg_dp      0.731 (0.694)         0.855 (0.751)         0.008          191.8       26
 =============  ====================  ====================  =============  ==========  =======
 
-(``fedavg_ray`` is seed 0 only; on that seed it gives exactly the in-process FedAvg's numbers,
-0.762 / 0.851, in 130 s instead of 67 s. FedProx and FedAdam at severity 1.0 match FedAvg to 0.003.)
-FedAvg is within 0.05 of the centralised model (severity 0.5: +0.058 event F1 and +0.023 PR-AUC,
-i.e. better; 1.0: +0.000 and -0.004). On the little-data sites it beats local-only on event F1
-(+0.007, +0.118) but on PR-AUC only at severity 0.5 (+0.021; -0.045 at 1.0). 8-bit updates cut the
-uplink 4.03x and top-k 10.3x with no loss (<= 0.001). Event F1 moves in steps: a site has 2-3 events.
-The CSV's ``downlink_bytes_per_round`` of ``fedadam`` (365 kB) was measured before commit 40d6c5a, which sends
-FedAdam's float64 server step back as float32 (191.8 kB, as the others); a rerun may move FedAdam's scores in
-the third decimal.
+(``fedavg_ray`` is seed 0 only; on that seed it gives the in-process FedAvg's event metrics exactly and its
+PR-AUCs to 1e-4, 0.762 / 0.852, in 170 s instead of 87 s for the in-process run beside it.) FedAvg is within
+0.05 of the centralised model (severity 0.5: +0.058 event F1 and +0.023 PR-AUC, i.e. better; 1.0: +0.000 and
+-0.004). On the little-data sites it beats local-only on event F1 (+0.007, +0.118) but on PR-AUC only at
+severity 0.5 (+0.021; -0.045 at 1.0). 8-bit updates cut the uplink 4.03x and top-k 10.31x with no loss
+(<= 0.001). FedProx and FedAdam do no better than FedAvg. Event F1 moves in steps: a site has 2-3 events.
 
-Re-checked on 2026-12-07 after event precision began to count alarm episodes (issue 26): seed 0 of both
-severities, local, centralised and fedavg (``--seeds 1 --federated fedavg --no-dp --no-ray``, 36 of the 294
-rows) gave every metric of the CSV unchanged; the other rows were not re-run (hours on the loaded machine).
+Against the first run (2026-12-01) the library had changed: the first ``window - 1`` rows now have no score
+(NaN, ranked lowest; PR-AUC moved by at most 0.0075, in 222 of the 294 rows), compressed updates carry a shape tag (20
+bytes more per reply), FedAdam's server step goes back as float32 (downlink 191.8 kB instead of 365 kB), and
+central DP sizes its noise for uniformly weighted FedAvg (its thresholds and two rows of seed 0, site 4 moved:
+event F1 1.0 -> 0.5). Every other event metric, false-alarm rate and byte count is unchanged.
 
 Usage::
 
