@@ -122,7 +122,7 @@ bench: install
 		--params '{"dense_ae": {"threshold": $(SKAB_RULE)}, "conv_ae": {"threshold": $(SKAB_RULE)}, "lstm_forecast": {"threshold": $(SKAB_RULE)}}' \
 		--csv benchmarks/skab_deep_margin.csv
 
-# Notebook 08's rows (about 45 min on 2 cores): the SKAB authors' Conv-AE as published and with its decoder
+# Notebook 08's rows (about 25 min on 2 cores): the SKAB authors' Conv-AE as published and with its decoder
 # fixed, and the recommended alarm policy (alarms.POLICIES["default"]) on the Keras detectors (SKAB) and on
 # every course detector that takes one column (NAB machine_temperature_system_failure).
 KERAS_DETECTORS ?= dense_ae,lstm_forecast,lstm_ae,conv_ae,cnn_lstm,attn_lstm,vqvae

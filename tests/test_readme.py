@@ -111,6 +111,16 @@ def test_readme_headline_numbers_come_from_the_benchmark_csvs():
         r = csv[csv.detector == detector].iloc[0]
         assert values == (round(r.f1, 3), round(r.far, 2), round(r.mar, 2)), name
     assert "ma_z" not in rows  # a recipe selected on the test files is not a headline number
+    lines = {r[0]: r[4] for r in glance[0][1:]}
+    for name in course_rows:
+        r = csv[csv.detector == name.split()[0].rstrip(":")].iloc[0]
+        assert lines[name] == f"{r.random_f1:.3f} ± {r.random_f1_std:.3f}", name
+    # the sentence under the table: on SKAB no detector is 2 sd above its own random line
+    every = pd.concat([pd.read_csv(root / "benchmarks" / f) for f in (
+        "skab.csv", "skab_variants.csv", "skab_deep_margin.csv", "skab_conv_ae.csv", "skab_conv_ae_all.csv",
+        "skab_alarms.csv")])
+    assert "no detector, the published Conv-AE included, is 2 sd above its\nown" in text
+    assert ((every.f1 - every.random_f1) / every.random_f1_std).max() < 2
 
 
 def test_readme_syllabus_question_counts_are_the_exercise_modules():
