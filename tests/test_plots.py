@@ -125,23 +125,17 @@ def test_plot_scores_bad_input():
         plot_scores(np.array([1.0, np.inf]))
 
 
-def test_plot_scores_unscored_rows_are_a_gap_never_an_alarm():
+@pytest.mark.parametrize("log", [False, True])
+def test_plot_scores_unscored_rows_are_a_gap_never_an_alarm(log):
     # the course's rule: NaN is "no score" (the first window - 1 rows of a windowed detector)
     scores = np.array([np.nan, np.nan, 0.5, 2.0, 0.4, 3.0])
-    ax = plot_scores(scores, threshold=1.0, log=True)
+    ax = plot_scores(scores, threshold=1.0, log=log)
     line = [ln for ln in ax.lines if ln.get_label() == "score"][0]
-    assert np.isnan(line.get_ydata()[:2]).all() and np.isfinite(line.get_ydata()[2:]).all()
-    above = [ln for ln in ax.lines if ln.get_label().startswith("above threshold")][0]
-    assert list(above.get_ydata()) == [2.0, 3.0]
-
-
-def test_plot_scores_unscored_rows_leave_a_gap():
-    scores = np.array([np.nan, np.nan, 0.5, 2.0, 0.2, 3.0])  # the first two rows have no score
-    ax = plot_scores(scores, threshold=1.0)
-    line = [ln for ln in ax.lines if ln.get_label() == "score"][0]
-    assert np.isnan(np.asarray(line.get_ydata(), dtype=float)[:2]).all()
+    y = np.asarray(line.get_ydata(), dtype=float)
+    assert np.isnan(y[:2]).all() and np.isfinite(y[2:]).all()
     above = [ln for ln in ax.lines if ln.get_label().startswith("above threshold")][0]
     assert above.get_label() == "above threshold (2)"
+    assert list(above.get_ydata()) == [2.0, 3.0]
     assert np.array_equal(np.asarray(above.get_xdata()), [3, 5])
 
 

@@ -156,11 +156,6 @@ class KerasWindowDetector(Detector):
         windows of ``n_features`` sensors, and its arguments (they are also the model cache's key)."""
         raise NotImplementedError
 
-    def _build(self, n_features: int):
-        """A freshly built, compiled model of this detector's architecture (without the model cache)."""
-        builder, args, kwargs = self._model_spec(n_features)
-        return builder(*args, **kwargs)
-
     def _borrow_model(self, n_features: int):
         """The model to train: built, or re-initialised in place from the model cache
         (:mod:`sadlib.detectors.model_cache`), lent to this detector until it is collected or refitted."""

@@ -78,7 +78,7 @@ class VectorQuantizer(keras.layers.Layer):
                                         initializer=self.codebook_initializer)
         self.ema_count = self.add_weight(shape=(k,), name="ema_count", trainable=False, initializer="ones")
         self.ema_sum = self.add_weight(shape=(k, d), name="ema_sum", trainable=False, initializer="zeros")
-        self.ema_sum.assign(np.array(ops.convert_to_numpy(self.codebook)))  # each code: its own single member (a copy)
+        self.after_weights_reset()  # ema_sum: each code its own single member (a copy of the codebook)
         self.unused = self.add_weight(shape=(k,), name="unused", trainable=False, initializer="zeros")
         self.usage = self.add_weight(shape=(k,), name="usage", trainable=False, initializer="zeros")
         self.resets = self.add_weight(shape=(), name="resets", trainable=False, initializer="zeros")
