@@ -200,7 +200,10 @@ class FileScores(dict):
     training rows when it has none), ``calibration_index`` (their timestamps),
     ``test`` (scores of the test rows), ``y`` (their labels, bool), ``index`` (their
     timestamps) and ``alarms`` (the alarms the benchmark counted: the detector's own,
-    or the policy's). It compares by identity, so that pandas, which compares the
+    or the policy's); for a detector that trains in epochs (the Keras ones) also
+    ``n_epochs`` and ``best_epoch``, so a caller can see where early stopping ended
+    without keeping the fitted detector (which would keep its model out of
+    :mod:`sadlib.detectors.model_cache`). It compares by identity, so that pandas, which compares the
     ``attrs`` of frames it concatenates, does not fail on the arrays.
     """
 
@@ -217,6 +220,7 @@ class _FileRun(NamedTuple):
     score_seconds: float
     calibration: np.ndarray | None
     calibration_index: pd.Index | None
+    training: dict[str, int]  # a Keras detector's n_epochs and best_epoch (empty for the others)
 
 
 def _normal_scores(det: Any, train: pd.DataFrame) -> tuple[np.ndarray, pd.Index]:
@@ -270,6 +274,7 @@ def _fit_and_score(label: str, factory: Factory, train: pd.DataFrame, test: pd.D
         if keep and calibration is None:
             stage = "keep the scores"
             calibration, calibration_index = _normal_scores(det, train)
+        training = {key: int(getattr(det, f"{key}_")) for key in ("n_epochs", "best_epoch") if hasattr(det, f"{key}_")}
     except Exception as exc:
         raise BenchmarkError(f"detector {label!r} failed to {stage} on {where}: "
                              f"{type(exc).__name__}: {exc}") from exc
@@ -280,12 +285,13 @@ def _fit_and_score(label: str, factory: Factory, train: pd.DataFrame, test: pd.D
     if np.isinf(scores).any():  # NaN is "no score" (a window detector's first rows): no alarm, ranked lowest
         raise BenchmarkError(f"detector {label!r} on {where}: {int(np.isinf(scores).sum())} of {n} "
                              f"scores are infinite.")
-    return _FileRun(scores, alarms.astype(bool), t_policy - t0, t2 - t_policy, calibration, calibration_index)
+    return _FileRun(scores, alarms.astype(bool), t_policy - t0, t2 - t_policy, calibration, calibration_index,
+                    training)
 
 
 def _keep(run: _FileRun, y: np.ndarray, index: pd.Index) -> FileScores:
     return FileScores(calibration=run.calibration, calibration_index=run.calibration_index, test=run.scores,
-                      y=y, index=index, alarms=run.alarms)
+                      y=y, index=index, alarms=run.alarms, **run.training)
 
 
 def _both(y: np.ndarray) -> bool:

@@ -563,3 +563,26 @@ def test_cli_nab_shows_the_random_line(tmp_path, capsys, monkeypatch):
     assert bench.main(["--dataset", "nab", "--detectors", "zscore", "--nab-file", "fake", "--no-progress"]) == 0
     text = capsys.readouterr().out
     assert "random line of zscore" in text and "ev_rec sd" in text and "random (50" not in text
+
+
+class _EpochZScore(RollingZScore):
+    """A detector that trains in epochs, as the Keras ones do (no Keras needed here)."""
+
+    def fit(self, X, y=None):
+        super().fit(X, y)
+        self.n_epochs_, self.best_epoch_ = 7, 4
+        return self
+
+
+def test_kept_scores_hold_where_training_stopped_without_keeping_the_detector():
+    data = fake_skab(n_files=2, seed=5)
+    res = bench.run_skab({"epochs": lambda: _EpochZScore(window=None), "plain": lambda: RollingZScore(window=None)},
+                         data, progress=False, keep_scores=True)
+    kept = res.attrs["scores"]
+    assert all(kept["epochs"][key]["n_epochs"] == 7 and kept["epochs"][key]["best_epoch"] == 4 for key in data)
+    assert all("n_epochs" not in kept["plain"][key] and "best_epoch" not in kept["plain"][key] for key in data)
+    nab = fake_skab(n_files=1, n=1200, seed=6)["fake/0"]
+    res = bench.run_nab({"epochs": lambda: _EpochZScore(window=None)}, nab.iloc[:, [0, -1]].set_axis(
+        ["value", "anomaly"], axis=1), keep_scores=True)
+    (series,) = res.attrs["scores"]["epochs"].values()
+    assert series["n_epochs"] == 7 and series["best_epoch"] == 4
