@@ -90,8 +90,12 @@ def _grid_base():
 
 #: The one private Flower module sadlib uses, and why: from flwr 1.38 a strategy creates each instruction
 #: ``Message`` with the sending task's identity, read from this process-wide class, which Flower's runtimes
-#: (simulation engine, SuperLink) set and no public API does. Only :class:`InProcessGrid` needs it (flwr
-#: 1.35-1.37 have no such module and need nothing). ``tests/test_federated.py`` allows exactly this import.
+#: (simulation engine, SuperLink, and the legacy ``flwr.server.start_grid``) set and no public API does; since
+#: flwrlabs/flower#8175 ("strict task identity", September 2026) reading it unset raises instead of falling
+#: back to zero. Only :class:`InProcessGrid` needs it (flwr 1.35-1.37 have no such module and need nothing).
+#: ``tests/test_federated.py`` allows exactly this import. The public way round it is Flower's simulation
+#: engine, whose only backend in flwr 1.42 is Ray (``run_federated(..., backend="simulation")``): 60 s against 11 s
+#: for 6 sites and 2 rounds on 2 cores, which notebook 11 cannot afford (issue 24 asks for both).
 PRIVATE_FLWR_IMPORTS: tuple[str, ...] = ("flwr.supercore.task_identity",)
 
 
