@@ -31,7 +31,15 @@ from sadlib.federated import (
 )
 from sadlib.federated.apps import make_server_app, make_strategy, write_flower_app
 from sadlib.federated.codecs import weights_to_record
-from sadlib.federated.model import MODELS, ModelCache, build_model, combine_moments, local_fit, site_moments
+from sadlib.federated.model import (
+    MODELS,
+    ModelCache,
+    build_model,
+    combine_moments,
+    local_fit,
+    make_windows,
+    site_moments,
+)
 from sadlib.federated.privacy import flower_epsilon, gaussian_rdp_epsilon, site_influence
 from sadlib.federated.run import PRIVATE_FLWR_IMPORTS, scoring_labels
 from sadlib.validation import InvalidParameterError
@@ -472,6 +480,23 @@ def test_local_alarms_per_site_and_baselines(sites):
     assert not np.allclose(local_table["threshold"], table["threshold"])
     with pytest.raises(ValueError, match="one per site"):
         evaluate_sites(local[:2], chosen)
+
+
+def test_baselines_train_on_the_shared_model_as_on_a_fresh_one(sites):
+    """train_local/train_centralised borrow the traced model of MODELS; the weights are those of a fresh model."""
+    from sadlib.federated.apps import DEFAULT_SETTINGS, scaled_rows
+
+    site = sites[3]
+    s = {**DEFAULT_SETTINGS, **SMALL}
+    mean, std = combine_moments([site_moments(site.train.to_numpy(dtype=float))])
+    X = make_windows(scaled_rows(site.train, mean, std), s["window"])
+    fresh = build_model(X.shape[1], hidden=s["hidden"], latent=s["latent"], learning_rate=s["learning_rate"], seed=0)
+    expected, _ = local_fit(fresh, X, fresh.get_weights(), epochs=3, batch_size=s["batch_size"], seed=0)
+    with MODELS.borrow(X.shape[1], hidden=s["hidden"], latent=s["latent"], learning_rate=s["learning_rate"]) as m:
+        m.set_weights([w + 1.0 for w in m.get_weights()])  # a previous user's weights, which must not leak in
+    for _ in range(2):  # the second call reuses the model the first one trained
+        got = train_local(site, epochs=3, **SMALL).weights
+        assert all(np.array_equal(a, b) for a, b in zip(got, expected))
 
 
 def test_runner_and_apps_reject_bad_input(sites, tmp_path):

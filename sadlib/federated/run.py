@@ -33,7 +33,7 @@ from ..alarms import make_policy
 from ..metrics import event_f1, event_metrics, false_alarms_per_day, pr_auc
 from ..validation import check_choice, check_int
 from .apps import DEFAULT_SETTINGS, STRATEGIES, make_client_app, make_server_app, scaled_rows
-from .model import build_model, combine_moments, local_fit, make_windows, reconstruction_scores, site_moments
+from .model import MODELS, build_model, combine_moments, local_fit, make_windows, reconstruction_scores, site_moments
 
 __all__ = ["FederatedModel", "InProcessGrid", "run_federated", "train_local", "train_centralised", "evaluate_sites",
            "scoring_labels", "SIMULATION_BACKEND"]
@@ -319,11 +319,20 @@ def run_federated(sites: Sequence, strategy: str = "fedavg", *, rounds: int = 10
 
 
 def _fit(train_rows: list[np.ndarray], settings: dict, epochs: int) -> list:
+    """Train from the seeded initial weights on this process's model of the architecture (:data:`MODELS`).
+
+    Building a model is cheap, tracing its training step is not (more than training this small model
+    on 2 cores): the fresh model gives only its initial weights, and :func:`local_fit` trains the
+    borrowed, already traced one from them (it resets the optimizer and reseeds), with the same
+    result to the bit.
+    """
     X = np.concatenate([make_windows(rows, int(settings["window"])) for rows in train_rows])
-    model = build_model(X.shape[1], hidden=settings["hidden"], latent=int(settings["latent"]),
-                        learning_rate=float(settings["learning_rate"]), seed=int(settings["seed"]))
-    weights, _ = local_fit(model, X, model.get_weights(), epochs=epochs, batch_size=int(settings["batch_size"]),
-                           seed=int(settings["seed"]))
+    arch = {"hidden": settings["hidden"], "latent": int(settings["latent"]),
+            "learning_rate": float(settings["learning_rate"])}
+    start = build_model(X.shape[1], **arch, seed=int(settings["seed"])).get_weights()
+    with MODELS.borrow(X.shape[1], **arch) as model:
+        weights, _ = local_fit(model, X, start, epochs=epochs, batch_size=int(settings["batch_size"]),
+                               seed=int(settings["seed"]))
     return weights
 
 
