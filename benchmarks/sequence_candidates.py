@@ -3,9 +3,12 @@
     python benchmarks/sequence_candidates.py            # about 1.5 minutes on 2 idle cores (3 under load)
     python benchmarks/sequence_candidates.py --out /tmp/x.csv
 
-The notebook (issue 24: every notebook in a minute) trains six of its eight section-3 candidates live and
-reads the two ``attn_lstm`` rows (patience 5 and 10, together about half of the section's training time)
-from ``benchmarks/sequence_candidates.csv``. This script runs the section exactly as the notebook's cells
+The notebook (issue 24: every notebook in a minute) trains four networks of its eight section-3
+candidates live (``lstm_ae``, ``conv_ae`` with and without dropout, ``dense_ae``; the rolling z-score costs
+nothing) and reads the rows of ``cnn_lstm`` and of both ``attn_lstm`` (patience 5 and 10, together more than
+half of the section's training time) from ``benchmarks/sequence_candidates.csv``.
+
+This script runs the section exactly as the notebook's cells
 4, 20 and 22 do: ``signals.generate(n_days=21, freq="2min", anomalies=16, seed=3, clean_fraction=2/3)``,
 interpolated, weeks 1 / 2 / 3 to fit / calibrate / test, window 24, batch 64, patience 5 (10 for the second
 ``attn_lstm``), at most 300 epochs, ``calibration=0``, the threshold at the 99.9th percentile of the week-2
