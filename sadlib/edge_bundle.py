@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -116,11 +115,11 @@ def _export_int8_io(model, path: Path, representative: np.ndarray, headroom: flo
         raise ValueError("the model contains a while loop (an LSTM or GRU with unroll=False), which the int8 "
                          "converter cannot take; write the bundle with variants=('float32',), or fit the detector "
                          "with unroll=True (see sadlib.edge.export_litert).")
-    with tempfile.TemporaryDirectory() as tmp:
-        edge._write_saved_model(model, spec, tmp)
-        converter = edge._converter(tmp, "int8", rep, 1)
-        converter.inference_input_type = tf.int8  # integer-only: no QUANTIZE/DEQUANTIZE ops at the ends
-        converter.inference_output_type = tf.int8
+    tmp = edge._saved_model_dir(model, spec)  # the SavedModel the float32 variant wrote, if it did
+    converter = edge._converter(tmp, "int8", rep, 1)
+    converter.inference_input_type = tf.int8  # integer-only: no QUANTIZE/DEQUANTIZE ops at the ends
+    converter.inference_output_type = tf.int8
+    with edge._cheap_collections():
         path.write_bytes(converter.convert())
     bad = edge.flex_ops(path)
     if bad:

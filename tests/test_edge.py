@@ -394,3 +394,35 @@ def test_one_saved_model_per_model_and_weights_whatever_the_format(dense, monkey
     assert len(writes) == 2
     np.testing.assert_allclose(edge.LiteRTModel(changed).predict(test[:5]),
                                keras.ops.convert_to_numpy(model(test[:5], training=False)), atol=1e-5)
+
+
+def test_conversions_skip_older_objects_in_the_converters_collection_and_leave_gc_as_found(dense, monkeypatch,
+                                                                                           tmp_path):
+    """TensorFlow's converter calls gc.collect(); during export_litert the objects made before are frozen (a cheap
+    collection), afterwards nothing stays frozen, and a caller's own freeze is left alone."""
+    import gc
+
+    model, train, _, _ = dense
+    frozen_at_collect = []
+    real_collect = gc.collect
+
+    def collect(*args):
+        frozen_at_collect.append(gc.get_freeze_count())
+        return real_collect(*args)
+
+    monkeypatch.setattr(gc, "collect", collect)
+    assert gc.get_freeze_count() == 0
+    edge.export_litert(model, tmp_path / "int8.tflite", quantization="int8", representative=train)
+    assert frozen_at_collect and min(frozen_at_collect) > 1000  # the converter collected, with the old objects frozen
+    assert gc.get_freeze_count() == 0
+    gc.freeze()  # a caller that froze objects itself keeps them frozen
+    try:
+        before = gc.get_freeze_count()
+        edge.export_litert(model, tmp_path / "f32.tflite")
+        assert gc.get_freeze_count() >= before
+    finally:
+        gc.unfreeze()
+    with pytest.raises(ValueError, match="representative"):  # an error inside leaves nothing frozen
+        with edge._cheap_collections():
+            raise ValueError("representative")
+    assert gc.get_freeze_count() == 0
