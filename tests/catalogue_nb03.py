@@ -177,6 +177,33 @@ def _recal_by_hand(det, val_X, test_X):
     return float(np.mean(det.score(test_X) > det.threshold_))
 
 
+def _robust_validation_max(train_X, val_X, test_X):
+    tr = np.asarray(train_X, dtype=float)
+    med = np.median(tr, axis=0)
+    scale = 1.4826 * np.median(np.abs(tr - med), axis=0)
+
+    def score(X):
+        return np.max(np.abs(np.asarray(X, dtype=float) - med) / scale, axis=1)
+
+    return score(test_X) > score(val_X).max()  # "no normal sample may alarm"
+
+
+def _robust_pandas_ge(train_X, val_X, test_X):
+    med = train_X.median()
+    scale = 1.4826 * (train_X - med).abs().median()
+
+    def score(X):
+        return ((X - med).abs() / scale).max(axis=1)
+
+    return score(test_X) >= score(val_X).quantile(0.999)
+
+
+def _recal_scored_only(det, val_X, test_X):
+    det.calibrate(det.score(val_X), threshold=("percentile", {"q": 99.5}))
+    scores = det.score(test_X)
+    return float(np.mean(scores[~np.isnan(scores)] > det.threshold_))
+
+
 def _q5_values(fn):
     ns = nb03._context()
     return {"recalibrate": fn, **{k: ns[k] for k in ("det", "val", "test", "sensors")}}
@@ -509,4 +536,11 @@ ENTRIES = [
     Entry(nb03, 6, "wrong", "validation share taken on the test week", _q6_val_share_on_test,
           ("share of validation samples flagged",)),
     Entry(nb03, 6, "right", "shares typed in to three significant figures", _q6_typed),
+    # red team of 7 December 2026 (issue 26 §4 follow-up)
+    Entry(nb03, 4, "wrong", "the largest validation score", lambda: {"robust_alarms": _robust_validation_max},
+          ("largest validation score",)),
+    Entry(nb03, 4, "right", "at or above the threshold, pandas throughout",
+          lambda: {"robust_alarms": _robust_pandas_ge}),
+    Entry(nb03, 5, "wrong", "share of the scored samples only", lambda: _q5_values(_recal_scored_only),
+          ("only the", "all")),
 ]
