@@ -228,4 +228,10 @@ ENTRIES += [
     Entry(nb05, 5, "wrong", "relu output", lambda: {"build_forecaster": _forecaster(activation="relu")},
           ("linear",)),
     Entry(nb05, 5, "right", "LSTMs in a nested Sequential", lambda: {"build_forecaster": _forecaster_nested}),
+    # red team of 7 December 2026 (issue 26 §4 follow-up)
+    Entry(nb05, 2, "wrong", "validation and test rows scaled as the test",
+          lambda: _scaler(slice(0, 600), test_start=600),
+          ("validation rows", "test part only")),
+    Entry(nb05, 4, "right", "mean plus three standard deviations, float32 in a list", lambda: {
+        "alarm_rule": lambda v, t: list(np.float32(t) > np.float32(np.mean(v) + 3 * np.std(v)))}),
 ]

@@ -220,6 +220,10 @@ def _check_scaling(scaler, test_scaled):
                         f"choose the threshold), so the scaler must not see them either. Fit it on the training rows "
                         f"0-{_TRAIN_END - 1} only.")
     tail = values[test_start:]
+    if test_start == _TRAIN_END and np.allclose(test_scaled, scaler.transform(tail)):
+        raise Incorrect(f"`test_scaled` holds every row after the training rows, {_TRAIN_END}-{_N - 1}: the "
+                        f"validation rows {_TRAIN_END}-749 are in it too. They choose the threshold and are not "
+                        "judged; `test_scaled` is the test part only, from its first row (750) to the end.")
     if not np.allclose(test_scaled, scaler.transform(tail)):
         if np.allclose(test_scaled, clone(scaler).fit_transform(tail)):
             raise Incorrect("`test_scaled` comes from a scaler fitted on the test rows themselves. Use "
