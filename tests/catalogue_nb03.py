@@ -226,6 +226,18 @@ def _q6_values(fit_on, count="outlier", method="predict"):
             **{k: ns[k] for k in ("train", "val", "sensors")}}
 
 
+def _q6_forest_values(seed=0, val_count=-1):
+    """Shares of a forest with ``random_state=seed``; ``val_count=1``: the validation inliers counted."""
+    from sklearn.ensemble import IsolationForest
+
+    ns = nb03._context()
+    train, val, sensors = ns["train"], ns["val"], ns["sensors"]
+    forest = IsolationForest(contamination=0.1, random_state=seed).fit(train[sensors])
+    return {"flagged_share": float(np.mean(forest.predict(train[sensors]) == -1)),
+            "val_share": float(np.mean(forest.predict(val[sensors]) == val_count)),
+            **{k: ns[k] for k in ("train", "val", "sensors")}}
+
+
 def _q2_values(fn):
     ns = nb03._context()
     return {"missed_types": fn, **{k: ns[k] for k in ("test", "test_events", "zscore_alarms")}}
@@ -543,4 +555,6 @@ ENTRIES = [
           lambda: {"robust_alarms": _robust_pandas_ge}),
     Entry(nb03, 5, "wrong", "share of the scored samples only", lambda: _q5_values(_recal_scored_only),
           ("only the", "all")),
+    Entry(nb03, 6, "wrong", "validation inliers counted", lambda: _q6_forest_values(val_count=1), ("*inliers*",)),
+    Entry(nb03, 6, "wrong", "another random_state", lambda: _q6_forest_values(seed=1), ("random_state=0",)),
 ]

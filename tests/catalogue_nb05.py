@@ -263,4 +263,6 @@ ENTRIES += [
           ("side by side", "return_sequences=True")),
     Entry(nb05, 5, "right", "a ReLU head, a loss function, Reshape at the end",
           lambda: {"build_forecaster": _forecaster_relu_head_reshape}),
+    Entry(nb05, 1, "wrong", "sliding_window_view with the window axis last", lambda: {"make_pairs": lambda s, w: (
+        np.lib.stride_tricks.sliding_window_view(s, w, axis=0)[:-1], s[w:])}, ("swap the last two axes",)),
 ]

@@ -702,8 +702,13 @@ def _check_contamination(flagged_share, val_share, train, val, sensors):
     if np.isclose(on_val, want_train, atol=1e-9) and not np.isclose(want_val, want_train, atol=1e-4):
         raise Incorrect("`val_share` is the training share again: predict on `val[sensors]` with the same forest "
                         "and count the -1s.")
+    if np.isclose(on_val, 1 - want_val, rtol=0.005, atol=1e-6) and not np.isclose(want_val, 0.5, atol=0.01):
+        raise Incorrect(f"`val_share` is {on_val:.4g}, the share of validation samples called *inliers* (+1); the "
+                        "question asks for the outliers, `predict(...) == -1`.")
     # a share typed in to three significant figures is accepted (0.5 %); another forest or other rows are further off
-    expect_close(on_val, want_val, rtol=0.005, atol=1e-6, what="the share of validation samples flagged")
+    expect_close(on_val, want_val, rtol=0.005, atol=1e-6,
+                 what="the share of validation samples flagged (with the forest the task fixes: "
+                      "`random_state=0`, fitted on `train[sensors]` only, the sensor columns and no others)")
     return (f"the forest flags {flagged:.1%} of the training samples, exactly the contamination, and "
             f"{on_val:.1%} of the normal validation samples. {CONTAMINATION_ANSWER}")
 

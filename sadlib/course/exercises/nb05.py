@@ -122,6 +122,10 @@ def _check_pairs(make_pairs):
         if X.ndim == 3 and len(X) == n - w + 1:
             raise Incorrect(f"{len(X)} windows for {n} rows and window {w}: the last window, rows {n - w}..{n - 1}, "
                             "has no next row to forecast. Stop one window earlier: `len(series) - window` pairs.")
+        if X.shape == (n - w, f, w) and f != w:
+            raise Incorrect(f"your inputs have shape {X.shape}, (n_pairs, n_sensors, window): the window's time axis "
+                            "is last, as `sliding_window_view` puts it. A Keras LSTM reads (n_pairs, window, "
+                            "n_sensors): swap the last two axes (`np.swapaxes(windows, 1, 2)`).")
         expect_shape(X, want_X.shape, f"the inputs for {n} rows of {f} sensors and window {w}")
         if y.shape == (n - w,) and f == 1:
             y = y[:, None]
