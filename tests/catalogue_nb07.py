@@ -103,6 +103,13 @@ def _dead_pandas(batch_codes, n_codes):
 
 # --------------------------------------------------------------------------- Q4: VQ loss terms
 _LOSSES = {
+    "mean over the last axis": "def vq_losses(z, q, beta):\n"
+                               "    return (ops.mean((ops.stop_gradient(z) - q) ** 2, axis=-1),\n"
+                               "            beta * ops.mean((z - ops.stop_gradient(q)) ** 2, axis=-1))\n",
+    "sum over size, in a list": "def vq_losses(z, q, beta):\n"
+                                "    n = ops.cast(ops.size(z), z.dtype)\n"
+                                "    return [ops.sum(ops.square(ops.stop_gradient(z) - q)) / n,\n"
+                                "            beta * ops.sum(ops.square(z - ops.stop_gradient(q))) / n]\n",
     "no stop_gradient": "def vq_losses(z, q, beta):\n"
                         "    return ops.mean((z - q) ** 2), beta * ops.mean((z - q) ** 2)\n",
     "swapped stop_gradients": "def vq_losses(z, q, beta):\n"
@@ -239,4 +246,6 @@ ENTRIES = [
     Entry(nb07, 5, "wrong", "the output and the one-hot matrix", _quantizer("output and one-hot"),
           ("returns 2 things", "one tensor")),
     Entry(nb07, 5, "right", "ops.top_k of the negated distances (LiteRT builtin TOPK_V2)", _quantizer("top_k")),
+    Entry(nb07, 4, "wrong", "mean over the last axis only", _losses("mean over the last axis"), ("one number",)),
+    Entry(nb07, 4, "right", "sum over the size, returned as a list", _losses("sum over size, in a list")),
 ]

@@ -327,6 +327,12 @@ def _q4_run(fn, z, q, beta):
             return out
         if not (isinstance(out, (tuple, list)) and len(out) == 2):
             raise Incorrect("`vq_losses` should return two numbers, `codebook_loss, commitment_loss`.")
+        for name, o in zip(("codebook", "commitment"), out):
+            shape = tuple(tf.convert_to_tensor(o).shape)
+            if int(np.prod(shape)) != 1:
+                raise Incorrect(f"your {name} loss has shape {shape}, one value per row or per position; a loss is "
+                                "one number, the mean over *all* values of the batch: `ops.mean(...)` without "
+                                "`axis`.")
         cb, cm = (tf.cast(tf.reduce_sum(o), tf.float32) for o in out)
     grads = {name: [None if g is None else np.asarray(g) for g in tape.gradient(loss, [zv, qv])]
              for name, loss in (("codebook", cb), ("commitment", cm))}
