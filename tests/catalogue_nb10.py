@@ -392,7 +392,7 @@ ENTRIES += [
     Entry(nb10, 1, "wrong", "folds in reverse order", lambda: {"forward_chaining": lambda n, s, g: [
         (np.arange(n - (s - i) * (n // (s + 1)) - g), np.arange(n - (s - i) * (n // (s + 1)),
                                                                  n - (s - i - 1) * (n // (s + 1))))
-        for i in range(s)][::-1]}, ("validation block should be",)),
+        for i in range(s)][::-1]}, ("reverse order",)),
     Entry(nb10, 1, "right", "ranges", lambda: {"forward_chaining": lambda n, s, g: [
         (range(n - (s - i) * (n // (s + 1)) - g), range(n - (s - i) * (n // (s + 1)),
                                                         n - (s - i - 1) * (n // (s + 1))))

@@ -311,6 +311,11 @@ def _check_forward_chaining(forward_chaining):
     for n, n_splits, gap in cases:
         folds = _folds_of(_call_own(forward_chaining, "forward_chaining", n, n_splits, gap), n_splits)
         want = _tss_folds(n, n_splits, gap)
+        if n_splits > 1 and all(np.array_equal(a, c) and np.array_equal(b, d)
+                                for (a, b), (c, d) in zip(folds[::-1], want)):
+            raise Incorrect(f"with n={n}, n_splits={n_splits}, gap={gap}: your folds are right but in reverse order, "
+                            "the latest validation block first. Fold i validates on block i + 1, so the folds run "
+                            "forward in time, as the training part grows.")
         first = folds[0][0].size
         for i, ((train, val), (want_train, want_val)) in enumerate(zip(folds, want)):
             _check_fold(i, train, val, want_train, want_val, n, n_splits, gap, first)
