@@ -327,6 +327,12 @@ def _pipeline_float32_rolling_min(train_scores, test_scores, q, min_duration):
     return (runs > threshold).to_numpy(), threshold
 
 
+def _pipeline_min_periods_one(train_scores, test_scores, q, min_duration):
+    threshold = float(np.percentile(train_scores, q))
+    runs = pd.Series(test_scores).rolling(min_duration, min_periods=1).min()  # alarms on fewer scores at the start
+    return (runs > threshold).to_numpy(), threshold
+
+
 def _pot_with_ppf(normal_scores, level, q):
     from scipy import stats
 
@@ -383,4 +389,6 @@ ENTRIES += [
           lambda: {"alarms_per_shift": _shifts_by_floor}),
     Entry(nb08, 6, "wrong", "split at the notebook's positions", lambda: {"alarm_rule": _split_at_positions},
           ("fixed positions",)),
+    Entry(nb08, 3, "wrong", "rolling minimum with min_periods=1", lambda: {"alarm_pipeline": _pipeline_min_periods_one},
+          ("before 3 scores exist",)),
 ]

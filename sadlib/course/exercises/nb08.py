@@ -539,6 +539,16 @@ def _check_pipeline_edge(alarm_pipeline):
     for d in (1, 2):
         alarms, thr = _pipeline_out(alarm_pipeline, train, test, 90.0, d)
         _check_pipeline_values(alarms, thr, train, test, 90.0, d)
+    # a test period that starts above the threshold: no alarm before min_duration scores exist
+    test = np.array([99.0, 99.0, 99.0, 91.0, 95.0, 95.0, 95.0])
+    alarms, thr = _pipeline_out(alarm_pipeline, train, test, 90.0, 3)
+    early = alarms[:2]
+    if early.any() and np.array_equal(alarms[2:], _min_duration_reference(test, thr, 3)[2:]):
+        raise Incorrect("with min_duration=3 and a test period that starts above the threshold, you alarm at test "
+                        f"sample{'s' if early.sum() > 1 else ''} {np.flatnonzero(early).tolist()}, before 3 scores "
+                        "exist (e.g. `rolling(..., min_periods=1)`): the rule needs min_duration scores above the "
+                        "threshold, so the first alarm can come at sample min_duration - 1 at the earliest.")
+    _check_pipeline_values(alarms, thr, train, test, 90.0, 3)
     return ("the threshold comes from the training scores only, and each decision uses the scores up to its own "
             "time: changing or rescaling test scores moves only the decisions that see them. alarms.AlarmPolicy "
             "(threshold='percentile', min_duration=...) is the same pipeline as an estimator.")
