@@ -354,6 +354,17 @@ ENTRIES += [
 
 
 # --------------------------------------------------------------------------- red team of 7 December 2026
+def _block_causal_with_dropout(causal):
+    def transformer_block(x, d_model, heads, ff_dim):
+        from keras import layers
+
+        attention = layers.MultiHeadAttention(num_heads=heads, key_dim=d_model // heads, dropout=0.1)
+        x = layers.LayerNormalization()(x + attention(x, x, x, use_causal_mask=causal))
+        ff = layers.Dropout(0.1)(layers.Dense(d_model)(layers.Dense(ff_dim, activation="relu")(x)))
+        return layers.LayerNormalization()(x + ff)
+    return transformer_block
+
+
 def _occlusion_by_position(score_fn, X, reference):
     base = np.mean(score_fn(X))
     drops = {}
@@ -406,4 +417,8 @@ ENTRIES += [
     Entry(nb10, 6, "wrong", "rolling mean read on the grid", lambda: {"block_means": _blocks_rolling_on_the_grid},
           ("have data, but your answer has no values there",)),
     Entry(nb10, 6, "right", "sum over count", lambda: {"block_means": _blocks_sum_over_count}),
+    Entry(nb10, 2, "wrong", "a causal mask", lambda: {"transformer_block": _block_causal_with_dropout(True)},
+          ("causal", "without the mask")),
+    Entry(nb10, 2, "right", "dropout, key given explicitly",
+          lambda: {"transformer_block": _block_causal_with_dropout(False)}),
 ]

@@ -383,12 +383,18 @@ def _mha_weights(layer) -> dict[str, np.ndarray]:
     return out
 
 
-def _np_attention(x: np.ndarray, w: dict[str, np.ndarray]) -> np.ndarray:
-    """Multi-head self-attention of ``x`` (batch, time, d) with the layer's weights, in NumPy."""
+def _np_attention(x: np.ndarray, w: dict[str, np.ndarray], *, causal: bool = False) -> np.ndarray:
+    """Multi-head self-attention of ``x`` (batch, time, d) with the layer's weights, in NumPy.
+
+    ``causal``: each step attends to itself and the steps before it only (a learner's ``use_causal_mask=True``).
+    """
     q = np.einsum("btd,dhk->bthk", x, w["query"]) + w["query_bias"]
     k = np.einsum("btd,dhk->bthk", x, w["key"]) + w["key_bias"]
     v = np.einsum("btd,dhk->bthk", x, w["value"]) + w["value_bias"]
     logits = np.einsum("bthk,bshk->bhts", q, k) / np.sqrt(q.shape[-1])
+    if causal:
+        t = logits.shape[-1]
+        logits = np.where(np.tril(np.ones((t, t), dtype=bool)), logits, -np.inf)
     logits -= logits.max(axis=-1, keepdims=True)
     a = np.exp(logits)
     a /= a.sum(axis=-1, keepdims=True)
@@ -439,6 +445,10 @@ def _block_variants(x: np.ndarray, mha, norms: list, dense: list) -> dict[str, n
         "attention)`, not `x + LayerNormalization()(attention)`.": (x + ln1(attn)) + ln2(ff(x + ln1(attn))),
         "the first Dense layer of the feed-forward part has no ReLU: `layers.Dense(ff_dim, activation=\"relu\")`; "
         "without it the two Dense layers are one linear map.": ln2(h + ff(h, relu=False)),
+        "your attention is causal (`use_causal_mask=True`): each time step sees only the steps before it, as in a "
+        "model that generates text. This block encodes a whole window, so every step attends to every other: call "
+        "the layer without the mask.": ln2(ln1(x + _np_attention(x, w, causal=True))
+                                           + ff(ln1(x + _np_attention(x, w, causal=True)))),
     }
 
 
