@@ -430,4 +430,8 @@ ENTRIES = [
     Entry(nb04, 3, "right", "float32 errors, nearest rank", lambda: _threshold(
         _REBUILD_VAL + "    e = ((val_windows.astype('float32') - rebuilt.astype('float32')) ** 2).mean(axis=1)\n"
         "    return np.percentile(e, q, method='nearest')"), ()),
+    Entry(nb04, 3, "wrong", "validation rows rebuilt together with the test rows", lambda: _threshold(
+        "    both = np.concatenate([val_windows, test_windows])\n"
+        "    rebuilt = model.predict(both, verbose=0)[:len(val_windows)]\n"
+        "    return np.percentile(((val_windows - rebuilt) ** 2).mean(axis=1), q)"), ("must not be used",)),
 ]
