@@ -177,6 +177,33 @@ def _recal_by_hand(det, val_X, test_X):
     return float(np.mean(det.score(test_X) > det.threshold_))
 
 
+def _robust_validation_max(train_X, val_X, test_X):
+    tr = np.asarray(train_X, dtype=float)
+    med = np.median(tr, axis=0)
+    scale = 1.4826 * np.median(np.abs(tr - med), axis=0)
+
+    def score(X):
+        return np.max(np.abs(np.asarray(X, dtype=float) - med) / scale, axis=1)
+
+    return score(test_X) > score(val_X).max()  # "no normal sample may alarm"
+
+
+def _robust_pandas_ge(train_X, val_X, test_X):
+    med = train_X.median()
+    scale = 1.4826 * (train_X - med).abs().median()
+
+    def score(X):
+        return ((X - med).abs() / scale).max(axis=1)
+
+    return score(test_X) >= score(val_X).quantile(0.999)
+
+
+def _recal_scored_only(det, val_X, test_X):
+    det.calibrate(det.score(val_X), threshold=("percentile", {"q": 99.5}))
+    scores = det.score(test_X)
+    return float(np.mean(scores[~np.isnan(scores)] > det.threshold_))
+
+
 def _q5_values(fn):
     ns = nb03._context()
     return {"recalibrate": fn, **{k: ns[k] for k in ("det", "val", "test", "sensors")}}
@@ -196,6 +223,18 @@ def _q6_values(fit_on, count="outlier", method="predict"):
             return float(np.mean(forest.decision_function(X) < 0))
         return float(np.mean(forest.predict(X) == (-1 if count == "outlier" else 1)))
     return {"flagged_share": share(train[sensors]), "val_share": share(val[sensors]),
+            **{k: ns[k] for k in ("train", "val", "sensors")}}
+
+
+def _q6_forest_values(seed=0, val_count=-1):
+    """Shares of a forest with ``random_state=seed``; ``val_count=1``: the validation inliers counted."""
+    from sklearn.ensemble import IsolationForest
+
+    ns = nb03._context()
+    train, val, sensors = ns["train"], ns["val"], ns["sensors"]
+    forest = IsolationForest(contamination=0.1, random_state=seed).fit(train[sensors])
+    return {"flagged_share": float(np.mean(forest.predict(train[sensors]) == -1)),
+            "val_share": float(np.mean(forest.predict(val[sensors]) == val_count)),
             **{k: ns[k] for k in ("train", "val", "sensors")}}
 
 
@@ -509,4 +548,13 @@ ENTRIES = [
     Entry(nb03, 6, "wrong", "validation share taken on the test week", _q6_val_share_on_test,
           ("share of validation samples flagged",)),
     Entry(nb03, 6, "right", "shares typed in to three significant figures", _q6_typed),
+    # red team of 7 December 2026 (issue 26 §4 follow-up)
+    Entry(nb03, 4, "wrong", "the largest validation score", lambda: {"robust_alarms": _robust_validation_max},
+          ("largest validation score",)),
+    Entry(nb03, 4, "right", "at or above the threshold, pandas throughout",
+          lambda: {"robust_alarms": _robust_pandas_ge}),
+    Entry(nb03, 5, "wrong", "share of the scored samples only", lambda: _q5_values(_recal_scored_only),
+          ("only the", "all")),
+    Entry(nb03, 6, "wrong", "validation inliers counted", lambda: _q6_forest_values(val_count=1), ("*inliers*",)),
+    Entry(nb03, 6, "wrong", "another random_state", lambda: _q6_forest_values(seed=1), ("random_state=0",)),
 ]

@@ -56,6 +56,18 @@ def _minmax(rows):
     return MinMaxScaler().fit(rows)
 
 
+def _minmax_class():
+    from sklearn.preprocessing import MinMaxScaler
+
+    return MinMaxScaler
+
+
+def _standard(rows):
+    from sklearn.preprocessing import StandardScaler
+
+    return StandardScaler().fit(rows)
+
+
 def _two_halves():
     from sklearn.preprocessing import MinMaxScaler
 
@@ -410,4 +422,16 @@ ENTRIES = [
     Entry(nb04, 6, "right", "a loop over sensors", lambda: _attribution(_ATTRIBUTION_LOOP)),
     Entry(nb04, 6, "right", "einsum, as a Series", lambda: _attribution(
         "    import pandas as pd\n\n" + _ATTRIBUTION_EINSUM)),
+    # red team of 7 December 2026 (issue 26 §4 follow-up)
+    Entry(nb04, 1, "wrong", "a StandardScaler", lambda: {"scaler": _standard(_X()[:400])},
+          ("StandardScaler", "`MinMaxScaler`")),
+    Entry(nb04, 1, "wrong", "the class, not a fitted scaler", lambda: {"scaler": _minmax_class()}, ("the class",)),
+    Entry(nb04, 1, "wrong", "never fitted", lambda: {"scaler": _minmax_class()()}, ("not been fitted",)),
+    Entry(nb04, 3, "right", "float32 errors, nearest rank", lambda: _threshold(
+        _REBUILD_VAL + "    e = ((val_windows.astype('float32') - rebuilt.astype('float32')) ** 2).mean(axis=1)\n"
+        "    return np.percentile(e, q, method='nearest')"), ()),
+    Entry(nb04, 3, "wrong", "validation rows rebuilt together with the test rows", lambda: _threshold(
+        "    both = np.concatenate([val_windows, test_windows])\n"
+        "    rebuilt = model.predict(both, verbose=0)[:len(val_windows)]\n"
+        "    return np.percentile(((val_windows - rebuilt) ** 2).mean(axis=1), q)"), ("must not be used",)),
 ]

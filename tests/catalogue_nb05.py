@@ -128,6 +128,31 @@ def _forecaster(*, units=(16, 8), activation=None, loss="mse", gru=False, librar
     return build_forecaster
 
 
+def _forecaster_side_by_side(window, n_features):
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=(window, n_features))
+    a, b = layers.LSTM(16)(inputs), layers.LSTM(16)(inputs)  # two LSTMs, both reading the windows: not stacked
+    model = keras.Model(inputs, layers.Dense(n_features)(layers.Concatenate()([a, b])))
+    model.compile(optimizer="adam", loss="mse")
+    return model
+
+
+def _forecaster_relu_head_reshape(window, n_features):
+    """16 and 8 units and a ReLU head (created before the LSTM it reads): the check's fit needs 12 epochs here."""
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=(window, n_features))
+    x = layers.LSTM(16, return_sequences=True)(inputs)
+    x = layers.Dense(8, activation="relu")(layers.LSTM(8)(x))
+    outputs = layers.Reshape((n_features,))(layers.Dense(n_features)(x))
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=keras.losses.mean_squared_error)
+    return model
+
+
 def _forecaster_sequential(window, n_features):
     import keras
 
@@ -228,4 +253,16 @@ ENTRIES += [
     Entry(nb05, 5, "wrong", "relu output", lambda: {"build_forecaster": _forecaster(activation="relu")},
           ("linear",)),
     Entry(nb05, 5, "right", "LSTMs in a nested Sequential", lambda: {"build_forecaster": _forecaster_nested}),
+    # red team of 7 December 2026 (issue 26 §4 follow-up)
+    Entry(nb05, 2, "wrong", "validation and test rows scaled as the test",
+          lambda: _scaler(slice(0, 600), test_start=600),
+          ("validation rows", "test part only")),
+    Entry(nb05, 4, "right", "mean plus three standard deviations, float32 in a list", lambda: {
+        "alarm_rule": lambda v, t: list(np.float32(t) > np.float32(np.mean(v) + 3 * np.std(v)))}),
+    Entry(nb05, 5, "wrong", "two LSTMs side by side", lambda: {"build_forecaster": _forecaster_side_by_side},
+          ("side by side", "return_sequences=True")),
+    Entry(nb05, 5, "right", "a ReLU head, a loss function, Reshape at the end",
+          lambda: {"build_forecaster": _forecaster_relu_head_reshape}),
+    Entry(nb05, 1, "wrong", "sliding_window_view with the window axis last", lambda: {"make_pairs": lambda s, w: (
+        np.lib.stride_tricks.sliding_window_view(s, w, axis=0)[:-1], s[w:])}, ("swap the last two axes",)),
 ]

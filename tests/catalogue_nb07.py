@@ -103,6 +103,13 @@ def _dead_pandas(batch_codes, n_codes):
 
 # --------------------------------------------------------------------------- Q4: VQ loss terms
 _LOSSES = {
+    "mean over the last axis": "def vq_losses(z, q, beta):\n"
+                               "    return (ops.mean((ops.stop_gradient(z) - q) ** 2, axis=-1),\n"
+                               "            beta * ops.mean((z - ops.stop_gradient(q)) ** 2, axis=-1))\n",
+    "sum over size, in a list": "def vq_losses(z, q, beta):\n"
+                                "    n = ops.cast(ops.size(z), z.dtype)\n"
+                                "    return [ops.sum(ops.square(ops.stop_gradient(z) - q)) / n,\n"
+                                "            beta * ops.sum(ops.square(z - ops.stop_gradient(q))) / n]\n",
     "no stop_gradient": "def vq_losses(z, q, beta):\n"
                         "    return ops.mean((z - q) ** 2), beta * ops.mean((z - q) ** 2)\n",
     "swapped stop_gradients": "def vq_losses(z, q, beta):\n"
@@ -137,6 +144,12 @@ def _losses(name):
 # --------------------------------------------------------------------------- Q5: the quantizer in keras.ops
 _D = "    d = ops.sum((ops.expand_dims(z, 1) - ops.expand_dims(codebook, 0)) ** 2, axis=-1)\n"
 _QUANTIZERS = {
+    "output and one-hot": _D + "    one_hot = ops.cast(ops.equal(d, ops.min(d, axis=1, keepdims=True)), z.dtype)\n"
+                               "    q = ops.matmul(one_hot, codebook)\n"
+                               "    return z + ops.stop_gradient(q - z), one_hot\n",
+    # converts with TFLITE_BUILTINS only (checked 7 December 2026): top_k has no signbit test
+    "top_k": _D + "    _, idx = ops.top_k(-d, k=1)\n"
+                  "    return z + ops.stop_gradient(ops.take(codebook, idx[:, 0], axis=0) - z)\n",
     "ops.argmin": _D + "    q = ops.take(codebook, ops.argmin(d, axis=1), axis=0)\n"
                        "    return z + ops.stop_gradient(q - z)\n",
     "no straight-through": _D + "    one_hot = ops.cast(ops.equal(d, ops.min(d, axis=1, keepdims=True)), z.dtype)\n"
@@ -223,4 +236,16 @@ ENTRIES = [
     Entry(nb07, 5, "right", "less_equal with the row minimum, float64", _quantizer("less_equal, float64")),
     Entry(nb07, 5, "right", "maximum of the negated distances",
           _quantizer("one-hot of the negated distances' maximum")),
+    # red team of 7 December 2026 (issue 26 §4 follow-up)
+    Entry(nb07, 3, "wrong", "the first position of each batch only", lambda: {"dead_codes": lambda b, k: np.setdiff1d(
+        np.arange(k), np.asarray(b)[:, 0])}, ("every position",)),
+    Entry(nb07, 3, "wrong", "codes counted from 1", lambda: {"dead_codes": lambda b, k: np.setdiff1d(
+        np.arange(1, k + 1), b)}, ("count from 0",)),
+    Entry(nb07, 3, "right", "membership test in a list comprehension", lambda: {"dead_codes": lambda b, k: [
+        code for code in range(k) if code not in b]}),
+    Entry(nb07, 5, "wrong", "the output and the one-hot matrix", _quantizer("output and one-hot"),
+          ("returns 2 things", "one tensor")),
+    Entry(nb07, 5, "right", "ops.top_k of the negated distances (LiteRT builtin TOPK_V2)", _quantizer("top_k")),
+    Entry(nb07, 4, "wrong", "mean over the last axis only", _losses("mean over the last axis"), ("one number",)),
+    Entry(nb07, 4, "right", "sum over the size, returned as a list", _losses("sum over size, in a list")),
 ]

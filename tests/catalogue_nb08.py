@@ -318,3 +318,77 @@ ENTRIES += [
     Entry(nb08, 6, "wrong", "k typed in", lambda: {"alarm_rule": _k_typed_in}, ("not chosen on the validation part",)),
     Entry(nb08, 6, "right", "largest k among ties, float32, a Series", lambda: {"alarm_rule": _largest_k_among_ties}),
 ]
+
+
+# --------------------------------------------------------------------------- red team of 7 December 2026
+def _pipeline_float32_rolling_min(train_scores, test_scores, q, min_duration):
+    threshold = np.float32(np.percentile(train_scores, q))
+    runs = pd.Series(test_scores).rolling(min_duration).min()  # NaN (no alarm) until min_duration scores exist
+    return (runs > threshold).to_numpy(), threshold
+
+
+def _pipeline_min_periods_one(train_scores, test_scores, q, min_duration):
+    threshold = float(np.percentile(train_scores, q))
+    runs = pd.Series(test_scores).rolling(min_duration, min_periods=1).min()  # alarms on fewer scores at the start
+    return (runs > threshold).to_numpy(), threshold
+
+
+def _pot_with_ppf(normal_scores, level, q):
+    from scipy import stats
+
+    t = np.quantile(normal_scores, level)
+    excesses = normal_scores[normal_scores > t] - t
+    gamma, _, sigma = stats.genpareto.fit(excesses, floc=0)
+    # z_q is where the fitted tail leaves probability q * n / n_t among the peaks: the GPD's quantile function
+    return float(t + stats.genpareto.ppf(1 - q * normal_scores.size / excesses.size, gamma, loc=0, scale=sigma))
+
+
+def _announcements(alarm_vector, index):
+    rearm = int(pd.Timedelta("1h") / (index[1] - index[0]))
+    out, run = np.zeros(len(alarm_vector), dtype=int), 0
+    for t, on in enumerate(alarm_vector):
+        run = run + 1 if on else 0
+        out[t] = on and (run - 1) % rearm == 0
+    return pd.Series(out, index=index)
+
+
+def _quiet_shifts_dropped(alarm_vector, index):
+    ann = _announcements(alarm_vector, index)
+    times = ann.index[ann.to_numpy() > 0]
+    shift = (times - pd.Timedelta("6h")).floor("8h") + pd.Timedelta("6h")
+    return pd.Series(shift).value_counts().sort_index()
+
+
+def _shifts_by_floor(alarm_vector, index):
+    ann = _announcements(alarm_vector, index)
+    return ann.groupby((index - pd.Timedelta("6h")).floor("8h") + pd.Timedelta("6h")).sum()
+
+
+def _split_at_positions(plant, val_start, test_start):
+    from sadlib import alarms, metrics
+
+    day = 1440
+    train, val, test = plant.iloc[:3 * day], plant.iloc[3 * day:6 * day], plant.iloc[6 * day:]  # the notebook's plant
+    threshold = np.percentile(train["score"], 99)
+    best, recall = 10, -1.0
+    for k in range(1, 11):
+        a = alarms.k_of_n_alarms(val["score"].to_numpy(), threshold, k, 10)
+        ev = metrics.evaluate(val["anomaly"].to_numpy(), y_pred=a, index=val.index)
+        if ev["false_alarms_per_day"] <= 1 and ev["event_recall"] > recall:
+            best, recall = k, ev["event_recall"]
+    return alarms.k_of_n_alarms(test["score"].to_numpy(), threshold, best, 10)
+
+
+ENTRIES += [
+    Entry(nb08, 3, "right", "float32 threshold, pandas rolling minimum",
+          lambda: {"alarm_pipeline": _pipeline_float32_rolling_min}),
+    Entry(nb08, 4, "right", "the GPD's quantile function", lambda: {"pot_threshold": _pot_with_ppf}),
+    Entry(nb08, 5, "wrong", "quiet shifts left out", lambda: {"alarms_per_shift": _quiet_shifts_dropped},
+          ("missing", "counts 0")),
+    Entry(nb08, 5, "right", "groupby on the floor of the time less six hours",
+          lambda: {"alarms_per_shift": _shifts_by_floor}),
+    Entry(nb08, 6, "wrong", "split at the notebook's positions", lambda: {"alarm_rule": _split_at_positions},
+          ("fixed positions",)),
+    Entry(nb08, 3, "wrong", "rolling minimum with min_periods=1", lambda: {"alarm_pipeline": _pipeline_min_periods_one},
+          ("before 3 scores exist",)),
+]

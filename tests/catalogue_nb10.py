@@ -351,3 +351,74 @@ ENTRIES += [
     Entry(nb10, 5, "wrong", "the notebook twin's precursors typed in", _typed_in_precursors, ("fresh twin",)),
     Entry(nb10, 5, "right", "a list of Python bools", _reference_as_list),
 ]
+
+
+# --------------------------------------------------------------------------- red team of 7 December 2026
+def _block_causal_with_dropout(causal):
+    def transformer_block(x, d_model, heads, ff_dim):
+        from keras import layers
+
+        attention = layers.MultiHeadAttention(num_heads=heads, key_dim=d_model // heads, dropout=0.1)
+        x = layers.LayerNormalization()(x + attention(x, x, x, use_causal_mask=causal))
+        ff = layers.Dropout(0.1)(layers.Dense(d_model)(layers.Dense(ff_dim, activation="relu")(x)))
+        return layers.LayerNormalization()(x + ff)
+    return transformer_block
+
+
+def _occlusion_by_position(score_fn, X, reference):
+    base = np.mean(score_fn(X))
+    drops = {}
+    for j, sensor in enumerate(X.columns):
+        occluded = X.copy()
+        occluded[sensor] = reference.iloc[j]  # assumes reference lists the sensors in X's column order
+        drops[sensor] = base - np.mean(score_fn(occluded))
+    return pd.Series(drops)
+
+
+def _occlusion_mean_of_row_drops(score_fn, X, reference):
+    scores = np.asarray(score_fn(X), dtype=float)
+    return pd.Series({sensor: float(np.mean(scores - np.asarray(score_fn(X.assign(**{sensor: reference[sensor]})))))
+                      for sensor in X.columns}).sort_values(ascending=False)
+
+
+def _leads_idxmax(alarms, events):
+    out = {}
+    for i, ev in events.iterrows():
+        window = alarms[ev["precursor_start"]:ev["end"]]
+        out[i] = ev["start"] - window.idxmax()  # idxmax of an all-False window is its first timestamp
+    return pd.Series(out)
+
+
+def _blocks_rolling_on_the_grid(raw, every):
+    grid = pd.date_range(raw.index[0].ceil(every), raw.index[-1].ceil(every), freq=every)
+    return raw.rolling(every).mean().reindex(grid)  # NaN where no sample falls exactly on a grid point
+
+
+def _blocks_sum_over_count(raw, every):
+    blocks = raw.resample(every, closed="right", label="right")
+    return blocks.sum() / blocks.count()
+
+
+ENTRIES += [
+    Entry(nb10, 1, "wrong", "folds in reverse order", lambda: {"forward_chaining": lambda n, s, g: [
+        (np.arange(n - (s - i) * (n // (s + 1)) - g), np.arange(n - (s - i) * (n // (s + 1)),
+                                                                 n - (s - i - 1) * (n // (s + 1))))
+        for i in range(s)][::-1]}, ("reverse order",)),
+    Entry(nb10, 1, "right", "ranges", lambda: {"forward_chaining": lambda n, s, g: [
+        (range(n - (s - i) * (n // (s + 1)) - g), range(n - (s - i) * (n // (s + 1)),
+                                                        n - (s - i - 1) * (n // (s + 1))))
+        for i in range(s)]}),
+    Entry(nb10, 3, "wrong", "reference values by position", lambda: {"occlusion_drop": _occlusion_by_position},
+          ("by position", "reference[sensor]")),
+    Entry(nb10, 3, "right", "mean of the per-row drops, sorted",
+          lambda: {"occlusion_drop": _occlusion_mean_of_row_drops}),
+    Entry(nb10, 4, "wrong", "idxmax of a window without alarms", lambda: {"lead_times": _leads_idxmax},
+          ("idxmax", "pd.NaT")),
+    Entry(nb10, 6, "wrong", "rolling mean read on the grid", lambda: {"block_means": _blocks_rolling_on_the_grid},
+          ("have data, but your answer has no values there",)),
+    Entry(nb10, 6, "right", "sum over count", lambda: {"block_means": _blocks_sum_over_count}),
+    Entry(nb10, 2, "wrong", "a causal mask", lambda: {"transformer_block": _block_causal_with_dropout(True)},
+          ("causal", "without the mask")),
+    Entry(nb10, 2, "right", "dropout, key given explicitly",
+          lambda: {"transformer_block": _block_causal_with_dropout(False)}),
+]

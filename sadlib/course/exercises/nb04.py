@@ -153,10 +153,14 @@ class _FixedModel:
         self.A = np.eye(width) * 0.8 + rng.normal(0, 0.08, (width, width))
         self.b = rng.normal(0, 0.05, width)
         self.rows_seen = 0
+        self.watched: set = set()  # rows (as bytes) the answer must not rebuild: question 3's test rows
+        self.watched_seen = 0
 
     def predict(self, x, verbose=0, **kwargs):  # noqa: D102 (Keras's signature)
         x = np.asarray(x, float)
         self.rows_seen += len(x)  # how many rows the answer had rebuilt (question 3 checks all were)
+        if self.watched and x.ndim == 2:
+            self.watched_seen += sum(row.tobytes() in self.watched for row in x)
         return x @ self.A + self.b
 
     def __call__(self, x, **kwargs):
@@ -178,10 +182,22 @@ def _setup_helpers(fn, names=("train_autoencoder", "errors")) -> list[tuple[type
 # --- question 1: the scaler ------------------------------------------------------------------------------------
 
 def _check_scaler(scaler):
+    from sklearn.preprocessing import MinMaxScaler
+
     X, _ = _toy()
+    if isinstance(scaler, type):
+        raise Incorrect(f"`scaler` is the class `{scaler.__name__}` itself; create one and fit it on the training "
+                        "rows (`fit` returns the fitted scaler).")
+    if isinstance(scaler, (np.ndarray, list, tuple)) or hasattr(scaler, "iloc"):
+        raise Incorrect("`scaler` holds scaled rows (what `fit_transform` or `transform` returns), not a fitted "
+                        "MinMaxScaler: keep the object that `fit` returns, so it can scale the validation and test "
+                        "rows later.")
+    if not isinstance(scaler, MinMaxScaler):
+        raise Incorrect(f"`scaler` is a {type(scaler).__name__}; the task fixes the notebook's scaler, a "
+                        "`MinMaxScaler` (the autoencoder's inputs in [0, 1]), fitted on the training rows.")
     expect_true(hasattr(scaler, "data_min_") and hasattr(scaler, "n_samples_seen_"),
-                "`scaler` should be a fitted MinMaxScaler: `MinMaxScaler().fit(X_train)` (not the array that "
-                "`fit_transform` returns).")
+                "this MinMaxScaler has not been fitted: call its `fit` with the training rows, which returns the "
+                "fitted scaler.")
     if np.allclose(scaler.data_max_, X.max(axis=0)) and np.allclose(scaler.data_min_, X.min(axis=0)):
         raise Incorrect("this scaler saw all the data, anomalies included. Fit it on `X_train` only.")
     n = int(np.max(scaler.n_samples_seen_))
@@ -252,8 +268,13 @@ def _q3_data(seed: int):
     return _FixedModel(_Q3_WIDTH, seed), val, test
 
 
+#: the errors are positive; an answer computed in float32 differs from the float64 order statistics by ~1e-7
+FLOAT32_RTOL = 1e-6
+
+
 def _threshold_of(validation_threshold, model, val, test, q) -> float:
     model.rows_seen = 0
+    model.watched, model.watched_seen = {row.tobytes() for row in np.asarray(test, float)}, 0
     with library_unavailable(validation_threshold, _threshold_targets(validation_threshold)):
         out = call_answer(validation_threshold, "validation_threshold", model, val, test, q)
 
@@ -306,9 +327,12 @@ def _check_validation_threshold(validation_threshold):
         model, val, test = _q3_data(seed)
         value = _threshold_of(validation_threshold, model, val, test, q)
         seen = model.rows_seen  # the rows the answer rebuilt (the checker's own predict calls come after)
+        test_rebuilt = model.watched_seen
+        model.watched = set()
         mse_val = np.mean((val - model.predict(val)) ** 2, axis=1)
         lo, hi = percentile_bounds(mse_val, q)
-        if not lo <= value <= hi:
+        # float32 rounding (about 1e-7 relative) at a bound, e.g. the nearest-rank percentile of float32 errors
+        if not lo * (1 - FLOAT32_RTOL) <= value <= hi * (1 + FLOAT32_RTOL):
             raise Incorrect(_diagnose_threshold(value, model, val, test, q))
         expect_true(seen >= len(val),
                     f"your function rebuilt {seen} of the {len(val)} validation rows: the threshold is a "
@@ -318,6 +342,13 @@ def _check_validation_threshold(validation_threshold):
     if not np.isclose(_threshold_of(validation_threshold, model, val, planted, q), value, rtol=1e-9, atol=0):
         raise Incorrect("an extreme anomaly planted in `test_windows` moved your threshold: it must come from the "
                         "validation rows alone (leakage).")
+    model.watched = set()
+    if test_rebuilt:
+        raise Incorrect(f"your threshold is right, but your function passes {test_rebuilt} test rows to the model: "
+                        "`test_windows` is there as a script would have it and must not be used. Here the threshold "
+                        "does not change, but a model whose output on a row depends on the batch (batch "
+                        "normalisation, a scaler fitted inside) would carry the test rows into it. Rebuild "
+                        "`val_windows` only.")
     return (f"on fresh rows your threshold is the {q:g}th percentile of the validation errors ({value:.4g}); an "
             "anomaly planted in the test rows did not move it.")
 

@@ -260,9 +260,20 @@ def _check_dead(dead_codes):
         first_only = np.setdiff1d(np.arange(n_codes), np.unique(record[0]))
         if not np.array_equal(arr, right) and np.array_equal(arr, first_only):
             raise Incorrect("you looked at the first batch only. A code is dead if it was unused in *all* batches.")
+        outside = arr[(arr < 0) | (arr >= n_codes)]
+        if outside.size:
+            raise Incorrect(f"you return {sorted(set(outside.tolist()))}, but with n_codes = {n_codes} the codes are "
+                            f"numbered 0 .. {n_codes - 1} (`np.arange(n_codes)`), the numbers `batch_codes` holds: "
+                            "count from 0.")
         counts = np.bincount(record.ravel(), minlength=n_codes)
         extra = np.setdiff1d(arr, right)
-        if extra.size and set(right.tolist()) <= set(arr.tolist()) and np.all((extra >= 0) & (extra < n_codes)):
+        if (extra.size and set(right.tolist()) <= set(arr.tolist())
+                and np.any(counts[extra] > 0.05 * record.size)):
+            raise Incorrect(f"code(s) {extra.tolist()} are used ({counts[extra].tolist()} times in {record.size} "
+                            "positions), but you count them as dead: you looked at part of the record. A code is dead "
+                            "when no position of any batch chose it; look at every position of every batch "
+                            "(`np.ravel(batch_codes)`).")
+        if extra.size and set(right.tolist()) <= set(arr.tolist()):
             raise Incorrect(f"code(s) {extra.tolist()} are used, if rarely ({counts[extra].tolist()} times in "
                             f"{record.size} positions): a code is dead only when *no* position chose it. A rare code "
                             "still moves with the EMA update; a dead one never does.")
@@ -316,6 +327,12 @@ def _q4_run(fn, z, q, beta):
             return out
         if not (isinstance(out, (tuple, list)) and len(out) == 2):
             raise Incorrect("`vq_losses` should return two numbers, `codebook_loss, commitment_loss`.")
+        for name, o in zip(("codebook", "commitment"), out):
+            shape = tuple(tf.convert_to_tensor(o).shape)
+            if int(np.prod(shape)) != 1:
+                raise Incorrect(f"your {name} loss has shape {shape}, one value per row or per position; a loss is "
+                                "one number, the mean over *all* values of the batch: `ops.mean(...)` without "
+                                "`axis`.")
         cb, cm = (tf.cast(tf.reduce_sum(o), tf.float32) for o in out)
     grads = {name: [None if g is None else np.asarray(g) for g in tape.gradient(loss, [zv, qv])]
              for name, loss in (("codebook", cb), ("commitment", cm))}
@@ -432,7 +449,7 @@ def _q5_call(fn, z, codebook, g):
     zv = tf.Variable(z)
     with tf.GradientTape() as tape:
         out = fn(zv, tf.constant(codebook))
-        if out is ____:
+        if out is ____ or isinstance(out, (tuple, list)):  # the check names a tuple (more than the output)
             return out, None
         loss = tf.reduce_sum(g * tf.cast(out, tf.float32))
     grad = tape.gradient(loss, zv)
@@ -488,6 +505,10 @@ def _check_quantizer(my_quantizer):
         with library_unavailable(my_quantizer, _argmin_places(), message=NO_ARGMIN):
             out, grad = _q5_call(my_quantizer, z, codebook, g)
         expect_true(out is not ____, "your function still returns ____; complete its last line.")
+        if isinstance(out, (tuple, list)):
+            raise Incorrect(f"your function returns {len(out)} things; it returns one tensor, the straight-through "
+                            f"output of shape ({n}, {dim}) (value q, gradient of the identity), as a Keras layer's "
+                            "`call` does.")
         got = np.asarray(out, dtype=float)
         if got.shape == (n,):
             raise Incorrect(f"your function returns {n} numbers, one per row of z: code indices? The quantizer "

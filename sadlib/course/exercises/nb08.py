@@ -539,6 +539,16 @@ def _check_pipeline_edge(alarm_pipeline):
     for d in (1, 2):
         alarms, thr = _pipeline_out(alarm_pipeline, train, test, 90.0, d)
         _check_pipeline_values(alarms, thr, train, test, 90.0, d)
+    # a test period that starts above the threshold: no alarm before min_duration scores exist
+    test = np.array([99.0, 99.0, 99.0, 91.0, 95.0, 95.0, 95.0])
+    alarms, thr = _pipeline_out(alarm_pipeline, train, test, 90.0, 3)
+    early = alarms[:2]
+    if early.any() and np.array_equal(alarms[2:], _min_duration_reference(test, thr, 3)[2:]):
+        raise Incorrect("with min_duration=3 and a test period that starts above the threshold, you alarm at test "
+                        f"sample{'s' if early.sum() > 1 else ''} {np.flatnonzero(early).tolist()}, before 3 scores "
+                        "exist (e.g. `rolling(..., min_periods=1)`): the rule needs min_duration scores above the "
+                        "threshold, so the first alarm can come at sample min_duration - 1 at the earliest.")
+    _check_pipeline_values(alarms, thr, train, test, 90.0, 3)
     return ("the threshold comes from the training scores only, and each decision uses the scores up to its own "
             "time: changing or rescaling test scores moves only the decisions that see them. alarms.AlarmPolicy "
             "(threshold='percentile', min_duration=...) is the same pipeline as an estimator.")
@@ -780,7 +790,12 @@ def _q5_cases():
     for start in rng.choice(len(index) - 10, size=60, replace=False):
         a[start:start + rng.integers(1, 10)] = True
     a[(index >= "2024-05-07 20:10") & (index < "2024-05-08 07:20")] = True  # a standing alarm over two changes
-    return [(ns["alarm_vector"], ns["index"]), (a, index)]
+    # one sample every 30 s for two days, alarms in two shifts only: the quiet shifts between them count 0
+    quiet_index = pd.date_range("2024-05-13 07:30", periods=2 * 2880, freq="30s")
+    quiet = np.zeros(len(quiet_index), dtype=bool)
+    quiet[(quiet_index >= "2024-05-13 09:00") & (quiet_index < "2024-05-13 11:10")] = True
+    quiet[(quiet_index >= "2024-05-14 23:00") & (quiet_index < "2024-05-14 23:02")] = True
+    return [(ns["alarm_vector"], ns["index"]), (a, index), (quiet, quiet_index)]
 
 
 def _per_shift_variant(a: np.ndarray, index: pd.DatetimeIndex, kind: str) -> pd.Series:
@@ -837,6 +852,13 @@ def _check_shifts(alarms_per_shift):
             if (got.index.equals(variant.index) and np.array_equal(got.to_numpy(), variant.to_numpy())
                     and not np.array_equal(variant.to_numpy(), want.to_numpy())):
                 raise Incorrect(f"with one sample every {_period(step)}: {message}")
+        missing = want.index.difference(got.index)
+        if (missing.size and got.index.isin(want.index).all() and (want[missing] == 0).all()
+                and np.array_equal(got.to_numpy(), want[got.index].to_numpy())):
+            raise Incorrect(f"with one sample every {_period(step)}: the shifts without any announcement are missing "
+                            f"from your Series ({missing.size} of {len(want)}, e.g. the one from {missing[0]}). "
+                            "A quiet shift is part of the load too: it counts 0 (`.resample(...)` keeps empty "
+                            "shifts, a `value_counts` or `groupby` of the announcement times does not).")
         if not got.index.equals(want.index):
             raise Incorrect(f"your Series has {len(got)} entries from {got.index.min()} to {got.index.max()}; "
                             f"expected one per shift that holds data, {len(want)} from {want.index[0]} to "
@@ -987,6 +1009,20 @@ def _expect_k_chosen(alarm_rule, plant: pd.DataFrame, val_start, test_start, out
                         "next.")
 
 
+def _expect_split_by_arguments(alarm_rule, plant: pd.DataFrame) -> None:
+    """The parts come from ``val_start`` and ``test_start``: moved by an hour, the test part has 60 rows fewer."""
+    third = len(plant) // 3
+    val_start, test_start = plant.index[third - 60], plant.index[2 * third + 60]
+    n_test = int((plant.index >= test_start).sum())
+    out = call_answer(alarm_rule, "alarm_rule", plant, val_start, test_start)
+    size = np.size(out.to_numpy() if isinstance(out, (pd.Series, pd.DataFrame)) else np.asarray(out))
+    if size != n_test:
+        raise Incorrect(f"with `val_start` an hour earlier and `test_start` an hour later (the same plant), your "
+                        f"function returns {size} test decisions, not {n_test}: it splits the plant at fixed "
+                        "positions, those of the notebook's plant. Split with the arguments, e.g. "
+                        "`plant[plant.index >= test_start]`, so the rule works on any plant and any split.")
+
+
 def _check_alarm_rule(alarm_rule):
     pooled = {"events": 0, "found": 0, "false": 0.0, "days": 0.0}
     lines = []
@@ -1013,6 +1049,7 @@ def _check_alarm_rule(alarm_rule):
                                 "Fit the threshold on the training part and choose k on the validation part only.")
         if i == 0:
             first_plant = (plant, val_start, test_start, out)
+            _expect_split_by_arguments(alarm_rule, plant)
         # 3. the scores: budget, its own random line (the same alarms shifted in time) and recall, after the loop
         test = plant.iloc[test_pos:]
         y = test["anomaly"].to_numpy()

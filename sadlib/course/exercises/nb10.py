@@ -311,6 +311,11 @@ def _check_forward_chaining(forward_chaining):
     for n, n_splits, gap in cases:
         folds = _folds_of(_call_own(forward_chaining, "forward_chaining", n, n_splits, gap), n_splits)
         want = _tss_folds(n, n_splits, gap)
+        if n_splits > 1 and all(np.array_equal(a, c) and np.array_equal(b, d)
+                                for (a, b), (c, d) in zip(folds[::-1], want)):
+            raise Incorrect(f"with n={n}, n_splits={n_splits}, gap={gap}: your folds are right but in reverse order, "
+                            "the latest validation block first. Fold i validates on block i + 1, so the folds run "
+                            "forward in time, as the training part grows.")
         first = folds[0][0].size
         for i, ((train, val), (want_train, want_val)) in enumerate(zip(folds, want)):
             _check_fold(i, train, val, want_train, want_val, n, n_splits, gap, first)
@@ -378,12 +383,18 @@ def _mha_weights(layer) -> dict[str, np.ndarray]:
     return out
 
 
-def _np_attention(x: np.ndarray, w: dict[str, np.ndarray]) -> np.ndarray:
-    """Multi-head self-attention of ``x`` (batch, time, d) with the layer's weights, in NumPy."""
+def _np_attention(x: np.ndarray, w: dict[str, np.ndarray], *, causal: bool = False) -> np.ndarray:
+    """Multi-head self-attention of ``x`` (batch, time, d) with the layer's weights, in NumPy.
+
+    ``causal``: each step attends to itself and the steps before it only (a learner's ``use_causal_mask=True``).
+    """
     q = np.einsum("btd,dhk->bthk", x, w["query"]) + w["query_bias"]
     k = np.einsum("btd,dhk->bthk", x, w["key"]) + w["key_bias"]
     v = np.einsum("btd,dhk->bthk", x, w["value"]) + w["value_bias"]
     logits = np.einsum("bthk,bshk->bhts", q, k) / np.sqrt(q.shape[-1])
+    if causal:
+        t = logits.shape[-1]
+        logits = np.where(np.tril(np.ones((t, t), dtype=bool)), logits, -np.inf)
     logits -= logits.max(axis=-1, keepdims=True)
     a = np.exp(logits)
     a /= a.sum(axis=-1, keepdims=True)
@@ -434,6 +445,10 @@ def _block_variants(x: np.ndarray, mha, norms: list, dense: list) -> dict[str, n
         "attention)`, not `x + LayerNormalization()(attention)`.": (x + ln1(attn)) + ln2(ff(x + ln1(attn))),
         "the first Dense layer of the feed-forward part has no ReLU: `layers.Dense(ff_dim, activation=\"relu\")`; "
         "without it the two Dense layers are one linear map.": ln2(h + ff(h, relu=False)),
+        "your attention is causal (`use_causal_mask=True`): each time step sees only the steps before it, as in a "
+        "model that generates text. This block encodes a whole window, so every step attends to every other: call "
+        "the layer without the mask.": ln2(ln1(x + _np_attention(x, w, causal=True))
+                                           + ff(ln1(x + _np_attention(x, w, causal=True)))),
     }
 
 
@@ -547,9 +562,12 @@ def _occlusion_reference(score_fn, X: pd.DataFrame, reference: pd.Series) -> pd.
 def _occlusion_variants(score_fn, X: pd.DataFrame, reference: pd.Series) -> dict[str, pd.Series]:
     base = float(np.mean(score_fn(X)))
     out: dict[str, dict] = {k: {} for k in ("sign", "cumulative", "keep only", "zero", "own mean", "ratio", "max",
-                                            "median", "sum")}
+                                            "median", "sum", "by position")}
     cumulative = X.copy()
-    for col in X.columns:
+    for j, col in enumerate(X.columns):
+        by_position = X.copy()
+        by_position[col] = reference.iloc[j]
+        out["by position"][col] = base - float(np.mean(score_fn(by_position)))
         occluded = X.copy()
         occluded[col] = reference[col]
         mean = float(np.mean(score_fn(occluded)))
@@ -589,6 +607,9 @@ _OCCLUSION_MISTAKES = {
     "max": "you compared the largest scores; compare the *mean* scores, so every row of X counts.",
     "median": "you compared the median scores; compare the *mean* scores, so every row of X counts (an alarm's "
               "rows are few, and a median ignores the most abnormal ones).",
+    "by position": "you took the reference values by position (`reference.iloc[j]`, `reference.to_numpy()[j]`); "
+                   "`reference` is indexed by sensor name and need not list the sensors in X's column order. Look "
+                   "each one up by name: `reference[sensor]`.",
     "sum": "you compared the summed scores; compare the *mean* scores, so the drop does not grow with the length of "
            "the alarm and drops of different alarms can be compared.",
 }
@@ -621,7 +642,8 @@ def _q3_cases() -> list[tuple[str, object, pd.DataFrame, pd.Series, str]]:
         z = np.asarray(X, dtype=float) - mu
         return ((z - z @ basis @ basis.T) ** 2).sum(axis=1)
 
-    ref2 = pd.Series(np.median(normal, axis=0), index=cols)
+    # listed in another order than X's columns: a value must be looked up by the sensor's name, not by position
+    ref2 = pd.Series(np.median(normal, axis=0), index=cols)[["Motor_current", "Oil_temperature", "TP2", "Reservoirs"]]
     t2 = rng.normal(size=(240, 1))
     X2 = pd.DataFrame(np.column_stack([t2[:, 0], t2[:, 0] + 0.05 * rng.normal(size=240), rng.normal(size=240),
                                        0.5 * t2[:, 0] + 0.2 * rng.normal(size=240)]), columns=cols)
@@ -817,6 +839,15 @@ def _check_lead_times(lead_times):
         for message, value in _lead_variants(alarms, events).items():
             if _same_leads(got, value):
                 raise Incorrect(message)
+        caught = ~want.isna().to_numpy()
+        for i in events.index[~caught] if _equal_leads(got, want)[caught].all() else []:
+            ev = events.loc[i]
+            window = alarms.index[(alarms.index >= ev["precursor_start"]) & (alarms.index <= ev["end"])]
+            if len(window) and not pd.isna(got[i]) and got[i] == ev["start"] - window[0]:
+                raise Incorrect(f"failure {i!r} has no alarm from its precursor to its end, yet your lead time is "
+                                f"{got[i]}: the start minus the window's *first* timestamp. That is what `idxmax` "
+                                "(or `argmax`) returns on a window that is all False; test `window.any()` first and "
+                                "give pd.NaT to a missed failure.")
         i = events.index[int(np.argmax(~_equal_leads(got, want)))]
         ev = events.loc[i]
         raise Incorrect(f"failure {i!r} (precursor from {ev['precursor_start']}, failure {ev['start']} to "
@@ -1193,10 +1224,20 @@ def _check_block_means(block_means):
                                                            equal_nan=True):
             raise Incorrect(f"with every={every!r}: a centred rolling mean reads half a block ahead (leakage). Average "
                             "each block (t - every, t] and label it t.")
-        if not got.dropna(how="all").index.equals(want.dropna(how="all").index):
-            raise Incorrect(f"with every={every!r}: the rows should be labelled at the blocks' ends, "
-                            f"{list(want.dropna(how='all').index[:3].astype(str))} ...; yours start with "
-                            f"{list(got.index[:3].astype(str))}.")
+        got_rows, want_rows = got.dropna(how="all").index, want.dropna(how="all").index
+        if not got_rows.equals(want_rows):
+            missing, extra = want_rows.difference(got_rows), got_rows.difference(want_rows)
+            what = []
+            if len(missing):
+                what.append(f"the blocks ending at {list(missing[:3].astype(str))} have data, but your answer has no "
+                            f"values there ({len(missing)} in all)")
+            if len(extra):
+                what.append(f"your rows labelled {list(extra[:3].astype(str))} are not the ends of blocks with data "
+                            f"({len(extra)} in all)")
+            if not what:
+                what.append("your rows are not in time order, one per block")
+            raise Incorrect(f"with every={every!r}: one row per block (t - every, t] that holds data, labelled t on "
+                            f"the clock grid of `every`; " + "; ".join(what) + ".")
         worst = (got.loc[want.dropna(how="all").index] - want.dropna(how="all")).abs().max().idxmax()
         raise Incorrect(f"with every={every!r}: the block means of {worst} differ from the mean of each block "
                         "(t - every, t].")
