@@ -885,8 +885,8 @@ q5 = FunctionQuestion(
     "re-alarm: an alarm of L samples is announced at its start, then 1 h, 2 h, ... later while on). Return a pandas "
     "Series of these counts per 8-hour shift, indexed by the shift start; the shifts start at 06:00, 14:00 and "
     "22:00. Count the announcements yourself (a loop over the samples, or run lengths): the check compares with "
-    "`alarms.announcements` on two sampling periods and runs your function with that library function made "
-    "unavailable.",
+    "`alarms.announcements` on three alarm records with different sampling periods (one with quiet shifts) and runs "
+    "your function with that library function made unavailable.",
     ("alarms_per_shift",),
     _check_shifts,
     ["The re-arm period in samples: `rearm = int(pd.Timedelta('1h') / (index[1] - index[0]))`. Walk through the "
