@@ -74,8 +74,7 @@ class EvalLossConvAE(detectors.ConvAutoencoder):
     the fit is the one ``conv_ae`` makes; the script checks that epochs and losses equal a plain fit's.
     """
 
-    def _hooks(self, rng):
-        callbacks, step = super()._hooks(rng)
+    def _callbacks(self):
         keras, det = import_keras(), self
 
         class TrainLossEval(keras.callbacks.Callback):
@@ -88,7 +87,7 @@ class EvalLossConvAE(detectors.ConvAutoencoder):
                     self._windows = sliding_windows(rows, int(det.window)).astype(np.float32)
                 det.train_eval_curve_.append(window_loss(self.model, self._windows, training=False))
 
-        return [*callbacks, TrainLossEval()], step
+        return [*super()._callbacks(), TrainLossEval()]
 
     def _fit(self, X):
         self._fit_rows = X
